@@ -1,0 +1,539 @@
+"""The event catalogue: every fact a case can hold, as typed, immutable events.
+
+An event has a *header* that stays readable (what the log needs to route, order and
+attribute it: ids, type, author, device, department, times) and a *payload* that is only
+ever stored sealed under the case key (names, CPR numbers, notes, and everything else
+about the persons). Each class has a stable ``TOPIC`` and ``class_version``; renaming a
+class never changes what is stored.
+
+The information categories are what consent is judged against (rule 2): an event is
+shown to another department only when a consent or a legal basis covers every category
+it carries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from types import MappingProxyType
+from typing import Any, ClassVar, get_args, get_origin, get_type_hints
+
+from core.errors import CodecError, InvalidInput
+
+CATEGORIES: tuple[str, ...] = (
+    "identity",
+    "contact",
+    "plan",
+    "health",
+    "addiction",
+    "finances",
+    "employment",
+    "education",
+    "family",
+    "decision",
+)
+SPECIAL_CATEGORIES: frozenset[str] = frozenset({"health", "addiction"})
+PERSON_ROLES = ("citizen", "parent", "child", "guardian", "trusted-adult")
+CUSTODY_ROLES = frozenset({"parent", "guardian"})
+CONTACT_KINDS = ("home-visit", "drop-in", "street-outreach", "phone", "meeting", "digital")
+MEETING_KINDS = (
+    "assessment", "analysis", "status", "network", "ssd", "ssp",
+    "statutory-16", "statutory-17.5", "statutory-18",
+)
+DECISION_KINDS = ("grant", "refusal", "sanction", "payment-stop", "allowance", "one-off-payment")
+ROLES = ("outreach", "caseworker", "coordinator", "auditor", "admin", "server")
+
+
+def new_id() -> str:
+    """A fresh random id (UUID4, as text) for a case, event, person, consent, goal ..."""
+    return str(uuid.uuid4())
+
+
+def check_categories(categories: tuple[str, ...], what: str = "categories") -> tuple[str, ...]:
+    """Return the categories if every one is in the catalogue, else raise InvalidInput."""
+    unknown = [c for c in categories if c not in CATEGORIES]
+    if unknown:
+        raise InvalidInput(
+            f"unknown information {what} {', '.join(sorted(unknown))}; "
+            f"use {', '.join(CATEGORIES)}"
+        )
+    return categories
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """The readable part of an event: enough to route, order and attribute it."""
+
+    event_id: str
+    case_id: str
+    topic: str
+    class_version: int
+    author: str
+    role: str
+    department: str
+    device: str
+    occurred_at: datetime
+    recorded_at: datetime
+    seen_seq: int
+    key_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseEvent:
+    """Base of all case events. Subclasses add payload fields and a stable TOPIC."""
+
+    TOPIC: ClassVar[str] = ""
+    class_version: ClassVar[int] = 1
+    DEFAULT_CATEGORIES: ClassVar[tuple[str, ...]] = ("plan",)
+    _codec: ClassVar[tuple[tuple[str, Any, Any], ...]] = ()
+
+    header: Header
+    persons: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+
+    # -- convenience accessors for the header --------------------------------------------
+    @property
+    def event_id(self) -> str:
+        return self.header.event_id
+
+    @property
+    def case_id(self) -> str:
+        return self.header.case_id
+
+    @property
+    def department(self) -> str:
+        return self.header.department
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.header.occurred_at
+
+    def payload(self) -> dict[str, Any]:
+        """The sealed part as plain msgpack-able values."""
+        return {name: enc(getattr(self, name)) for name, enc, _ in self._codec}
+
+    @classmethod
+    def from_payload(cls, header: Header, payload: dict[str, Any]) -> CaseEvent:
+        """Rebuild an event from its header and decoded payload; raise CodecError if malformed."""
+        try:
+            kwargs = {name: dec(payload[name]) for name, _, dec in cls._codec if name in payload}
+            return cls(header=header, **kwargs)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CodecError(f"payload of a {cls.TOPIC} event is malformed") from exc
+
+
+def _identity(v: Any) -> Any:
+    return v
+
+
+def _tuple(v: Any) -> tuple[Any, ...]:
+    if not isinstance(v, (list, tuple)):
+        raise TypeError("expected a list")
+    return tuple(v)
+
+
+def _enc_date(v: date | None) -> str | None:
+    return None if v is None else v.isoformat()
+
+
+def _dec_date(v: str | None) -> date | None:
+    return None if v is None else date.fromisoformat(v)
+
+
+def _dict(v: Any) -> MappingProxyType[str, Any]:
+    if not isinstance(v, dict):
+        raise TypeError("expected a map")
+    return MappingProxyType(dict(v))
+
+
+_REGISTRY: dict[str, type[CaseEvent]] = {}
+
+
+def _codec_for(tp: Any) -> tuple[Any, Any]:
+    origin = get_origin(tp)
+    args = get_args(tp)
+    if tp in (date, date | None) or (args and date in args):
+        return _enc_date, _dec_date
+    if origin is tuple:
+        return list, _tuple
+    if origin is MappingProxyType:
+        return dict, _dict
+    return _identity, _identity
+
+
+def catalogue(cls: type[CaseEvent]) -> type[CaseEvent]:
+    """Register an event class under its TOPIC and prepare its payload codec."""
+    if not cls.TOPIC or cls.TOPIC in _REGISTRY:
+        raise TypeError(f"{cls.__name__} needs a unique TOPIC")
+    hints = get_type_hints(cls)
+    cls._codec = tuple(
+        (f.name, *_codec_for(hints[f.name])) for f in dataclasses.fields(cls) if f.name != "header"
+    )
+    _REGISTRY[cls.TOPIC] = cls
+    return cls
+
+
+def event_class(topic: str) -> type[CaseEvent]:
+    """The event class stored under a topic; CodecError when the topic is unknown."""
+    try:
+        return _REGISTRY[topic]
+    except KeyError:
+        raise CodecError(f"unknown event type {topic!r}") from None
+
+
+def all_event_classes() -> tuple[type[CaseEvent], ...]:
+    return tuple(_REGISTRY.values())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- the case -------------------------------------------------------------------------
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class CaseOpened(CaseEvent):
+    TOPIC = "case.opened"
+    DEFAULT_CATEGORIES = ("identity",)
+    kind: str  # citizen | family
+    lead_department: str
+    reason: str = ""
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class CaseClosed(CaseEvent):
+    TOPIC = "case.closed"
+    reason: str = ""
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class CaseReopened(CaseEvent):
+    TOPIC = "case.reopened"
+    reason: str = ""
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class CaseTransferred(CaseEvent):
+    """From the child system to the adult system at 18, or between departments."""
+
+    TOPIC = "case.transferred"
+    from_department: str
+    to_department: str
+    reason: str = ""
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class CaseErased(CaseEvent):
+    """Header only: the case key was destroyed. Recorded by the server, never sealed."""
+
+    TOPIC = "case.erased"
+    DEFAULT_CATEGORIES = ()
+
+
+# --- persons and team -----------------------------------------------------------------
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class PersonAdded(CaseEvent):
+    TOPIC = "person.added"
+    DEFAULT_CATEGORIES = ("identity",)
+    person_id: str
+    role: str
+    name: str
+    cpr: str | None = None
+    birth_date: date | None = None
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class PersonCorrected(CaseEvent):
+    TOPIC = "person.corrected"
+    DEFAULT_CATEGORIES = ("identity",)
+    person_id: str
+    role: str | None = None
+    name: str | None = None
+    cpr: str | None = None
+    birth_date: date | None = None
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class CoordinatorAssigned(CaseEvent):
+    TOPIC = "coordinator.assigned"
+    worker: str
+    coordinator_department: str
+    reason: str = "intake"  # intake | handover | cover
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class TeamMemberJoined(CaseEvent):
+    TOPIC = "team.joined"
+    member_department: str
+    worker: str | None = None
+    member_role: str = "caseworker"
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class TeamMemberLeft(CaseEvent):
+    TOPIC = "team.left"
+    member_department: str
+    worker: str | None = None
+
+
+# --- consent, legal bases, erasure ------------------------------------------------------
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class ConsentGiven(CaseEvent):
+    TOPIC = "consent.given"
+    DEFAULT_CATEGORIES = ()
+    consent_id: str
+    subject: str
+    given_by: tuple[str, ...]
+    recipients: tuple[str, ...]
+    consent_categories: tuple[str, ...]
+    purpose: str
+    valid_until: date
+    child_view: str | None = None
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class ConsentWithdrawn(CaseEvent):
+    TOPIC = "consent.withdrawn"
+    DEFAULT_CATEGORIES = ()
+    consent_id: str
+    reason: str = ""
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class SharedOnLegalBasis(CaseEvent):
+    """A disclosure without consent, under serviceloven § 49 a, retsplejeloven § 115 or
+    forvaltningsloven § 28. It covers what was recorded up to the moment of sharing."""
+
+    TOPIC = "share.legal-basis"
+    DEFAULT_CATEGORIES = ()
+    share_id: str
+    basis: str
+    recipients: tuple[str, ...]
+    share_categories: tuple[str, ...]
+    reason: str
+    meeting_id: str | None = None
+    purpose: str = "prevention"
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class ErasureRequested(CaseEvent):
+    TOPIC = "erasure.requested"
+    DEFAULT_CATEGORIES = ()
+    request_id: str
+    requested_by: str
+    reason: str = ""
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class ErasureDecided(CaseEvent):
+    TOPIC = "erasure.decided"
+    DEFAULT_CATEGORIES = ()
+    request_id: str
+    granted: bool
+    legal_basis: str
+    reason: str = ""
+
+
+# --- the work -------------------------------------------------------------------------
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class ContactRecorded(CaseEvent):
+    TOPIC = "contact.recorded"
+    DEFAULT_CATEGORIES = ("contact",)
+    contact_id: str
+    kind: str
+    place: str = ""
+    participants: tuple[str, ...] = ()
+    challenges: tuple[str, ...] = ()
+    ongoing: bool = True
+    note: str = ""
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class MeetingHeld(CaseEvent):
+    TOPIC = "meeting.held"
+    meeting_id: str
+    kind: str
+    participants: tuple[str, ...] = ()  # departments taking part
+    chair: str = ""
+    minute_taker: str = ""
+    minutes: str = ""
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class AssessmentRecorded(CaseEvent):
+    TOPIC = "assessment.recorded"
+    DEFAULT_CATEGORIES = ("family",)
+    development: str
+    parenting_capacity: str
+    family_environment: str
+    summary: str
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class GoalAdded(CaseEvent):
+    TOPIC = "goal.added"
+    goal_id: str
+    text: str
+    owner: str
+    parent_goal: str | None = None
+    due: date | None = None
+    set_by_citizen: bool = False
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class GoalRevised(CaseEvent):
+    TOPIC = "goal.revised"
+    goal_id: str
+    text: str
+    base_revision: int
+    due: date | None = None
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class GoalClosed(CaseEvent):
+    TOPIC = "goal.closed"
+    goal_id: str
+    reason: str = ""
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class ActivityAdded(CaseEvent):
+    TOPIC = "activity.added"
+    activity_id: str
+    goal_id: str
+    activity_department: str
+    kind: str
+    starts: date | None = None
+    ends: date | None = None
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class ActivityStarted(CaseEvent):
+    TOPIC = "activity.started"
+    activity_id: str
+    on: date | None = None
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class ActivityEnded(CaseEvent):
+    TOPIC = "activity.ended"
+    activity_id: str
+    on: date | None = None
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class ProgressRecorded(CaseEvent):
+    TOPIC = "progress.recorded"
+    goal_id: str
+    score: int
+    note: str = ""
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class ReferralMade(CaseEvent):
+    TOPIC = "referral.made"
+    referral_id: str
+    from_department: str
+    to_department: str
+    reason: str
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class ReferralOutcome(CaseEvent):
+    TOPIC = "referral.outcome"
+    referral_id: str
+    arrived: bool
+    note: str = ""
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class DecisionMade(CaseEvent):
+    TOPIC = "decision.made"
+    DEFAULT_CATEGORIES = ("decision",)
+    decision_id: str
+    legal_basis: str
+    legal_area: str
+    kind: str
+    considerations: str
+    facts: tuple[str, ...]
+    explanation: str
+    amount: int | None = None  # in øre
+    effective_from: date | None = None
+    effective_to: date | None = None
+    appeal_deadline: date | None = None
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class FinancingAgreed(CaseEvent):
+    TOPIC = "financing.agreed"
+    DEFAULT_CATEGORIES = ("finances",)
+    activity_id: str
+    shares: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    granted_by: str = ""
+    paid_by: str = ""
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class ConflictFlagged(CaseEvent):
+    """Added by the server when concurrent events clash under a domain rule."""
+
+    TOPIC = "conflict.flagged"
+    conflict_id: str
+    rule: str
+    events: tuple[str, ...]
+    description: str = ""
+
+
+@catalogue
+@dataclass(frozen=True, kw_only=True)
+class ConflictResolved(CaseEvent):
+    TOPIC = "conflict.resolved"
+    conflict_id: str
+    resolution: str
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    """A YYYY-MM-DD date, or InvalidInput saying which field was wrong."""
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{what} must be a date written YYYY-MM-DD") from None

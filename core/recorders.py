@@ -1,0 +1,141 @@
+"""The eventsourcing library's application recorders, extended with the log's own tables.
+
+The case log stores one library *stored event* per case event (originator id = case id,
+originator version = case sequence, topic = event type, state = the server's envelope
+around the sealed bytes). Beside the library's events table it keeps, written in the
+same transaction as the events they belong to:
+
+- ``batches``: each pushed batch's signed manifest (device, digests, signature);
+- ``event_index``: event id -> (case, sequence), which makes pushes idempotent;
+- ``case_keys``: each case key wrapped under the key-encryption key (erasure deletes it);
+- ``device_keys``: enrolled devices' public keys and revocation, for verification.
+
+One subclass per backend (SQLite, PostgreSQL) shares the SQL through `LogTables`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from psycopg.sql import SQL
+
+
+class LogTables:
+    """SQL for the log's own tables, written once for both backends."""
+
+    def __init__(self, prefix: str, placeholder: str, blob: str, qualify: str = "") -> None:
+        self.p, self.blob, self.q = placeholder, blob, qualify
+        self.batches = f"{qualify}{prefix}batches"
+        self.index = f"{qualify}{prefix}event_index"
+        self.keys = f"{qualify}{prefix}case_keys"
+        self.devices = f"{qualify}{prefix}device_keys"
+
+    def create(self) -> list[str]:
+        b = self.blob
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.batches} (batch_id TEXT PRIMARY KEY, "
+            f"device_id TEXT NOT NULL, received_at BIGINT NOT NULL, digests {b} NOT NULL, "
+            f"signature {b} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.index} (event_id TEXT PRIMARY KEY, "
+            "case_id TEXT NOT NULL, seq BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.keys} (case_id TEXT PRIMARY KEY, "
+            f"key_id TEXT NOT NULL, wrapped {b}, destroyed_at BIGINT)",
+            f"CREATE TABLE IF NOT EXISTS {self.devices} (device_id TEXT PRIMARY KEY, "
+            f"signing_key {b} NOT NULL, agreement_key {b} NOT NULL, worker TEXT NOT NULL, "
+            "enrolled_at BIGINT NOT NULL, revoked_at BIGINT)",
+        ]
+
+    def insert_batch(self) -> str:
+        p = self.p
+        return f"INSERT INTO {self.batches} VALUES ({p},{p},{p},{p},{p})"
+
+    def insert_index(self) -> str:
+        p = self.p
+        return f"INSERT INTO {self.index} VALUES ({p},{p},{p})"
+
+    def insert_key(self) -> str:
+        p = self.p
+        return f"INSERT INTO {self.keys} (case_id, key_id, wrapped) VALUES ({p},{p},{p})"
+
+
+def write_extras(execute: Any, executemany: Any, t: LogTables, kwargs: dict[str, Any]) -> None:
+    """Write the batch seal, event index and new case keys that travel with an append."""
+    batch = kwargs.get("batch")
+    if batch is not None:
+        execute(t.insert_batch(), batch)
+    index = kwargs.get("index")
+    if index:
+        executemany(t.insert_index(), index)
+    keys = kwargs.get("keys")
+    if keys:
+        executemany(t.insert_key(), keys)
+
+
+class SQLiteCaseLogRecorder(SQLiteApplicationRecorder):
+    """SQLite: the library's events table plus the log tables, in one transaction."""
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        self.tables = LogTables("", "?", "BLOB")
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.tables.create()]
+
+    def create_table(self) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete=ON")
+        super().create_table()
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        write_extras(c.execute, c.executemany, self.tables, kwargs)
+        if not stored_events:
+            return []
+        # One executemany: rowids of a rowid table are allocated max+1, in order, inside
+        # the write transaction, so the notification ids are the last N allocated.
+        c.executemany(
+            self.insert_events_statement,
+            [(s.originator_id.hex, s.originator_version, s.topic, s.state) for s in stored_events],
+        )
+        c.execute("SELECT last_insert_rowid()")
+        last = c.fetchone()[0]
+        return list(range(last - len(stored_events) + 1, last + 1))
+
+    def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[Any]:
+        """Run one statement of the log tables; rows as tuples."""
+        with self.datastore.transaction(commit=commit) as c:
+            c.execute(statement, params)
+            return [tuple(r) for r in c.fetchall()]
+
+
+class PostgresCaseLogRecorder(PostgresApplicationRecorder):
+    """PostgreSQL: the library's events table plus the log tables, in one transaction."""
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        prefix = events_table_name.removesuffix("events")
+        self.tables = LogTables(prefix, "%s", "BYTEA", qualify=f'"{datastore.schema}".')
+        for statement in self.tables.create():
+            self.sql_create_statements.append(SQL(statement))  # type: ignore[arg-type]
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        write_extras(
+            lambda s, p: curs.execute(s, p),  # type: ignore[misc]
+            lambda s, p: curs.executemany(s, p),  # type: ignore[misc]
+            self.tables,
+            kwargs,
+        )
+        super()._insert_events(curs, stored_events, **kwargs)
+
+    def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[Any]:
+        """Run one statement of the log tables; rows as tuples."""
+        with self.datastore.transaction(commit=commit) as curs:
+            curs.execute(statement, params)  # type: ignore[arg-type]
+            if curs.description is None:
+                return []
+            return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r.values()) for r in curs.fetchall()]

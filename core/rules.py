@@ -1,0 +1,483 @@
+"""The rules of DOMAIN.md, judged when an event is recorded.
+
+`check(state, event, directory)` raises `RuleViolation` with a plain sentence when the
+event breaks a rule; nothing is recorded then. Each rule is a function named after it,
+beside the events it governs. Messages never quote names, CPR numbers or notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from core import events as ev
+from core.case import CaseState
+from core.departments import Directory
+from core.errors import InvalidInput, RuleViolation, UnknownReference
+from core.keys import normalise_cpr
+
+VAGUE_PURPOSES = frozenset(
+    {
+        "all relevant information",
+        "alle relevante oplysninger",
+        "all information",
+        "alle oplysninger",
+        "relevant information",
+        "relevante oplysninger",
+        "everything",
+        "alt",
+        "any",
+        "all",
+    }
+)
+LEGAL_BASES = {
+    "serviceloven-49a": "early concern for a child discussed at an SSD meeting (serviceloven § 49 a)",
+    "retsplejeloven-115": "crime prevention in SSP cooperation (retsplejeloven § 115)",
+    "forvaltningsloven-28": "information of substantial importance to the receiving authority's decision (forvaltningsloven § 28)",
+}
+DECIDING_ROLES = frozenset({"caseworker", "coordinator"})
+MAX_SPECIAL_CONSENT = timedelta(days=366)
+
+Check = Callable[[CaseState, ev.CaseEvent, Directory], None]
+
+
+def check(state: CaseState, e: ev.CaseEvent, directory: Directory) -> None:
+    """Raise RuleViolation unless `e` may be recorded on a case in `state`."""
+    case_lifecycle(state, e)
+    categories_known(e)
+    if not isinstance(e, ev.CaseOpened):
+        party_principle(state, e)
+        if not isinstance(e, ev.PersonAdded):
+            persons_known(state, e)
+    rule = _RULES.get(type(e))
+    if rule is not None:
+        rule(state, e, directory)
+
+
+# --- rules that hold for every event --------------------------------------------------
+
+
+def case_lifecycle(state: CaseState, e: ev.CaseEvent) -> None:
+    """A case starts with `case opened`; a closed case takes nothing but a reopening,
+    erasure and audit events; an erased case takes nothing."""
+    if state.status == "erased":
+        raise RuleViolation(f"case {state.case_id} was erased; nothing more can be recorded")
+    if isinstance(e, ev.CaseOpened):
+        if state.seq:
+            raise RuleViolation(f"case {state.case_id} is already open")
+        return
+    if state.status == "new":
+        raise UnknownReference(f"case {state.case_id} has not been opened")
+    allowed_when_closed = (
+        ev.CaseReopened, ev.ErasureRequested, ev.ErasureDecided, ev.CaseErased,
+        ev.ConflictFlagged, ev.ConflictResolved,
+    )
+    if state.status == "closed" and not isinstance(e, allowed_when_closed):
+        raise RuleViolation(f"case {state.case_id} is closed; reopen it before recording")
+    if isinstance(e, ev.CaseReopened) and state.status != "closed":
+        raise RuleViolation(f"case {state.case_id} is not closed")
+
+
+def categories_known(e: ev.CaseEvent) -> None:
+    ev.check_categories(e.categories)
+
+
+def party_principle(state: CaseState, e: ev.CaseEvent) -> None:
+    """Rule 1: only a department that is a party to the case records in it."""
+    if e.header.role == "server":
+        return
+    if not state.is_party(e.department):
+        raise RuleViolation(
+            f"department {e.department} is not a party to case {state.case_id}; "
+            "a team member must add it first"
+        )
+
+
+def persons_known(state: CaseState, e: ev.CaseEvent) -> None:
+    for p in e.persons:
+        if p not in state.persons:
+            raise UnknownReference(f"person {p} is not part of case {state.case_id}")
+
+
+# --- the case and its persons ---------------------------------------------------------
+
+
+def case_opening(state: CaseState, e: ev.CaseOpened, d: Directory) -> None:
+    if e.kind not in ("citizen", "family"):
+        raise InvalidInput("a case is of kind citizen or family")
+    d.get(e.lead_department)
+    d.get(e.department)
+
+
+def person_details(state: CaseState, e: ev.PersonAdded, d: Directory) -> None:
+    if e.person_id in state.persons:
+        raise RuleViolation(f"person {e.person_id} is already part of case {state.case_id}")
+    if e.role not in ev.PERSON_ROLES:
+        raise InvalidInput(f"a person's role is one of {', '.join(ev.PERSON_ROLES)}")
+    if not e.name.strip():
+        raise InvalidInput("a person needs a name")
+    if state.kind == "citizen" and any(p.role == "citizen" for p in state.persons.values()) and e.role == "citizen":
+        raise RuleViolation("a citizen case has one citizen; open a family case for several")
+    if e.cpr is not None:
+        normalise_cpr(e.cpr)
+
+
+def person_correction(state: CaseState, e: ev.PersonCorrected, d: Directory) -> None:
+    if e.person_id not in state.persons:
+        raise UnknownReference(f"person {e.person_id} is not part of case {state.case_id}")
+    if e.role is not None and e.role not in ev.PERSON_ROLES:
+        raise InvalidInput(f"a person's role is one of {', '.join(ev.PERSON_ROLES)}")
+    if e.cpr is not None:
+        normalise_cpr(e.cpr)
+
+
+def one_coordinator(state: CaseState, e: ev.CoordinatorAssigned, d: Directory) -> None:
+    """A case has one active coordinator; a second one comes only by handover or cover."""
+    if e.reason not in ("intake", "handover", "cover"):
+        raise InvalidInput("a coordinator is assigned for intake, handover or cover")
+    d.get(e.coordinator_department)
+    if state.coordinator is not None and e.reason == "intake":
+        raise RuleViolation(
+            f"case {state.case_id} already has a coordinator; assign a new one by handover or cover"
+        )
+    if state.coordinator is None and e.reason != "intake":
+        raise RuleViolation(f"case {state.case_id} has no coordinator to hand over from")
+
+
+def team_join(state: CaseState, e: ev.TeamMemberJoined, d: Directory) -> None:
+    d.get(e.member_department)
+    if e.worker is None and state.is_party(e.member_department):
+        raise RuleViolation(f"department {e.member_department} is already a party to the case")
+
+
+def team_leave(state: CaseState, e: ev.TeamMemberLeft, d: Directory) -> None:
+    if not state.is_party(e.member_department):
+        raise RuleViolation(f"department {e.member_department} is not a party to the case")
+    if e.member_department == state.lead and e.worker is None:
+        raise RuleViolation("the lead department cannot leave; transfer the case first")
+
+
+def transfer(state: CaseState, e: ev.CaseTransferred, d: Directory) -> None:
+    d.get(e.to_department)
+    if e.from_department != state.lead:
+        raise RuleViolation(f"the case is led by {state.lead}, not {e.from_department}")
+    if e.to_department == e.from_department:
+        raise RuleViolation("a case is transferred to another department")
+
+
+# --- consent and legal bases ------------------------------------------------------------
+
+
+def consent_rules(state: CaseState, e: ev.ConsentGiven, d: Directory) -> None:
+    """Rule 2: a consent names subject, giver, recipients, categories, purpose and period;
+    a child's consent comes from the custody holder (and from 15 the young person too)."""
+    if e.consent_id in state.consents:
+        raise RuleViolation(f"consent {e.consent_id} already exists")
+    subject = state.persons.get(e.subject)
+    if subject is None:
+        raise UnknownReference(f"the consent's subject {e.subject} is not part of the case")
+    if not e.recipients:
+        raise InvalidInput("a consent names at least one receiving department")
+    for r in e.recipients:
+        d.get(r)
+    if not e.consent_categories:
+        raise InvalidInput("a consent names the categories of information it covers")
+    ev.check_categories(e.consent_categories, "categories in the consent")
+    purpose = " ".join(e.purpose.lower().split()).strip(" .")
+    if len(purpose) < 10 or purpose in VAGUE_PURPOSES:
+        raise RuleViolation(
+            "a consent must state a specific purpose; a vague consent such as "
+            "'all relevant information' is not valid"
+        )
+    day = e.occurred_at.date()
+    if e.valid_until < day:
+        raise RuleViolation("a consent's valid-until date cannot be in the past")
+    special = sorted(set(e.consent_categories) & ev.SPECIAL_CATEGORIES)
+    if special and e.valid_until > _one_year_after(day):
+        raise RuleViolation(
+            f"consent for {' and '.join(special)} information must expire within one year of "
+            f"{day.isoformat()}"
+        )
+    givers = [state.persons.get(g) for g in e.given_by]
+    if not e.given_by or any(g is None for g in givers):
+        raise UnknownReference("a consent is given by persons of the case")
+    age = subject.age_on(day)
+    custody = any(g is not None and g.role in ev.CUSTODY_ROLES and g.person_id != e.subject for g in givers)
+    own = e.subject in e.given_by
+    if age is None:
+        if not own and not custody:
+            raise RuleViolation("a consent is given by its subject or by a custody holder")
+    elif age < 15:
+        if not custody:
+            raise RuleViolation("consent for a child under 15 is given by a custody holder")
+        if age >= 10 and not (e.child_view or "").strip():
+            raise RuleViolation("a child from 10 must have their own view recorded with the consent")
+    elif age < 18:
+        if not (custody and own):
+            raise RuleViolation(
+                "consent for a young person from 15 needs both the custody holder and the young person"
+            )
+    elif not own and not any(g is not None and g.role == "guardian" for g in givers):
+        raise RuleViolation("an adult gives their own consent (or a court-appointed guardian does)")
+
+
+def _one_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+def withdrawal(state: CaseState, e: ev.ConsentWithdrawn, d: Directory) -> None:
+    c = state.consents.get(e.consent_id)
+    if c is None:
+        raise UnknownReference(f"consent {e.consent_id} is not part of case {state.case_id}")
+    if c.withdrawn_at is not None:
+        raise RuleViolation(f"consent {e.consent_id} was already withdrawn")
+
+
+def legal_basis_share(state: CaseState, e: ev.SharedOnLegalBasis, d: Directory) -> None:
+    """Rule 3: sharing without consent only under a named basis, to authorities, with a
+    reason; § 49 a is tied to an SSD meeting (and at most one follow-up), § 115 is never
+    for investigation."""
+    if e.basis not in LEGAL_BASES:
+        raise RuleViolation(f"sharing without consent needs a legal basis: one of {', '.join(LEGAL_BASES)}")
+    if not e.recipients:
+        raise InvalidInput("a share names at least one receiving department")
+    for r in e.recipients:
+        if not d.get(r).authority:
+            raise RuleViolation(
+                f"{r} is not a public authority and receives information on consent alone"
+            )
+    if not e.share_categories:
+        raise InvalidInput("a share names the categories of information it covers")
+    ev.check_categories(e.share_categories, "categories in the share")
+    if not e.reason.strip():
+        raise RuleViolation("a share on a legal basis must state its reason")
+    if e.basis == "serviceloven-49a":
+        meeting = state.meetings.get(e.meeting_id or "")
+        if meeting is None or meeting.kind != "ssd":
+            raise RuleViolation("a share under § 49 a is tied to an SSD meeting held in the case")
+        outside = [r for r in e.recipients if r not in meeting.participants]
+        if outside:
+            raise RuleViolation("a share under § 49 a is visible only to the SSD meeting's participants")
+        meetings = {s.meeting_id for s in state.shares.values() if s.basis == "serviceloven-49a"}
+        if e.meeting_id not in meetings and len(meetings) >= 2:
+            raise RuleViolation("§ 49 a allows the first SSD meeting and at most one follow-up meeting")
+    if e.basis == "retsplejeloven-115" and e.purpose != "prevention":
+        raise RuleViolation("information shared under § 115 is for crime prevention, never for investigation")
+
+
+def erasure_request(state: CaseState, e: ev.ErasureRequested, d: Directory) -> None:
+    if e.request_id in state.erasure_requests:
+        raise RuleViolation(f"erasure request {e.request_id} already exists")
+
+
+def erasure_decision(state: CaseState, e: ev.ErasureDecided, d: Directory) -> None:
+    """Rule 10: every erasure request gets one decision, with its legal basis."""
+    req = state.erasure_requests.get(e.request_id)
+    if req is None:
+        raise UnknownReference(f"erasure request {e.request_id} is not part of the case")
+    if req[1] is not None:
+        raise RuleViolation(f"erasure request {e.request_id} was already decided")
+    if not e.legal_basis.strip():
+        raise RuleViolation("an erasure decision states its legal basis")
+
+
+# --- the work ---------------------------------------------------------------------------
+
+
+def contact_details(state: CaseState, e: ev.ContactRecorded, d: Directory) -> None:
+    if e.kind not in ev.CONTACT_KINDS:
+        raise InvalidInput(f"a contact is one of {', '.join(ev.CONTACT_KINDS)}")
+
+
+def meeting_details(state: CaseState, e: ev.MeetingHeld, d: Directory) -> None:
+    if e.kind not in ev.MEETING_KINDS:
+        raise InvalidInput(f"a meeting is one of {', '.join(ev.MEETING_KINDS)}")
+    for p in e.participants:
+        d.get(p)
+
+
+def goal_added(state: CaseState, e: ev.GoalAdded, d: Directory) -> None:
+    if e.goal_id in state.goals:
+        raise RuleViolation(f"goal {e.goal_id} already exists")
+    d.get(e.owner)
+    if not e.text.strip():
+        raise InvalidInput("a goal needs a text")
+    if e.parent_goal is not None and e.parent_goal not in state.goals:
+        raise UnknownReference(f"goal {e.parent_goal} is not part of case {state.case_id}")
+
+
+def _open_goal(state: CaseState, goal_id: str) -> None:
+    g = state.goals.get(goal_id)
+    if g is None:
+        raise UnknownReference(f"goal {goal_id} is not part of case {state.case_id}")
+    if g.closed:
+        raise RuleViolation(f"goal {goal_id} is closed")
+
+
+def goal_revised(state: CaseState, e: ev.GoalRevised, d: Directory) -> None:
+    _open_goal(state, e.goal_id)
+    if not e.text.strip():
+        raise InvalidInput("a goal revision needs a text")
+    if e.base_revision < 1 or e.base_revision > state.goals[e.goal_id].revision:
+        raise RuleViolation(f"goal {e.goal_id} has no revision {e.base_revision}")
+
+
+def goal_closed(state: CaseState, e: ev.GoalClosed, d: Directory) -> None:
+    _open_goal(state, e.goal_id)
+
+
+def progress_score(state: CaseState, e: ev.ProgressRecorded, d: Directory) -> None:
+    _open_goal(state, e.goal_id)
+    if not (isinstance(e.score, int) and 1 <= e.score <= 5):
+        raise InvalidInput("progress is measured in small steps from 1 to 5")
+
+
+def activity_added(state: CaseState, e: ev.ActivityAdded, d: Directory) -> None:
+    if e.activity_id in state.activities:
+        raise RuleViolation(f"activity {e.activity_id} already exists")
+    if e.goal_id not in state.goals:
+        raise UnknownReference(f"goal {e.goal_id} is not part of case {state.case_id}")
+    d.get(e.activity_department)
+
+
+def analysis_gate(state: CaseState, e: ev.ActivityStarted, d: Directory) -> None:
+    """Rule 6: in the disability model no measure starts before the cross-disciplinary
+    analysis meeting has been held."""
+    a = state.activities.get(e.activity_id)
+    if a is None:
+        raise UnknownReference(f"activity {e.activity_id} is not part of case {state.case_id}")
+    if a.started:
+        raise RuleViolation(f"activity {e.activity_id} has already started")
+    if d.get(a.department).disability_model and not any(
+        m.kind == "analysis" for m in state.meetings.values()
+    ):
+        raise RuleViolation(
+            "in the disability model no measure may start before the cross-disciplinary "
+            "analysis meeting has been held"
+        )
+
+
+def activity_ended(state: CaseState, e: ev.ActivityEnded, d: Directory) -> None:
+    a = state.activities.get(e.activity_id)
+    if a is None:
+        raise UnknownReference(f"activity {e.activity_id} is not part of case {state.case_id}")
+    if not a.started or a.ended:
+        raise RuleViolation(f"activity {e.activity_id} is not running")
+
+
+def referral_made(state: CaseState, e: ev.ReferralMade, d: Directory) -> None:
+    d.get(e.from_department)
+    d.get(e.to_department)
+    if not e.reason.strip():
+        raise InvalidInput("a referral states its reason")
+
+
+def referral_outcome(state: CaseState, e: ev.ReferralOutcome, d: Directory) -> None:
+    if e.referral_id not in state.referrals:
+        raise UnknownReference(f"referral {e.referral_id} is not part of case {state.case_id}")
+
+
+def decision_competence(state: CaseState, e: ev.DecisionMade, d: Directory) -> None:
+    """Rule 5: only a caseworker of the department that owns the legal area decides in it,
+    stating the legal rules, the considerations and the recorded facts relied on."""
+    owner, area = d.owner_of(e.legal_basis)
+    if owner != e.department:
+        raise RuleViolation(
+            f"a decision under {area} belongs to {owner}; {e.department} may not record it"
+        )
+    if e.legal_area != area:
+        raise RuleViolation(f"the decision's legal area must be {area}")
+    if e.header.role not in DECIDING_ROLES:
+        raise RuleViolation("only a caseworker (or the coordinator) records a decision")
+    if e.kind not in ev.DECISION_KINDS:
+        raise InvalidInput(f"a decision is one of {', '.join(ev.DECISION_KINDS)}")
+    if not e.considerations.strip():
+        raise RuleViolation("a decision states its main considerations (duty to give reasons)")
+    if not e.explanation.strip():
+        raise RuleViolation("a decision carries a plain-language explanation")
+    if not e.facts:
+        raise RuleViolation("a decision names the recorded facts it rests on")
+    for f in e.facts:
+        if f not in state.event_ids:
+            raise UnknownReference(f"the fact {f} is not an earlier event of case {state.case_id}")
+
+
+def financing(state: CaseState, e: ev.FinancingAgreed, d: Directory) -> None:
+    if e.activity_id not in state.activities:
+        raise UnknownReference(f"activity {e.activity_id} is not part of case {state.case_id}")
+    for dept in e.shares:
+        d.get(dept)
+    if sum(e.shares.values()) != 100:
+        raise RuleViolation("the shares of a financing split add up to 100 %")
+
+
+def conflict_resolution(state: CaseState, e: ev.ConflictResolved, d: Directory) -> None:
+    if e.conflict_id not in state.conflicts:
+        raise UnknownReference(f"conflict {e.conflict_id} is not part of case {state.case_id}")
+    if state.conflicts[e.conflict_id]:
+        raise RuleViolation(f"conflict {e.conflict_id} was already resolved")
+
+
+def server_only(state: CaseState, e: ev.CaseEvent, d: Directory) -> None:
+    if e.header.role != "server":
+        raise RuleViolation(f"{e.header.topic} is recorded by the server only")
+
+
+_RULES: dict[type, Callable[..., None]] = {
+    ev.CaseOpened: case_opening,
+    ev.PersonAdded: person_details,
+    ev.PersonCorrected: person_correction,
+    ev.CoordinatorAssigned: one_coordinator,
+    ev.TeamMemberJoined: team_join,
+    ev.TeamMemberLeft: team_leave,
+    ev.CaseTransferred: transfer,
+    ev.ConsentGiven: consent_rules,
+    ev.ConsentWithdrawn: withdrawal,
+    ev.SharedOnLegalBasis: legal_basis_share,
+    ev.ErasureRequested: erasure_request,
+    ev.ErasureDecided: erasure_decision,
+    ev.ContactRecorded: contact_details,
+    ev.MeetingHeld: meeting_details,
+    ev.GoalAdded: goal_added,
+    ev.GoalRevised: goal_revised,
+    ev.GoalClosed: goal_closed,
+    ev.ProgressRecorded: progress_score,
+    ev.ActivityAdded: activity_added,
+    ev.ActivityStarted: analysis_gate,
+    ev.ActivityEnded: activity_ended,
+    ev.ReferralMade: referral_made,
+    ev.ReferralOutcome: referral_outcome,
+    ev.DecisionMade: decision_competence,
+    ev.FinancingAgreed: financing,
+    ev.ConflictFlagged: server_only,
+    ev.ConflictResolved: conflict_resolution,
+    ev.CaseErased: server_only,
+}
+
+
+def clash(seen: CaseState, now: CaseState, e: ev.CaseEvent, directory: Directory) -> str | None:
+    """The rule under which `e`, recorded having seen `seen`, clashes with what happened
+    meanwhile (`now`), or None when it commutes. Clashing events are kept and flagged."""
+    if isinstance(e, ev.GoalRevised):
+        g = now.goals.get(e.goal_id)
+        if g is not None and g.revision != e.base_revision:
+            return "concurrent revisions of the same goal from the same base"
+    if isinstance(e, ev.DecisionMade):
+        withdrawn = [
+            c.consent_id
+            for c in now.consents.values()
+            if c.withdrawn_at is not None
+            and (seen.consents.get(c.consent_id) is None or seen.consents[c.consent_id].withdrawn_at is None)
+        ]
+        if withdrawn:
+            return "a decision recorded against a consent withdrawn meanwhile"
+    if now.seq != seen.seq:
+        try:
+            check(now, e, directory)
+        except RuleViolation as exc:
+            return f"recorded offline; the case changed meanwhile: {exc}"
+    return None
+

@@ -1,0 +1,89 @@
+"""Choosing persistence: a database URL becomes one of the library's recorders.
+
+``sqlite:///path/to/file.db`` (the embedded default, one file in WAL mode) or
+``postgresql://user[:password]@host[:port]/database[?schema=name]`` (production and
+multi-instance). Both go through the eventsourcing library's own persistence modules,
+with our recorder subclasses plugged in by topic.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+import psycopg
+from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory
+from eventsourcing.utils import Environment, get_topic
+
+from core.errors import ConfigurationError
+from core.recorders import PostgresCaseLogRecorder, SQLiteCaseLogRecorder
+
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
+
+
+def recorder_env(database_url: str, recorder_class: type | None = None) -> dict[str, str]:
+    """The library environment for a database URL (no secrets are logged from it)."""
+    url = urlparse(database_url)
+    if url.scheme == "sqlite":
+        if not database_url.startswith("sqlite:///"):
+            raise ConfigurationError("an SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
+        path = unquote(database_url[len("sqlite:///"):])
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": get_topic(recorder_class or SQLiteCaseLogRecorder),
+            "CREATE_TABLE": "y",
+        }
+    if url.scheme in ("postgres", "postgresql"):
+        schema = parse_qs(url.query).get("schema", ["public"])[0]
+        if not _SCHEMA.match(schema):
+            raise ConfigurationError("a PostgreSQL schema name is lower-case letters, digits and '_'")
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": (url.path or "/postgres").lstrip("/") or "postgres",
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_POOL_SIZE": "4",
+            "POSTGRES_MAX_OVERFLOW": "4",
+            "APPLICATION_RECORDER_TOPIC": get_topic(recorder_class or PostgresCaseLogRecorder),
+            "CREATE_TABLE": "y",
+        }
+    raise ConfigurationError(
+        "the database URL must start with sqlite:/// or postgresql:// (got scheme "
+        f"{url.scheme!r})"
+    )
+
+
+def ensure_schema(env: dict[str, str]) -> None:
+    """Create the PostgreSQL schema named in the environment if it is missing."""
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres" or env["POSTGRES_SCHEMA"] == "public":
+        return
+    try:
+        with psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=int(env["POSTGRES_PORT"]),
+            user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None, autocommit=True,
+        ) as conn:
+            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
+    except psycopg.Error as exc:
+        raise ConfigurationError(f"cannot reach PostgreSQL at {env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}: {exc.__class__.__name__}") from exc
+
+
+def open_recorder(database_url: str, name: str = "cases", recorder_class: type | None = None) -> Any:
+    """Construct the application recorder for a database URL, creating tables if needed."""
+    env = recorder_env(database_url, recorder_class)
+    ensure_schema(env)
+    factory = InfrastructureFactory.construct(Environment(name, env))
+    recorder: ApplicationRecorder = factory.application_recorder()
+    recorder._factory = factory  # type: ignore[attr-defined]  # keep the pool alive
+    return recorder
+
+
+def close_recorder(recorder: Any) -> None:
+    factory = getattr(recorder, "_factory", None)
+    if factory is not None:
+        factory.close()

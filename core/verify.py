@@ -1,0 +1,136 @@
+"""Verifying the whole log from the log alone: chains, sequences, signatures.
+
+For every case the chain is recomputed from the sealed bytes; a changed byte, a swapped
+payload, a removed or reordered event shows as a broken link or a gap, reported with the
+case and position. Every event's digest must be in a batch manifest that its device
+signed (one signature check per batch). Verification needs no case key: an erased case
+still verifies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from core.errors import CodecError, SignatureInvalid
+from core.log import CaseLog, genesis, next_link, unpack_envelope
+from core.sealing import parse
+
+
+@dataclass(frozen=True)
+class Problem:
+    case_id: str
+    position: int
+    seq: int
+    problem: str
+
+
+@dataclass
+class Report:
+    events: int = 0
+    cases: int = 0
+    batches: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    heads: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(log: CaseLog, progress: Callable[[int, int], None] | None = None) -> Report:
+    """Check every event of the log; the report lists each problem found."""
+    report = Report()
+    total = log.max_position()
+    heads: dict[str, tuple[int, bytes]] = {}
+    batches: dict[str, tuple[set[bytes], str] | None] = {}
+    indexed = _index(log)
+    after = 0
+    while True:
+        rows = log.recorder.select_notifications(after, 2000, inclusive_of_start=False)
+        if not rows:
+            break
+        for n in rows:
+            after = n.id
+            report.events += 1
+            case_id = str(n.originator_id if isinstance(n.originator_id, UUID) else UUID(str(n.originator_id)))
+            seq = n.originator_version
+
+            def flag(msg: str, case_id: str = case_id, pos: int = n.id, seq: int = seq) -> None:
+                report.problems.append(Problem(case_id, pos, seq, msg))
+
+            last_seq, link = heads.get(case_id, (0, genesis(case_id)))
+            try:
+                raw, _received, stored_link, batch_id = unpack_envelope(bytes(n.state))
+                sealed = parse(raw)
+            except CodecError as exc:
+                flag(f"the stored event cannot be read: {exc}")
+                heads[case_id] = (seq, b"")
+                continue
+            if seq != last_seq + 1:
+                flag(
+                    f"sequence {seq} follows {last_seq}: "
+                    + ("an event is missing" if seq > last_seq + 1 else "events are out of order")
+                )
+            if sealed.case_id != case_id:
+                flag(f"the sealed event belongs to case {sealed.case_id}, not to this case")
+            if sealed.topic != n.topic:
+                flag(f"the stored type {n.topic} differs from the sealed type {sealed.topic}")
+            if indexed.get(sealed.event_id) not in (None, (case_id, seq)):
+                flag(f"event {sealed.event_id} is indexed at another place in the log")
+            digest = sealed.digest
+            expected = next_link(link, seq, digest) if link else b""
+            if expected != stored_link:
+                flag("the chain link does not match: the event or one before it was altered, "
+                     "removed or reordered")
+            heads[case_id] = (seq, stored_link)
+            # Signature: the digest is in a manifest its device signed.
+            if batch_id not in batches:
+                batches[batch_id] = _check_batch(log, batch_id)
+                report.batches += 1
+            checked = batches[batch_id]
+            if checked is None:
+                flag(f"batch {batch_id} is missing or its signature does not verify")
+            else:
+                digests, device_id = checked
+                if digest not in digests:
+                    flag("the event is not among the events its device signed")
+                if sealed.header.device != device_id:
+                    flag(f"the event claims device {sealed.header.device} but batch was signed by {device_id}")
+        if progress:
+            progress(after, total)
+    report.cases = len(heads)
+    for case_id, seq in _index_heads(indexed).items():
+        if heads.get(case_id, (0, b""))[0] < seq:
+            report.problems.append(
+                Problem(case_id, 0, seq, f"the index knows event {seq} of this case but the log ends earlier")
+            )
+    report.heads = {c: h[1].hex() for c, h in heads.items()}
+    return report
+
+
+def _index(log: CaseLog) -> dict[str, tuple[str, int]]:
+    t = log.tables
+    return {r[0]: (r[1], r[2]) for r in log.recorder.run(f"SELECT event_id, case_id, seq FROM {t.index}")}
+
+
+def _index_heads(indexed: dict[str, tuple[str, int]]) -> dict[str, int]:
+    heads: dict[str, int] = {}
+    for case_id, seq in indexed.values():
+        heads[case_id] = max(seq, heads.get(case_id, 0))
+    return heads
+
+
+def _check_batch(log: CaseLog, batch_id: str) -> tuple[set[bytes], str] | None:
+    seal = log.batch(batch_id)
+    if seal is None:
+        return None
+    device = log.device(seal.device_id)
+    if device is None:
+        return None
+    try:
+        seal.verify(device.signing_key)
+    except SignatureInvalid:
+        return None
+    return set(seal.digests), seal.device_id

@@ -1,0 +1,147 @@
+"""What each department may see of a case at a given moment, and on which grounds.
+
+This is the pure heart of every department view and every audit replay: given a case's
+events (those the log held at the moment) and the moment, it answers, per event, whether
+a department may see it and why:
+
+- ``own``: the department recorded it itself (rule 4);
+- ``consent``: active consents to the department cover every category of the event for
+  every person it concerns (rule 2); a custody holder's consent lapses when its subject
+  turns 18, from then only the young person's own consent counts;
+- ``legal-basis``: a share under serviceloven § 49 a, retsplejeloven § 115 or
+  forvaltningsloven § 28 disclosed it to the department (rule 3; authorities only);
+- ``recipient``: the event is a consent or share naming the department as recipient, or
+  a conflict the department is involved in.
+
+Only parties to the case see anything (rule 1); an erased case shows nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from core import events as ev
+from core.case import CaseState, Consent, fold
+from core.departments import Directory
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One event a department may see, with the grounds (``basis``) and what grants it."""
+
+    seq: int
+    event: ev.CaseEvent
+    basis: str
+    grounds: tuple[str, ...] = ()
+
+
+def _consents_for(state: CaseState, department: str, at: datetime) -> list[Consent]:
+    active = []
+    for c in state.consents.values():
+        if department not in c.recipients or not c.active_at(at):
+            continue
+        subject = state.persons.get(c.subject)
+        age = subject.age_on(at.date()) if subject else None
+        if age is not None and age >= 18 and c.subject not in c.given_by:
+            continue  # the young person's own consent replaces the parents' at 18
+        active.append(c)
+    return active
+
+
+def _covered_by_consent(e: ev.CaseEvent, consents: list[Consent]) -> tuple[str, ...] | None:
+    needed = set(e.categories)
+    if not needed:
+        return None
+    grounds: list[str] = []
+    for person in e.persons or (None,):
+        have: set[str] = set()
+        used = []
+        for c in consents:
+            if person is None or c.subject == person:
+                if needed & set(c.categories):
+                    used.append(c.consent_id)
+                have.update(c.categories)
+        if not needed <= have:
+            return None
+        grounds.extend(used)
+    return tuple(dict.fromkeys(grounds))
+
+
+def department_view(
+    state: CaseState,
+    events: Sequence[ev.CaseEvent],
+    department: str,
+    directory: Directory,
+    at: datetime,
+) -> list[Seen] | None:
+    """The events `department` may see at `at`, or None when it is not a party then.
+
+    `state` is `fold(events)`; `events` are those the log held at `at`, in case order.
+    """
+    if state.status == "erased" or not state.is_party(department, at):
+        return None
+    authority = directory.is_authority(department)
+    consents = _consents_for(state, department, at)
+    shares = (
+        [s for s in state.shares.values() if department in s.recipients and s.shared_at <= at]
+        if authority
+        else []
+    )
+    conflict_parties = _conflict_parties(state, events)
+    seen: list[Seen] = []
+    for seq, e in enumerate(events, start=1):
+        if e.department == department:
+            seen.append(Seen(seq, e, "own"))
+            continue
+        if isinstance(e, ev.ConsentGiven | ev.SharedOnLegalBasis):
+            if department in e.recipients:
+                seen.append(Seen(seq, e, "recipient"))
+            continue
+        if isinstance(e, ev.ConsentWithdrawn):
+            c = state.consents.get(e.consent_id)
+            if c is not None and department in c.recipients:
+                seen.append(Seen(seq, e, "recipient"))
+            continue
+        if isinstance(e, ev.ConflictFlagged | ev.ConflictResolved):
+            if department in conflict_parties.get(e.conflict_id, ()):
+                seen.append(Seen(seq, e, "recipient"))
+            continue
+        grounds = _covered_by_consent(e, consents)
+        if grounds is not None:
+            seen.append(Seen(seq, e, "consent", grounds))
+            continue
+        if e.categories:
+            for s in shares:
+                if seq < s.seq and set(e.categories) <= set(s.categories):
+                    seen.append(Seen(seq, e, "legal-basis", (s.share_id,)))
+                    break
+    return seen
+
+
+def _conflict_parties(state: CaseState, events: Sequence[ev.CaseEvent]) -> dict[str, set[str]]:
+    by_id = {e.event_id: e for e in events}
+    parties: dict[str, set[str]] = {}
+    for e in events:
+        if isinstance(e, ev.ConflictFlagged):
+            involved = {by_id[x].department for x in e.events if x in by_id}
+            if state.coordinator:
+                involved.add(state.coordinator[1])
+            if state.lead:
+                involved.add(state.lead)
+            parties[e.conflict_id] = involved
+    return parties
+
+
+def all_views(
+    case_id: str, events: Sequence[ev.CaseEvent], directory: Directory, at: datetime
+) -> dict[str, list[Seen]]:
+    """Every department's view of the case at `at` (parties only)."""
+    state = fold(case_id, events)
+    views: dict[str, list[Seen]] = {}
+    for department in state.memberships:
+        view = department_view(state, events, department, directory, at)
+        if view is not None:
+            views[department] = view
+    return views
