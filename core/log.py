@@ -253,11 +253,16 @@ class CaseLog:
     ) -> list[Receipt]:
         """Append a signed batch; per event `accepted` (new) or `duplicate` (already here).
 
+        `events` may be a subset of what `seal` covers (the rest rejected by the rules);
+        the whole signed manifest is kept so every stored event stays attributable.
+
         Raises SignatureInvalid when the batch is not the device's, VersionConflict when
         another writer kept winning the race for the same cases.
         """
         if verify:
             self.check_seal(events, seal)
+        elif not {e.digest for e in events} <= set(seal.digests):
+            raise SignatureInvalid(f"batch {seal.batch_id} does not cover the events appended with it")
         with self._lock:
             for attempt in range(5):
                 try:
@@ -279,14 +284,14 @@ class CaseLog:
         plan: list[tuple[SealedEvent, int | None]] = []
         batch_id = seal.batch_id
         fresh_ids: set[str] = set()
-        for e, digest in zip(events, seal.digests, strict=True):
+        for e in events:
             if e.event_id in existing or e.event_id in fresh_ids:
                 plan.append((e, None))
                 continue
             case_id = e.case_id
             seq, link = heads.get(case_id) or self.head(case_id)
             seq += 1
-            link = next_link(link, seq, digest)
+            link = next_link(link, seq, e.digest)
             heads[case_id] = (seq, link)
             fresh_ids.add(e.event_id)
             stored.append(StoredEvent(UUID(case_id), seq, e.topic, envelope(e.raw, received, link, batch_id)))

@@ -1,0 +1,1 @@
+"""The field laptop: local encrypted store, outbox, sync loop and the worker's commands."""

@@ -1,0 +1,91 @@
+"""Following the log: views whose rows and position commit in one transaction.
+
+A `Projection` turns a page of logged events into row writes. The `ProjectionRunner`
+reads pages after the view's tracked position and commits the writes together with the
+new position through the eventsourcing library's tracking recorder, in one database
+transaction: a crash never skips an event or applies it twice. A view can be dropped and
+rebuilt from position zero, with progress reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from eventsourcing.persistence import IntegrityError, Tracking
+
+from core.log import CaseLog, LoggedEvent
+
+Write = tuple[str, Sequence[Any]]
+
+
+class Projection(Protocol):
+    """A view of the log: how its tables are made, dropped, and fed."""
+
+    name: str
+
+    def create_statements(self, placeholder: str) -> list[str]: ...
+
+    def drop_statements(self) -> list[str]: ...
+
+    def handle(self, events: Sequence[LoggedEvent]) -> list[Write]: ...
+
+
+class ProjectionRunner:
+    """Keeps one projection up to date with the log, exactly once."""
+
+    def __init__(self, log: CaseLog, projection: Projection, page: int = 1000) -> None:
+        self.log = log
+        self.projection = projection
+        self.page = page
+        self.tracker = log.recorder._factory.tracking_recorder()
+        for statement in projection.create_statements(log.tables.p):
+            log.recorder.run(statement, commit=True)
+
+    @property
+    def position(self) -> int:
+        return self.tracker.max_tracking_id(self.projection.name) or 0
+
+    def lag(self) -> int:
+        return max(0, self.log.max_position() - self.position)
+
+    def commit(self, writes: Sequence[Write], position: int) -> None:
+        with self.tracker.datastore.transaction(commit=True) as c:
+            for statement, params in writes:
+                c.execute(statement, params)
+            self.tracker._insert_tracking(c, Tracking(self.projection.name, position))
+
+    def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Apply every event after the tracked position; returns how many were applied."""
+        applied = 0
+        position = self.position
+        total = self.log.max_position()
+        while True:
+            events = self.log.read(position, self.page)
+            if not events:
+                return applied
+            writes = self.projection.handle(events)
+            try:
+                self.commit(writes, events[-1].position)
+            except IntegrityError:
+                # Another runner committed this page first; carry on from where it got.
+                position = self.position
+                continue
+            position = events[-1].position
+            applied += len(events)
+            if progress:
+                progress(position, total)
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Drop the view's rows and position, then apply the whole log again."""
+        t = self.log.tables
+        for statement in self.projection.drop_statements():
+            self.log.recorder.run(statement, commit=True)
+        table = getattr(self.tracker, "tracking_table_name", "tracking")
+        qualified = f'"{self.tracker.datastore.schema}"."{table}"' if t.p == "%s" else table
+        self.log.recorder.run(
+            f"DELETE FROM {qualified} WHERE application_name={t.p}", (self.projection.name,), commit=True
+        )
+        for statement in self.projection.create_statements(t.p):
+            self.log.recorder.run(statement, commit=True)
+        return self.catch_up(progress)

@@ -1,0 +1,273 @@
+"""Message shapes of push and pull, encoded as msgpack maps with a version.
+
+Push (laptop -> server)::
+
+    {"v": 1, "batch": {"id": str, "device": str, "events": [sealed bytes, ...],
+                       "signature": bytes},
+     "keys": [{"case": str, "key_id": str, "grant": bytes}, ...]}
+
+``keys`` carries the data keys of cases opened on the laptop, each wrapped for the
+server's X25519 key (recipient id ``"server"``). The answer::
+
+    {"v": 1, "results": [{"event": str, "status": "accepted"|"duplicate"|"rejected",
+                          "case": str, "seq": int, "position": int, "reason": str}, ...],
+     "conflicts": [{"case": str, "conflict": str, "rule": str, "events": [str, ...]}]}
+
+Pull (laptop -> server)::
+
+    {"v": 1, "after": int, "limit": int, "holding": [case id, ...]}
+
+``holding`` is the set of cases the laptop holds, so the server can back-fill newly
+assigned cases and tell the laptop to drop cases no longer assigned. The answer::
+
+    {"v": 1, "events": [{"position": int, "seq": int, "case": str, "sealed": bytes,
+                         "received": int, "link": bytes}, ...],
+     "grants": [{"case": str, "key_id": str, "grant": bytes}, ...],
+     "drop": [case id, ...], "next": int, "more": bool, "head": int}
+
+Back-filled events of newly assigned cases come first in ``events`` (their positions may
+be at or below ``after``); the laptop applies them by position and case sequence, and
+moves its cursor to ``next`` in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+
+from core.signing import BatchSeal
+from sync.errors import LimitExceeded, MalformedMessage
+
+VERSION = 1
+MAX_BATCH = 5000
+MAX_PAGE = 5000
+DEFAULT_PAGE = 1000
+MAX_HOLDING = 20000
+MAX_EVENT_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class KeyGrant:
+    case_id: str
+    key_id: str
+    grant: bytes
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    seal: BatchSeal
+    events: tuple[bytes, ...]
+    keys: tuple[KeyGrant, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventResult:
+    event_id: str
+    status: str  # accepted | duplicate | rejected
+    case_id: str = ""
+    seq: int = 0
+    position: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Conflict:
+    case_id: str
+    conflict_id: str
+    rule: str
+    events: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PushResponse:
+    results: tuple[EventResult, ...]
+    conflicts: tuple[Conflict, ...] = ()
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    after: int
+    limit: int = DEFAULT_PAGE
+    holding: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PulledEvent:
+    position: int
+    seq: int
+    case_id: str
+    sealed: bytes
+    received: int
+    link: bytes
+
+
+@dataclass(frozen=True)
+class PullResponse:
+    events: tuple[PulledEvent, ...]
+    grants: tuple[KeyGrant, ...] = ()
+    drop: tuple[str, ...] = ()
+    next: int = 0
+    more: bool = False
+    head: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --- decoding helpers: every field is checked, nothing is trusted ------------------------
+
+
+def _unpack(body: bytes) -> dict[str, Any]:
+    try:
+        msg = msgpack.unpackb(body, raw=False, strict_map_key=True, max_bin_len=64 * 1024 * 1024)
+    except Exception as exc:
+        raise MalformedMessage("the body is not valid msgpack") from exc
+    if not isinstance(msg, dict):
+        raise MalformedMessage("the body must be a msgpack map")
+    if msg.get("v") != VERSION:
+        raise MalformedMessage(f"unsupported protocol version {msg.get('v')!r}; this server speaks {VERSION}")
+    return msg
+
+
+def _get(msg: dict[str, Any], key: str, tp: type | tuple[type, ...], what: str) -> Any:
+    value = msg.get(key)
+    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        names = tp.__name__ if isinstance(tp, type) else " or ".join(t.__name__ for t in tp)
+        raise MalformedMessage(f"{what}: field {key!r} must be {names}")
+    return value
+
+
+def _grants(items: Any) -> tuple[KeyGrant, ...]:
+    if not isinstance(items, list):
+        raise MalformedMessage("field 'keys' must be a list")
+    return tuple(
+        KeyGrant(
+            _get(g, "case", str, "key grant"), _get(g, "key_id", str, "key grant"),
+            _get(g, "grant", bytes, "key grant"),
+        )
+        for g in items
+        if isinstance(g, dict) or _raise("each key grant must be a map")
+    )
+
+
+def _raise(msg: str) -> bool:
+    raise MalformedMessage(msg)
+
+
+def encode_push(req: PushRequest) -> bytes:
+    return msgpack.packb(
+        {
+            "v": VERSION,
+            "batch": {
+                "id": req.seal.batch_id, "device": req.seal.device_id,
+                "events": list(req.events), "signature": req.seal.signature,
+            },
+            "keys": [{"case": k.case_id, "key_id": k.key_id, "grant": k.grant} for k in req.keys],
+        }
+    )
+
+
+def decode_push(body: bytes) -> PushRequest:
+    """Decode and check a push body; MalformedMessage or LimitExceeded when it is not valid."""
+    import hashlib
+
+    msg = _unpack(body)
+    batch = _get(msg, "batch", dict, "push")
+    events = _get(batch, "events", list, "batch")
+    if not events:
+        raise MalformedMessage("a batch carries at least one event")
+    if len(events) > MAX_BATCH:
+        raise LimitExceeded(f"a batch carries at most {MAX_BATCH} events; this one has {len(events)}")
+    for raw in events:
+        if not isinstance(raw, bytes):
+            raise MalformedMessage("each event in a batch must be sealed bytes")
+        if len(raw) > MAX_EVENT_BYTES:
+            raise LimitExceeded(f"a sealed event is at most {MAX_EVENT_BYTES} bytes")
+    seal = BatchSeal(
+        _get(batch, "id", str, "batch"),
+        _get(batch, "device", str, "batch"),
+        tuple(hashlib.sha256(raw).digest() for raw in events),
+        _get(batch, "signature", bytes, "batch"),
+    )
+    return PushRequest(seal, tuple(events), _grants(msg.get("keys", [])))
+
+
+def encode_push_response(resp: PushResponse) -> bytes:
+    return msgpack.packb(
+        {
+            "v": VERSION,
+            "results": [
+                {"event": r.event_id, "status": r.status, "case": r.case_id, "seq": r.seq,
+                 "position": r.position, "reason": r.reason}
+                for r in resp.results
+            ],
+            "conflicts": [
+                {"case": c.case_id, "conflict": c.conflict_id, "rule": c.rule, "events": list(c.events)}
+                for c in resp.conflicts
+            ],
+        }
+    )
+
+
+def decode_push_response(body: bytes) -> PushResponse:
+    msg = _unpack(body)
+    results = tuple(
+        EventResult(r["event"], r["status"], r.get("case", ""), r.get("seq", 0), r.get("position", 0), r.get("reason", ""))
+        for r in _get(msg, "results", list, "push response")
+    )
+    conflicts = tuple(
+        Conflict(c["case"], c["conflict"], c["rule"], tuple(c["events"])) for c in msg.get("conflicts", [])
+    )
+    return PushResponse(results, conflicts)
+
+
+def encode_pull(req: PullRequest) -> bytes:
+    return msgpack.packb({"v": VERSION, "after": req.after, "limit": req.limit, "holding": list(req.holding)})
+
+
+def decode_pull(body: bytes) -> PullRequest:
+    msg = _unpack(body)
+    after = _get(msg, "after", int, "pull")
+    limit = msg.get("limit", DEFAULT_PAGE)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise MalformedMessage("pull: field 'limit' must be a positive int")
+    if limit > MAX_PAGE:
+        raise LimitExceeded(f"a pull page holds at most {MAX_PAGE} events")
+    if after < 0:
+        raise MalformedMessage("pull: field 'after' cannot be negative")
+    holding = msg.get("holding", [])
+    if not isinstance(holding, list) or not all(isinstance(c, str) for c in holding):
+        raise MalformedMessage("pull: field 'holding' must be a list of case ids")
+    if len(holding) > MAX_HOLDING:
+        raise LimitExceeded(f"a laptop holds at most {MAX_HOLDING} cases")
+    return PullRequest(after, limit, tuple(holding))
+
+
+def encode_pull_response(resp: PullResponse) -> bytes:
+    return msgpack.packb(
+        {
+            "v": VERSION,
+            "events": [
+                {"position": e.position, "seq": e.seq, "case": e.case_id, "sealed": e.sealed,
+                 "received": e.received, "link": e.link}
+                for e in resp.events
+            ],
+            "grants": [{"case": g.case_id, "key_id": g.key_id, "grant": g.grant} for g in resp.grants],
+            "drop": list(resp.drop),
+            "next": resp.next,
+            "more": resp.more,
+            "head": resp.head,
+        }
+    )
+
+
+def decode_pull_response(body: bytes) -> PullResponse:
+    msg = _unpack(body)
+    events = tuple(
+        PulledEvent(e["position"], e["seq"], e["case"], e["sealed"], e["received"], e["link"])
+        for e in _get(msg, "events", list, "pull response")
+    )
+    return PullResponse(
+        events, _grants(msg.get("grants", [])), tuple(msg.get("drop", [])),
+        msg.get("next", 0), bool(msg.get("more", False)), msg.get("head", 0),
+    )
