@@ -1,9 +1,191 @@
-"""`tovholder demo`: the whole story, end to end, in a temporary folder."""
+"""`tovholder demo`: scenario 1 of DOMAIN.md (the refugee family), end to end.
+
+It records the family's case into a fresh log in a temporary folder exactly as field
+devices would (checked by the rules, sealed under the case key, signed per batch,
+chained by the log), verifies the log, shows that no name, CPR number or note is on
+disk, and prints what each department may see and on which grounds.
+"""
 
 from __future__ import annotations
 
+import argparse
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
+
+from core import events as ev
+from core.case import CaseState
+from core.console import emit, out
+from core.departments import Directory
+from core.keys import CaseKey, DeviceKeys, KeyEncryptionKey
+from core.log import CaseLog
+from core.recording import Author, record
+from core.sealing import SealedEvent
+from core.signing import sign_batch
+from core.storage import close_recorder, open_recorder
+from core.verify import verify
+from core.visibility import all_views
+
+FAMILY = {
+    "father": ("parent", "Ahmad Karimi", "120384-1233", date(1984, 3, 12)),
+    "mother": ("parent", "Leila Karimi", "050787-1224", date(1987, 7, 5)),
+    "child8": ("child", "Sara Karimi", None, None),
+    "child12": ("child", "Omid Karimi", None, None),
+    "child16": ("child", "Darya Karimi", None, None),
+}
+SECRET_NOTE = "Father describes nightmares since the journey; asks for help with Danish classes."
 
 
 def register(groups: Any) -> None:
     """Add `demo` to the `tovholder` parser."""
+    p = groups.add_parser("demo", help="run the refugee-family story end to end in a temporary folder")
+    p.add_argument("--keep", metavar="DIR", help="write the demo's data into DIR and keep it")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=run)
+
+
+@dataclass
+class Field:
+    """A worker's device in the story: records, seals and signs like a laptop does."""
+
+    log: CaseLog
+    directory: Directory
+    author: Author
+    keys: DeviceKeys = field(default_factory=DeviceKeys.generate)
+    pending: list[SealedEvent] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.log.register_device(
+            self.author.device, self.author.worker, self.keys.signing_public, self.keys.agreement_public
+        )
+
+    def record(self, state: CaseState, key: CaseKey, cls: type[ev.CaseEvent], **fields: Any) -> ev.CaseEvent:
+        event, sealed = record(state, key, self.directory, cls, self.author, **fields)
+        self.pending.append(sealed)
+        return event
+
+    def sync(self, new_keys: tuple[CaseKey, ...] = ()) -> int:
+        seal = sign_batch(self.keys.signing, ev.new_id(), self.author.device, [s.digest for s in self.pending])
+        receipts = self.log.append(self.pending, seal, new_keys)
+        self.pending = []
+        return len(receipts)
+
+
+def refugee_family(log: CaseLog, directory: Directory, today: date) -> tuple[str, dict[str, str]]:
+    """Record scenario 1: two parents, three children, six departments, one consent."""
+    cf = Field(log, directory, Author("mette", "coordinator", "children-family", "laptop-mette"))
+    job = Field(log, directory, Author("jonas", "caseworker", "jobcenter", "laptop-jonas"))
+    ben = Field(log, directory, Author("bente", "caseworker", "benefits", "laptop-bente"))
+    case_id = ev.new_id()
+    key = CaseKey.generate(case_id)
+    st = CaseState(case_id)
+    cf.record(st, key, ev.CaseOpened, kind="family", lead_department="children-family", reason="refugee family")
+    people: dict[str, str] = {}
+    for label, (role, name, cpr, born) in FAMILY.items():
+        if born is None:
+            age = int(label.removeprefix("child"))
+            born = today.replace(year=today.year - age) - timedelta(days=40)
+        pid = ev.new_id()
+        people[label] = pid
+        cf.record(st, key, ev.PersonAdded, person_id=pid, role=role, name=name, cpr=cpr, birth_date=born, persons=(pid,))
+    cf.record(st, key, ev.CoordinatorAssigned, worker="mette", coordinator_department="children-family")
+    for dept in ("jobcenter", "benefits", "school", "health", "youth-guidance"):
+        cf.record(st, key, ev.TeamMemberJoined, member_department=dept)
+    until = today + timedelta(days=300)
+    recipients = ("jobcenter", "school", "children-family")
+    cats = ("identity", "contact", "plan", "family", "education", "employment")
+    consent_of = {}
+    for label, pid in people.items():
+        givers: tuple[str, ...]
+        if label in ("father", "mother"):
+            givers = (pid,)
+        elif label == "child16":
+            givers = (people["mother"], pid)
+        else:
+            givers = (people["mother"],)
+        consent_id = ev.new_id()
+        consent_of[label] = consent_id
+        cf.record(
+            st, key, ev.ConsentGiven, consent_id=consent_id, subject=pid, given_by=givers,
+            recipients=recipients, consent_categories=cats,
+            purpose="coordinated family plan across jobcenter, school and family services",
+            valid_until=until, child_view="wants to stay in the same school" if label == "child12" else None,
+            persons=(pid,),
+        )
+    cf.record(st, key, ev.ContactRecorded, contact_id=ev.new_id(), kind="home-visit", place="home",
+              persons=(people["father"],), challenges=("health", "education"), note=SECRET_NOTE,
+              categories=("contact",))
+    goal = ev.new_id()
+    cf.record(st, key, ev.GoalAdded, goal_id=goal, text="Father completes Danish course module 2",
+              owner="jobcenter", persons=(people["father"],))
+    cf.sync((key,))
+    facts = (next(iter(st.event_ids)),)
+    job.record(st, key, ev.ProgressRecorded, goal_id=goal, score=3, note="attends 4 of 5 days",
+               persons=(people["father"],))
+    job.sync()
+    ben.record(st, key, ev.DecisionMade, decision_id=ev.new_id(), legal_basis="aktivloven § 81",
+               legal_area="aktivloven", kind="one-off-payment", considerations="winter clothing for 3 children",
+               facts=facts, explanation="You receive a one-off payment for winter clothing.",
+               amount=450000, persons=(people["mother"],))
+    ben.sync()
+    return case_id, people
+
+
+def run(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="tovholder-demo-") as tmp:
+        folder = Path(args.keep or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        return _story(folder, args.json)
+
+
+def _story(folder: Path, as_json: bool) -> int:
+    db = folder / "log.db"
+    recorder = open_recorder(f"sqlite:///{db}")
+    log = CaseLog(recorder, KeyEncryptionKey.generate())
+    directory = Directory.default()
+    try:
+        today = ev.utcnow().date()
+        case_id, _people = refugee_family(log, directory, today)
+        report = verify(log)
+        events = [log.open(x) for x in log.case_events(case_id)]
+        views = all_views(case_id, events, directory, ev.utcnow())
+        raw = db.read_bytes() + (Path(str(db) + "-wal").read_bytes() if Path(str(db) + "-wal").exists() else b"")
+        leaked = [s for s in (*(v[1] for v in FAMILY.values()), SECRET_NOTE, "120384-1233", "1203841233") if s.encode() in raw]
+        rows = []
+        for dept, seen in sorted(views.items()):
+            rows.append({
+                "department": dept,
+                "sees": len(seen),
+                "own": sum(s.basis == "own" for s in seen),
+                "consent": sum(s.basis == "consent" for s in seen),
+                "recipient": sum(s.basis == "recipient" for s in seen),
+            })
+        shares = [
+            {"seq": s.seq, "event": s.event.header.topic, "basis": s.basis,
+             "consents": ", ".join(g[:8] for g in s.grounds)}
+            for s in views.get("jobcenter", []) if s.basis == "consent"
+        ]
+        result = {
+            "case": case_id,
+            "events": len(events),
+            "verified": report.ok,
+            "problems": [p.__dict__ for p in report.problems],
+            "plaintext_on_disk": leaked,
+            "departments": rows,
+            "jobcenter_shares": shares,
+        }
+        if as_json:
+            emit(result, as_json=True)
+        else:
+            out.print(f"[bold]Scenario 1 — refugee family[/bold]  case {case_id}, {len(events)} events in {folder}")
+            out.print(f"log verified: {'[green]clean[/green]' if report.ok else '[red]PROBLEMS[/red]'}; "
+                      f"names, CPR numbers or notes on disk: {'none' if not leaked else leaked}")
+            emit(rows, as_json=False, title="What each party department may see (events)")
+            emit(shares, as_json=False, title="Audit: what reached the jobcenter, and the consent that allowed it")
+            out.print("Look at: health sees nothing; benefits sees only its own decision; "
+                      "jobcenter, school and children & family see what the consents cover.")
+        return 0 if report.ok and not leaked else 1
+    finally:
+        close_recorder(recorder)
