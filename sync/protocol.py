@@ -125,7 +125,9 @@ def _unpack(body: bytes) -> dict[str, Any]:
     if not isinstance(msg, dict):
         raise MalformedMessage("the body must be a msgpack map")
     if msg.get("v") != VERSION:
-        raise MalformedMessage(f"unsupported protocol version {msg.get('v')!r}; this server speaks {VERSION}")
+        raise MalformedMessage(
+            f"unsupported protocol version {msg.get('v')!r}; this server speaks {VERSION}"
+        )
     return msg
 
 
@@ -142,7 +144,8 @@ def _grants(items: Any) -> tuple[KeyGrant, ...]:
         raise MalformedMessage("field 'keys' must be a list")
     return tuple(
         KeyGrant(
-            _get(g, "case", str, "key grant"), _get(g, "key_id", str, "key grant"),
+            _get(g, "case", str, "key grant"),
+            _get(g, "key_id", str, "key grant"),
             _get(g, "grant", bytes, "key grant"),
         )
         for g in items
@@ -159,8 +162,10 @@ def encode_push(req: PushRequest) -> bytes:
         {
             "v": VERSION,
             "batch": {
-                "id": req.seal.batch_id, "device": req.seal.device_id,
-                "events": list(req.events), "signature": req.seal.signature,
+                "id": req.seal.batch_id,
+                "device": req.seal.device_id,
+                "events": list(req.events),
+                "signature": req.seal.signature,
             },
             "keys": [{"case": k.case_id, "key_id": k.key_id, "grant": k.grant} for k in req.keys],
         }
@@ -177,7 +182,9 @@ def decode_push(body: bytes) -> PushRequest:
     if not events:
         raise MalformedMessage("a batch carries at least one event")
     if len(events) > MAX_BATCH:
-        raise LimitExceeded(f"a batch carries at most {MAX_BATCH} events; this one has {len(events)}")
+        raise LimitExceeded(
+            f"a batch carries at most {MAX_BATCH} events; this one has {len(events)}"
+        )
     for raw in events:
         if not isinstance(raw, bytes):
             raise MalformedMessage("each event in a batch must be sealed bytes")
@@ -197,12 +204,23 @@ def encode_push_response(resp: PushResponse) -> bytes:
         {
             "v": VERSION,
             "results": [
-                {"event": r.event_id, "status": r.status, "case": r.case_id, "seq": r.seq,
-                 "position": r.position, "reason": r.reason}
+                {
+                    "event": r.event_id,
+                    "status": r.status,
+                    "case": r.case_id,
+                    "seq": r.seq,
+                    "position": r.position,
+                    "reason": r.reason,
+                }
                 for r in resp.results
             ],
             "conflicts": [
-                {"case": c.case_id, "conflict": c.conflict_id, "rule": c.rule, "events": list(c.events)}
+                {
+                    "case": c.case_id,
+                    "conflict": c.conflict_id,
+                    "rule": c.rule,
+                    "events": list(c.events),
+                }
                 for c in resp.conflicts
             ],
         }
@@ -212,17 +230,27 @@ def encode_push_response(resp: PushResponse) -> bytes:
 def decode_push_response(body: bytes) -> PushResponse:
     msg = _unpack(body)
     results = tuple(
-        EventResult(r["event"], r["status"], r.get("case", ""), r.get("seq", 0), r.get("position", 0), r.get("reason", ""))
+        EventResult(
+            r["event"],
+            r["status"],
+            r.get("case", ""),
+            r.get("seq", 0),
+            r.get("position", 0),
+            r.get("reason", ""),
+        )
         for r in _get(msg, "results", list, "push response")
     )
     conflicts = tuple(
-        Conflict(c["case"], c["conflict"], c["rule"], tuple(c["events"])) for c in msg.get("conflicts", [])
+        Conflict(c["case"], c["conflict"], c["rule"], tuple(c["events"]))
+        for c in msg.get("conflicts", [])
     )
     return PushResponse(results, conflicts)
 
 
 def encode_pull(req: PullRequest) -> bytes:
-    return msgpack.packb({"v": VERSION, "after": req.after, "limit": req.limit, "holding": list(req.holding)})
+    return msgpack.packb(
+        {"v": VERSION, "after": req.after, "limit": req.limit, "holding": list(req.holding)}
+    )
 
 
 def decode_pull(body: bytes) -> PullRequest:
@@ -248,11 +276,19 @@ def encode_pull_response(resp: PullResponse) -> bytes:
         {
             "v": VERSION,
             "events": [
-                {"position": e.position, "seq": e.seq, "case": e.case_id, "sealed": e.sealed,
-                 "received": e.received, "link": e.link}
+                {
+                    "position": e.position,
+                    "seq": e.seq,
+                    "case": e.case_id,
+                    "sealed": e.sealed,
+                    "received": e.received,
+                    "link": e.link,
+                }
                 for e in resp.events
             ],
-            "grants": [{"case": g.case_id, "key_id": g.key_id, "grant": g.grant} for g in resp.grants],
+            "grants": [
+                {"case": g.case_id, "key_id": g.key_id, "grant": g.grant} for g in resp.grants
+            ],
             "drop": list(resp.drop),
             "next": resp.next,
             "more": resp.more,
@@ -268,6 +304,10 @@ def decode_pull_response(body: bytes) -> PullResponse:
         for e in _get(msg, "events", list, "pull response")
     )
     return PullResponse(
-        events, _grants(msg.get("grants", [])), tuple(msg.get("drop", [])),
-        msg.get("next", 0), bool(msg.get("more", False)), msg.get("head", 0),
+        events,
+        _grants(msg.get("grants", [])),
+        tuple(msg.get("drop", [])),
+        msg.get("next", 0),
+        bool(msg.get("more", False)),
+        msg.get("head", 0),
     )

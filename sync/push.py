@@ -1,0 +1,403 @@
+"""Push: how the server takes a laptop's batch of sealed events into the case log.
+
+Pure semantics, no HTTP. The batch signature is verified once; key grants for cases
+opened offline are unwrapped with the server's X25519 key; then every event is judged in
+order against the server's current state of its case:
+
+- a header that does not name the pushing device, its worker, department and role, a
+  payload that does not open, or an event that breaks a rule of the domain is
+  *rejected* with the rule's sentence;
+- an event already in the log answers *duplicate* with its original sequence and
+  position (so a retried batch gets the same answers and nothing is stored twice);
+- an event recorded offline (its `seen_seq` is behind the case) that fails against the
+  current state but passes against the state its author saw is a concurrent clash: it
+  is *accepted* and flagged, as is an event that `core.rules.clash` says clashes with
+  what happened meanwhile (two revisions of one goal from the same base).
+
+Accepted events are appended in one call; each clash then becomes a `conflict flagged`
+event that the server records, seals with the case key and signs in a batch of its own.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from copy import deepcopy
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core import events as ev
+from core.case import CaseState, fold
+from core.departments import Directory
+from core.errors import (
+    CaseErased,
+    CodecError,
+    DecryptionError,
+    InvalidInput,
+    KeyNotHeld,
+    RuleViolation,
+    SignatureInvalid,
+)
+from core.keys import CaseKey, DeviceKeys, accept_grant
+from core.log import CaseLog, Receipt
+from core.recording import Author, make_event
+from core.rules import check, clash
+from core.sealing import SealedEvent, open_sealed, parse, seal
+from core.signing import sign_batch
+from sync.protocol import Conflict, EventResult, PushRequest, PushResponse
+
+SERVER_ID = "server"
+MAX_CONFLICT_EVENTS = 50
+
+
+@dataclass(frozen=True)
+class Worker:
+    """The identity behind a device: whose events it may push."""
+
+    worker: str
+    department: str
+    role: str
+
+
+@dataclass
+class CaseView:
+    """The server's decrypted copy of one case: its events and the state they fold to."""
+
+    state: CaseState
+    events: list[ev.CaseEvent] = field(default_factory=list)
+
+
+@dataclass
+class _Work:
+    """One case as a push sees it: the current view plus what this batch accepted."""
+
+    view: CaseView
+    seen: dict[int, tuple[CaseState, int]] = field(default_factory=dict)
+
+
+class PushService:
+    """Judges and appends pushed batches; one per server process."""
+
+    def __init__(
+        self,
+        log: CaseLog,
+        directory: Callable[[], Directory],
+        server_keys: DeviceKeys,
+        clock: Callable[[], datetime] = ev.utcnow,
+    ) -> None:
+        self.log = log
+        self.directory = directory
+        self.keys = server_keys
+        self.clock = clock
+        self._cases: dict[str, CaseView] = {}
+        self._lock = threading.Lock()
+
+    # -- the case cache ------------------------------------------------------------------
+    def view(self, case_id: str, key: CaseKey | None = None) -> CaseView:
+        """The case's decrypted events and state, extended by what the log gained since.
+
+        Reading the log's tail on every use keeps several server instances honest: the
+        cache only saves decrypting what was already seen.
+        """
+        cached = self._cases.get(case_id)
+        if cached is None:
+            cached = CaseView(CaseState(case_id))
+        newer = self.log.case_events(case_id, after=cached.state.seq)
+        if newer:
+            key = key or self.log.case_key(case_id)
+            for logged in newer:
+                e = open_sealed(
+                    logged.sealed, None if logged.sealed.topic == "case.erased" else key
+                )
+                cached.state.apply(e)
+                cached.events.append(e)
+        if cached.state.seq:
+            self._cases[case_id] = cached
+        return cached
+
+    def forget(self, case_id: str) -> None:
+        self._cases.pop(case_id, None)
+
+    # -- push ----------------------------------------------------------------------------
+    def push(self, request: PushRequest, device_id: str, worker: Worker) -> PushResponse:
+        """Judge and append a batch pushed by `device_id` for `worker`.
+
+        Raises SignatureInvalid (nothing stored) when the batch is not signed by that
+        enrolled, unrevoked device.
+        """
+        batch = request.seal
+        if batch.device_id != device_id:
+            raise SignatureInvalid(f"batch {batch.batch_id} was signed for another device")
+        device = self.log.device(device_id)
+        if device is None:
+            raise SignatureInvalid(f"device {device_id} is not enrolled")
+        if device.revoked_at is not None:
+            raise SignatureInvalid(f"device {device_id} was revoked")
+        batch.verify(device.signing_key)
+        with self._lock:
+            return self._push(request, device_id, worker)
+
+    def _push(self, request: PushRequest, device_id: str, worker: Worker) -> PushResponse:
+        directory = self.directory()
+        granted, bad_grants = self._grants(request)
+        parsed: list[SealedEvent | None] = []
+        for raw in request.events:
+            try:
+                parsed.append(parse(raw))
+            except CodecError:
+                parsed.append(None)
+        existing = self.log.find([s.event_id for s in parsed if s is not None])
+        results: list[EventResult | None] = []
+        accepted: list[SealedEvent] = []
+        clashes: list[tuple[str, str, tuple[str, ...]]] = []  # case, rule, events
+        work: dict[str, _Work] = {}
+        batch_ids: set[str] = set()
+        for sealed in parsed:
+            if sealed is None:
+                results.append(_rejected("", "", "the event is not a well-formed sealed event"))
+                continue
+            h = sealed.header
+            if sealed.event_id in existing or sealed.event_id in batch_ids:
+                results.append(None)  # a duplicate: answered from the receipts below
+                continue
+            reason = _header_problem(sealed, device_id, worker)
+            if reason is None and h.case_id in bad_grants:
+                reason = f"the key grant for case {h.case_id} does not open with the server's key"
+            if reason is not None:
+                results.append(_rejected(h.event_id, h.case_id, reason))
+                continue
+            try:
+                key = granted.get(h.case_id) if not self.log.has_key(h.case_id) else None
+                w = work.get(h.case_id)
+                if w is None:
+                    current = self.view(h.case_id, key)
+                    w = work[h.case_id] = _Work(
+                        CaseView(deepcopy(current.state), list(current.events))
+                    )
+                event = open_sealed(sealed, key or self.log.case_key(h.case_id))
+            except KeyNotHeld:
+                results.append(
+                    _rejected(
+                        h.event_id,
+                        h.case_id,
+                        f"no key is held for case {h.case_id}; "
+                        "push its key grant with its first events",
+                    )
+                )
+                continue
+            except (DecryptionError, CodecError, CaseErased) as exc:
+                results.append(_rejected(h.event_id, h.case_id, str(exc)))
+                continue
+            verdict = self._judge(w, event, directory)
+            if isinstance(verdict, RuleViolation):
+                results.append(_rejected(h.event_id, h.case_id, str(verdict)))
+                continue
+            if verdict is not None:
+                clashes.append((h.case_id, verdict, self._clashing(w, event)))
+            w.view.state.apply(event)
+            w.view.events.append(event)
+            accepted.append(sealed)
+            batch_ids.add(h.event_id)
+            results.append(EventResult(h.event_id, "pending", h.case_id))
+        receipts: dict[str, Receipt] = {}
+        if accepted:
+            new_keys = [k for c, k in granted.items() if c in work and not self.log.has_key(c)]
+            try:
+                for r in self.log.append(accepted, request.seal, new_keys, verify=False):
+                    receipts.setdefault(r.event_id, r)
+            except BaseException:
+                for case_id in work:
+                    self.forget(case_id)
+                raise
+            self._install(work, receipts.values())
+        # Answer duplicates (of the log or of this batch) with the original place.
+        dup_ids = [
+            s.event_id for s, r in zip(parsed, results, strict=True) if s is not None and r is None
+        ]
+        places: dict[str, tuple[str, int]] = {}
+        positions: dict[tuple[str, int], int] = {}
+        if dup_ids:
+            places = self.log.find(dup_ids)
+            positions = self._positions(places)
+        final: list[EventResult] = []
+        for sealed, res in zip(parsed, results, strict=True):
+            if res is None and sealed is not None:
+                first = receipts.get(sealed.event_id)
+                if first is not None:
+                    final.append(
+                        EventResult(
+                            sealed.event_id, "duplicate", first.case_id, first.seq, first.position
+                        )
+                    )
+                else:
+                    case_id, seq = places[sealed.event_id]
+                    final.append(
+                        EventResult(
+                            sealed.event_id,
+                            "duplicate",
+                            case_id,
+                            seq,
+                            positions.get((case_id, seq), 0),
+                        )
+                    )
+            elif res.status == "pending":
+                r = receipts[res.event_id]
+                final.append(EventResult(r.event_id, r.status, r.case_id, r.seq, r.position))
+            elif res is not None:
+                final.append(res)
+        conflicts = self._flag(clashes) if clashes else ()
+        return PushResponse(tuple(final), conflicts)
+
+    # -- judging -------------------------------------------------------------------------
+    def _judge(self, w: _Work, e: ev.CaseEvent, directory: Directory) -> str | RuleViolation | None:
+        """None to accept, a clash rule to accept and flag, or the violation to reject."""
+        now = w.view.state
+        seen_seq = e.header.seen_seq
+        try:
+            check(now, e, directory)
+        except (RuleViolation, InvalidInput) as exc:
+            if seen_seq >= now.seq:
+                return RuleViolation(str(exc))
+            seen = self._seen_state(w, seen_seq, e.header.device)
+            try:
+                check(seen, e, directory)
+            except (RuleViolation, InvalidInput):
+                return RuleViolation(str(exc))
+            return _clash(seen, now, e, directory) or (
+                f"recorded offline; the case changed meanwhile: {exc}"
+            )
+        if seen_seq >= now.seq:
+            return None
+        return _clash(self._seen_state(w, seen_seq, e.header.device), now, e, directory)
+
+    def _seen_state(self, w: _Work, seen_seq: int, device: str) -> CaseState:
+        """The case as the author saw it: the first `seen_seq` events plus its own later ones.
+
+        Kept per `seen_seq` and extended incrementally, so a long offline batch folds the
+        case once, not once per event.
+        """
+        events = w.view.events
+        cached = w.seen.get(seen_seq)
+        if cached is None:
+            cached = (fold(w.view.state.case_id, events[:seen_seq]), seen_seq)
+        state, upto = cached
+        for e in events[upto:]:
+            if e.header.device == device:
+                state.apply(e)
+        w.seen[seen_seq] = (state, len(events))
+        return state
+
+    @staticmethod
+    def _clashing(w: _Work, e: ev.CaseEvent) -> tuple[str, ...]:
+        """The events `e` clashes with: those by others since its author's `seen_seq`."""
+        since = [
+            x for x in w.view.events[e.header.seen_seq :] if x.header.device != e.header.device
+        ]
+        if isinstance(e, ev.GoalRevised):
+            since = [
+                x for x in since if isinstance(x, ev.GoalRevised) and x.goal_id == e.goal_id
+            ] or since
+        elif isinstance(e, ev.DecisionMade):
+            since = [x for x in since if isinstance(x, ev.ConsentWithdrawn)] or since
+        return (e.event_id, *[x.event_id for x in since[-MAX_CONFLICT_EVENTS:]])
+
+    # -- key grants ----------------------------------------------------------------------
+    def _grants(self, request: PushRequest) -> tuple[dict[str, CaseKey], set[str]]:
+        granted: dict[str, CaseKey] = {}
+        bad: set[str] = set()
+        for g in request.keys:
+            if self.log.has_key(g.case_id):
+                continue  # a case's key is set once; a later grant never replaces it
+            try:
+                granted[g.case_id] = accept_grant(
+                    self.keys.agreement, SERVER_ID, g.case_id, g.key_id, g.grant
+                )
+            except DecryptionError:
+                bad.add(g.case_id)
+        return granted, bad
+
+    # -- conflicts -----------------------------------------------------------------------
+    def _flag(self, clashes: list[tuple[str, str, tuple[str, ...]]]) -> tuple[Conflict, ...]:
+        """Record one `conflict flagged` event per clash, signed by the server."""
+        sealed: list[SealedEvent] = []
+        conflicts: list[Conflict] = []
+        for case_id, rule, event_ids in clashes:
+            view = self.view(case_id)
+            key = self.log.case_key(case_id)
+            author = Author(SERVER_ID, "server", view.state.lead or "", SERVER_ID)
+            conflict_id = ev.new_id()
+            seen = view.state.seq + sum(1 for s in sealed if s.case_id == case_id)
+            event = make_event(
+                ev.ConflictFlagged,
+                case_id,
+                key.key_id,
+                author,
+                seen,
+                clock=self.clock,
+                conflict_id=conflict_id,
+                rule=rule,
+                events=event_ids,
+                description="events recorded concurrently clash; the coordinator resolves it",
+            )
+            sealed.append(seal(event, key))
+            conflicts.append(Conflict(case_id, conflict_id, rule, event_ids))
+        batch = sign_batch(
+            self.keys.signing, str(uuid.uuid4()), SERVER_ID, [s.digest for s in sealed]
+        )
+        try:
+            self.log.append(sealed, batch, verify=False)
+        finally:
+            for case_id, _, _ in clashes:
+                self.forget(case_id)
+        return tuple(conflicts)
+
+    def _install(self, work: dict[str, _Work], receipts: Iterable[Receipt]) -> None:
+        """Keep the judged copies as the cache when the log gave the sequences they assumed.
+
+        Another server instance may have appended meanwhile; then the copy is dropped and
+        the next use reads the case again.
+        """
+        last: dict[str, int] = {}
+        for r in receipts:
+            if r.status == "accepted":
+                last[r.case_id] = max(r.seq, last.get(r.case_id, 0))
+        for case_id, w in work.items():
+            if last.get(case_id, w.view.state.seq) == w.view.state.seq and w.view.state.seq:
+                self._cases[case_id] = w.view
+            else:
+                self.forget(case_id)
+
+    def _positions(self, places: dict[str, tuple[str, int]]) -> dict[tuple[str, int], int]:
+        out: dict[tuple[str, int], int] = {}
+        for case_id, seq in set(places.values()):
+            for logged in self.log.case_events(case_id, after=seq - 1, upto=seq):
+                out[(case_id, seq)] = logged.position
+        return out
+
+
+def _clash(seen: CaseState, now: CaseState, e: ev.CaseEvent, directory: Directory) -> str | None:
+    try:
+        return clash(seen, now, e, directory)
+    except InvalidInput as exc:
+        return f"recorded offline; the case changed meanwhile: {exc}"
+
+
+def _header_problem(sealed: SealedEvent, device_id: str, worker: Worker) -> str | None:
+    h = sealed.header
+    if h.device != device_id:
+        return f"the event names device {h.device}, not the device that pushed it"
+    if h.author != worker.worker:
+        return f"the event names author {h.author}, not the device's worker {worker.worker}"
+    if h.department != worker.department:
+        return (
+            f"the event names department {h.department}, "
+            f"not the worker's department {worker.department}"
+        )
+    if h.role != worker.role:
+        return f"the event names role {h.role}, not the worker's role {worker.role}"
+    return None
+
+
+def _rejected(event_id: str, case_id: str, reason: str) -> EventResult:
+    return EventResult(event_id, "rejected", case_id, reason=reason)

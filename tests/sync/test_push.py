@@ -1,0 +1,183 @@
+"""Push semantics without HTTP: judged per event, idempotent, clashes flagged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from core import events as ev
+from core.departments import Directory
+from core.errors import SignatureInvalid
+from core.log import CaseLog
+from core.recording import make_event
+from core.sealing import seal
+from core.signing import BatchSeal
+from core.verify import verify
+from sync.protocol import PushRequest
+from sync.push import PushService
+from tests.sync.conftest import Laptop, World
+
+
+def _open_with_goal(world: World, laptop: Laptop) -> tuple[str, str]:
+    case_id, opened = laptop.open_case()
+    goal = laptop.record(case_id, ev.GoalAdded, goal_id="g1", text="find work", owner="jobcenter")
+    resp = world.service.push(
+        laptop.batch([opened, goal], (laptop.grant(case_id),)), laptop.device_id, laptop.worker
+    )
+    assert [r.status for r in resp.results] == ["accepted", "accepted"]
+    return case_id, "g1"
+
+
+def test_accepts_a_new_case_with_its_key_and_answers_a_retry_as_duplicates(world: World) -> None:
+    laptop = world.laptop("w1")
+    case_id, opened = laptop.open_case()
+    note = laptop.record(
+        case_id, ev.ContactRecorded, contact_id="c1", kind="drop-in", note="talked"
+    )
+    request = laptop.batch([opened, note], (laptop.grant(case_id),))
+    first = world.service.push(request, laptop.device_id, laptop.worker)
+    assert [(r.status, r.seq) for r in first.results] == [("accepted", 1), ("accepted", 2)]
+    assert world.log.has_key(case_id)
+    again = world.service.push(request, laptop.device_id, laptop.worker)
+    assert [(r.status, r.seq, r.position) for r in again.results] == [
+        ("duplicate", r.seq, r.position) for r in first.results
+    ]
+    assert len(world.log.case_events(case_id)) == 2
+    assert verify(world.log).ok
+
+
+def test_rejects_a_rule_violation_with_the_rules_sentence(world: World) -> None:
+    laptop = world.laptop("w1")
+    case_id, _ = _open_with_goal(world, laptop)
+    bad = laptop.record(case_id, ev.ProgressRecorded, goal_id="g1", score=3)
+    # A violation the laptop's own check would have caught: a score out of range.
+    state, key = laptop.cases[case_id]
+    wrong = make_event(
+        ev.ProgressRecorded, case_id, key.key_id, laptop.author, state.seq, goal_id="g1", score=9
+    )
+    resp = world.service.push(
+        laptop.batch([bad, seal(wrong, key)]), laptop.device_id, laptop.worker
+    )
+    assert [r.status for r in resp.results] == ["accepted", "rejected"]
+    assert "1 to 5" in resp.results[1].reason
+    assert len(world.log.case_events(case_id)) == 3
+
+
+def test_rejects_events_whose_header_names_another_worker(world: World) -> None:
+    laptop = world.laptop("w1")
+    other = world.laptop("w2", department="benefits")
+    case_id, opened = laptop.open_case()
+    resp = world.service.push(
+        laptop.batch([opened], (laptop.grant(case_id),)), laptop.device_id, other.worker
+    )
+    assert resp.results[0].status == "rejected"
+    assert "author" in resp.results[0].reason
+    assert world.log.case_events(case_id) == []
+
+
+def test_concurrent_goal_revisions_are_both_kept_and_flagged(world: World) -> None:
+    office = world.laptop("w1")
+    case_id, goal = _open_with_goal(world, office)
+    field = world.laptop("w2")
+    field.adopt(
+        case_id,
+        world.log.case_key(case_id),
+        [world.log.open(e) for e in world.log.case_events(case_id)],
+    )
+    r1 = office.record(case_id, ev.GoalRevised, goal_id=goal, text="work 10 h", base_revision=1)
+    r2 = field.record(
+        case_id, ev.GoalRevised, goal_id=goal, text="treatment first", base_revision=1
+    )
+    assert (
+        world.service.push(office.batch([r1]), office.device_id, office.worker).results[0].status
+        == "accepted"
+    )
+    resp = world.service.push(field.batch([r2]), field.device_id, field.worker)
+    assert resp.results[0].status == "accepted"
+    assert len(resp.conflicts) == 1
+    conflict = resp.conflicts[0]
+    assert conflict.events == (r2.event_id, r1.event_id)
+    logged = world.log.case_events(case_id)
+    assert [e.sealed.topic for e in logged][-3:] == [
+        "goal.revised",
+        "goal.revised",
+        "conflict.flagged",
+    ]
+    flagged = world.log.open(logged[-1])
+    assert isinstance(flagged, ev.ConflictFlagged) and flagged.header.role == "server"
+    assert verify(world.log).ok
+
+
+def test_offline_event_that_only_fits_the_state_its_author_saw_is_kept_and_flagged(
+    world: World,
+) -> None:
+    office = world.laptop("w1")
+    case_id, goal = _open_with_goal(world, office)
+    field = world.laptop("w2")
+    field.adopt(
+        case_id,
+        world.log.case_key(case_id),
+        [world.log.open(e) for e in world.log.case_events(case_id)],
+    )
+    closed = office.record(case_id, ev.GoalClosed, goal_id=goal)
+    progress = field.record(case_id, ev.ProgressRecorded, goal_id=goal, score=4)
+    world.service.push(office.batch([closed]), office.device_id, office.worker)
+    resp = world.service.push(field.batch([progress]), field.device_id, field.worker)
+    assert resp.results[0].status == "accepted"
+    assert "closed" in resp.conflicts[0].rule
+
+
+def test_a_forged_batch_is_refused_whole(world: World) -> None:
+    laptop = world.laptop("w1")
+    case_id, opened = laptop.open_case()
+    request = laptop.batch([opened], (laptop.grant(case_id),))
+    forged = PushRequest(
+        BatchSeal(request.seal.batch_id, request.seal.device_id, request.seal.digests, b"\0" * 64),
+        request.events,
+        request.keys,
+    )
+    with pytest.raises(SignatureInvalid):
+        world.service.push(forged, laptop.device_id, laptop.worker)
+    assert world.log.max_position() == 0
+
+
+def test_a_revoked_device_is_refused(world: World) -> None:
+    laptop = world.laptop("w1")
+    case_id, opened = laptop.open_case()
+    world.log.revoke_device(laptop.device_id)
+    with pytest.raises(SignatureInvalid):
+        world.service.push(
+            laptop.batch([opened], (laptop.grant(case_id),)), laptop.device_id, laptop.worker
+        )
+    assert world.log.max_position() == 0
+
+
+def test_events_of_a_case_without_a_key_are_rejected(world: World) -> None:
+    laptop = world.laptop("w1")
+    _, opened = laptop.open_case()
+    resp = world.service.push(laptop.batch([opened]), laptop.device_id, laptop.worker)
+    assert resp.results[0].status == "rejected"
+    assert "key grant" in resp.results[0].reason
+
+
+def test_a_restarted_server_judges_against_the_stored_history(
+    world: World, make_log: Callable[..., CaseLog]
+) -> None:
+    laptop = world.laptop("w1")
+    case_id, goal = _open_with_goal(world, laptop)
+    fresh = PushService(make_log(world.log.kek), Directory.default, world.server_keys)
+    state, key = laptop.cases[case_id]
+    twice = make_event(
+        ev.GoalAdded,
+        case_id,
+        key.key_id,
+        laptop.author,
+        state.seq,
+        goal_id=goal,
+        text="x",
+        owner="jobcenter",
+    )
+    resp = fresh.push(laptop.batch([seal(twice, key)]), laptop.device_id, laptop.worker)
+    assert resp.results[0].status == "rejected"
+    assert "already exists" in resp.results[0].reason
