@@ -69,7 +69,12 @@ class ProjectionRunner:
                 self.commit(writes, events[-1].position)
             except IntegrityError:
                 # Another runner committed this page first; carry on from where it got.
-                position = self.position
+                # If the position did not move, the clash was in the view's own rows:
+                # retrying the same page would fail forever, so let it surface.
+                moved = self.position
+                if moved <= position:
+                    raise
+                position = moved
                 continue
             position = events[-1].position
             applied += len(events)
