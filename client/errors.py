@@ -1,0 +1,41 @@
+"""Errors of the field laptop, named by whose fault they are.
+
+    TovholderError
+    └── ClientError
+        ├── NotEnrolled          the data folder holds no enrolled laptop store
+        ├── AlreadyEnrolled      `client init` on a folder that already holds a store
+        ├── ServerUnreachable    no answer from the server after the retries (try again later)
+        ├── DeviceRefused        the server refused this device: revoked or unknown (ask IT)
+        └── ServerRejected       the server answered with an error the laptop cannot fix
+
+Wrong passphrases raise `core.errors.WrongPassphrase`. Messages never carry a name, a
+CPR number or a note.
+"""
+
+from __future__ import annotations
+
+from core.errors import TovholderError
+
+
+class ClientError(TovholderError):
+    """Base of errors raised by the field laptop."""
+
+
+class NotEnrolled(ClientError):
+    """The data folder does not hold an enrolled laptop store."""
+
+
+class AlreadyEnrolled(ClientError):
+    """The data folder already holds a laptop store."""
+
+
+class ServerUnreachable(ClientError):
+    """The server could not be reached or kept failing; nothing was lost, sync again later."""
+
+
+class DeviceRefused(ClientError):
+    """The server does not accept this device (revoked, unknown or a bad signature)."""
+
+
+class ServerRejected(ClientError):
+    """The server answered with an error that retrying will not fix."""

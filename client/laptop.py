@@ -1,0 +1,197 @@
+"""The worker's bench on a field laptop: record offline, see the case as the worker left it.
+
+A case on the laptop is its confirmed stream (as pulled from the server) with the
+worker's pending outbox applied on top, folded into one `CaseState`. A new event is
+judged against that whole view by the same rules the server uses, sealed under the case
+key and put in the outbox; its header names the confirmed case sequence the worker had
+seen, so the server can tell a concurrent edit from a stale one. Nothing is decrypted
+except in memory, and only with the worker's passphrase.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from client.store import LaptopStore
+from core import events as ev
+from core.case import CaseState
+from core.departments import Department, Directory
+from core.errors import InvalidInput, UnknownReference
+from core.keys import CaseKey
+from core.recording import Author, record
+from core.sealing import open_sealed, parse
+
+PASSPHRASE_ENV = "TOVHOLDER_PASSPHRASE"  # noqa: S105 (the name of a variable)
+
+
+def read_passphrase(*, confirm: bool = False) -> str:
+    """The worker's passphrase from TOVHOLDER_PASSPHRASE or a prompt (never from argv)."""
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value:
+        return value
+    try:
+        value = getpass.getpass("Passphrase for this laptop's store: ")
+        if confirm and getpass.getpass("Repeat the passphrase: ") != value:
+            raise InvalidInput("the two passphrases differ; nothing was created")
+    except EOFError:
+        raise InvalidInput(
+            f"no passphrase given; set {PASSPHRASE_ENV} or run from a terminal"
+        ) from None
+    if not value:
+        raise InvalidInput("the passphrase must not be empty")
+    return value
+
+
+@dataclass
+class CaseView:
+    """The worker's view of one case: confirmed events, then the pending ones on top."""
+
+    state: CaseState
+    events: list[tuple[ev.CaseEvent, bool]] = field(default_factory=list)  # (event, pending)
+    confirmed_seq: int = 0
+
+    @property
+    def pending(self) -> list[str]:
+        return [e.event_id for e, p in self.events if p]
+
+
+def directory_from(meta: list[dict[str, Any]] | None) -> Directory:
+    """The default directory, extended or overridden by departments the server sent."""
+    departments = dict(Directory.default().departments)
+    for d in meta or ():
+        departments[d["id"]] = Department(
+            d["id"],
+            d.get("name", d["id"]),
+            bool(d.get("authority", True)),
+            tuple(d.get("legal_areas", ())),
+            bool(d.get("disability_model", False)),
+        )
+    return Directory(departments)
+
+
+class Laptop:
+    """An unlocked laptop: its store, its worker, and the municipality's directory."""
+
+    def __init__(self, store: LaptopStore, clock: Callable[[], datetime] = ev.utcnow) -> None:
+        self.store = store
+        self.clock = clock
+        meta = store.all_meta()
+        self.device_id: str = meta["device_id"]
+        self.author = Author(meta["worker"], meta["role"], meta["department"], self.device_id)
+        self.directory = directory_from(meta.get("departments"))
+
+    @classmethod
+    def open(cls, folder: Path, passphrase: str | None = None) -> Laptop:
+        return cls(LaptopStore.open(folder, passphrase or read_passphrase()))
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Laptop:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ----------------------------------------------------------------------
+    def key(self, case_id: str) -> CaseKey:
+        return self.store.case_key(case_id)
+
+    def view(self, case_id: str) -> CaseView:
+        """Fold the confirmed stream and the pending outbox (KeyNotHeld if not held)."""
+        key = self.key(case_id)
+        view = CaseView(CaseState(case_id))
+        for c in self.store.confirmed(case_id):
+            e = open_sealed(parse(c.sealed), key)
+            view.state.apply(e)
+            view.events.append((e, False))
+            view.confirmed_seq = c.seq
+        for p in self.store.outbox(case_id):
+            e = open_sealed(parse(p.sealed), key)
+            view.state.apply(e)
+            view.events.append((e, True))
+        return view
+
+    # -- recording --------------------------------------------------------------------
+    def open_case(self, kind: str, lead: str, reason: str = "") -> ev.CaseEvent:
+        """Open a case offline: its key is made here and kept wrapped until pushed."""
+        case_id = ev.new_id()
+        key = CaseKey.generate(case_id)
+        _, sealed = record(
+            CaseState(case_id),
+            key,
+            self.directory,
+            ev.CaseOpened,
+            self.author,
+            seen_seq=0,
+            clock=self.clock,
+            kind=kind,
+            lead_department=lead,
+            reason=reason,
+        )
+        self.store.put_key(key, pushed=False)
+        self.store.add_pending(sealed)
+        return open_sealed(sealed, key)
+
+    def record(self, case_id: str, cls: type[ev.CaseEvent], **fields: Any) -> ev.CaseEvent:
+        """Check a new event against the worker's view, seal it and put it in the outbox."""
+        view = self.view(case_id)
+        event, sealed = record(
+            view.state,
+            self.key(case_id),
+            self.directory,
+            cls,
+            self.author,
+            seen_seq=view.confirmed_seq,
+            clock=self.clock,
+            **fields,
+        )
+        self.store.add_pending(sealed)
+        return event
+
+    def revise_goal(self, case_id: str, goal_id: str, text: str, **fields: Any) -> ev.CaseEvent:
+        """Revise a goal from the revision the worker sees now."""
+        goal = self.view(case_id).state.goals.get(goal_id)
+        if goal is None:
+            raise UnknownReference(f"goal {goal_id} is not part of case {case_id}")
+        return self.record(
+            case_id,
+            ev.GoalRevised,
+            goal_id=goal_id,
+            text=text,
+            base_revision=goal.revision,
+            persons=(goal.person,) if goal.person else (),
+            **fields,
+        )
+
+    def record_decision(self, case_id: str, legal_basis: str, **fields: Any) -> ev.CaseEvent:
+        """Record a decision; its legal area comes from the delegation plan."""
+        _, area = self.directory.owner_of(legal_basis)
+        fields.setdefault("decision_id", ev.new_id())
+        return self.record(
+            case_id, ev.DecisionMade, legal_basis=legal_basis, legal_area=area, **fields
+        )
+
+    def cases(self) -> list[dict[str, Any]]:
+        """One row per held case: lead, persons, events confirmed and pending."""
+        rows = []
+        for case_id in self.store.held_cases():
+            view = self.view(case_id)
+            rows.append(
+                {
+                    "case": case_id,
+                    "kind": view.state.kind,
+                    "lead": view.state.lead,
+                    "status": view.state.status,
+                    "persons": len(view.state.persons),
+                    "confirmed": view.confirmed_seq,
+                    "pending": len(view.pending),
+                }
+            )
+        return rows

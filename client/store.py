@@ -1,0 +1,399 @@
+"""The laptop's local store: only sealed bytes and wrapped keys ever reach its disk.
+
+One SQLite file (WAL) in the data folder, opened through the eventsourcing library with
+a recorder subclass that adds the laptop's own tables beside the library's events table:
+
+- ``stored_events`` (the library's): confirmed events exactly as pulled, one row per case
+  event (originator id = case id, originator version = the server's case sequence,
+  state = ``msgpack([sealed bytes, position, time received, chain link])``);
+- ``confirmed_index``: event id -> (case, sequence, position), so the laptop knows which
+  of its own events have landed;
+- ``outbox``: events recorded here and not yet confirmed, sealed, in recording order,
+  with their status (``pending``, ``sent`` once the server accepted them, ``rejected``
+  with the server's reason);
+- ``case_keys``: each case key wrapped under the worker's passphrase key (scrypt);
+- ``meta``: the device's identity and settings, its private keys sealed under the
+  passphrase key, the pull cursor and the time of the last sync.
+
+A pulled page (its events, key grants, drops and the new cursor) is applied in one
+transaction, so an interrupted sync never moves the cursor past what was stored.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import msgpack
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+from client.errors import AlreadyEnrolled, NotEnrolled
+from core.errors import CodecError, KeyNotHeld
+from core.keys import CaseKey, DeviceKeys, PassphraseKey
+from core.log import genesis, next_link
+from core.sealing import SealedEvent, parse
+from core.storage import close_recorder, open_recorder
+
+DB_NAME = "laptop.db"
+_DEVICE_LABEL = b"device-keys"
+
+
+class LaptopRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite application recorder plus the laptop's own tables."""
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS confirmed_index (event_id TEXT PRIMARY KEY, "
+            "case_id TEXT NOT NULL, seq INTEGER NOT NULL, position INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS outbox (ord INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "event_id TEXT UNIQUE NOT NULL, case_id TEXT NOT NULL, sealed BLOB NOT NULL, "
+            "status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '')",
+            "CREATE TABLE IF NOT EXISTS case_keys (case_id TEXT PRIMARY KEY, "
+            "key_id TEXT NOT NULL, wrapped BLOB NOT NULL, pushed INTEGER NOT NULL)",
+        ]
+
+    def create_table(self) -> None:
+        # Deleted rows (a dropped case, a landed outbox entry) are overwritten, not left
+        # readable in free pages.
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete=ON")
+        super().create_table()
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmed:
+    """An event as the server confirmed it: sealed bytes plus what the server added."""
+
+    position: int
+    seq: int
+    case_id: str
+    sealed: bytes
+    received: int
+    link: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """An outbox entry: an event recorded here that the server has not confirmed yet."""
+
+    order: int
+    event_id: str
+    case_id: str
+    sealed: bytes
+    status: str  # pending | sent | rejected
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageEvent:
+    """One event of a pulled page, as the store applies it."""
+
+    position: int
+    seq: int
+    case_id: str
+    sealed: bytes
+    received: int
+    link: bytes
+
+
+def store_path(folder: Path) -> Path:
+    return Path(folder) / DB_NAME
+
+
+def _pack(value: Any) -> bytes:
+    return msgpack.packb(value, use_bin_type=True)
+
+
+def _unpack(raw: bytes) -> Any:
+    return msgpack.unpackb(bytes(raw), raw=False)
+
+
+class LaptopStore:
+    """The encrypted local store of one enrolled laptop, unlocked with the passphrase."""
+
+    def __init__(self, recorder: Any, key: PassphraseKey, device_keys: DeviceKeys) -> None:
+        self.recorder = recorder
+        self._key = key
+        self.device_keys = device_keys
+
+    # -- opening ----------------------------------------------------------------------
+    @staticmethod
+    def _recorder(folder: Path) -> Any:
+        return open_recorder(
+            f"sqlite:///{store_path(folder).resolve()}",
+            name="laptop",
+            recorder_class=LaptopRecorder,
+        )
+
+    @classmethod
+    def create(
+        cls,
+        folder: Path,
+        passphrase: str,
+        device_keys: DeviceKeys,
+        meta: dict[str, Any],
+        *,
+        scrypt_n: int | None = None,
+    ) -> LaptopStore:
+        """Make a new store holding the device's keys (sealed) and its enrollment facts."""
+        folder = Path(folder)
+        if store_path(folder).exists():
+            raise AlreadyEnrolled(f"{folder} already holds a laptop store; use another folder")
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        salt = os.urandom(16)
+        n = scrypt_n or PassphraseKey.N
+        key = PassphraseKey.derive(passphrase, salt, n)
+        recorder = cls._recorder(folder)
+        os.chmod(store_path(folder), 0o600)
+        store = cls(recorder, key, device_keys)
+        store.set_meta(
+            salt=salt,
+            scrypt_n=n,
+            device_secret=key.seal_secret(_DEVICE_LABEL, device_keys.private_bytes()),
+            cursor=0,
+            last_sync=None,
+            **meta,
+        )
+        return store
+
+    @classmethod
+    def open(cls, folder: Path, passphrase: str) -> LaptopStore:
+        """Unlock an existing store; NotEnrolled when there is none, WrongPassphrase."""
+        folder = Path(folder)
+        if not store_path(folder).exists():
+            raise NotEnrolled(f"{folder} holds no laptop store; run 'tovholder client init' first")
+        recorder = cls._recorder(folder)
+        try:
+            rows = _meta_rows(recorder, ("salt", "scrypt_n", "device_secret"))
+            if len(rows) != 3:
+                raise NotEnrolled(f"the laptop store in {folder} is incomplete; enroll again")
+            key = PassphraseKey.derive(passphrase, rows["salt"], rows["scrypt_n"])
+            device = DeviceKeys.from_private_bytes(
+                key.open_secret(_DEVICE_LABEL, rows["device_secret"])
+            )
+        except BaseException:
+            close_recorder(recorder)
+            raise
+        return cls(recorder, key, device)
+
+    def close(self) -> None:
+        close_recorder(self.recorder)
+
+    def __enter__(self) -> LaptopStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(
+        self, sql: str, params: Sequence[Any] = (), *, commit: bool = False
+    ) -> list[tuple[Any, ...]]:
+        with self.recorder.datastore.transaction(commit=commit) as c:
+            c.execute(sql, params)
+            return [tuple(r) for r in c.fetchall()]
+
+    # -- meta -------------------------------------------------------------------------
+    def meta(self, name: str, default: Any = None) -> Any:
+        return _meta_rows(self.recorder, (name,)).get(name, default)
+
+    def all_meta(self) -> dict[str, Any]:
+        rows = self._run("SELECT name, value FROM meta")
+        return {n: _unpack(v) for n, v in rows if n not in ("salt", "device_secret")}
+
+    def set_meta(self, **values: Any) -> None:
+        with self.recorder.datastore.transaction(commit=True) as c:
+            for name, value in values.items():
+                c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, _pack(value)))
+
+    # -- case keys --------------------------------------------------------------------
+    def put_key(self, key: CaseKey, *, pushed: bool) -> None:
+        """Keep a case key, wrapped under the passphrase key."""
+        self._run(
+            "INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, ?)",
+            (key.case_id, key.key_id, self._key.wrap(key), int(pushed)),
+            commit=True,
+        )
+
+    def case_key(self, case_id: str) -> CaseKey:
+        rows = self._run("SELECT key_id, wrapped FROM case_keys WHERE case_id=?", (case_id,))
+        if not rows:
+            raise KeyNotHeld(f"case {case_id} is not held on this laptop")
+        return self._key.unwrap(case_id, rows[0][0], bytes(rows[0][1]))
+
+    def held_cases(self) -> list[str]:
+        return [r[0] for r in self._run("SELECT case_id FROM case_keys ORDER BY case_id")]
+
+    def unpushed_keys(self) -> list[CaseKey]:
+        rows = self._run("SELECT case_id FROM case_keys WHERE pushed=0 ORDER BY case_id")
+        return [self.case_key(r[0]) for r in rows]
+
+    def mark_keys_pushed(self, case_ids: Iterable[str]) -> None:
+        with self.recorder.datastore.transaction(commit=True) as c:
+            c.executemany("UPDATE case_keys SET pushed=1 WHERE case_id=?", [(i,) for i in case_ids])
+
+    # -- confirmed events -------------------------------------------------------------
+    def confirmed(self, case_id: str) -> list[Confirmed]:
+        """A case's confirmed events in the server's case order."""
+        rows = self._run(
+            "SELECT originator_version, state FROM stored_events WHERE originator_id=? "
+            "ORDER BY originator_version",
+            (UUID(case_id).hex,),
+        )
+        return [_confirmed(case_id, seq, state) for seq, state in rows]
+
+    def confirmed_seq(self, case_id: str) -> int:
+        rows = self._run(
+            "SELECT MAX(originator_version) FROM stored_events WHERE originator_id=?",
+            (UUID(case_id).hex,),
+        )
+        return int(rows[0][0] or 0)
+
+    def confirmed_cases(self) -> list[str]:
+        rows = self._run("SELECT DISTINCT case_id FROM confirmed_index ORDER BY case_id")
+        return [r[0] for r in rows]
+
+    def count_confirmed(self) -> int:
+        return int(self._run("SELECT COUNT(*) FROM confirmed_index")[0][0])
+
+    # -- the outbox -------------------------------------------------------------------
+    def add_pending(self, sealed: SealedEvent) -> None:
+        self._run(
+            "INSERT INTO outbox (event_id, case_id, sealed, status) VALUES (?, ?, ?, 'pending')",
+            (sealed.event_id, sealed.case_id, sealed.raw),
+            commit=True,
+        )
+
+    def outbox(
+        self, case_id: str | None = None, statuses: Sequence[str] = ("pending", "sent")
+    ) -> list[Pending]:
+        """Outbox entries in recording order, of one case or all, with the given statuses."""
+        marks = ",".join("?" * len(statuses))
+        sql = (
+            "SELECT ord, event_id, case_id, sealed, status, reason FROM outbox "
+            f"WHERE status IN ({marks})"
+        )
+        params: list[Any] = list(statuses)
+        if case_id is not None:
+            sql += " AND case_id=?"
+            params.append(case_id)
+        rows = self._run(sql + " ORDER BY ord", params)
+        return [Pending(r[0], r[1], r[2], bytes(r[3]), r[4], r[5]) for r in rows]
+
+    def mark_sent(self, event_ids: Iterable[str]) -> None:
+        """The server holds these (accepted or duplicate): they wait for their pulled copy."""
+        with self.recorder.datastore.transaction(commit=True) as c:
+            c.executemany(
+                "UPDATE outbox SET status='sent', reason='' WHERE event_id=?",
+                [(i,) for i in event_ids],
+            )
+            # An event already pulled back needs no outbox entry at all.
+            c.execute("DELETE FROM outbox WHERE event_id IN (SELECT event_id FROM confirmed_index)")
+
+    def mark_rejected(self, reasons: dict[str, str]) -> None:
+        with self.recorder.datastore.transaction(commit=True) as c:
+            c.executemany(
+                "UPDATE outbox SET status='rejected', reason=? WHERE event_id=?",
+                [(r, i) for i, r in reasons.items()],
+            )
+
+    # -- applying a pulled page -------------------------------------------------------
+    def apply_page(
+        self,
+        events: Sequence[PageEvent],
+        keys: Sequence[CaseKey],
+        drops: Sequence[str],
+        cursor: int,
+        synced_at: int,
+    ) -> int:
+        """Store a pulled page with its keys, drops and new cursor in one transaction.
+
+        Events already held are skipped; each new event's chain link is checked against
+        its predecessor, so a page that does not continue the server's chain is refused
+        (CodecError) and nothing of it is kept. Pending entries for dropped cases stay in
+        the outbox: they are the worker's recorded work and still go to the server.
+        Returns how many events were new.
+        """
+        new = 0
+        with self.recorder.datastore.transaction(commit=True) as c:
+            for key in keys:
+                c.execute(
+                    "INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, 1)",
+                    (key.case_id, key.key_id, self._key.wrap(key)),
+                )
+            links: dict[tuple[str, int], bytes] = {}
+            for e in sorted(events, key=lambda x: (x.case_id, x.seq)):
+                sealed = parse(e.sealed)
+                if sealed.case_id != e.case_id:
+                    raise CodecError(
+                        f"the server sent event {sealed.event_id} under the wrong case"
+                    )
+                c.execute(
+                    "SELECT 1 FROM stored_events WHERE originator_id=? AND originator_version=?",
+                    (UUID(e.case_id).hex, e.seq),
+                )
+                if c.fetchone() is not None:
+                    continue
+                prev = links.get((e.case_id, e.seq - 1))
+                if prev is None:
+                    prev = _link_before(c, e.case_id, e.seq)
+                if prev is not None and next_link(prev, e.seq, sealed.digest) != e.link:
+                    raise CodecError(
+                        f"event {e.seq} of case {e.case_id} does not continue the case's chain"
+                    )
+                links[(e.case_id, e.seq)] = e.link
+                c.execute(
+                    "INSERT INTO stored_events VALUES (?, ?, ?, ?)",
+                    (
+                        UUID(e.case_id).hex,
+                        e.seq,
+                        sealed.topic,
+                        _pack([e.sealed, e.position, e.received, e.link]),
+                    ),
+                )
+                c.execute(
+                    "INSERT OR REPLACE INTO confirmed_index VALUES (?, ?, ?, ?)",
+                    (sealed.event_id, e.case_id, e.seq, e.position),
+                )
+                c.execute("DELETE FROM outbox WHERE event_id=?", (sealed.event_id,))
+                new += 1
+            for case_id in drops:
+                c.execute("DELETE FROM stored_events WHERE originator_id=?", (UUID(case_id).hex,))
+                c.execute("DELETE FROM confirmed_index WHERE case_id=?", (case_id,))
+                c.execute("DELETE FROM case_keys WHERE case_id=?", (case_id,))
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (_pack(cursor),))
+            c.execute("INSERT OR REPLACE INTO meta VALUES ('last_sync', ?)", (_pack(synced_at),))
+        return new
+
+
+def _meta_rows(recorder: Any, names: Sequence[str]) -> dict[str, Any]:
+    marks = ",".join("?" * len(names))
+    with recorder.datastore.transaction(commit=False) as c:
+        c.execute(f"SELECT name, value FROM meta WHERE name IN ({marks})", list(names))
+        return {r[0]: _unpack(r[1]) for r in c.fetchall()}
+
+
+def _link_before(c: Any, case_id: str, seq: int) -> bytes | None:
+    """The chain link preceding `seq` (genesis for the first event), if held."""
+    if seq == 1:
+        return genesis(case_id)
+    c.execute(
+        "SELECT state FROM stored_events WHERE originator_id=? AND originator_version=?",
+        (UUID(case_id).hex, seq - 1),
+    )
+    row = c.fetchone()
+    return None if row is None else bytes(_unpack(row[0])[3])
+
+
+def _confirmed(case_id: str, seq: int, state: bytes) -> Confirmed:
+    sealed, position, received, link = _unpack(state)
+    return Confirmed(position, seq, case_id, bytes(sealed), received, bytes(link))

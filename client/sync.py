@@ -1,0 +1,362 @@
+"""The laptop's sync loop: push the outbox, then pull the caseload, resumable at any point.
+
+Push sends the outbox in batches, each signed once by the device (`core.signing`), with
+the keys of cases opened here wrapped for the server's X25519 key. The server answers
+per event; an event leaves the outbox's *pending* state only when the server holds it
+(accepted or duplicate), and its entry is deleted when its confirmed copy is pulled
+back, so the worker's view never loses it in between. A rejected event stays in the
+outbox, marked with the server's reason, for `status` to show.
+
+Pull asks for everything after the cursor within the laptop's caseload, page by page;
+each page (events, key grants re-wrapped under the passphrase key, drops, new cursor) is
+applied in one transaction by `LaptopStore.apply_page`. Push is idempotent on event ids
+and the cursor moves only with a stored page, so a sync cut off at either end is simply
+run again.
+
+Every request is signed by the device key (headers ``X-Tovholder-Device``, ``-Time``,
+``-Nonce``, ``-Signature``: Ed25519 over ``METHOD\\nPATH\\nTIME\\nNONCE\\n`` plus the
+SHA-256 hex of the body). Network failures and server errors 5xx/429 are retried with
+exponential backoff (after RFC 8961's advice: back off, cap, give up in bounded time),
+with an injectable sleep so tests never wait; a refused device is not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from client.errors import DeviceRefused, ServerRejected, ServerUnreachable
+from client.laptop import Laptop
+from client.store import PageEvent
+from core import events as ev
+from core.keys import accept_grant, grant_key
+from core.sealing import to_micros
+from core.signing import sign_batch
+from sync.protocol import (
+    DEFAULT_PAGE,
+    KeyGrant,
+    PullRequest,
+    PushRequest,
+    decode_pull_response,
+    decode_push_response,
+    encode_pull,
+    encode_push,
+)
+
+MSGPACK = "application/msgpack"
+SERVER_RECIPIENT = "server"
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def auth_headers(
+    signing: Ed25519PrivateKey,
+    device_id: str,
+    method: str,
+    path: str,
+    body: bytes,
+    now: float | None = None,
+    nonce: str | None = None,
+) -> dict[str, str]:
+    """The headers that authenticate one request as coming from this device."""
+    stamp = str(int(now if now is not None else time.time()))
+    nonce = nonce or base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    message = f"{method.upper()}\n{path}\n{stamp}\n{nonce}\n{hashlib.sha256(body).hexdigest()}"
+    return {
+        "X-Tovholder-Device": device_id,
+        "X-Tovholder-Time": stamp,
+        "X-Tovholder-Nonce": nonce,
+        "X-Tovholder-Signature": base64.b64encode(signing.sign(message.encode())).decode(),
+    }
+
+
+def tls_verify(server_url: str, ca_pem: str | None) -> ssl.SSLContext | bool:
+    """Verify https against the CA given at enrollment (else the system's CAs)."""
+    if server_url.startswith("https://") and ca_pem:
+        return ssl.create_default_context(cadata=ca_pem)
+    return True
+
+
+def error_sentence(response: httpx.Response) -> str:
+    """The server's own sentence from an error body, whatever its JSON shape."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        return f"the server answered {response.status_code}"
+    if isinstance(body, dict):
+        for key in ("error", "detail", "message"):
+            value = body.get(key)
+            if isinstance(value, dict):
+                value = value.get("message") or value.get("detail")
+            if isinstance(value, str) and value:
+                return value
+    return f"the server answered {response.status_code}"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff: base * 2**attempt seconds, capped, for a bounded number of tries."""
+
+    attempts: int = 6
+    base: float = 0.5
+    cap: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        return min(self.cap, self.base * 2**attempt)
+
+
+async def post(
+    client: httpx.AsyncClient,
+    path: str,
+    body: bytes,
+    *,
+    headers: Callable[[bytes], dict[str, str]] | None = None,
+    content_type: str = MSGPACK,
+    backoff: Backoff = Backoff(),
+    sleep: Sleep = asyncio.sleep,
+) -> bytes:
+    """POST with retries; the body of a 2xx answer, or the error a person can act on."""
+    last = "no answer"
+    for attempt in range(backoff.attempts):
+        if attempt:
+            await sleep(backoff.delay(attempt - 1))
+        extra = headers(body) if headers else {}
+        try:
+            response = await client.post(
+                path,
+                content=body,
+                headers={"Content-Type": content_type, "Accept": content_type, **extra},
+            )
+        except httpx.TransportError as exc:
+            last = type(exc).__name__
+            continue
+        if response.status_code < 300:
+            return response.content
+        if response.status_code in (401, 403):
+            raise DeviceRefused(f"the server refused this device: {error_sentence(response)}")
+        if response.status_code == 429 or response.status_code >= 500:
+            last = f"status {response.status_code}"
+            continue
+        raise ServerRejected(error_sentence(response))
+    raise ServerUnreachable(
+        f"the server at {client.base_url} did not answer after {backoff.attempts} tries "
+        f"({last}); nothing was lost, sync again later"
+    )
+
+
+@dataclass
+class SyncReport:
+    """What one sync did, for the worker and for `--json`."""
+
+    pushed: int = 0
+    duplicates: int = 0
+    rejected: dict[str, str] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)
+    pulled: int = 0
+    pages: int = 0
+    dropped: list[str] = field(default_factory=list)
+    granted: list[str] = field(default_factory=list)
+    cursor: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pushed": self.pushed,
+            "duplicates": self.duplicates,
+            "rejected": [{"event": e, "reason": r} for e, r in self.rejected.items()],
+            "conflicts": self.conflicts,
+            "pulled": self.pulled,
+            "pages": self.pages,
+            "dropped": self.dropped,
+            "granted": self.granted,
+            "cursor": self.cursor,
+        }
+
+
+class Syncer:
+    """Drives push and pull for one unlocked laptop over an httpx client."""
+
+    def __init__(
+        self,
+        laptop: Laptop,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        backoff: Backoff = Backoff(),
+        batch_size: int = 500,
+        page_size: int = DEFAULT_PAGE,
+        progress: bool = False,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.laptop = laptop
+        self.store = laptop.store
+        self.server_url: str = self.store.meta("server_url")
+        self.transport = transport
+        self.sleep = sleep
+        self.backoff = backoff
+        self.batch_size = batch_size
+        self.page_size = page_size
+        self.show_progress = progress
+        self.clock = clock
+
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.server_url,
+            transport=self.transport,
+            verify=tls_verify(self.server_url, self.store.meta("ca_cert")),
+            timeout=httpx.Timeout(60.0, connect=10.0),
+        )
+
+    async def _post(self, client: httpx.AsyncClient, path: str, body: bytes) -> bytes:
+        signing = self.store.device_keys.signing
+        device_id = self.laptop.device_id
+        return await post(
+            client,
+            path,
+            body,
+            headers=lambda b: auth_headers(signing, device_id, "POST", path, b, self.clock()),
+            backoff=self.backoff,
+            sleep=self.sleep,
+        )
+
+    async def sync(self) -> SyncReport:
+        report = SyncReport()
+        async with self._client() as client:
+            await self.push(client, report)
+            await self.pull(client, report)
+        return report
+
+    # -- push -------------------------------------------------------------------------
+    async def push(self, client: httpx.AsyncClient, report: SyncReport) -> None:
+        pending = self.store.outbox(statuses=("pending",))
+        if not pending:
+            return
+        server_public = bytes(self.store.meta("server_agreement_key"))
+        unpushed = {k.case_id: k for k in self.store.unpushed_keys()}
+        with self._progress() as bar:
+            task = bar.add_task("push", total=len(pending))
+            for start in range(0, len(pending), self.batch_size):
+                batch = pending[start : start + self.batch_size]
+                raws = tuple(p.sealed for p in batch)
+                seal = sign_batch(
+                    self.store.device_keys.signing,
+                    ev.new_id(),
+                    self.laptop.device_id,
+                    [hashlib.sha256(r).digest() for r in raws],
+                )
+                cases = {p.case_id for p in batch}
+                grants = tuple(
+                    KeyGrant(k.case_id, k.key_id, grant_key(k, server_public, SERVER_RECIPIENT))
+                    for c, k in unpushed.items()
+                    if c in cases
+                )
+                body = encode_push(PushRequest(seal, raws, grants))
+                response = decode_push_response(await self._post(client, "/v1/sync/push", body))
+                held, rejected, landed_cases = [], {}, set()
+                for r in response.results:
+                    if r.status in ("accepted", "duplicate"):
+                        held.append(r.event_id)
+                        landed_cases.add(r.case_id)
+                        report.pushed += r.status == "accepted"
+                        report.duplicates += r.status == "duplicate"
+                    elif r.status == "rejected":
+                        rejected[r.event_id] = r.reason or "rejected by the server"
+                self.store.mark_sent(held)
+                self.store.mark_rejected(rejected)
+                self.store.mark_keys_pushed(landed_cases & set(unpushed))
+                for c in landed_cases:
+                    unpushed.pop(c, None)
+                report.rejected.update(rejected)
+                report.conflicts.extend(c.conflict_id for c in response.conflicts)
+                bar.advance(task, len(batch))
+
+    # -- pull -------------------------------------------------------------------------
+    async def pull(self, client: httpx.AsyncClient, report: SyncReport) -> None:
+        cursor = int(self.store.meta("cursor", 0))
+        start = cursor
+        device = self.store.device_keys
+        with self._progress() as bar:
+            task = bar.add_task("pull", total=None)
+            while True:
+                request = PullRequest(cursor, self.page_size, tuple(self.store.held_cases()))
+                page = decode_pull_response(
+                    await self._post(client, "/v1/sync/pull", encode_pull(request))
+                )
+                keys = [
+                    accept_grant(
+                        device.agreement, self.laptop.device_id, g.case_id, g.key_id, g.grant
+                    )
+                    for g in page.grants
+                ]
+                events = [
+                    PageEvent(e.position, e.seq, e.case_id, e.sealed, e.received, e.link)
+                    for e in page.events
+                ]
+                next_cursor = max(cursor, page.next)
+                report.pulled += self.store.apply_page(
+                    events, keys, page.drop, next_cursor, to_micros(ev.utcnow())
+                )
+                report.pages += 1
+                report.granted.extend(k.case_id for k in keys)
+                report.dropped.extend(page.drop)
+                bar.update(task, total=max(page.head - start, 1), completed=next_cursor - start)
+                stalled = next_cursor == cursor and not page.events
+                cursor = next_cursor
+                if not page.more or stalled:
+                    break
+        report.cursor = cursor
+
+    def _progress(self) -> Progress:
+        return Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            disable=not self.show_progress,
+        )
+
+
+async def enroll(
+    server_url: str,
+    payload: dict[str, Any],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    ca_pem: str | None = None,
+    backoff: Backoff = Backoff(attempts=3),
+    sleep: Sleep = asyncio.sleep,
+) -> dict[str, Any]:
+    """POST the enrollment (one-time code and public keys); the server's JSON answer."""
+    async with httpx.AsyncClient(
+        base_url=server_url,
+        transport=transport,
+        verify=tls_verify(server_url, ca_pem),
+        timeout=httpx.Timeout(30.0, connect=10.0),
+    ) as client:
+        raw = await post(
+            client,
+            "/v1/enroll",
+            json.dumps(payload).encode(),
+            content_type="application/json",
+            backoff=backoff,
+            sleep=sleep,
+        )
+    try:
+        answer = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ServerRejected("the server's enrollment answer is not JSON") from exc
+    if not isinstance(answer, dict):
+        raise ServerRejected("the server's enrollment answer is not a JSON object")
+    return answer
