@@ -1,0 +1,1 @@
+"""Benchmarks that print a table; never part of the test run."""
