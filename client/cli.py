@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import os
-import platform
 from pathlib import Path
 from typing import Any
 
-from client.errors import AlreadyEnrolled, ServerRejected
+from client.errors import AlreadyEnrolled
 from client.laptop import CaseView, Laptop, read_passphrase
-from client.store import LaptopStore, store_path
-from client.sync import Syncer, enroll
+from client.store import store_path
+from client.sync import Backoff, Syncer, enroll_laptop
 from core import events as ev
 from core.console import emit
 from core.errors import InvalidInput
-from core.keys import DeviceKeys
 from core.sealing import from_micros
 
 SERVER_ENV = "TOVHOLDER_SERVER"
@@ -184,6 +181,7 @@ def register(groups: Any) -> None:
     p = leaf(sub, "sync", cmd_sync, "push the outbox and pull the caseload")
     p.add_argument("--batch", type=int, default=500, help="events per pushed batch")
     p.add_argument("--page", type=int, default=1000, help="events per pulled page")
+    p.add_argument("--attempts", type=int, default=6, help="tries per request before giving up")
     leaf(sub, "status", cmd_status, "pending and rejected events, last sync, cursor")
 
 
@@ -216,34 +214,7 @@ def cmd_init(args: argparse.Namespace) -> None:
         raise AlreadyEnrolled(f"{args.dir} already holds a laptop store; use another folder")
     ca_pem = args.ca.read_text() if args.ca else None
     passphrase = read_passphrase(confirm=True)
-    keys = DeviceKeys.generate()
-    answer = asyncio.run(
-        enroll(
-            server,
-            {
-                "code": args.code,
-                "signing_key": base64.b64encode(keys.signing_public).decode(),
-                "agreement_key": base64.b64encode(keys.agreement_public).decode(),
-                "name": platform.node(),
-            },
-            ca_pem=ca_pem,
-        )
-    )
-    try:
-        meta = {
-            "device_id": str(answer["device_id"]),
-            "worker": str(answer["worker"]),
-            "department": str(answer["department"]),
-            "role": str(answer["role"]),
-            "server_url": server,
-            "server_agreement_key": base64.b64decode(answer["server_agreement_key"]),
-            "ca_cert": answer.get("ca_cert") or ca_pem,
-            "departments": answer.get("departments") or [],
-        }
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ServerRejected("the server's enrollment answer lacks the device's identity") from exc
-    with LaptopStore.create(args.dir, passphrase, keys, meta):
-        pass
+    meta = asyncio.run(enroll_laptop(args.dir, server, args.code, passphrase, ca_pem=ca_pem))
     emit(
         {k: meta[k] for k in ("device_id", "worker", "department", "role", "server_url")},
         as_json=args.json,
@@ -616,7 +587,13 @@ def case_document(view: CaseView) -> dict[str, Any]:
 
 def cmd_sync(args: argparse.Namespace) -> None:
     with _laptop(args) as laptop:
-        syncer = Syncer(laptop, batch_size=args.batch, page_size=args.page, progress=not args.json)
+        syncer = Syncer(
+            laptop,
+            batch_size=args.batch,
+            page_size=args.page,
+            progress=not args.json,
+            backoff=Backoff(attempts=max(1, args.attempts)),
+        )
         report = asyncio.run(syncer.sync())
     emit(report.as_dict(), as_json=args.json, title="sync")
 

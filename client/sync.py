@@ -27,10 +27,12 @@ import base64
 import hashlib
 import json
 import os
+import platform
 import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,11 +40,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from client.errors import DeviceRefused, ServerRejected, ServerUnreachable
+from client.errors import AlreadyEnrolled, DeviceRefused, ServerRejected, ServerUnreachable
 from client.laptop import Laptop
-from client.store import PageEvent
+from client.store import LaptopStore, PageEvent, store_path
 from core import events as ev
-from core.keys import accept_grant, grant_key
+from core.keys import DeviceKeys, accept_grant, grant_key
 from core.sealing import to_micros
 from core.signing import sign_batch
 from sync.protocol import (
@@ -360,3 +362,50 @@ async def enroll(
     if not isinstance(answer, dict):
         raise ServerRejected("the server's enrollment answer is not a JSON object")
     return answer
+
+
+async def enroll_laptop(
+    folder: Path,
+    server_url: str,
+    code: str,
+    passphrase: str,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    ca_pem: str | None = None,
+    scrypt_n: int | None = None,
+) -> dict[str, Any]:
+    """Make the device's keys, enroll them with the code, and create the laptop's store.
+
+    The store is created only after the server accepted the enrollment, so a failed
+    enrollment leaves nothing behind. Returns the facts kept in the store.
+    """
+    if store_path(folder).exists():
+        raise AlreadyEnrolled(f"{folder} already holds a laptop store; use another folder")
+    keys = DeviceKeys.generate()
+    b64 = base64.b64encode
+    answer = await enroll(
+        server_url,
+        {
+            "code": code,
+            "signing_key": b64(keys.signing_public).decode(),
+            "agreement_key": b64(keys.agreement_public).decode(),
+            "name": platform.node(),
+        },
+        transport=transport,
+        ca_pem=ca_pem,
+    )
+    try:
+        meta = {
+            "device_id": str(answer.get("device") or answer["device_id"]),
+            "worker": str(answer["worker"]),
+            "department": str(answer["department"]),
+            "role": str(answer["role"]),
+            "server_url": server_url,
+            "server_agreement_key": base64.b64decode(answer["server_agreement_key"]),
+            "ca_cert": answer.get("ca_cert") or ca_pem,
+            "departments": answer.get("departments") or [],
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ServerRejected("the server's enrollment answer lacks the device's identity") from exc
+    LaptopStore.create(folder, passphrase, keys, meta, scrypt_n=scrypt_n).close()
+    return meta
