@@ -284,6 +284,7 @@ class CaseLog:
         plan: list[tuple[SealedEvent, int | None]] = []
         batch_id = seal.batch_id
         fresh_ids: set[str] = set()
+        uuids: dict[str, UUID] = {}  # one UUID per case, not per event: it is the hot path
         for e in events:
             if e.event_id in existing or e.event_id in fresh_ids:
                 plan.append((e, None))
@@ -294,7 +295,10 @@ class CaseLog:
             link = next_link(link, seq, e.digest)
             heads[case_id] = (seq, link)
             fresh_ids.add(e.event_id)
-            stored.append(StoredEvent(UUID(case_id), seq, e.topic, envelope(e.raw, received, link, batch_id)))
+            uuid = uuids.get(case_id)
+            if uuid is None:
+                uuid = uuids[case_id] = UUID(case_id)
+            stored.append(StoredEvent(uuid, seq, e.topic, envelope(e.raw, received, link, batch_id)))
             index.append((e.event_id, case_id, seq))
             plan.append((e, seq))
         keys = [
@@ -309,12 +313,12 @@ class CaseLog:
         elif keys:
             self.recorder.insert_events([], keys=keys)
         self._heads.update(heads)
-        by_seq = {(s.originator_id, s.originator_version): p for s, p in zip(stored, positions, strict=True)}
+        by_seq = {(i[1], i[2]): p for i, p in zip(index, positions, strict=True)}
         dup_positions = self._positions([existing[e.event_id] for e, seq in plan if seq is None and e.event_id in existing])
         receipts: list[Receipt] = []
         for e, seq in plan:
             if seq is not None:
-                receipts.append(Receipt(e.event_id, e.case_id, "accepted", seq, by_seq[(UUID(e.case_id), seq)]))
+                receipts.append(Receipt(e.event_id, e.case_id, "accepted", seq, by_seq[(e.case_id, seq)]))
             else:
                 case_id, old_seq = existing.get(e.event_id) or next(
                     (r.case_id, r.seq) for r in receipts if r.event_id == e.event_id
