@@ -1,0 +1,286 @@
+"""The sync loop against the real server endpoints, in-process over httpx.ASGITransport.
+
+The app is the server's own (`server.app.create_app`), so what is tested is the real
+enrollment, push and pull code. Faults are injected at the transport (a dropped
+connection, a lost answer), never inside our own parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from client.errors import DeviceRefused, ServerUnreachable
+from client.laptop import Laptop
+from client.store import LaptopStore
+from client.sync import Backoff, Syncer, enroll_laptop
+from core import events as ev
+from core.errors import KeyNotHeld
+
+from .conftest import FAST_SCRYPT, PASSPHRASE
+
+server_context = pytest.importorskip("server.context")
+server_app = pytest.importorskip("server.app")
+
+
+class Flaky(httpx.AsyncBaseTransport):
+    """Passes requests to the app, but drops the connection on chosen request numbers."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.fail_on: set[int] = set()
+        self.count = 0
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.count += 1
+        self.paths.append(request.url.path)
+        if self.count in self.fail_on:
+            raise httpx.ConnectError("the line dropped", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+class Server:
+    def __init__(self, folder: Path) -> None:
+        path, _ = server_context.init_data_dir(folder)
+        self.ctx = server_context.ServerContext.open(path)
+        self.transport = Flaky(httpx.ASGITransport(app=server_app.create_app(self.ctx)))
+
+    def worker(self, worker_id: str, department: str, role: str = "caseworker") -> str:
+        self.ctx.store.add_worker(worker_id, department, role)
+        code, _ = self.ctx.store.enrollment_code(worker_id, 3600)
+        return code
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    s = Server(tmp_path / "server")
+    yield s
+    s.ctx.close()
+
+
+@pytest.fixture
+def enrolled(server: Server, tmp_path: Path) -> Iterator[Callable[..., Laptop]]:
+    laptops: list[Laptop] = []
+
+    def factory(name: str, department: str, role: str = "caseworker") -> Laptop:
+        code = server.worker(f"w-{name}", department, role)
+        asyncio.run(
+            enroll_laptop(
+                tmp_path / name,
+                "http://tovholder.test",
+                code,
+                PASSPHRASE,
+                transport=server.transport,
+                scrypt_n=FAST_SCRYPT,
+            )
+        )
+        laptop = Laptop(LaptopStore.open(tmp_path / name, PASSPHRASE))
+        laptops.append(laptop)
+        return laptop
+
+    yield factory
+    for laptop in laptops:
+        laptop.close()
+
+
+async def no_sleep(seconds: float) -> None:
+    return None
+
+
+def sync(laptop: Laptop, server: Server, **kw: Any) -> Any:
+    syncer = Syncer(laptop, transport=server.transport, sleep=no_sleep, **kw)
+    return asyncio.run(syncer.sync())
+
+
+def test_offline_work_is_pushed_once_and_comes_back_confirmed(
+    server: Server, enrolled: Callable[..., Laptop]
+) -> None:
+    laptop = enrolled("anna", "jobcenter")
+    case = laptop.open_case("citizen", "jobcenter").case_id
+    person = ev.new_id()
+    laptop.record(
+        case, ev.PersonAdded, person_id=person, role="citizen", name="Ali Berg", persons=(person,)
+    )
+    for _ in range(5):
+        laptop.record(
+            case, ev.ContactRecorded, contact_id=ev.new_id(), kind="drop-in", persons=(person,)
+        )
+    report = sync(laptop, server, batch_size=3, page_size=2)
+    assert report.pushed == 7 and not report.rejected
+    assert laptop.store.outbox(statuses=("pending", "sent", "rejected")) == []
+    view = laptop.view(case)
+    assert view.confirmed_seq == 7 and view.pending == []
+    server_copy = [(le.seq, le.sealed.raw, le.link) for le in server.ctx.log.case_events(case)]
+    assert [(c.seq, c.sealed, c.link) for c in laptop.store.confirmed(case)] == server_copy
+
+    # A second sync pushes nothing and changes nothing.
+    again = sync(laptop, server)
+    assert again.pushed == 0 and again.pulled == 0
+
+
+def test_a_dropped_line_is_retried_and_a_resent_batch_is_stored_once(
+    server: Server, enrolled: Callable[..., Laptop]
+) -> None:
+    laptop = enrolled("anna", "jobcenter")
+    case = laptop.open_case("citizen", "jobcenter").case_id
+    server.transport.count = 0
+    server.transport.fail_on = {1, 2}
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    asyncio.run(Syncer(laptop, transport=server.transport, sleep=sleep).sync())
+    assert slept == [0.5, 1.0]
+    assert len(server.ctx.log.case_events(case)) == 1
+
+    # The answer to a push is lost after the server stored it: the retry is a duplicate.
+    laptop.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="phone")
+    pending = laptop.store.outbox(case)[0]
+
+    class LoseAnswer(Flaky):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await self.inner.handle_async_request(request)
+            self.count += 1
+            if self.count == 1:
+                raise httpx.ReadError("connection reset after sending", request=request)
+            return response
+
+    report = asyncio.run(
+        Syncer(laptop, transport=LoseAnswer(server.transport), sleep=no_sleep).sync()
+    )
+    assert report.duplicates == 1
+    assert [le.sealed.event_id for le in server.ctx.log.case_events(case)].count(
+        pending.event_id
+    ) == 1
+    assert laptop.view(case).confirmed_seq == 2
+
+
+def test_a_sync_cut_off_mid_pull_resumes_and_ends_identical(
+    server: Server, enrolled: Callable[..., Laptop]
+) -> None:
+    anna = enrolled("anna", "jobcenter")
+    case = anna.open_case("citizen", "jobcenter").case_id
+    for _ in range(20):
+        anna.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="drop-in")
+    sync(anna, server)
+    bo = enrolled("bo", "jobcenter")
+    server.ctx.caseload.assign(case, "w-bo")
+    server.transport.count = 0
+    server.transport.fail_on = {4}
+    with pytest.raises(ServerUnreachable):
+        sync(bo, server, page_size=3, backoff=Backoff(attempts=1))
+    cursor = bo.store.meta("cursor")
+    assert 0 < bo.store.count_confirmed() < 21 and cursor > 0
+    server.transport.fail_on = set()
+    sync(bo, server, page_size=3)
+    server_copy = [(le.seq, le.sealed.raw, le.link) for le in server.ctx.log.case_events(case)]
+    assert [(c.seq, c.sealed, c.link) for c in bo.store.confirmed(case)] == server_copy
+    assert bo.view(case).confirmed_seq == 21
+
+
+def test_a_revoked_device_is_refused_and_keeps_its_outbox(
+    server: Server, enrolled: Callable[..., Laptop]
+) -> None:
+    anna = enrolled("anna", "jobcenter")
+    case = anna.open_case("citizen", "jobcenter").case_id
+    sync(anna, server)
+    anna.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="drop-in")
+    server.ctx.log.revoke_device(anna.device_id)
+    with pytest.raises(DeviceRefused, match="revoked"):
+        sync(anna, server)
+    assert len(anna.store.outbox(case, statuses=("pending",))) == 1
+
+
+def test_offline_session_converges_and_the_goal_clash_is_flagged(
+    server: Server, enrolled: Callable[..., Laptop]
+) -> None:
+    office = enrolled("office", "jobcenter", "coordinator")
+    case = office.open_case("citizen", "jobcenter").case_id
+    person = ev.new_id()
+    office.record(
+        case, ev.PersonAdded, person_id=person, role="citizen", name="Ali Berg", persons=(person,)
+    )
+    office.record(case, ev.TeamMemberJoined, member_department="benefits")
+    goal = ev.new_id()
+    office.record(
+        case, ev.GoalAdded, goal_id=goal, text="A job", owner="jobcenter", persons=(person,)
+    )
+    sync(office, server)
+    field = [enrolled("a", "jobcenter"), enrolled("b", "benefits"), enrolled("c", "jobcenter")]
+    for laptop in field:
+        server.ctx.caseload.assign(case, laptop.author.worker)
+        sync(laptop, server)
+    a, b, c = field
+    for laptop in field:
+        for _ in range(2):
+            laptop.record(
+                case, ev.ContactRecorded, contact_id=ev.new_id(), kind="drop-in", persons=(person,)
+            )
+    a.record(
+        case,
+        ev.ReferralMade,
+        referral_id=ev.new_id(),
+        from_department="jobcenter",
+        to_department="addiction",
+        reason="asks for help with alcohol",
+        persons=(person,),
+    )
+    fact = b.view(case).pending[-1]
+    b.record_decision(
+        case,
+        "aktivloven § 81",
+        kind="one-off-payment",
+        considerations="rent",
+        facts=(fact,),
+        explanation="You get help with the rent.",
+        amount=450000,
+        persons=(person,),
+    )
+    c.record(
+        case,
+        ev.GoalAdded,
+        goal_id=ev.new_id(),
+        text="Stay housed",
+        owner="jobcenter",
+        parent_goal=goal,
+        persons=(person,),
+    )
+    c.revise_goal(case, goal, "A part-time job")
+    office.revise_goal(case, goal, "A job with support")
+    sync(office, server)
+    reports = [sync(laptop, server) for laptop in field]
+    assert sum(r.pushed for r in reports) == 10 and not any(r.rejected for r in reports)
+    assert len(reports[2].conflicts) == 1
+    for laptop in [office, *field]:
+        sync(laptop, server)
+    server_copy = [(le.seq, le.sealed.raw, le.link) for le in server.ctx.log.case_events(case)]
+    assert len(server_copy) == 4 + 10 + 1 + 1  # office, field, revision, conflict
+    for laptop in [office, *field]:
+        assert [(x.seq, x.sealed, x.link) for x in laptop.store.confirmed(case)] == server_copy
+        view = laptop.view(case)
+        assert view.pending == [] and view.state.goals[goal].revision == 3
+        assert list(view.state.conflicts.values()) == [False]
+
+
+def test_an_unassigned_case_disappears_with_its_key(
+    server: Server, enrolled: Callable[..., Laptop]
+) -> None:
+    anna = enrolled("anna", "jobcenter")
+    case = anna.open_case("citizen", "jobcenter").case_id
+    sync(anna, server)
+    bo = enrolled("bo", "jobcenter")
+    server.ctx.caseload.assign(case, "w-bo")
+    assert sync(bo, server).granted == [case]
+    assert bo.view(case).confirmed_seq == 1
+    server.ctx.caseload.unassign(case, "w-bo")
+    assert sync(bo, server).dropped == [case]
+    assert bo.store.held_cases() == [] and bo.store.count_confirmed() == 0
+    with pytest.raises(KeyNotHeld):
+        bo.view(case)
