@@ -1,0 +1,55 @@
+"""Serving: uvicorn over the application, HTTPS with a certificate, plain HTTP only on loopback.
+
+A laptop signs every request, but its enrollment code, the staff tokens and the case data
+in pull answers must not cross a network in the clear, so without `--cert`/`--key` the
+server refuses to listen anywhere but on a loopback address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import uvicorn
+
+from core.errors import ConfigurationError
+from server.app import create_app
+from server.context import ServerContext
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(host: str, cert: str, key: str) -> None:
+    """ConfigurationError unless the server may listen on `host` as configured."""
+    if bool(cert) != bool(key):
+        raise ConfigurationError("HTTPS needs both --cert and --key")
+    if not cert and not is_loopback(host):
+        raise ConfigurationError(
+            f"plain HTTP is only served on a loopback address, not on {host}; "
+            "give --cert and --key to serve HTTPS"
+        )
+
+
+def serve(ctx: ServerContext, host: str, port: int, cert: str = "", key: str = "") -> None:
+    """Run the server until interrupted."""
+    check_transport(host, cert, key)
+    config = uvicorn.Config(
+        create_app(ctx),
+        host=host,
+        port=port,
+        ssl_certfile=cert or None,
+        ssl_keyfile=key or None,
+        log_level=ctx.settings.log_level,
+        server_header=False,
+        lifespan="off",
+    )
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        ctx.close()

@@ -1,0 +1,264 @@
+"""The administration store: departments, workers, tokens, enrollment codes and nonces.
+
+It lives in the log's database (tables prefixed ``admin_``) so a server instance needs
+one connection string. Tokens and enrollment codes are stored only as SHA-256 digests of
+random values: a copy of the database lets no one act as a worker. Devices themselves
+are the log's (`CaseLog.register_device`), since `audit verify` needs their keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from core.departments import DEFAULT_DEPARTMENTS, Department, Directory, check_department_id
+from core.errors import InvalidInput
+from core.events import ROLES
+from core.log import CaseLog
+from server.errors import Conflict, NotFound
+
+WORKER_ROLES = tuple(r for r in ROLES if r != "server")
+ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class WorkerRecord:
+    id: str
+    department: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a bearer token speaks for: a worker, or the first administrator."""
+
+    subject: str
+    department: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+def new_code() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    raw = "".join(secrets.choice(alphabet) for _ in range(12))
+    return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
+
+
+def check_worker_id(worker_id: str) -> str:
+    if (
+        not isinstance(worker_id, str)
+        or not (1 <= len(worker_id) <= 64)
+        or not all(c.isalnum() or c in "-_." for c in worker_id)
+    ):
+        raise InvalidInput("a worker id is 1 to 64 letters, digits, '-', '_' or '.'")
+    return worker_id
+
+
+class AdminStore:
+    """Reads and writes the administration tables."""
+
+    def __init__(self, log: CaseLog) -> None:
+        self.log = log
+        q, self.p = log.tables.q, log.tables.p
+        self.t_departments = f"{q}admin_departments"
+        self.t_workers = f"{q}admin_workers"
+        self.t_tokens = f"{q}admin_tokens"
+        self.t_codes = f"{q}admin_enrollment_codes"
+        self.t_nonces = f"{q}admin_nonces"
+        self._lock = threading.Lock()
+        self._directory: Directory | None = None
+        self._purged = 0.0
+        for statement in (
+            f"CREATE TABLE IF NOT EXISTS {self.t_departments} "
+            "(id TEXT PRIMARY KEY, name TEXT NOT NULL, authority INTEGER NOT NULL, "
+            "legal_areas TEXT NOT NULL, disability_model INTEGER NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.t_workers} "
+            "(id TEXT PRIMARY KEY, department TEXT NOT NULL, role TEXT NOT NULL, "
+            "created_at BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.t_tokens} (token_hash TEXT PRIMARY KEY, "
+            "subject TEXT NOT NULL, created_at BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.t_codes} "
+            "(code_hash TEXT PRIMARY KEY, worker TEXT NOT NULL, expires_at BIGINT NOT NULL, "
+            "used_at BIGINT)",
+            f"CREATE TABLE IF NOT EXISTS {self.t_nonces} "
+            "(device_id TEXT NOT NULL, nonce TEXT NOT NULL, seen_at BIGINT NOT NULL, "
+            "PRIMARY KEY (device_id, nonce))",
+        ):
+            self._run(statement, commit=True)
+
+    def _run(
+        self, sql: str, params: tuple[object, ...] | list[object] = (), *, commit: bool = False
+    ) -> list[tuple]:
+        return self.log.recorder.run(sql, params, commit=commit)
+
+    # -- departments -----------------------------------------------------------------------
+    def add_department(self, dept: Department) -> None:
+        check_department_id(dept.id)
+        if not dept.name.strip():
+            raise InvalidInput("a department needs a name")
+        p = self.p
+        with self._lock:
+            if self._run(f"SELECT 1 FROM {self.t_departments} WHERE id={p}", (dept.id,)):
+                raise Conflict(f"department {dept.id} already exists")
+            self._run(
+                f"INSERT INTO {self.t_departments} VALUES ({p},{p},{p},{p},{p})",
+                (
+                    dept.id,
+                    dept.name,
+                    int(dept.authority),
+                    json.dumps(list(dept.legal_areas)),
+                    int(dept.disability_model),
+                ),
+                commit=True,
+            )
+            self._directory = None
+
+    def add_default_departments(self) -> None:
+        for dept in DEFAULT_DEPARTMENTS:
+            if dept.id not in self.directory():
+                self.add_department(dept)
+
+    def departments(self) -> list[Department]:
+        rows = self._run(
+            "SELECT id, name, authority, legal_areas, disability_model "
+            f"FROM {self.t_departments} ORDER BY id"
+        )
+        return [
+            Department(r[0], r[1], bool(r[2]), tuple(json.loads(r[3])), bool(r[4])) for r in rows
+        ]
+
+    def directory(self) -> Directory:
+        """The municipality's departments as the rules consult them (cached until changed)."""
+        if self._directory is None:
+            self._directory = Directory.of(self.departments())
+        return self._directory
+
+    # -- workers and tokens ------------------------------------------------------------------
+    def add_worker(self, worker_id: str, department: str, role: str) -> str:
+        """Create a worker; returns their staff token (shown once, stored hashed)."""
+        check_worker_id(worker_id)
+        if role not in WORKER_ROLES:
+            raise InvalidInput(f"a worker's role is one of {', '.join(WORKER_ROLES)}")
+        if department not in self.directory():
+            raise InvalidInput(f"unknown department {department!r}; add it first")
+        p = self.p
+        with self._lock:
+            if worker_id == ADMIN or self._run(
+                f"SELECT 1 FROM {self.t_workers} WHERE id={p}", (worker_id,)
+            ):
+                raise Conflict(f"worker {worker_id} already exists")
+            self._run(
+                f"INSERT INTO {self.t_workers} VALUES ({p},{p},{p},{p})",
+                (worker_id, department, role, int(time.time())),
+                commit=True,
+            )
+        return self.issue_token(worker_id)
+
+    def worker(self, worker_id: str) -> WorkerRecord | None:
+        rows = self._run(
+            f"SELECT id, department, role FROM {self.t_workers} WHERE id={self.p}", (worker_id,)
+        )
+        return WorkerRecord(*rows[0]) if rows else None
+
+    def workers(self) -> list[WorkerRecord]:
+        return [
+            WorkerRecord(*r)
+            for r in self._run(f"SELECT id, department, role FROM {self.t_workers} ORDER BY id")
+        ]
+
+    def issue_token(self, subject: str) -> str:
+        token = new_token()
+        self._run(
+            f"INSERT INTO {self.t_tokens} VALUES ({self.p},{self.p},{self.p})",
+            (digest(token), subject, int(time.time())),
+            commit=True,
+        )
+        return token
+
+    def principal(self, token: str) -> Principal | None:
+        """Who a bearer token belongs to, or None when it is unknown."""
+        rows = self._run(
+            f"SELECT subject FROM {self.t_tokens} WHERE token_hash={self.p}", (digest(token),)
+        )
+        if not rows:
+            return None
+        subject = rows[0][0]
+        if subject == ADMIN:
+            return Principal(ADMIN, "", ADMIN)
+        w = self.worker(subject)
+        return Principal(w.id, w.department, w.role) if w else None
+
+    # -- enrollment codes --------------------------------------------------------------------
+    def enrollment_code(self, worker_id: str, ttl_seconds: int) -> tuple[str, int]:
+        """A one-time code for enrolling a laptop of `worker_id`; (code, expiry in unix s)."""
+        if self.worker(worker_id) is None:
+            raise NotFound(f"worker {worker_id} does not exist")
+        code = new_code()
+        expires = int(time.time()) + ttl_seconds
+        p = self.p
+        self._run(
+            f"INSERT INTO {self.t_codes} VALUES ({p},{p},{p},NULL)",
+            (digest(code), worker_id, expires),
+            commit=True,
+        )
+        return code, expires
+
+    def redeem(self, code: str) -> WorkerRecord | None:
+        """Use a code once; the worker it was made for, or None when unknown, used or expired."""
+        p = self.p
+        now = int(time.time())
+        h = digest(code.strip().upper())
+        with self._lock:
+            rows = self._run(
+                f"SELECT worker, expires_at, used_at FROM {self.t_codes} WHERE code_hash={p}", (h,)
+            )
+            if not rows or rows[0][2] is not None or rows[0][1] < now:
+                return None
+            self._run(
+                f"UPDATE {self.t_codes} SET used_at={p} WHERE code_hash={p}", (now, h), commit=True
+            )
+        return self.worker(rows[0][0])
+
+    # -- replay protection -------------------------------------------------------------------
+    def use_nonce(self, device_id: str, nonce: str, now: int, keep_seconds: int) -> bool:
+        """Remember a request nonce; False when this device used it before (a replay)."""
+        p = self.p
+        with self._lock:
+            if now - self._purged > 60:
+                self._run(
+                    f"DELETE FROM {self.t_nonces} WHERE seen_at<{p}",
+                    (now - keep_seconds,),
+                    commit=True,
+                )
+                self._purged = now
+            if self._run(
+                f"SELECT 1 FROM {self.t_nonces} WHERE device_id={p} AND nonce={p}",
+                (device_id, nonce),
+            ):
+                return False
+            try:
+                self._run(
+                    f"INSERT INTO {self.t_nonces} VALUES ({p},{p},{p})",
+                    (device_id, nonce, now),
+                    commit=True,
+                )
+            except Exception:  # another instance inserted it first: the same replay
+                return False
+        return True

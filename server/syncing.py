@@ -1,0 +1,134 @@
+"""HTTP endpoints of the field laptops: enrollment, push and pull.
+
+Thin: each handler reads the body within the size limit, authenticates the device, decodes
+the msgpack message with `sync.protocol` and hands it to the pure push or pull code in a
+worker thread (the database calls block).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from core.errors import InvalidInput
+from server.auth import authenticate_device, read_body
+from server.context import ServerContext
+from server.errors import Unauthorized
+from sync.errors import LimitExceeded
+from sync.protocol import decode_pull, decode_push, encode_pull_response, encode_push_response
+from sync.pull import PullingDevice, pull
+from sync.push import Worker
+
+MSGPACK = "application/msgpack"
+
+
+def _ctx(request: Request) -> ServerContext:
+    ctx: ServerContext = request.app.state.ctx
+    return ctx
+
+
+async def push_endpoint(request: Request) -> Response:
+    ctx = _ctx(request)
+    body = await read_body(request, ctx.settings.max_body_bytes)
+    device, worker = await run_in_threadpool(
+        authenticate_device, ctx, request.method, request.url.path, request.headers, body
+    )
+    message = decode_push(body)
+    if len(message.events) > ctx.settings.max_batch:
+        raise LimitExceeded(
+            f"a batch carries at most {ctx.settings.max_batch} events on this server"
+        )
+    answer = await run_in_threadpool(
+        ctx.push.push, message, device.device_id, Worker(worker.id, worker.department, worker.role)
+    )
+    for r in answer.results:
+        ctx.metrics.count_events(f"push_{r.status}", 1)
+    ctx.metrics.count_events("conflicts_flagged", len(answer.conflicts))
+    return Response(encode_push_response(answer), media_type=MSGPACK)
+
+
+async def pull_endpoint(request: Request) -> Response:
+    ctx = _ctx(request)
+    body = await read_body(request, ctx.settings.max_body_bytes)
+    device, worker = await run_in_threadpool(
+        authenticate_device, ctx, request.method, request.url.path, request.headers, body
+    )
+    message = decode_pull(body)
+    if message.limit > ctx.settings.max_page:
+        raise LimitExceeded(
+            f"a pull page holds at most {ctx.settings.max_page} events on this server"
+        )
+    who = PullingDevice(device.device_id, worker.id, device.agreement_key)
+    answer = await run_in_threadpool(pull, ctx.log, ctx.caseload, who, message)
+    ctx.metrics.count_events("pulled", len(answer.events))
+    return Response(encode_pull_response(answer), media_type=MSGPACK)
+
+
+def _key(payload: dict[str, Any], name: str) -> bytes:
+    value = payload.get(name)
+    if not isinstance(value, str):
+        raise InvalidInput(f"enrollment: field {name!r} must be a base64 string")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput(f"enrollment: field {name!r} is not valid base64") from None
+    if len(raw) != 32:
+        raise InvalidInput(f"enrollment: field {name!r} must be a 32-byte public key")
+    return raw
+
+
+def enroll(ctx: ServerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Redeem a one-time code for a new device; the answer the laptop stores."""
+    code = payload.get("code")
+    if not isinstance(code, str) or not code.strip():
+        raise InvalidInput("enrollment: field 'code' must be the one-time code")
+    signing, agreement = _key(payload, "signing_key"), _key(payload, "agreement_key")
+    worker = ctx.store.redeem(code)
+    if worker is None:
+        raise Unauthorized("the enrollment code is unknown, used or expired; ask for a new one")
+    device_id = "dev-" + uuid.uuid4().hex[:16]
+    ctx.log.register_device(device_id, worker.id, signing, agreement)
+    b64 = base64.b64encode
+    return {
+        "device": device_id,
+        "worker": worker.id,
+        "department": worker.department,
+        "role": worker.role,
+        "server_agreement_key": b64(ctx.server_keys.agreement_public).decode(),
+        "server_signing_key": b64(ctx.server_keys.signing_public).decode(),
+        "ca_cert": ctx.ca_pem,
+    }
+
+
+async def enroll_endpoint(request: Request) -> Response:
+    ctx = _ctx(request)
+    body = await read_body(request, 64 * 1024)
+    payload = parse_json(body)
+    answer = await run_in_threadpool(enroll, ctx, payload)
+    return JSONResponse(answer, status_code=201)
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    """A JSON object from a request body; InvalidInput (400) otherwise."""
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidInput("the request body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise InvalidInput("the request body must be a JSON object")
+    return payload
+
+
+routes = [
+    Route("/v1/enroll", enroll_endpoint, methods=["POST"]),
+    Route("/v1/sync/push", push_endpoint, methods=["POST"]),
+    Route("/v1/sync/pull", pull_endpoint, methods=["POST"]),
+]
