@@ -1,0 +1,149 @@
+"""A real server over a socket: `tovholder server run` on loopback, enrolled and synced."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from core.keys import DeviceKeys
+from core.recording import Author
+from server.auth import signed_message
+from server.context import init_data_dir
+from sync.protocol import (
+    PullRequest,
+    decode_pull_response,
+    decode_push_response,
+    encode_pull,
+    encode_push,
+)
+from tests.sync.conftest import Laptop
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    folder, _ = init_data_dir(tmp_path / "srv")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tovholder", "server", "run", str(folder), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the server did not start: {proc.stderr.read() if proc.stderr else ''}"
+                )
+            time.sleep(0.1)
+        yield url, folder
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_enroll_push_and_pull_over_a_socket(live: tuple[str, Path]) -> None:
+    url, folder = live
+    from server.context import ServerContext
+
+    ctx = ServerContext.open(folder, {})
+    try:
+        ctx.store.add_worker("anna", "jobcenter", "caseworker")
+        code, _ = ctx.store.enrollment_code("anna", 600)
+    finally:
+        ctx.close()
+    keys = DeviceKeys.generate()
+
+    async def scenario() -> tuple[list[str], int]:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            b64 = base64.b64encode
+            r = await client.post(
+                "/v1/enroll",
+                json={
+                    "code": code,
+                    "signing_key": b64(keys.signing_public).decode(),
+                    "agreement_key": b64(keys.agreement_public).decode(),
+                },
+            )
+            assert r.status_code == 201, r.text
+            answer = r.json()
+            device = answer["device"]
+            laptop = Laptop(
+                device,
+                keys,
+                Author("anna", "caseworker", "jobcenter", device),
+                base64.b64decode(answer["server_agreement_key"]),
+            )
+            case_id, opened = laptop.open_case()
+            body = encode_push(laptop.batch([opened], (laptop.grant(case_id),)))
+
+            async def post(path: str, payload: bytes) -> httpx.Response:
+                stamp, nonce = (
+                    str(int(time.time())),
+                    base64.b64encode(b"%d" % time.time_ns()).decode(),
+                )
+                sig = keys.signing.sign(signed_message("POST", path, stamp, nonce, payload))
+                headers = {
+                    "X-Tovholder-Device": device,
+                    "X-Tovholder-Time": stamp,
+                    "X-Tovholder-Nonce": nonce,
+                    "X-Tovholder-Signature": b64(sig).decode(),
+                    "Content-Type": "application/msgpack",
+                }
+                return await client.post(path, content=payload, headers=headers)
+
+            pushed = decode_push_response((await post("/v1/sync/push", body)).content)
+            pulled = decode_pull_response(
+                (await post("/v1/sync/pull", encode_pull(PullRequest(after=0)))).content
+            )
+            return [r.status for r in pushed.results], len(pulled.events)
+
+    statuses, pulled = asyncio.run(scenario())
+    assert statuses == ["accepted"] and pulled == 1
+    metrics = httpx.get(f"{url}/metrics").text
+    assert 'route="/v1/sync/pull"' in metrics
+
+
+def test_plain_http_beyond_loopback_is_refused(tmp_path: Path) -> None:
+    folder, _ = init_data_dir(tmp_path / "srv")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tovholder",
+            "server",
+            "run",
+            str(folder),
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 1 and "loopback" in r.stderr and "Traceback" not in r.stderr
