@@ -17,6 +17,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from eventsourcing.persistence import IntegrityError
+
 from core.departments import DEFAULT_DEPARTMENTS, Department, Directory, check_department_id
 from core.errors import InvalidInput
 from core.events import ROLES
@@ -259,6 +261,6 @@ class AdminStore:
                     (device_id, nonce, now),
                     commit=True,
                 )
-            except Exception:  # another instance inserted it first: the same replay
+            except IntegrityError:  # another instance inserted it first: the same replay
                 return False
         return True

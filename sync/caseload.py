@@ -10,9 +10,12 @@ update only delays the index until the next pull.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
 
 from core.errors import CodecError, InvalidInput
 from core.log import CaseLog, unpack_envelope
@@ -24,6 +27,7 @@ class Caseload:
 
     def __init__(self, log: CaseLog) -> None:
         self.log = log
+        self._lock = threading.Lock()
         t = log.tables
         self.p = t.p
         self.assignments = f"{t.q}sync_assignments"
@@ -63,9 +67,12 @@ class Caseload:
         )
         if rows:
             return False
-        self.log.recorder.run(
-            f"INSERT INTO {self.assignments} VALUES ({p},{p})", (case_id, worker), commit=True
-        )
+        try:
+            self.log.recorder.run(
+                f"INSERT INTO {self.assignments} VALUES ({p},{p})", (case_id, worker), commit=True
+            )
+        except IntegrityError:
+            return False  # assigned meanwhile by another request
         return True
 
     def unassign(self, case_id: str, worker: str) -> bool:
@@ -96,6 +103,10 @@ class Caseload:
     # -- openers -------------------------------------------------------------------------
     def catch_up(self, page: int = 1000) -> int:
         """Index the authors of `case opened` events appended since the last catch-up."""
+        with self._lock:
+            return self._catch_up(page)
+
+    def _catch_up(self, page: int) -> int:
         run = self.log.recorder.run
         rows = run(f"SELECT position FROM {self.tracking}")
         after = int(rows[0][0]) if rows else 0
@@ -119,12 +130,14 @@ class Caseload:
     def _add_openers(self, found: Iterable[tuple[str, str]]) -> None:
         p = self.p
         for case_id, worker in found:
-            if not self.log.recorder.run(
-                f"SELECT 1 FROM {self.openers} WHERE case_id={p}", (case_id,)
-            ):
+            if self.log.recorder.run(f"SELECT 1 FROM {self.openers} WHERE case_id={p}", (case_id,)):
+                continue
+            try:
                 self.log.recorder.run(
                     f"INSERT INTO {self.openers} VALUES ({p},{p})", (case_id, worker), commit=True
                 )
+            except IntegrityError:
+                continue  # another thread or server instance indexed it first
 
     def opened_by(self, worker: str) -> list[str]:
         p = self.p

@@ -1,10 +1,10 @@
 """Errors of the sync protocol.
 
-    TovholderError
-    └── SyncError
-        ├── MalformedMessage     bytes that are not a well-formed push or pull message
-        ├── LimitExceeded        a batch or page larger than the protocol allows
-        └── StaleCursor          a cursor beyond what the log holds
+TovholderError
+└── SyncError
+    ├── MalformedMessage     bytes that are not a well-formed push or pull message
+    ├── LimitExceeded        a batch or page larger than the protocol allows
+    └── StaleCursor          a cursor beyond what the log holds
 """
 
 from __future__ import annotations

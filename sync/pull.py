@@ -159,10 +159,7 @@ def select_page(
             )
         )
     rows.sort(key=lambda r: r[0])
-    return [
-        log._logged(r[0], _case_text(r[1]), r[2], r[3], r[4])
-        for r in rows[:limit]
-    ]
+    return [log._logged(r[0], _case_text(r[1]), r[2], r[3], r[4]) for r in rows[:limit]]
 
 
 def _cases_with_events_upto(log: CaseLog, case_ids: Sequence[str], upto: int) -> list[str]:

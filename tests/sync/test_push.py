@@ -181,3 +181,32 @@ def test_a_restarted_server_judges_against_the_stored_history(
     resp = fresh.push(laptop.batch([seal(twice, key)]), laptop.device_id, laptop.worker)
     assert resp.results[0].status == "rejected"
     assert "already exists" in resp.results[0].reason
+
+
+def test_a_retry_after_a_server_restart_gets_the_same_places(
+    world: World, make_log: Callable[..., CaseLog]
+) -> None:
+    laptop = world.laptop("w1")
+    case_id, opened = laptop.open_case()
+    note = laptop.record(case_id, ev.ContactRecorded, contact_id="c1", kind="phone")
+    request = laptop.batch([opened, note], (laptop.grant(case_id),))
+    first = world.service.push(request, laptop.device_id, laptop.worker)
+    # The answer was lost with the process; the laptop retries against a new one.
+    restarted = PushService(make_log(world.log.kek), Directory.default, world.server_keys)
+    again = restarted.push(request, laptop.device_id, laptop.worker)
+    assert [(r.event_id, r.seq, r.position) for r in again.results] == [
+        (r.event_id, r.seq, r.position) for r in first.results
+    ]
+    assert {r.status for r in again.results} == {"duplicate"}
+    assert world.log.max_position() == 2
+
+
+def test_a_batch_repeating_an_event_stores_it_once(world: World) -> None:
+    laptop = world.laptop("w1")
+    case_id, opened = laptop.open_case()
+    resp = world.service.push(
+        laptop.batch([opened, opened], (laptop.grant(case_id),)), laptop.device_id, laptop.worker
+    )
+    assert [(r.status, r.seq) for r in resp.results] == [("accepted", 1), ("duplicate", 1)]
+    assert resp.results[0].position == resp.results[1].position
+    assert world.log.max_position() == 1
