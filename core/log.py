@@ -56,9 +56,14 @@ class LoggedEvent:
     position: int
     seq: int
     sealed: SealedEvent
-    received_at: datetime
+    received: int  # microseconds since the epoch
     link: bytes
     batch_id: str
+
+    @property
+    def received_at(self) -> datetime:
+        """When the server received the event (rule 9: the third of the three times)."""
+        return from_micros(self.received)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,31 +281,31 @@ class CaseLog:
     def _append(
         self, events: Sequence[SealedEvent], seal: BatchSeal, new_keys: Sequence[CaseKey]
     ) -> list[Receipt]:
-        existing = self.find([e.event_id for e in events])
+        ids = [e.header.event_id for e in events]
+        existing = self.find(ids)
         received = to_micros(self.clock())
+        batch_id = seal.batch_id
         stored: list[StoredEvent] = []
         index: list[tuple[str, str, int]] = []
         heads: dict[str, tuple[int, bytes]] = {}
-        plan: list[tuple[SealedEvent, int | None]] = []
-        batch_id = seal.batch_id
-        fresh_ids: set[str] = set()
-        uuids: dict[str, UUID] = {}  # one UUID per case, not per event: it is the hot path
-        for e in events:
-            if e.event_id in existing or e.event_id in fresh_ids:
-                plan.append((e, None))
+        uuids: dict[str, UUID] = {}  # one UUID per case, not per event: this is the hot path
+        fresh: dict[str, int] = {}  # event id -> index in `stored`
+        sha256 = hashlib.sha256
+        for e, event_id in zip(events, ids, strict=True):
+            if event_id in existing or event_id in fresh:
                 continue
-            case_id = e.case_id
-            seq, link = heads.get(case_id) or self.head(case_id)
-            seq += 1
-            link = next_link(link, seq, e.digest)
+            h = e.header
+            case_id = h.case_id
+            head = heads.get(case_id)
+            if head is None:
+                head = self.head(case_id)
+                uuids[case_id] = UUID(case_id)
+            seq = head[0] + 1
+            link = sha256(head[1] + seq.to_bytes(8, "big") + e.digest).digest()
             heads[case_id] = (seq, link)
-            fresh_ids.add(e.event_id)
-            uuid = uuids.get(case_id)
-            if uuid is None:
-                uuid = uuids[case_id] = UUID(case_id)
-            stored.append(StoredEvent(uuid, seq, e.topic, envelope(e.raw, received, link, batch_id)))
-            index.append((e.event_id, case_id, seq))
-            plan.append((e, seq))
+            fresh[event_id] = len(stored)
+            stored.append(StoredEvent(uuids[case_id], seq, h.topic, msgpack.packb([e.raw, received, link, batch_id])))
+            index.append((event_id, case_id, seq))
         keys = [
             (k.case_id, k.key_id, self.kek.wrap(k))
             for k in new_keys
@@ -313,20 +318,19 @@ class CaseLog:
         elif keys:
             self.recorder.insert_events([], keys=keys)
         self._heads.update(heads)
-        by_seq = {(i[1], i[2]): p for i, p in zip(index, positions, strict=True)}
-        dup_positions = self._positions([existing[e.event_id] for e, seq in plan if seq is None and e.event_id in existing])
+        dup_positions = self._positions([existing[i] for i in ids if i in existing])
         receipts: list[Receipt] = []
-        for e, seq in plan:
-            if seq is not None:
-                receipts.append(Receipt(e.event_id, e.case_id, "accepted", seq, by_seq[(e.case_id, seq)]))
+        answered: set[str] = set()  # an id twice in one batch: the second is a duplicate
+        for event_id in ids:
+            at = fresh.get(event_id)
+            if at is not None:
+                _, case_id, seq = index[at]
+                status = "duplicate" if event_id in answered else "accepted"
+                answered.add(event_id)
+                receipts.append(Receipt(event_id, case_id, status, seq, positions[at]))
             else:
-                case_id, old_seq = existing.get(e.event_id) or next(
-                    (r.case_id, r.seq) for r in receipts if r.event_id == e.event_id
-                )
-                pos = dup_positions.get((case_id, old_seq)) or next(
-                    (r.position for r in receipts if r.event_id == e.event_id), 0
-                )
-                receipts.append(Receipt(e.event_id, case_id, "duplicate", old_seq, pos))
+                case_id, seq = existing[event_id]
+                receipts.append(Receipt(event_id, case_id, "duplicate", seq, dup_positions.get((case_id, seq), 0)))
         return receipts
 
     def _positions(self, pairs: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:
@@ -341,9 +345,22 @@ class CaseLog:
         return self.recorder.max_notification_id() or 0
 
     def read(self, after: int, limit: int = 1000) -> list[LoggedEvent]:
-        """Events after a global position, in log order."""
-        notes = self.recorder.select_notifications(after, limit, inclusive_of_start=False)
-        return [self._logged(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in notes]
+        """Events after a global position, in log order (one query; no per-row objects
+        beyond what the caller gets)."""
+        table, position = self._events_table()
+        t = self.tables
+        rows = self.recorder.run(
+            f"SELECT {position}, originator_version, state FROM {table} "
+            f"WHERE {position}>{t.p} ORDER BY {position} LIMIT {t.p}",
+            (after, limit),
+        )
+        logged = self._logged
+        return [logged(r[0], None, r[1], "", r[2]) for r in rows]
+
+    def _events_table(self) -> tuple[str, str]:
+        if self.tables.p == "?":
+            return self.recorder.events_table_name, "rowid"
+        return f'"{self.recorder.datastore.schema}"."{self.recorder.events_table_name}"', "notification_id"
 
     def iterate(self, after: int = 0, page: int = 2000) -> Iterator[LoggedEvent]:
         while True:
@@ -356,14 +373,8 @@ class CaseLog:
     def case_events(self, case_id: str, *, after: int = 0, upto: int | None = None) -> list[LoggedEvent]:
         """One case's events in sequence order, with their global positions."""
         t = self.tables
-        if isinstance(self.recorder.tables.p, str) and self.recorder.tables.p == "?":
-            position = "rowid"
-            table = self.recorder.events_table_name
-            cid: Any = UUID(case_id).hex
-        else:
-            position = "notification_id"
-            table = f'"{self.recorder.datastore.schema}"."{self.recorder.events_table_name}"'
-            cid = UUID(case_id)
+        table, position = self._events_table()
+        cid: Any = UUID(case_id).hex if t.p == "?" else UUID(case_id)
         sql = (
             f"SELECT {position}, originator_version, topic, state FROM {table} "
             f"WHERE originator_id={t.p} AND originator_version>{t.p}"
@@ -382,7 +393,7 @@ class CaseLog:
     @staticmethod
     def _logged(position: int, case_id: Any, seq: int, topic: str, state: bytes) -> LoggedEvent:
         sealed, received, link, batch_id = unpack_envelope(bytes(state))
-        return LoggedEvent(position, seq, parse(sealed), from_micros(received), link, batch_id)
+        return LoggedEvent(position, seq, parse(sealed), received, link, batch_id)
 
     def open(self, logged: LoggedEvent | SealedEvent) -> ev.CaseEvent:
         """Decrypt one event with its case key."""

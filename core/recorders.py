@@ -29,6 +29,7 @@ class LogTables:
 
     def __init__(self, prefix: str, placeholder: str, blob: str, qualify: str = "") -> None:
         self.p, self.blob, self.q = placeholder, blob, qualify
+        self.without_rowid = " WITHOUT ROWID" if placeholder == "?" else ""
         self.batches = f"{qualify}{prefix}batches"
         self.index = f"{qualify}{prefix}event_index"
         self.keys = f"{qualify}{prefix}case_keys"
@@ -41,7 +42,7 @@ class LogTables:
             f"device_id TEXT NOT NULL, received_at BIGINT NOT NULL, digests {b} NOT NULL, "
             f"signature {b} NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {self.index} (event_id TEXT PRIMARY KEY, "
-            "case_id TEXT NOT NULL, seq BIGINT NOT NULL)",
+            f"case_id TEXT NOT NULL, seq BIGINT NOT NULL){self.without_rowid}",
             f"CREATE TABLE IF NOT EXISTS {self.keys} (case_id TEXT PRIMARY KEY, "
             f"key_id TEXT NOT NULL, wrapped {b}, destroyed_at BIGINT)",
             f"CREATE TABLE IF NOT EXISTS {self.devices} (device_id TEXT PRIMARY KEY, "
@@ -75,12 +76,34 @@ def write_extras(execute: Any, executemany: Any, t: LogTables, kwargs: dict[str,
         executemany(t.insert_key(), keys)
 
 
+def _tune_connections(datastore: SQLiteDatastore) -> None:
+    """WAL with synchronous=NORMAL on every connection the library opens.
+
+    A commit then survives a crash of the process; after a power loss the newest commits
+    may roll back (never corrupt). Laptops keep every event until they have pulled its
+    confirmed copy back, so such a roll-back loses nothing: the laptop pushes it again.
+    """
+    pool = datastore.pool
+    if getattr(pool, "_tovholder_tuned", False):
+        return
+    create = pool._create_connection
+
+    def tuned() -> Any:
+        connection = create()
+        connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+    pool._create_connection = tuned  # type: ignore[method-assign]
+    pool._tovholder_tuned = True  # type: ignore[attr-defined]
+
+
 class SQLiteCaseLogRecorder(SQLiteApplicationRecorder):
     """SQLite: the library's events table plus the log tables, in one transaction."""
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.tables = LogTables("", "?", "BLOB")
         super().__init__(datastore, events_table_name)
+        _tune_connections(datastore)
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.tables.create()]

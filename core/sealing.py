@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,18 +63,15 @@ def _unpack_header(raw: bytes) -> Header:
         f = msgpack.unpackb(raw)
     except Exception as exc:
         raise CodecError("the header of a sealed event is not msgpack") from exc
-    if not isinstance(f, list) or len(f) != 12:
-        raise CodecError("the header of a sealed event has the wrong number of fields")
-    for value, tp in zip(f, _HEADER_TYPES, strict=True):
-        if type(value) is not tp:
-            raise CodecError("a header field of a sealed event has the wrong type")
+    if not isinstance(f, list) or tuple(map(type, f)) != _HEADER_TYPES:
+        raise CodecError("the header of a sealed event has the wrong fields or field types")
     return Header(
         f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7],
         from_micros(f[8]), from_micros(f[9]), f[10], f[11],
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SealedEvent:
     """Sealed bytes with their readable header parsed (no key needed)."""
 
@@ -83,9 +81,9 @@ class SealedEvent:
     nonce: bytes
     ciphertext: bytes
 
-    @property
+    @cached_property
     def digest(self) -> bytes:
-        """SHA-256 of the sealed bytes: what signatures and the case chain cover."""
+        """SHA-256 of the sealed bytes: what signatures and the case chain cover (cached)."""
         return hashlib.sha256(self.raw).digest()
 
     @property
