@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import ssl
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +37,11 @@ def token_from_env() -> str:
     return token
 
 
+def trust(ca_file: str | None) -> ssl.SSLContext | bool:
+    """Verify HTTPS against the municipality's CA (TOVHOLDER_CA), else the system's CAs."""
+    return ssl.create_default_context(cafile=ca_file) if ca_file else True
+
+
 def server_url(args: argparse.Namespace) -> str:
     url = getattr(args, "server", None) or os.environ.get("TOVHOLDER_SERVER", "")
     if not url:
@@ -46,7 +52,7 @@ def server_url(args: argparse.Namespace) -> str:
 
 
 async def _request(url: str, method: str, path: str, json: Any, ca: str | None) -> Any:
-    async with httpx.AsyncClient(base_url=url, timeout=30.0, verify=ca or True) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30.0, verify=trust(ca)) as client:
         try:
             response = await client.request(
                 method, path, json=json, headers={"Authorization": f"Bearer {token_from_env()}"}
@@ -80,13 +86,12 @@ def local(args: argparse.Namespace, action: Callable[[ServerContext], Any]) -> A
 def _department_add(args: argparse.Namespace) -> int:
     if args.dir:
         dept = Department(args.id, args.name, not args.non_authority)
-        result = local(
-            args,
-            lambda ctx: (
-                ctx.store.add_department(dept),
-                {"department": admin_routes.department_json(dept)},
-            )[1],
-        )
+
+        def act(ctx: ServerContext) -> Any:
+            ctx.store.add_department(dept)
+            return {"department": admin_routes.department_json(dept)}
+
+        result = local(args, act)
     else:
         result = remote(
             args,

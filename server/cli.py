@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from core.console import emit, fail
 from core.verify import verify
 from server import admin_cli
-from server.context import ServerContext, init_data_dir
+from server.context import ServerContext, init_data_dir, read_secret
 from server.run import serve
 
 
@@ -35,7 +36,11 @@ def _init(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     ctx = ServerContext.open(args.dir)
     s = ctx.settings
-    serve(ctx, args.host or s.host, args.port or s.port, args.cert or s.cert, args.key or s.key)
+    cert, key = args.cert or s.cert, args.key or s.key
+    if cert and ctx.ca_pem is None:
+        # Laptops pin what they get at enrollment: the certificate itself when self-signed.
+        ctx.ca_pem = read_secret(Path(cert), "TLS certificate")
+    serve(ctx, args.host or s.host, args.port or s.port, cert, key)
     return 0
 
 
@@ -79,7 +84,7 @@ def _verify_local(data_dir: str, show_progress: bool) -> dict[str, Any]:
 async def _verify_remote(url: str) -> dict[str, Any]:
     token = admin_cli.token_from_env()
     async with httpx.AsyncClient(
-        base_url=url, timeout=600.0, verify=os.environ.get("TOVHOLDER_CA") or True
+        base_url=url, timeout=600.0, verify=admin_cli.trust(os.environ.get("TOVHOLDER_CA"))
     ) as c:
         try:
             response = await c.get("/v1/audit/verify", headers={"Authorization": f"Bearer {token}"})

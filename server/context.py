@@ -29,7 +29,7 @@ def _write_secret(path: Path, data: str) -> None:
         f.write(data + "\n")
 
 
-def _read_secret(path: Path, what: str) -> str:
+def read_secret(path: Path, what: str) -> str:
     try:
         return path.read_text().strip()
     except OSError as exc:
@@ -55,13 +55,13 @@ class ServerContext:
         """Open a data folder; ConfigurationError when it is incomplete."""
         settings = load(data_dir, environ)
         env = os.environ if environ is None else environ
-        kek_text = env.get("TOVHOLDER_KEK") or _read_secret(
+        kek_text = env.get("TOVHOLDER_KEK") or read_secret(
             settings.path(settings.kek_file), "key-encryption key"
         )
         kek = KeyEncryptionKey.from_text(kek_text)
         try:
             server_keys = DeviceKeys.from_private_bytes(
-                bytes.fromhex(_read_secret(settings.path(settings.server_key_file), "server key"))
+                bytes.fromhex(read_secret(settings.path(settings.server_key_file), "server key"))
             )
         except ValueError as exc:
             raise ConfigurationError("the server key file is not 128 hexadecimal digits") from exc
@@ -72,7 +72,7 @@ class ServerContext:
                 SERVER_ID, SERVER_ID, server_keys.signing_public, server_keys.agreement_public
             )
         ca_file = settings.ca_cert or settings.cert
-        ca_pem = _read_secret(settings.path(ca_file), "CA certificate") if ca_file else None
+        ca_pem = read_secret(settings.path(ca_file), "CA certificate") if ca_file else None
         return cls(
             settings=settings,
             log=log,

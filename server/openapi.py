@@ -39,8 +39,8 @@ ERRORS = {
         (413, "body, batch or page too large"),
     )
 }
-DEVICE_AUTH = [{"deviceSignature": []}]
-ADMIN_AUTH = [{"bearer": []}]
+DEVICE_AUTH: list[dict[str, list[str]]] = [{"deviceSignature": []}]
+ADMIN_AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
 MSGPACK = {"content": {"application/msgpack": {"schema": {"type": "string", "format": "binary"}}}}
 
 

@@ -16,6 +16,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
@@ -107,8 +108,9 @@ class AdminStore:
 
     def _run(
         self, sql: str, params: tuple[object, ...] | list[object] = (), *, commit: bool = False
-    ) -> list[tuple]:
-        return self.log.recorder.run(sql, params, commit=commit)
+    ) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self.log.recorder.run(sql, params, commit=commit)
+        return rows
 
     # -- departments -----------------------------------------------------------------------
     def add_department(self, dept: Department) -> None:

@@ -222,7 +222,9 @@ class PushService:
             positions = self._positions(places)
         final: list[EventResult] = []
         for sealed, res in zip(parsed, results, strict=True):
-            if res is None and sealed is not None:
+            if res is None:
+                if sealed is None:
+                    continue  # never: an unreadable event was answered as rejected
                 first = receipts.get(sealed.event_id)
                 if first is not None:
                     final.append(
@@ -244,7 +246,7 @@ class PushService:
             elif res.status == "pending":
                 r = receipts[res.event_id]
                 final.append(EventResult(r.event_id, r.status, r.case_id, r.seq, r.position))
-            elif res is not None:
+            else:
                 final.append(res)
         conflicts = self._flag(clashes) if clashes else ()
         return PushResponse(tuple(final), conflicts)

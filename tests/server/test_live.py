@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -36,30 +37,122 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    folder, _ = init_data_dir(tmp_path / "srv")
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as a municipality's own CA would issue."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tovholder.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _start(
+    folder: Path, *extra: str, scheme: str = "http", verify: ssl.SSLContext | bool = True
+) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tovholder", "server", "run", str(folder), "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "tovholder",
+            "server",
+            "run",
+            str(folder),
+            "--port",
+            str(port),
+            *extra,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{scheme}://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1, verify=verify).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(
+                f"the server did not start: {proc.stderr.read() if proc.stderr else ''!r}"
+            )
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    folder, _ = init_data_dir(tmp_path / "srv")
+    proc, url = _start(folder)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the server did not start: {proc.stderr.read() if proc.stderr else ''}"
-                )
-            time.sleep(0.1)
         yield url, folder
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_https_with_a_certificate_and_its_ca_handed_out_at_enrollment(tmp_path: Path) -> None:
+    folder, _ = init_data_dir(tmp_path / "srv")
+    cert, key = _self_signed(tmp_path)
+    trust = ssl.create_default_context(cafile=str(cert))
+    proc, url = _start(
+        folder, "--cert", str(cert), "--key", str(key), scheme="https", verify=trust
+    )
+    try:
+        from server.context import ServerContext
+
+        ctx = ServerContext.open(folder, {})
+        try:
+            ctx.store.add_worker("anna", "jobcenter", "caseworker")
+            code, _ = ctx.store.enrollment_code("anna", 600)
+        finally:
+            ctx.close()
+        keys = DeviceKeys.generate()
+        b64 = base64.b64encode
+        r = httpx.post(
+            f"{url}/v1/enroll",
+            json={
+                "code": code,
+                "signing_key": b64(keys.signing_public).decode(),
+                "agreement_key": b64(keys.agreement_public).decode(),
+            },
+            verify=trust,
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["ca_cert"] == cert.read_text().strip()
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{url}/healthz")  # not trusted without the municipality's CA
     finally:
         proc.terminate()
         proc.wait(timeout=10)
