@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import TovholderError
-from server import admin, syncing
+from server import admin, integrity, syncing
 from server.context import ServerContext
 from server.errors import error_body, status_of
 from server.openapi import document
@@ -127,6 +127,8 @@ def create_app(ctx: ServerContext, routes: Sequence[BaseRoute] | None = None) ->
         *syncing.routes,
         *admin.routes,
         *(extra_routes(ctx) if routes is None else routes),
+        # After the views' routes, so an audit module of theirs answers first.
+        *integrity.routes,
     ]
     app = Starlette(
         routes=base,

@@ -16,6 +16,7 @@ from core.console import emit, fail
 from core.verify import verify
 from server import admin_cli
 from server.context import ServerContext, init_data_dir, read_secret
+from server.integrity import report_json
 from server.run import serve
 
 
@@ -69,16 +70,7 @@ def _verify_local(data_dir: str, show_progress: bool) -> dict[str, Any]:
             )
     finally:
         ctx.close()
-    return {
-        "ok": report.ok,
-        "events": report.events,
-        "cases": report.cases,
-        "batches": report.batches,
-        "problems": [
-            {"case": p.case_id, "position": p.position, "seq": p.seq, "problem": p.problem}
-            for p in report.problems
-        ],
-    }
+    return report_json(report)
 
 
 async def _verify_remote(url: str) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
+import os
 import socket
 import ssl
 import subprocess
@@ -126,9 +128,7 @@ def test_https_with_a_certificate_and_its_ca_handed_out_at_enrollment(tmp_path: 
     folder, _ = init_data_dir(tmp_path / "srv")
     cert, key = _self_signed(tmp_path)
     trust = ssl.create_default_context(cafile=str(cert))
-    proc, url = _start(
-        folder, "--cert", str(cert), "--key", str(key), scheme="https", verify=trust
-    )
+    proc, url = _start(folder, "--cert", str(cert), "--key", str(key), scheme="https", verify=trust)
     try:
         from server.context import ServerContext
 
@@ -240,3 +240,57 @@ def test_plain_http_beyond_loopback_is_refused(tmp_path: Path) -> None:
         timeout=60,
     )
     assert r.returncode == 1 and "loopback" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_admin_and_audit_commands_over_http(tmp_path: Path) -> None:
+    folder, token = init_data_dir(tmp_path / "srv")
+    proc, url = _start(folder)
+    env = {**os.environ, "TOVHOLDER_SERVER": url, "TOVHOLDER_TOKEN": token}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tovholder", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+
+    try:
+        added = run(
+            "admin",
+            "department",
+            "add",
+            "night-shelter",
+            "--name",
+            "Natvarmestue",
+            "--non-authority",
+            "--json",
+        )
+        assert added.returncode == 0, added.stderr
+        assert json.loads(added.stdout)["authority"] is False
+        worker = run(
+            "admin",
+            "worker",
+            "add",
+            "cai",
+            "--department",
+            "night-shelter",
+            "--role",
+            "outreach",
+            "--json",
+        )
+        assert json.loads(worker.stdout)["token"]
+        code = run("admin", "device", "enroll", "--worker", "cai", "--json")
+        assert json.loads(code.stdout)["code"]
+        missing = run("admin", "device", "revoke", "dev-none")
+        assert missing.returncode == 1 and "not enrolled" in missing.stderr
+        verified = run("audit", "verify", "--json")
+        assert verified.returncode == 0, verified.stderr
+        assert json.loads(verified.stdout)["ok"] is True
+        env["TOVHOLDER_TOKEN"] = json.loads(worker.stdout)["token"]
+        refused = run("audit", "verify")
+        assert refused.returncode == 1 and "403" in refused.stderr
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
