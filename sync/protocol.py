@@ -13,6 +13,14 @@ server's X25519 key (recipient id ``"server"``). The answer::
                           "case": str, "seq": int, "position": int, "reason": str}, ...],
      "conflicts": [{"case": str, "conflict": str, "rule": str, "events": [str, ...]}]}
 
+Per event, in batch order: ``accepted`` (stored now, with its case sequence and global
+position), ``duplicate`` (already stored: the original sequence and position, so a retry
+gets the answers of the first try) or ``rejected`` (nothing stored; ``reason`` is the
+broken rule's sentence; ``event`` is ``""`` when the bytes are not a sealed event). An
+event recorded offline that clashes with what happened meanwhile is accepted and named
+in ``conflicts``, one per ``conflict flagged`` event the server recorded. A batch whose
+signature does not verify is refused whole (HTTP 403), never answered per event.
+
 Pull (laptop -> server)::
 
     {"v": 1, "after": int, "limit": int, "holding": [case id, ...]}
@@ -35,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 
 from core.signing import BatchSeal
 from sync.errors import LimitExceeded, MalformedMessage
@@ -117,6 +125,11 @@ class PullResponse:
 # --- decoding helpers: every field is checked, nothing is trusted ------------------------
 
 
+def _pack(message: dict[str, Any]) -> bytes:
+    packed: bytes = msgpack.packb(message)
+    return packed
+
+
 def _unpack(body: bytes) -> dict[str, Any]:
     try:
         msg = msgpack.unpackb(body, raw=False, strict_map_key=True, max_bin_len=64 * 1024 * 1024)
@@ -158,7 +171,7 @@ def _raise(msg: str) -> bool:
 
 
 def encode_push(req: PushRequest) -> bytes:
-    return msgpack.packb(
+    return _pack(
         {
             "v": VERSION,
             "batch": {
@@ -200,7 +213,7 @@ def decode_push(body: bytes) -> PushRequest:
 
 
 def encode_push_response(resp: PushResponse) -> bytes:
-    return msgpack.packb(
+    return _pack(
         {
             "v": VERSION,
             "results": [
@@ -248,7 +261,7 @@ def decode_push_response(body: bytes) -> PushResponse:
 
 
 def encode_pull(req: PullRequest) -> bytes:
-    return msgpack.packb(
+    return _pack(
         {"v": VERSION, "after": req.after, "limit": req.limit, "holding": list(req.holding)}
     )
 
@@ -272,7 +285,7 @@ def decode_pull(body: bytes) -> PullRequest:
 
 
 def encode_pull_response(resp: PullResponse) -> bytes:
-    return msgpack.packb(
+    return _pack(
         {
             "v": VERSION,
             "events": [
