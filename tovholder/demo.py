@@ -1,9 +1,13 @@
-"""`tovholder demo`: scenario 1 of DOMAIN.md (the refugee family), end to end.
+"""`tovholder demo`: the whole story, end to end, on the embedded default.
 
-It records the family's case into a fresh log in a temporary folder exactly as field
-devices would (checked by the rules, sealed under the case key, signed per batch,
-chained by the log), verifies the log, shows that no name, CPR number or note is on
-disk, and prints what each department may see and on which grounds.
+The default story drives the real `tovholder` commands in a temporary folder, exactly
+as people would: a server is set up and run on loopback, two field laptops enroll, a
+drop-in worker records offline while the office revises the same goal, both sync, the
+clash is flagged, the citizen withdraws consent for the jobcenter, and the department
+views and an audit replay show what each department could see before and after.
+
+``--refugee-family`` instead records scenario 1 of DOMAIN.md straight into a log (no
+network), verifies it and prints what each department may see and on which grounds.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ def register(groups: Any) -> None:
     p = groups.add_parser("demo", help="run the refugee-family story end to end in a temporary folder")
     p.add_argument("--keep", metavar="DIR", help="write the demo's data into DIR and keep it")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--refugee-family", action="store_true",
+        help="record scenario 1 straight into a log, without server or laptops",
+    )
     p.set_defaults(func=run)
 
 
@@ -137,7 +145,11 @@ def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="tovholder-demo-") as tmp:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        return _story(folder, args.json)
+        if args.refugee_family:
+            return _story(folder, args.json)
+        from tovholder.story import whole_story
+
+        return whole_story(folder, args.json)
 
 
 def _story(folder: Path, as_json: bool) -> int:

@@ -1,0 +1,209 @@
+"""The whole story of `tovholder demo`, told with the real commands.
+
+Each step runs `tovholder ...` as a subprocess against a real server on loopback, the
+way a person would type it, and prints what to look at. It lives in the composition
+root because it drives both ends: the server and the field laptops.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from core.console import emit, out
+from core.events import utcnow
+from core.visibility import all_views
+
+PASSPHRASE = "correct horse battery staple"  # the demo's laptops; real ones prompt
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Story:
+    """Runs commands, keeps the server process, and narrates."""
+
+    def __init__(self, folder: Path, quiet: bool) -> None:
+        self.folder = folder
+        self.quiet = quiet
+        self.server_dir = folder / "server"
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server: subprocess.Popen[bytes] | None = None
+        self.env = {**os.environ, "TOVHOLDER_PASSPHRASE": PASSPHRASE}
+        self.env.pop("TOVHOLDER_TOKEN", None)
+        self.env.pop("TOVHOLDER_SERVER", None)
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            out.print(text)
+
+    def run(self, *args: str, check: bool = True) -> Any:
+        cmd = [sys.executable, "-m", "tovholder", *args, "--json"]
+        proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=120)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"`tovholder {' '.join(args)}` failed: {proc.stderr.strip()}")
+        return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+    def laptop(self, name: str, *args: str) -> Any:
+        return self.run("client", "--data", str(self.folder / name), *args)
+
+    def start_server(self) -> None:
+        log = (self.folder / "server.log").open("ab")
+        self.server = subprocess.Popen(
+            [sys.executable, "-m", "tovholder", "server", "run", str(self.server_dir), "--port", str(self.port)],
+            env=self.env, stdout=log, stderr=log,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("the demo server did not start; see server.log in the demo folder")
+
+    def stop_server(self) -> None:
+        if self.server is not None:
+            self.server.terminate()
+            self.server.wait(timeout=15)
+            self.server = None
+
+
+def whole_story(folder: Path, as_json: bool) -> int:
+    story = Story(folder, quiet=as_json)
+    try:
+        result = _tell(story)
+    finally:
+        story.stop_server()
+    if as_json:
+        emit(result, as_json=True)
+    return 0 if result["verified"] and result["conflicts"] >= 1 else 1
+
+
+def _tell(s: Story) -> dict[str, Any]:
+    s.say("[bold]1. The municipality sets up a server[/bold] (SQLite, key-encryption key beside it)")
+    s.run("server", "init", str(s.server_dir))
+    s.start_server()
+    admin = ("--dir", str(s.server_dir))
+    s.run("admin", "worker", "add", "mette", "--department", "children-family", "--role", "coordinator", *admin)
+    s.run("admin", "worker", "add", "ali", "--department", "drop-in", "--role", "outreach", *admin)
+    s.say(f"   server on {s.url}; workers: mette (children & family, coordinator), ali (drop-in, outreach)")
+
+    s.say("[bold]2. Two field laptops enroll[/bold] with one-time codes")
+    for worker, name in (("mette", "laptop-mette"), ("ali", "laptop-ali")):
+        code = s.run("admin", "device", "enroll", "--worker", worker, *admin)["code"]
+        s.run("client", "init", str(s.folder / name), "--server", s.url, "--code", code)
+
+    s.say("[bold]3. The office opens the case[/bold]: a citizen, a team, a consent, a goal")
+    case = s.laptop("laptop-mette", "case", "open", "--kind", "citizen", "--lead", "children-family")["case"]
+    person = s.laptop(
+        "laptop-mette", "person", "add", case, "--role", "citizen", "--name", "Jens Demo Jensen",
+        "--cpr", "010190-1235", "--birth-date", "1990-01-01",
+    )["person"]
+    for dept in ("jobcenter", "drop-in"):
+        s.laptop("laptop-mette", "team", "add", case, "--department", dept)
+    until = (utcnow() + timedelta(days=180)).date().isoformat()
+    consents = {
+        dept: s.laptop(
+            "laptop-mette", "consent", "give", case, "--subject", person, "--given-by", person,
+            "--to", dept, "--categories", "contact,plan,employment",
+            "--purpose", f"coordinate the job plan and housing support with {dept}", "--until", until,
+        )["consent"]
+        for dept in ("jobcenter", "drop-in")
+    }
+    goal = s.laptop(
+        "laptop-mette", "goal", "add", case, "--person", person, "--text", "Stable housing by spring",
+        "--owner", "children-family",
+    )["goal"]
+    s.laptop("laptop-mette", "sync")
+    s.run("admin", "case", "assign", case, "--worker", "ali", *admin)
+    s.laptop("laptop-ali", "sync")
+    s.say(f"   case {case}: synced; assigned to ali, whose laptop pulled it with its key")
+
+    s.say("[bold]4. The connection drops[/bold]: ali records at the drop-in centre, the office revises the plan")
+    s.stop_server()
+    for note in ("Came in for help with a letter from the bank", "Talked about finding a room near work"):
+        s.laptop("laptop-ali", "contact", "record", case, "--kind", "drop-in", "--place", "Værestedet",
+                 "--categories", "contact", "--note", note)
+    s.laptop("laptop-ali", "goal", "revise", case, goal, "--text", "A room of his own before summer")
+    s.laptop("laptop-mette", "goal", "revise", case, goal, "--text", "Stable housing and a job plan by spring")
+    pending = s.laptop("laptop-ali", "status")
+    s.say(f"   ali's laptop holds {pending.get('pending')} pending events, sealed on disk")
+
+    s.say("[bold]5. Back online, both laptops sync[/bold]: nothing lost, the clash flagged")
+    s.start_server()
+    s.laptop("laptop-mette", "sync")
+    s.laptop("laptop-ali", "sync")
+    s.laptop("laptop-mette", "sync")
+
+    before_withdrawal = utcnow()
+    time.sleep(0.01)
+    s.say("[bold]6. The citizen withdraws consent for the jobcenter[/bold]")
+    s.laptop("laptop-mette", "consent", "withdraw", case, consents["jobcenter"])
+    s.laptop("laptop-mette", "sync")
+
+    s.say("[bold]7. Department views and the audit[/bold]")
+    verify = s.run("audit", "verify", "--dir", str(s.server_dir), check=False)
+    views_now, views_before, conflicts, events = _views(s.server_dir, case, before_withdrawal)
+    rows = [
+        {"department": d, "sees now": len(views_now.get(d, [])), "saw before withdrawal": len(views_before.get(d, []))}
+        for d in sorted(set(views_now) | set(views_before))
+    ]
+    mette = s.laptop("laptop-mette", "case", "show", case)
+    ali = s.laptop("laptop-ali", "case", "show", case)
+    if not s.quiet:
+        emit(rows, as_json=False, title="Events each party department may see")
+        out.print(f"   log: {events} events, verified {'clean' if verify and verify.get('ok') else 'with PROBLEMS'}; "
+                  f"conflicts flagged for the coordinator: {conflicts}")
+        out.print("Look at: the jobcenter saw the plan and the contacts under its consent before "
+                  "the withdrawal, and now only the consent and its withdrawal; both goal revisions "
+                  "are kept and the clash is flagged for the coordinator; the drop-in centre (not "
+                  "an authority) sees what its own consent covers.")
+        out.print("   (keep the server folder and both laptops with --keep DIR)")
+    return {
+        "case": case,
+        "events": events,
+        "verified": bool(verify and verify.get("ok")),
+        "conflicts": conflicts,
+        "views": rows,
+        "laptops_agree": _same_history(mette, ali),
+        "folder": str(s.folder),
+    }
+
+
+def _same_history(a: Any, b: Any) -> bool:
+    def ids(view: Any) -> list[str]:
+        return [e.get("event") or e.get("id") or "" for e in (view or {}).get("events", [])]
+
+    return ids(a) == ids(b)
+
+
+def _views(server_dir: Path, case: str, before: Any) -> tuple[dict[str, list[Any]], dict[str, list[Any]], int, int]:
+    """What each department may see now and as of `before`, computed from the log alone."""
+    from server.context import ServerContext
+
+    ctx = ServerContext.open(server_dir)
+    try:
+        logged = ctx.log.case_events(case)
+        events = [ctx.log.open(x) for x in logged]
+        directory = ctx.store.directory()
+        now = all_views(case, events, directory, utcnow())
+        held_then = [e for x, e in zip(logged, events, strict=True) if x.received_at <= before]
+        then = all_views(case, held_then, directory, before)
+        conflicts = sum(e.header.topic == "conflict.flagged" for e in events)
+        return now, then, conflicts, len(events)
+    finally:
+        ctx.close()
