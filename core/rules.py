@@ -33,7 +33,10 @@ VAGUE_PURPOSES = frozenset(
 LEGAL_BASES = {
     "serviceloven-49a": "early concern for a child discussed at an SSD meeting (serviceloven § 49 a)",
     "retsplejeloven-115": "crime prevention in SSP cooperation (retsplejeloven § 115)",
-    "forvaltningsloven-28": "information of substantial importance to the receiving authority's decision (forvaltningsloven § 28)",
+    "forvaltningsloven-28": (
+        "information of substantial importance to the receiving authority's decision "
+        "(forvaltningsloven § 28)"
+    ),
 }
 DECIDING_ROLES = frozenset({"caseworker", "coordinator"})
 MAX_SPECIAL_CONSENT = timedelta(days=366)

@@ -70,7 +70,8 @@ def ensure_schema(env: dict[str, str]) -> None:
         ) as conn:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
     except psycopg.Error as exc:
-        raise ConfigurationError(f"cannot reach PostgreSQL at {env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}: {exc.__class__.__name__}") from exc
+        where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}"
+        raise ConfigurationError(f"cannot reach PostgreSQL at {where}: {exc.__class__.__name__}") from exc
 
 
 def open_recorder(database_url: str, name: str = "cases", recorder_class: type | None = None) -> Any:

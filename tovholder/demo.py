@@ -39,7 +39,7 @@ FAMILY = {
     "child12": ("child", "Omid Karimi", None, None),
     "child16": ("child", "Darya Karimi", None, None),
 }
-SECRET_NOTE = "Father describes nightmares since the journey; asks for help with Danish classes."
+SECRET_NOTE = "Father describes nightmares since the journey; asks for help with Danish classes."  # noqa: S105
 
 
 def register(groups: Any) -> None:
@@ -97,7 +97,10 @@ def refugee_family(log: CaseLog, directory: Directory, today: date) -> tuple[str
             born = today.replace(year=today.year - age) - timedelta(days=40)
         pid = ev.new_id()
         people[label] = pid
-        cf.record(st, key, ev.PersonAdded, person_id=pid, role=role, name=name, cpr=cpr, birth_date=born, persons=(pid,))
+        cf.record(
+            st, key, ev.PersonAdded, person_id=pid, role=role, name=name, cpr=cpr, birth_date=born,
+            persons=(pid,),
+        )
     cf.record(st, key, ev.CoordinatorAssigned, worker="mette", coordinator_department="children-family")
     for dept in ("jobcenter", "benefits", "school", "health", "youth-guidance"):
         cf.record(st, key, ev.TeamMemberJoined, member_department=dept)
@@ -164,7 +167,8 @@ def _story(folder: Path, as_json: bool) -> int:
         events = [log.open(x) for x in log.case_events(case_id)]
         views = all_views(case_id, events, directory, ev.utcnow())
         raw = db.read_bytes() + (Path(str(db) + "-wal").read_bytes() if Path(str(db) + "-wal").exists() else b"")
-        leaked = [s for s in (*(v[1] for v in FAMILY.values()), SECRET_NOTE, "120384-1233", "1203841233") if s.encode() in raw]
+        secrets = (*(v[1] for v in FAMILY.values()), SECRET_NOTE, "120384-1233", "1203841233")
+        leaked = [s for s in secrets if s.encode() in raw]
         rows = []
         for dept, seen in sorted(views.items()):
             rows.append({
@@ -193,7 +197,7 @@ def _story(folder: Path, as_json: bool) -> int:
         else:
             out.print(f"[bold]Scenario 1 — refugee family[/bold]  case {case_id}, {len(events)} events in {folder}")
             out.print(f"log verified: {'[green]clean[/green]' if report.ok else '[red]PROBLEMS[/red]'}; "
-                      f"names, CPR numbers or notes on disk: {'none' if not leaked else leaked}")
+                      f"names, CPR numbers or notes on disk: {leaked or 'none'}")
             emit(rows, as_json=False, title="What each party department may see (events)")
             emit(shares, as_json=False, title="Audit: what reached the jobcenter, and the consent that allowed it")
             out.print("Look at: health sees nothing; benefits sees only its own decision; "

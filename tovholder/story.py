@@ -23,7 +23,7 @@ from core.console import emit, out
 from core.events import utcnow
 from core.visibility import all_views
 
-PASSPHRASE = "correct horse battery staple"  # the demo's laptops; real ones prompt
+PASSPHRASE = "correct horse battery staple"  # noqa: S105  (the demo's laptops; real ones prompt)
 
 
 def _free_port() -> int:
