@@ -40,8 +40,7 @@ class Caseload:
             commit=True,
         )
         run(
-            f"CREATE TABLE IF NOT EXISTS {self.openers} (case_id TEXT PRIMARY KEY, "
-            "worker TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.openers} (case_id TEXT PRIMARY KEY, worker TEXT NOT NULL)",
             commit=True,
         )
         run(f"CREATE TABLE IF NOT EXISTS {self.tracking} (position BIGINT NOT NULL)", commit=True)
@@ -68,9 +67,7 @@ class Caseload:
         if rows:
             return False
         try:
-            self.log.recorder.run(
-                f"INSERT INTO {self.assignments} VALUES ({p},{p})", (case_id, worker), commit=True
-            )
+            self.log.recorder.run(f"INSERT INTO {self.assignments} VALUES ({p},{p})", (case_id, worker), commit=True)
         except IntegrityError:
             return False  # assigned meanwhile by another request
         return True
@@ -133,9 +130,7 @@ class Caseload:
             if self.log.recorder.run(f"SELECT 1 FROM {self.openers} WHERE case_id={p}", (case_id,)):
                 continue
             try:
-                self.log.recorder.run(
-                    f"INSERT INTO {self.openers} VALUES ({p},{p})", (case_id, worker), commit=True
-                )
+                self.log.recorder.run(f"INSERT INTO {self.openers} VALUES ({p},{p})", (case_id, worker), commit=True)
             except IntegrityError:
                 continue  # another thread or server instance indexed it first
 

@@ -138,9 +138,7 @@ def _unpack(body: bytes) -> dict[str, Any]:
     if not isinstance(msg, dict):
         raise MalformedMessage("the body must be a msgpack map")
     if msg.get("v") != VERSION:
-        raise MalformedMessage(
-            f"unsupported protocol version {msg.get('v')!r}; this server speaks {VERSION}"
-        )
+        raise MalformedMessage(f"unsupported protocol version {msg.get('v')!r}; this server speaks {VERSION}")
     return msg
 
 
@@ -195,9 +193,7 @@ def decode_push(body: bytes) -> PushRequest:
     if not events:
         raise MalformedMessage("a batch carries at least one event")
     if len(events) > MAX_BATCH:
-        raise LimitExceeded(
-            f"a batch carries at most {MAX_BATCH} events; this one has {len(events)}"
-        )
+        raise LimitExceeded(f"a batch carries at most {MAX_BATCH} events; this one has {len(events)}")
     for raw in events:
         if not isinstance(raw, bytes):
             raise MalformedMessage("each event in a batch must be sealed bytes")
@@ -254,16 +250,13 @@ def decode_push_response(body: bytes) -> PushResponse:
         for r in _get(msg, "results", list, "push response")
     )
     conflicts = tuple(
-        Conflict(c["case"], c["conflict"], c["rule"], tuple(c["events"]))
-        for c in msg.get("conflicts", [])
+        Conflict(c["case"], c["conflict"], c["rule"], tuple(c["events"])) for c in msg.get("conflicts", [])
     )
     return PushResponse(results, conflicts)
 
 
 def encode_pull(req: PullRequest) -> bytes:
-    return _pack(
-        {"v": VERSION, "after": req.after, "limit": req.limit, "holding": list(req.holding)}
-    )
+    return _pack({"v": VERSION, "after": req.after, "limit": req.limit, "holding": list(req.holding)})
 
 
 def decode_pull(body: bytes) -> PullRequest:
@@ -299,9 +292,7 @@ def encode_pull_response(resp: PullResponse) -> bytes:
                 }
                 for e in resp.events
             ],
-            "grants": [
-                {"case": g.case_id, "key_id": g.key_id, "grant": g.grant} for g in resp.grants
-            ],
+            "grants": [{"case": g.case_id, "key_id": g.key_id, "grant": g.grant} for g in resp.grants],
             "drop": list(resp.drop),
             "next": resp.next,
             "more": resp.more,

@@ -76,9 +76,7 @@ def pull(
             more = True
             starting = starting[:max_backfill_cases]
         for case_id in starting:
-            backfill_events.extend(
-                e for e in log.case_events(case_id) if e.position <= request.after
-            )
+            backfill_events.extend(e for e in log.case_events(case_id) if e.position <= request.after)
     if more:
         # Finish back-filling before moving the cursor: the page waits for the next call.
         page: list[LoggedEvent] = []
@@ -103,9 +101,7 @@ def pull(
 
 
 def _pulled(e: LoggedEvent) -> PulledEvent:
-    return PulledEvent(
-        e.position, e.seq, e.sealed.case_id, e.sealed.raw, to_micros(e.received_at), e.link
-    )
+    return PulledEvent(e.position, e.seq, e.sealed.case_id, e.sealed.raw, to_micros(e.received_at), e.link)
 
 
 def _grants(log: CaseLog, device: PullingDevice, case_ids: Iterable[str]) -> tuple[KeyGrant, ...]:
@@ -115,9 +111,7 @@ def _grants(log: CaseLog, device: PullingDevice, case_ids: Iterable[str]) -> tup
             key = log.case_key(case_id)
         except (KeyNotHeld, CaseErased):
             continue  # an erased case travels without a key: only its header is readable
-        grants.append(
-            KeyGrant(case_id, key.key_id, grant_key(key, device.agreement_key, device.device_id))
-        )
+        grants.append(KeyGrant(case_id, key.key_id, grant_key(key, device.agreement_key, device.device_id)))
     return tuple(grants)
 
 
@@ -137,9 +131,7 @@ def _ids(log: CaseLog, case_ids: Sequence[str]) -> list[Any]:
     return [UUID(c).hex if hexed else UUID(c) for c in case_ids]
 
 
-def select_page(
-    log: CaseLog, case_ids: Sequence[str], after: int, upto: int, limit: int
-) -> list[LoggedEvent]:
+def select_page(log: CaseLog, case_ids: Sequence[str], after: int, upto: int, limit: int) -> list[LoggedEvent]:
     """Events of the given cases with position in (after, upto], in position order."""
     case_ids = [c for c in case_ids if _is_uuid(c)]
     if not case_ids:
@@ -173,8 +165,7 @@ def _cases_with_events_upto(log: CaseLog, case_ids: Sequence[str], upto: int) ->
         chunk = _ids(log, case_ids[i : i + _CHUNK])
         marks = ",".join([p] * len(chunk))
         for (cid,) in log.recorder.run(
-            f"SELECT DISTINCT originator_id FROM {table} "
-            f"WHERE originator_id IN ({marks}) AND {position}<={p}",
+            f"SELECT DISTINCT originator_id FROM {table} WHERE originator_id IN ({marks}) AND {position}<={p}",
             [*chunk, upto],
         ):
             found.add(_case_text(cid))
@@ -189,12 +180,7 @@ def _known_cases(log: CaseLog, case_ids: Iterable[str]) -> list[str]:
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
         marks = ",".join([t.p] * len(chunk))
-        known.extend(
-            r[0]
-            for r in log.recorder.run(
-                f"SELECT case_id FROM {t.keys} WHERE case_id IN ({marks})", chunk
-            )
-        )
+        known.extend(r[0] for r in log.recorder.run(f"SELECT case_id FROM {t.keys} WHERE case_id IN ({marks})", chunk))
     return known
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ from sync.protocol import Conflict, EventResult, PushRequest, PushResponse
 
 SERVER_ID = "server"
 MAX_CONFLICT_EVENTS = 50
+CACHE_CASES = 2000  # decrypted cases kept in memory; a caseload is 20-60 per worker
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,14 @@ class PushService:
         directory: Callable[[], Directory],
         server_keys: DeviceKeys,
         clock: Callable[[], datetime] = ev.utcnow,
+        cache_size: int = CACHE_CASES,
     ) -> None:
         self.log = log
         self.directory = directory
         self.keys = server_keys
         self.clock = clock
-        self._cases: dict[str, CaseView] = {}
+        self._cases: OrderedDict[str, CaseView] = OrderedDict()
+        self.cache_size = cache_size
         self._lock = threading.Lock()
 
     # -- the case cache ------------------------------------------------------------------
@@ -107,14 +111,19 @@ class PushService:
         if newer:
             key = key or self.log.case_key(case_id)
             for logged in newer:
-                e = open_sealed(
-                    logged.sealed, None if logged.sealed.topic == "case.erased" else key
-                )
+                e = open_sealed(logged.sealed, None if logged.sealed.topic == "case.erased" else key)
                 cached.state.apply(e)
                 cached.events.append(e)
         if cached.state.seq:
-            self._cases[case_id] = cached
+            self._keep(case_id, cached)
         return cached
+
+    def _keep(self, case_id: str, view: CaseView) -> None:
+        """Cache a case's view, dropping the least recently used beyond `cache_size` cases."""
+        self._cases[case_id] = view
+        self._cases.move_to_end(case_id)
+        while len(self._cases) > self.cache_size:
+            self._cases.popitem(last=False)
 
     def forget(self, case_id: str) -> None:
         self._cases.pop(case_id, None)
@@ -172,17 +181,14 @@ class PushService:
                 w = work.get(h.case_id)
                 if w is None:
                     current = self.view(h.case_id, key)
-                    w = work[h.case_id] = _Work(
-                        CaseView(deepcopy(current.state), list(current.events))
-                    )
+                    w = work[h.case_id] = _Work(CaseView(deepcopy(current.state), list(current.events)))
                 event = open_sealed(sealed, key or self.log.case_key(h.case_id))
             except KeyNotHeld:
                 results.append(
                     _rejected(
                         h.event_id,
                         h.case_id,
-                        f"no key is held for case {h.case_id}; "
-                        "push its key grant with its first events",
+                        f"no key is held for case {h.case_id}; push its key grant with its first events",
                     )
                 )
                 continue
@@ -212,9 +218,7 @@ class PushService:
                 raise
             self._install(work, receipts.values())
         # Answer duplicates (of the log or of this batch) with the original place.
-        dup_ids = [
-            s.event_id for s, r in zip(parsed, results, strict=True) if s is not None and r is None
-        ]
+        dup_ids = [s.event_id for s, r in zip(parsed, results, strict=True) if s is not None and r is None]
         places: dict[str, tuple[str, int]] = {}
         positions: dict[tuple[str, int], int] = {}
         if dup_ids:
@@ -227,11 +231,7 @@ class PushService:
                     continue  # never: an unreadable event was answered as rejected
                 first = receipts.get(sealed.event_id)
                 if first is not None:
-                    final.append(
-                        EventResult(
-                            sealed.event_id, "duplicate", first.case_id, first.seq, first.position
-                        )
-                    )
+                    final.append(EventResult(sealed.event_id, "duplicate", first.case_id, first.seq, first.position))
                 else:
                     case_id, seq = places[sealed.event_id]
                     final.append(
@@ -266,9 +266,7 @@ class PushService:
                 check(seen, e, directory)
             except (RuleViolation, InvalidInput):
                 return RuleViolation(str(exc))
-            return _clash(seen, now, e, directory) or (
-                f"recorded offline; the case changed meanwhile: {exc}"
-            )
+            return _clash(seen, now, e, directory) or (f"recorded offline; the case changed meanwhile: {exc}")
         if seen_seq >= now.seq:
             return None
         return _clash(self._seen_state(w, seen_seq, e.header.device), now, e, directory)
@@ -293,13 +291,9 @@ class PushService:
     @staticmethod
     def _clashing(w: _Work, e: ev.CaseEvent) -> tuple[str, ...]:
         """The events `e` clashes with: those by others since its author's `seen_seq`."""
-        since = [
-            x for x in w.view.events[e.header.seen_seq :] if x.header.device != e.header.device
-        ]
+        since = [x for x in w.view.events[e.header.seen_seq :] if x.header.device != e.header.device]
         if isinstance(e, ev.GoalRevised):
-            since = [
-                x for x in since if isinstance(x, ev.GoalRevised) and x.goal_id == e.goal_id
-            ] or since
+            since = [x for x in since if isinstance(x, ev.GoalRevised) and x.goal_id == e.goal_id] or since
         elif isinstance(e, ev.DecisionMade):
             since = [x for x in since if isinstance(x, ev.ConsentWithdrawn)] or since
         return (e.event_id, *[x.event_id for x in since[-MAX_CONFLICT_EVENTS:]])
@@ -312,9 +306,7 @@ class PushService:
             if self.log.has_key(g.case_id):
                 continue  # a case's key is set once; a later grant never replaces it
             try:
-                granted[g.case_id] = accept_grant(
-                    self.keys.agreement, SERVER_ID, g.case_id, g.key_id, g.grant
-                )
+                granted[g.case_id] = accept_grant(self.keys.agreement, SERVER_ID, g.case_id, g.key_id, g.grant)
             except DecryptionError:
                 bad.add(g.case_id)
         return granted, bad
@@ -344,9 +336,7 @@ class PushService:
             )
             sealed.append(seal(event, key))
             conflicts.append(Conflict(case_id, conflict_id, rule, event_ids))
-        batch = sign_batch(
-            self.keys.signing, str(uuid.uuid4()), SERVER_ID, [s.digest for s in sealed]
-        )
+        batch = sign_batch(self.keys.signing, str(uuid.uuid4()), SERVER_ID, [s.digest for s in sealed])
         try:
             self.log.append(sealed, batch, verify=False)
         finally:
@@ -366,7 +356,7 @@ class PushService:
                 last[r.case_id] = max(r.seq, last.get(r.case_id, 0))
         for case_id, w in work.items():
             if last.get(case_id, w.view.state.seq) == w.view.state.seq and w.view.state.seq:
-                self._cases[case_id] = w.view
+                self._keep(case_id, w.view)
             else:
                 self.forget(case_id)
 
@@ -392,10 +382,7 @@ def _header_problem(sealed: SealedEvent, device_id: str, worker: Worker) -> str 
     if h.author != worker.worker:
         return f"the event names author {h.author}, not the device's worker {worker.worker}"
     if h.department != worker.department:
-        return (
-            f"the event names department {h.department}, "
-            f"not the worker's department {worker.department}"
-        )
+        return f"the event names department {h.department}, not the worker's department {worker.department}"
     if h.role != worker.role:
         return f"the event names role {h.role}, not the worker's role {worker.role}"
     return None

@@ -68,9 +68,7 @@ class Laptop:
         return KeyGrant(case_id, key.key_id, grant_key(key, self.server_public, "server"))
 
     def batch(self, sealed: list[SealedEvent], grants: tuple[KeyGrant, ...] = ()) -> PushRequest:
-        seal = sign_batch(
-            self.keys.signing, str(uuid.uuid4()), self.device_id, [s.digest for s in sealed]
-        )
+        seal = sign_batch(self.keys.signing, str(uuid.uuid4()), self.device_id, [s.digest for s in sealed])
         return PushRequest(seal, tuple(s.raw for s in sealed), grants)
 
 
@@ -81,9 +79,7 @@ class World:
     service: PushService
     server_keys: DeviceKeys
 
-    def laptop(
-        self, worker: str, department: str = "jobcenter", role: str = "caseworker"
-    ) -> Laptop:
+    def laptop(self, worker: str, department: str = "jobcenter", role: str = "caseworker") -> Laptop:
         keys = DeviceKeys.generate()
         device_id = "dev-" + uuid.uuid4().hex[:8]
         self.log.register_device(device_id, worker, keys.signing_public, keys.agreement_public)
@@ -99,7 +95,5 @@ class World:
 def world(make_log: Callable[..., CaseLog]) -> World:
     log = make_log()
     server_keys = DeviceKeys.generate()
-    log.register_device(
-        "server", "server", server_keys.signing_public, server_keys.agreement_public
-    )
+    log.register_device("server", "server", server_keys.signing_public, server_keys.agreement_public)
     return World(log, Caseload(log), PushService(log, Directory.default, server_keys), server_keys)

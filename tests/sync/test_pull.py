@@ -15,12 +15,9 @@ from tests.sync.conftest import Laptop, World
 def _push_case(world: World, laptop: Laptop, notes: int = 1) -> str:
     case_id, opened = laptop.open_case()
     sealed = [opened] + [
-        laptop.record(case_id, ev.ContactRecorded, contact_id=f"c{i}", kind="phone")
-        for i in range(notes)
+        laptop.record(case_id, ev.ContactRecorded, contact_id=f"c{i}", kind="phone") for i in range(notes)
     ]
-    resp = world.service.push(
-        laptop.batch(sealed, (laptop.grant(case_id),)), laptop.device_id, laptop.worker
-    )
+    resp = world.service.push(laptop.batch(sealed, (laptop.grant(case_id),)), laptop.device_id, laptop.worker)
     assert {r.status for r in resp.results} == {"accepted"}
     return case_id
 
@@ -41,9 +38,7 @@ def test_a_worker_pulls_only_the_cases_in_their_caseload(world: World) -> None:
     assert resp.next == resp.head == world.log.max_position()
     assert not resp.more
     (grant,) = resp.grants
-    key = accept_grant(
-        other_laptop.keys.agreement, other_laptop.device_id, own, grant.key_id, grant.grant
-    )
+    key = accept_grant(other_laptop.keys.agreement, other_laptop.device_id, own, grant.key_id, grant.grant)
     assert key.secret == world.log.case_key(own).secret
 
 
@@ -54,9 +49,7 @@ def test_pages_are_bounded_and_the_cursor_moves_past_other_workers_events(world:
     device = _device(mine)
     first = pull(world.log, world.caseload, device, PullRequest(after=0, limit=3, holding=()))
     assert len(first.events) == 3 and first.more and first.next == first.events[-1].position
-    rest = pull(
-        world.log, world.caseload, device, PullRequest(after=first.next, limit=3, holding=(own,))
-    )
+    rest = pull(world.log, world.caseload, device, PullRequest(after=first.next, limit=3, holding=(own,)))
     assert [e.seq for e in rest.events] == [4, 5]
     assert not rest.more and rest.next == rest.head
     assert rest.grants == ()

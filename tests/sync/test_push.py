@@ -22,9 +22,7 @@ from tests.sync.conftest import Laptop, World
 def _open_with_goal(world: World, laptop: Laptop) -> tuple[str, str]:
     case_id, opened = laptop.open_case()
     goal = laptop.record(case_id, ev.GoalAdded, goal_id="g1", text="find work", owner="jobcenter")
-    resp = world.service.push(
-        laptop.batch([opened, goal], (laptop.grant(case_id),)), laptop.device_id, laptop.worker
-    )
+    resp = world.service.push(laptop.batch([opened, goal], (laptop.grant(case_id),)), laptop.device_id, laptop.worker)
     assert [r.status for r in resp.results] == ["accepted", "accepted"]
     return case_id, "g1"
 
@@ -32,9 +30,7 @@ def _open_with_goal(world: World, laptop: Laptop) -> tuple[str, str]:
 def test_accepts_a_new_case_with_its_key_and_answers_a_retry_as_duplicates(world: World) -> None:
     laptop = world.laptop("w1")
     case_id, opened = laptop.open_case()
-    note = laptop.record(
-        case_id, ev.ContactRecorded, contact_id="c1", kind="drop-in", note="talked"
-    )
+    note = laptop.record(case_id, ev.ContactRecorded, contact_id="c1", kind="drop-in", note="talked")
     request = laptop.batch([opened, note], (laptop.grant(case_id),))
     first = world.service.push(request, laptop.device_id, laptop.worker)
     assert [(r.status, r.seq) for r in first.results] == [("accepted", 1), ("accepted", 2)]
@@ -53,12 +49,8 @@ def test_rejects_a_rule_violation_with_the_rules_sentence(world: World) -> None:
     bad = laptop.record(case_id, ev.ProgressRecorded, goal_id="g1", score=3)
     # A violation the laptop's own check would have caught: a score out of range.
     state, key = laptop.cases[case_id]
-    wrong = make_event(
-        ev.ProgressRecorded, case_id, key.key_id, laptop.author, state.seq, goal_id="g1", score=9
-    )
-    resp = world.service.push(
-        laptop.batch([bad, seal(wrong, key)]), laptop.device_id, laptop.worker
-    )
+    wrong = make_event(ev.ProgressRecorded, case_id, key.key_id, laptop.author, state.seq, goal_id="g1", score=9)
+    resp = world.service.push(laptop.batch([bad, seal(wrong, key)]), laptop.device_id, laptop.worker)
     assert [r.status for r in resp.results] == ["accepted", "rejected"]
     assert "1 to 5" in resp.results[1].reason
     assert len(world.log.case_events(case_id)) == 3
@@ -68,9 +60,7 @@ def test_rejects_events_whose_header_names_another_worker(world: World) -> None:
     laptop = world.laptop("w1")
     other = world.laptop("w2", department="benefits")
     case_id, opened = laptop.open_case()
-    resp = world.service.push(
-        laptop.batch([opened], (laptop.grant(case_id),)), laptop.device_id, other.worker
-    )
+    resp = world.service.push(laptop.batch([opened], (laptop.grant(case_id),)), laptop.device_id, other.worker)
     assert resp.results[0].status == "rejected"
     assert "author" in resp.results[0].reason
     assert world.log.case_events(case_id) == []
@@ -86,13 +76,8 @@ def test_concurrent_goal_revisions_are_both_kept_and_flagged(world: World) -> No
         [world.log.open(e) for e in world.log.case_events(case_id)],
     )
     r1 = office.record(case_id, ev.GoalRevised, goal_id=goal, text="work 10 h", base_revision=1)
-    r2 = field.record(
-        case_id, ev.GoalRevised, goal_id=goal, text="treatment first", base_revision=1
-    )
-    assert (
-        world.service.push(office.batch([r1]), office.device_id, office.worker).results[0].status
-        == "accepted"
-    )
+    r2 = field.record(case_id, ev.GoalRevised, goal_id=goal, text="treatment first", base_revision=1)
+    assert world.service.push(office.batch([r1]), office.device_id, office.worker).results[0].status == "accepted"
     resp = world.service.push(field.batch([r2]), field.device_id, field.worker)
     assert resp.results[0].status == "accepted"
     assert len(resp.conflicts) == 1
@@ -147,9 +132,7 @@ def test_a_revoked_device_is_refused(world: World) -> None:
     case_id, opened = laptop.open_case()
     world.log.revoke_device(laptop.device_id)
     with pytest.raises(SignatureInvalid):
-        world.service.push(
-            laptop.batch([opened], (laptop.grant(case_id),)), laptop.device_id, laptop.worker
-        )
+        world.service.push(laptop.batch([opened], (laptop.grant(case_id),)), laptop.device_id, laptop.worker)
     assert world.log.max_position() == 0
 
 
@@ -161,9 +144,7 @@ def test_events_of_a_case_without_a_key_are_rejected(world: World) -> None:
     assert "key grant" in resp.results[0].reason
 
 
-def test_a_restarted_server_judges_against_the_stored_history(
-    world: World, make_log: Callable[..., CaseLog]
-) -> None:
+def test_a_restarted_server_judges_against_the_stored_history(world: World, make_log: Callable[..., CaseLog]) -> None:
     laptop = world.laptop("w1")
     case_id, goal = _open_with_goal(world, laptop)
     fresh = PushService(make_log(world.log.kek), Directory.default, world.server_keys)
@@ -183,9 +164,7 @@ def test_a_restarted_server_judges_against_the_stored_history(
     assert "already exists" in resp.results[0].reason
 
 
-def test_a_retry_after_a_server_restart_gets_the_same_places(
-    world: World, make_log: Callable[..., CaseLog]
-) -> None:
+def test_a_retry_after_a_server_restart_gets_the_same_places(world: World, make_log: Callable[..., CaseLog]) -> None:
     laptop = world.laptop("w1")
     case_id, opened = laptop.open_case()
     note = laptop.record(case_id, ev.ContactRecorded, contact_id="c1", kind="phone")
@@ -204,9 +183,44 @@ def test_a_retry_after_a_server_restart_gets_the_same_places(
 def test_a_batch_repeating_an_event_stores_it_once(world: World) -> None:
     laptop = world.laptop("w1")
     case_id, opened = laptop.open_case()
-    resp = world.service.push(
-        laptop.batch([opened, opened], (laptop.grant(case_id),)), laptop.device_id, laptop.worker
-    )
+    resp = world.service.push(laptop.batch([opened, opened], (laptop.grant(case_id),)), laptop.device_id, laptop.worker)
     assert [(r.status, r.seq) for r in resp.results] == [("accepted", 1), ("duplicate", 1)]
     assert resp.results[0].position == resp.results[1].position
     assert world.log.max_position() == 1
+
+
+def test_concurrent_pushes_to_one_case_keep_one_unbroken_chain(world: World) -> None:
+    import threading
+
+    office = world.laptop("w1")
+    case_id, _ = _open_with_goal(world, office)
+    key = world.log.case_key(case_id)
+    history = [world.log.open(e) for e in world.log.case_events(case_id)]
+    laptops = [world.laptop(f"w{i}") for i in range(2, 6)]
+    batches = []
+    for n, laptop in enumerate(laptops):
+        laptop.adopt(case_id, key, history)
+        notes = [laptop.record(case_id, ev.ContactRecorded, contact_id=f"c{n}-{i}", kind="phone") for i in range(5)]
+        batches.append((laptop, laptop.batch(notes)))
+    answers: list[list[str]] = []
+
+    def push(laptop: Laptop, request: PushRequest) -> None:
+        resp = world.service.push(request, laptop.device_id, laptop.worker)
+        answers.append([r.status for r in resp.results])
+
+    threads = [threading.Thread(target=push, args=b) for b in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [["accepted"] * 5] * 4
+    assert [e.seq for e in world.log.case_events(case_id)] == list(range(1, 23))
+    assert verify(world.log).ok
+
+
+def test_the_case_cache_is_bounded(world: World) -> None:
+    world.service.cache_size = 2
+    laptop = world.laptop("w1")
+    for _ in range(3):
+        _open_with_goal(world, laptop)
+    assert len(world.service._cases) == 2
