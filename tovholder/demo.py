@@ -44,7 +44,7 @@ SECRET_NOTE = "Father describes nightmares since the journey; asks for help with
 
 def register(groups: Any) -> None:
     """Add `demo` to the `tovholder` parser."""
-    p = groups.add_parser("demo", help="run the refugee-family story end to end in a temporary folder")
+    p = groups.add_parser("demo", help="run the whole story end to end in a temporary folder")
     p.add_argument("--keep", metavar="DIR", help="write the demo's data into DIR and keep it")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument(
