@@ -75,6 +75,8 @@ class _Work:
     """One case as a push sees it: the current view plus what this batch accepted."""
 
     view: CaseView
+    key: CaseKey
+    key_stored: bool
     seen: dict[int, tuple[CaseState, int]] = field(default_factory=dict)
 
 
@@ -177,12 +179,17 @@ class PushService:
                 results.append(_rejected(h.event_id, h.case_id, reason))
                 continue
             try:
-                key = granted.get(h.case_id) if not self.log.has_key(h.case_id) else None
                 w = work.get(h.case_id)
                 if w is None:
+                    # Once per case and batch: the stored key wins over a grant sent along.
+                    held = self.log.has_key(h.case_id)
+                    key = self.log.case_key(h.case_id) if held else granted.get(h.case_id)
+                    if key is None:
+                        raise KeyNotHeld(f"no key is held for case {h.case_id}")
                     current = self.view(h.case_id, key)
-                    w = work[h.case_id] = _Work(CaseView(deepcopy(current.state), list(current.events)))
-                event = open_sealed(sealed, key or self.log.case_key(h.case_id))
+                    w = _Work(CaseView(deepcopy(current.state), list(current.events)), key, held)
+                    work[h.case_id] = w
+                event = open_sealed(sealed, w.key)
             except KeyNotHeld:
                 results.append(
                     _rejected(
@@ -208,7 +215,8 @@ class PushService:
             results.append(EventResult(h.event_id, "pending", h.case_id))
         receipts: dict[str, Receipt] = {}
         if accepted:
-            new_keys = [k for c, k in granted.items() if c in work and not self.log.has_key(c)]
+            landed = {s.case_id for s in accepted}
+            new_keys = [w.key for c, w in work.items() if not w.key_stored and c in landed]
             try:
                 for r in self.log.append(accepted, request.seal, new_keys, verify=False):
                     receipts.setdefault(r.event_id, r)

@@ -224,3 +224,15 @@ def test_the_case_cache_is_bounded(world: World) -> None:
     for _ in range(3):
         _open_with_goal(world, laptop)
     assert len(world.service._cases) == 2
+
+
+def test_a_case_whose_events_were_all_rejected_keeps_no_key(world: World) -> None:
+    laptop = world.laptop("w1")
+    case_id, _ = laptop.open_case()
+    key = laptop.cases[case_id][1]
+    wrong = make_event(ev.CaseOpened, case_id, key.key_id, laptop.author, 0, kind="citizen", lead_department="nope")
+    resp = world.service.push(
+        laptop.batch([seal(wrong, key)], (laptop.grant(case_id),)), laptop.device_id, laptop.worker
+    )
+    assert resp.results[0].status == "rejected" and "unknown department" in resp.results[0].reason
+    assert not world.log.has_key(case_id)
