@@ -1,0 +1,237 @@
+"""Server-rendered pages for staff and auditors: plain, accessible HTML, no JavaScript.
+
+Staff sign in with their staff token; the server answers with a session cookie (random,
+HttpOnly, SameSite=Strict, Secure behind HTTPS) that maps to the worker in memory only,
+so the token itself is never kept in the browser. Pages reuse the JSON routes' work
+(`server.reading`), so the same rules and the same access-log entries apply; they are
+sent with ``Cache-Control: no-store`` so no case data is written to a browser's disk.
+
+    /ui/sign-in                  sign in with a staff token (POST), sign out (/ui/sign-out)
+    /ui/cases                    the caseload of the worker's department
+    /ui/cases/{case}             timeline, plan, consents, decisions, conflicts
+    /ui/audit                    auditor's start: replay a case as of a chosen moment
+    /ui/audit/cases/{case}       the replay, with each department's view and its grounds
+    /ui/audit/verify             the integrity of the whole log
+    /ui/audit/access-log         who looked at what
+    /ui/audit/exceptions         shares on a legal basis
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from core.errors import TovholderError
+from core.verify import verify
+from server.context import ServerContext
+from server.errors import Forbidden, Unauthorized, status_of
+from server.integrity import report_json
+from server.reading import (
+    AUDITOR,
+    Reading,
+    access_entries,
+    audit_case,
+    exception_rows,
+    list_cases,
+    parse_moment,
+    show_case,
+)
+from server.store import Principal
+
+COOKIE = "tovholder_session"
+SESSION_SECONDS = 8 * 3600
+MAX_FORM = 4096
+
+templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(("html",)),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class Sessions:
+    """Browser sessions in memory: session id -> (worker id, expiry). Lost on restart."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, subject: str) -> str:
+        sid = secrets.token_urlsafe(32)
+        with self._lock:
+            now = time.monotonic()
+            self._sessions = {k: v for k, v in self._sessions.items() if v[1] > now}
+            self._sessions[sid] = (subject, now + SESSION_SECONDS)
+        return sid
+
+    def subject(self, sid: str) -> str | None:
+        with self._lock:
+            found = self._sessions.get(sid)
+        if found is None or found[1] < time.monotonic():
+            return None
+        return found[0]
+
+    def end(self, sid: str) -> None:
+        with self._lock:
+            self._sessions.pop(sid, None)
+
+
+def sessions(ctx: ServerContext) -> Sessions:
+    found = ctx.extras.get("sessions")
+    if not isinstance(found, Sessions):
+        found = ctx.extras["sessions"] = Sessions()
+    return found
+
+
+def render(name: str, code: int = 200, **values: Any) -> HTMLResponse:
+    return HTMLResponse(templates.get_template(name).render(**values), status_code=code, headers=HEADERS)
+
+
+def signed_in(ctx: ServerContext, request: Request) -> Principal:
+    """The worker of the session cookie; Unauthorized without a live session."""
+    subject = sessions(ctx).subject(request.cookies.get(COOKIE, ""))
+    worker = ctx.store.worker(subject) if subject else None
+    if worker is None:
+        raise Unauthorized("sign in with your staff token")
+    return Principal(worker.id, worker.department, worker.role)
+
+
+def page(handler: Any) -> Any:
+    """Run a page handler; errors become an HTML page (sign-in for a missing session)."""
+
+    async def wrapped(request: Request) -> Response:
+        ctx: ServerContext = request.app.state.ctx
+        try:
+            who = await run_in_threadpool(signed_in, ctx, request)
+            return await handler(request, ctx, Reading.of(ctx), who)
+        except Unauthorized:
+            return RedirectResponse("/ui/sign-in", status_code=303, headers=HEADERS)
+        except TovholderError as exc:
+            status = status_of(exc)
+            return render("error.html", status, status=status, message=str(exc) if status < 500 else "internal error")
+
+    return wrapped
+
+
+async def sign_in_form(request: Request) -> Response:
+    return render("sign_in.html", message=None)
+
+
+async def sign_in(request: Request) -> Response:
+    ctx: ServerContext = request.app.state.ctx
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            return render("sign_in.html", 413, message="the form is too large")
+    token = (parse_qs(body.decode("utf-8", "replace")).get("token") or [""])[0].strip()
+    who = await run_in_threadpool(ctx.store.principal, token) if token else None
+    if who is None or who.is_admin:
+        return render("sign_in.html", 401, message="That token is not a valid staff token.")
+    response = RedirectResponse("/ui/audit" if who.role == AUDITOR else "/ui/cases", status_code=303, headers=HEADERS)
+    response.set_cookie(
+        COOKIE, sessions(ctx).start(who.subject), max_age=SESSION_SECONDS, httponly=True,
+        samesite="strict", secure=request.url.scheme == "https", path="/ui",
+    )
+    return response
+
+
+async def sign_out(request: Request) -> Response:
+    ctx: ServerContext = request.app.state.ctx
+    sessions(ctx).end(request.cookies.get(COOKIE, ""))
+    response = RedirectResponse("/ui/sign-in", status_code=303, headers=HEADERS)
+    response.delete_cookie(COOKIE, path="/ui")
+    return response
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/ui/cases", status_code=303)
+
+
+@page
+async def caseload(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
+    rows = await run_in_threadpool(list_cases, r, who, who.department, "casework")
+    return render("caseload.html", who=who, cases=rows)
+
+
+@page
+async def case_page(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
+    view = await run_in_threadpool(show_case, r, who, who.department, request.path_params["case"], "casework")
+    return render("case.html", who=who, case=view)
+
+
+def _auditor(who: Principal) -> None:
+    if who.role != AUDITOR:
+        raise Forbidden("these pages are for auditors")
+
+
+@page
+async def audit_home(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
+    _auditor(who)
+    return render("audit_home.html", who=who)
+
+
+@page
+async def audit_case_page(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
+    _auditor(who)
+    case_id = request.path_params["case"] if "case" in request.path_params else request.query_params.get("case", "")
+    as_of = parse_moment(request.query_params.get("as_of"), r.now())
+    result = await run_in_threadpool(audit_case, r, who, case_id.strip(), as_of, "audit")
+    return render("audit_case.html", who=who, replay=result, as_of=as_of.isoformat(timespec="seconds"))
+
+
+@page
+async def audit_verify(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
+    _auditor(who)
+    report = await run_in_threadpool(verify, ctx.log)
+    return render("verify.html", who=who, report=report_json(report))
+
+
+@page
+async def audit_access(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
+    _auditor(who)
+    case_id = request.query_params.get("case") or None
+    rows = await run_in_threadpool(access_entries, r, who, case_id, 1000, "audit")
+    return render("access_log.html", who=who, case=case_id, entries=rows)
+
+
+@page
+async def audit_exceptions(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
+    _auditor(who)
+    rows = await run_in_threadpool(exception_rows, r, who, None, "audit")
+    return render("exceptions.html", who=who, rows=rows)
+
+
+def routes(ctx: ServerContext) -> list[BaseRoute]:
+    sessions(ctx)
+    return [
+        Route("/ui", home, methods=["GET"]),
+        Route("/ui/sign-in", sign_in_form, methods=["GET"]),
+        Route("/ui/sign-in", sign_in, methods=["POST"]),
+        Route("/ui/sign-out", sign_out, methods=["POST"]),
+        Route("/ui/cases", caseload, methods=["GET"]),
+        Route("/ui/cases/{case}", case_page, methods=["GET"]),
+        Route("/ui/audit", audit_home, methods=["GET"]),
+        Route("/ui/audit/replay", audit_case_page, methods=["GET"]),
+        Route("/ui/audit/cases/{case}", audit_case_page, methods=["GET"]),
+        Route("/ui/audit/verify", audit_verify, methods=["GET"]),
+        Route("/ui/audit/access-log", audit_access, methods=["GET"]),
+        Route("/ui/audit/exceptions", audit_exceptions, methods=["GET"]),
+    ]

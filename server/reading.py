@@ -1,0 +1,316 @@
+"""JSON endpoints for departments and auditors: views, replay, access log, exceptions.
+
+    GET /v1/departments/{dept}/cases            the cases the department is a party to
+    GET /v1/departments/{dept}/cases/{case}     the case as the department may see it now
+    GET /v1/audit/cases/{case}?as_of=ISO8601    replay: the case and each view as of then
+    GET /v1/audit/access-log?case=CASE          who looked at what, when, for what purpose
+    GET /v1/audit/exceptions                    shares on a legal basis, without consent
+    GET /v1/audit/processing                    record of processing activities
+    GET /v1/audit/retention                     overdue erasure requests, cases due
+    GET /v1/citizens/{case}/export              a citizen's own file (right of access)
+
+A staff token is required (401 without a valid one). A department's routes answer 403 to
+a token of another department and 404 for a case the department may not see, in the very
+same words as for a case that does not exist. Audit routes are for auditors only. Every
+read of a case, list or search appends an access-log entry (rule 8), also a refused one.
+The purpose of a look is taken from ``?purpose=`` or the ``X-Tovholder-Purpose`` header.
+
+`Reading` holds the view services of one server process in ``ctx.extras["reading"]``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from core.access_log import DEFAULT_RETENTION, AccessLog
+from core.audit import citizen_export, exceptions, records_of_processing, replay
+from core.errors import CaseErased, InvalidInput, KeyNotHeld
+from core.projection import ProjectionRunner
+from core.retention import DEFAULT_RETENTION_YEARS, due_cases, overdue_requests
+from core.sealing import from_micros
+from core.views import CaseCache, CaseIndexProjection, CaseRow, case_json, department_case, department_cases
+from server.auth import principal
+from server.context import ServerContext
+from server.errors import Forbidden, NotFound
+from server.store import Principal
+
+AUDITOR = "auditor"
+T = TypeVar("T")
+
+
+class Reading:
+    """The view services of one server process: case index, case cache, access log."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.cache = CaseCache(ctx.log)
+        self.index = ProjectionRunner(ctx.log, CaseIndexProjection(ctx.log))
+        self.access = AccessLog(ctx.log)
+        self._index_lock = threading.Lock()
+        atexit.register(self.access.close)
+
+    @classmethod
+    def of(cls, ctx: ServerContext) -> Reading:
+        """The context's services, made on first use."""
+        found = ctx.extras.get("reading")
+        if not isinstance(found, Reading):
+            found = ctx.extras["reading"] = cls(ctx)
+        return found
+
+    def now(self) -> datetime:
+        return self.ctx.log.clock()
+
+    def caught_up(self) -> None:
+        """Bring the case index up to the log's head (cheap when nothing is new)."""
+        with self._index_lock:
+            self.index.catch_up()
+
+    def forget(self, case_id: str) -> None:
+        """Drop a case's plaintext from every cache of the process (after erasure)."""
+        self.cache.forget(case_id)
+        self.ctx.push.forget(case_id)
+
+    def close(self) -> None:
+        self.access.close()
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def purpose_of(request: Request, default: str) -> str:
+    text = request.query_params.get("purpose") or request.headers.get("x-tovholder-purpose") or default
+    return " ".join(text.split())[:200]
+
+
+def parse_moment(text: str | None, default: datetime) -> datetime:
+    """An ISO 8601 moment (a date means its end of day, UTC); InvalidInput otherwise."""
+    if not text:
+        return default
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise InvalidInput("as_of must be an ISO 8601 time such as 2026-03-01T12:00:00+00:00") from None
+    if len(text) == 10:
+        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999_999)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def not_visible(case_id: str) -> NotFound:
+    """The same answer for a case that does not exist and one the department may not see."""
+    return NotFound(f"no case {case_id} is visible to this department")
+
+
+def department_principal(ctx: ServerContext, request: Request, department: str) -> Principal:
+    who = principal(ctx, request)
+    if who.department != department or who.is_admin:
+        raise Forbidden(f"this token is not a staff token of department {department}")
+    return who
+
+
+def auditor(ctx: ServerContext, request: Request) -> Principal:
+    who = principal(ctx, request)
+    if who.role != AUDITOR:
+        raise Forbidden("this needs an auditor's token")
+    return who
+
+
+def row_json(row: CaseRow) -> dict[str, Any]:
+    return {
+        "case": row.case_id,
+        "kind": row.kind,
+        "lead": row.lead,
+        "status": row.status,
+        "closed_at": from_micros(row.closed_at).isoformat() if row.closed_at else None,
+        "erasure_requested_at": (
+            from_micros(row.erasure_requested_at).isoformat() if row.erasure_requested_at else None
+        ),
+        "position": row.position,
+        "events": row.seq,
+    }
+
+
+async def blocking(fn: Callable[..., T], *args: Any) -> T:
+    return await run_in_threadpool(fn, *args)
+
+
+# --- the work, callable from the pages and the command line too ---------------------------------
+
+
+def list_cases(r: Reading, who: Principal, department: str, purpose: str) -> list[dict[str, Any]]:
+    r.caught_up()
+    rows = [row_json(row) for row in department_cases(r.ctx.log, department)]
+    r.access.record(who.subject, department, None, "department-list", purpose)
+    return rows
+
+
+def show_case(r: Reading, who: Principal, department: str, case_id: str, purpose: str) -> dict[str, Any]:
+    view = department_case(r.cache, case_id, department, r.ctx.store.directory(), r.now())
+    if view is None:
+        r.access.record(who.subject, department, case_id, "department-case", purpose, "refused")
+        raise not_visible(case_id)
+    r.access.record(who.subject, department, case_id, "department-case", purpose)
+    return case_json(view)
+
+
+def audit_case(r: Reading, who: Principal, case_id: str, as_of: datetime, purpose: str) -> dict[str, Any]:
+    try:
+        result = replay(r.ctx.log, r.ctx.store.directory(), case_id, as_of)
+    except KeyNotHeld:
+        result = None
+    if result is None or (not result.events and not r.ctx.log.has_key(case_id)):
+        r.access.record(who.subject, who.department, case_id, "audit-replay", purpose, "refused")
+        raise NotFound(f"no case {case_id} is held in the log")
+    r.access.record(who.subject, who.department, case_id, "audit-replay", purpose)
+    return result.as_json()
+
+
+def access_entries(r: Reading, who: Principal, case_id: str | None, limit: int, purpose: str) -> list[dict[str, Any]]:
+    r.access.record(who.subject, who.department, case_id, "audit-access-log", purpose)
+    return [a.as_json() for a in r.access.entries(case_id, limit=limit)]
+
+
+def exception_rows(r: Reading, who: Principal, case_id: str | None, purpose: str) -> list[dict[str, Any]]:
+    r.access.record(who.subject, who.department, case_id, "audit-exceptions", purpose)
+    return [row.as_json() for row in exceptions(r.ctx.log, case_id)]
+
+
+def export_case(
+    r: Reading, who: Principal, case_id: str, person: str | None, withhold: bool, purpose: str
+) -> dict[str, Any]:
+    try:
+        state = r.cache.get(case_id).state
+    except (KeyNotHeld, CaseErased):
+        state = None
+    lead = state is not None and state.lead == who.department and state.is_party(who.department)
+    allowed = who.role == AUDITOR or lead
+    if state is None or not allowed:
+        r.access.record(who.subject, who.department, case_id, "citizen-export", purpose, "refused")
+        raise not_visible(case_id)
+    if person is not None and person not in state.persons:
+        raise NotFound(f"person {person} is not part of case {case_id}")
+    r.access.record(who.subject, who.department, case_id, "citizen-export", purpose)
+    return citizen_export(r.ctx.log, case_id, r.access.entries(case_id, limit=10_000), person, withhold_staff=withhold)
+
+
+def retention_report(r: Reading, now: datetime) -> dict[str, Any]:
+    r.caught_up()
+    return {
+        "as_of": now.isoformat(),
+        "overdue_erasure_requests": [row_json(x) for x in overdue_requests(r.ctx.log, now)],
+        "due_for_erasure": [
+            {**row_json(row), "retention_ended": until.isoformat()} for row, until in due_cases(r.ctx.log, now)
+        ],
+        "retention_years": dict(DEFAULT_RETENTION_YEARS),
+        "access_log_days": DEFAULT_RETENTION.days,
+    }
+
+
+# --- endpoints ------------------------------------------------------------------------------
+
+
+def _ctx(request: Request) -> tuple[ServerContext, Reading]:
+    ctx: ServerContext = request.app.state.ctx
+    return ctx, Reading.of(ctx)
+
+
+def _limit(request: Request) -> int:
+    text = request.query_params.get("limit", "1000")
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise InvalidInput("limit is a whole number from 1 to 10000")
+    return int(text)
+
+
+async def department_list(request: Request) -> Response:
+    ctx, r = _ctx(request)
+    department = request.path_params["dept"]
+    who = await blocking(department_principal, ctx, request, department)
+    rows = await blocking(list_cases, r, who, department, purpose_of(request, "casework"))
+    return JSONResponse({"department": department, "cases": rows})
+
+
+async def department_show(request: Request) -> Response:
+    ctx, r = _ctx(request)
+    department = request.path_params["dept"]
+    who = await blocking(department_principal, ctx, request, department)
+    body = await blocking(show_case, r, who, department, request.path_params["case"], purpose_of(request, "casework"))
+    return JSONResponse(body)
+
+
+async def audit_replay(request: Request) -> Response:
+    ctx, r = _ctx(request)
+    who = await blocking(auditor, ctx, request)
+    as_of = parse_moment(request.query_params.get("as_of"), r.now())
+    body = await blocking(audit_case, r, who, request.path_params["case"], as_of, purpose_of(request, "audit"))
+    return JSONResponse(body)
+
+
+async def audit_access_log(request: Request) -> Response:
+    ctx, r = _ctx(request)
+    who = await blocking(auditor, ctx, request)
+    case_id = request.query_params.get("case") or None
+    rows = await blocking(access_entries, r, who, case_id, _limit(request), purpose_of(request, "audit"))
+    return JSONResponse({"case": case_id, "entries": rows})
+
+
+async def audit_exceptions(request: Request) -> Response:
+    ctx, r = _ctx(request)
+    who = await blocking(auditor, ctx, request)
+    case_id = request.query_params.get("case") or None
+    rows = await blocking(exception_rows, r, who, case_id, purpose_of(request, "audit"))
+    return JSONResponse({"exceptions": rows})
+
+
+async def audit_processing(request: Request) -> Response:
+    ctx, _ = _ctx(request)
+    await blocking(auditor, ctx, request)
+    retention = {"cases_years_after_closing": dict(DEFAULT_RETENTION_YEARS), "access_log_days": DEFAULT_RETENTION.days}
+    return JSONResponse(await blocking(records_of_processing, ctx.log, retention))
+
+
+async def audit_retention(request: Request) -> Response:
+    ctx, r = _ctx(request)
+    await blocking(auditor, ctx, request)
+    now = parse_moment(request.query_params.get("as_of"), r.now())
+    return JSONResponse(await blocking(retention_report, r, now))
+
+
+async def citizen_file(request: Request) -> Response:
+    ctx, r = _ctx(request)
+    who = await blocking(principal, ctx, request)
+    withhold = request.query_params.get("withhold_staff", "").lower() in ("1", "true", "yes")
+    body = await blocking(
+        export_case, r, who, request.path_params["case"], request.query_params.get("person") or None,
+        withhold, purpose_of(request, "right of access"),
+    )
+    return JSONResponse(body)
+
+
+def api_routes() -> list[BaseRoute]:
+    return [
+        Route("/v1/departments/{dept}/cases", department_list, methods=["GET"]),
+        Route("/v1/departments/{dept}/cases/{case}", department_show, methods=["GET"]),
+        Route("/v1/audit/cases/{case}", audit_replay, methods=["GET"]),
+        Route("/v1/audit/access-log", audit_access_log, methods=["GET"]),
+        Route("/v1/audit/exceptions", audit_exceptions, methods=["GET"]),
+        Route("/v1/audit/processing", audit_processing, methods=["GET"]),
+        Route("/v1/audit/retention", audit_retention, methods=["GET"]),
+        Route("/v1/citizens/{case}/export", citizen_file, methods=["GET"]),
+    ]
+
+
+def routes(ctx: ServerContext) -> list[BaseRoute]:
+    """The reading routes and the staff and auditor pages, for `server.app.create_app`."""
+    from server import pages
+
+    Reading.of(ctx)
+    return [*api_routes(), *pages.routes(ctx)]
+

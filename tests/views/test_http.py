@@ -1,0 +1,181 @@
+"""The reading routes and pages through the real Starlette app, in-process.
+
+Cases are recorded with the core builders and appended to the server's own log, as a
+laptop's sync would; the tests then read them with staff and auditor tokens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core import events as ev
+from server.app import create_app
+from server.context import ServerContext, init_data_dir
+from server.reading import Reading
+from tests.core.conftest import CaseBuilder, Devices, family
+
+
+@dataclass
+class Server:
+    ctx: ServerContext
+    tokens: dict[str, str]
+
+    def __post_init__(self) -> None:
+        self.app = create_app(self.ctx)
+        self.devices = Devices()
+
+    def get(self, path: str, who: str | None = None, **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        return self.request("GET", path, headers=headers, **kw)
+
+    def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://tovholder.test") as client:
+                return await client.request(method, path, **kw)
+
+        return asyncio.run(go())
+
+    def push(self, b: CaseBuilder) -> None:
+        self.devices.push(self.ctx.log, b.sealed, [b.key])
+
+
+@pytest.fixture
+def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    url = None if database_url.startswith("sqlite") else database_url
+    path, _ = init_data_dir(tmp_path / "server", url)
+    ctx = ServerContext.open(path, {})
+    tokens = {
+        "jobcenter": ctx.store.add_worker("anna", "jobcenter", "caseworker"),
+        "health": ctx.store.add_worker("hans", "health", "caseworker"),
+        "youth": ctx.store.add_worker("ulla", "youth-guidance", "caseworker"),
+        "lead": ctx.store.add_worker("bo", "children-family", "coordinator"),
+        "auditor": ctx.store.add_worker("ida", "children-family", "auditor"),
+    }
+    yield Server(ctx, tokens)
+    Reading.of(ctx).close()
+    ctx.close()
+
+
+def recorded(s: Server) -> tuple[CaseBuilder, ev.CaseEvent, ev.CaseEvent]:
+    b = family({"mother": ("parent", 38)})
+    b.join("jobcenter", "health")
+    consent = b.consent("mother", ["mother"], ["jobcenter"], ["contact"], valid_until=date(2099, 1, 1))
+    visit = b.contact(note="secret note about the home")
+    b.rec(ev.MeetingHeld, meeting_id="m1", kind="ssp", participants=("children-family", "health"))
+    b.rec(ev.SharedOnLegalBasis, share_id="s1", basis="retsplejeloven-115", recipients=("health",),
+          share_categories=("contact",), reason="risk of crime", persons=(b.persons["mother"],))
+    s.push(b)
+    return b, consent, visit
+
+
+def test_departments_see_their_cases_and_no_more(server: Server) -> None:
+    b, _, visit = recorded(server)
+    r = server.get("/v1/departments/jobcenter/cases", "jobcenter")
+    assert r.status_code == 200, r.text
+    assert [c["case"] for c in r.json()["cases"]] == [b.case_id]
+    r = server.get(f"/v1/departments/jobcenter/cases/{b.case_id}", "jobcenter")
+    assert r.status_code == 200
+    body = r.json()
+    assert visit.event_id in {e["event"] for e in body["events"]}
+    assert body["consents"][0]["in_force"] is True
+    health = server.get(f"/v1/departments/health/cases/{b.case_id}", "health").json()
+    bases = {e["event"]: e["basis"] for e in health["events"]}
+    assert bases[visit.event_id] == "legal-basis"
+
+
+def test_refusals_401_403_404_with_one_error_shape(server: Server) -> None:
+    b, _, _ = recorded(server)
+    path = f"/v1/departments/jobcenter/cases/{b.case_id}"
+    for response, status in (
+        (server.get(path), 401),
+        (server.request("GET", path, headers={"Authorization": "Bearer nope"}), 401),
+        (server.get(path, "health"), 403),
+        (server.get(f"/v1/departments/youth-guidance/cases/{b.case_id}", "youth"), 404),
+        (server.get(f"/v1/departments/youth-guidance/cases/{ev.new_id()}", "youth"), 404),
+        (server.get(f"/v1/audit/cases/{b.case_id}", "jobcenter"), 403),
+    ):
+        assert response.status_code == status, response.text
+        assert response.json() == {"error": {"status": status, "message": response.json()["error"]["message"]}}
+    hidden = server.get(f"/v1/departments/youth-guidance/cases/{b.case_id}", "youth").json()
+    missing_id = ev.new_id()
+    missing = server.get(f"/v1/departments/youth-guidance/cases/{missing_id}", "youth").json()
+    assert hidden["error"]["message"].replace(b.case_id, "X") == missing["error"]["message"].replace(missing_id, "X")
+    assert "secret" not in str(hidden) and "Person" not in str(hidden)
+
+
+def test_every_read_is_in_the_access_log(server: Server) -> None:
+    b, _, _ = recorded(server)
+    server.get("/v1/departments/jobcenter/cases", "jobcenter")
+    server.get(f"/v1/departments/jobcenter/cases/{b.case_id}?purpose=planning", "jobcenter")
+    server.get(f"/v1/departments/youth-guidance/cases/{b.case_id}", "youth")
+    server.get(f"/v1/audit/cases/{b.case_id}", "auditor")
+    entries = server.get(f"/v1/audit/access-log?case={b.case_id}", "auditor").json()["entries"]
+    seen = {(e["worker"], e["view"], e["outcome"]) for e in entries}
+    assert ("anna", "department-case", "shown") in seen
+    assert ("ulla", "department-case", "refused") in seen
+    assert ("ida", "audit-replay", "shown") in seen
+    assert any(e["purpose"] == "planning" for e in entries)
+    everything = server.get("/v1/audit/access-log", "auditor").json()["entries"]
+    assert any(e["view"] == "department-list" and e["case"] is None for e in everything)
+
+
+def test_audit_replay_exceptions_and_citizen_export(server: Server) -> None:
+    b, consent, visit = recorded(server)
+    r = server.get(f"/v1/audit/cases/{b.case_id}", "auditor", params={"as_of": "2000-01-01"})
+    assert r.status_code == 200 and r.json()["events"] == []
+    now = server.get(f"/v1/audit/cases/{b.case_id}", "auditor").json()
+    grounds = {(e["event"]): e["grounds"] for e in now["views"]["jobcenter"]}
+    assert grounds[visit.event_id] == [consent.consent_id]  # type: ignore[attr-defined]
+    assert server.get(f"/v1/audit/cases/{b.case_id}?as_of=yesterday", "auditor").status_code == 400
+    rows = server.get("/v1/audit/exceptions", "auditor").json()["exceptions"]
+    assert [(x["case"], x["basis"], x["recipients"]) for x in rows] == [(b.case_id, "retsplejeloven-115", ["health"])]
+    export = server.get(f"/v1/citizens/{b.case_id}/export?withhold_staff=1", "auditor").json()
+    assert visit.event_id in {e["event"] for e in export["events"]}
+    assert export["access_log"] and all(a["worker"] is None for a in export["access_log"])
+    assert server.get(f"/v1/citizens/{b.case_id}/export", "jobcenter").status_code == 404
+    assert server.get(f"/v1/citizens/{b.case_id}/export", "lead").status_code == 200
+    processing = server.get("/v1/audit/processing", "auditor").json()
+    assert processing["recipients"]["legal-basis"] == {"health": ["contact"]}
+    retention = server.get("/v1/audit/retention", "auditor").json()
+    assert retention["due_for_erasure"] == [] and retention["overdue_erasure_requests"] == []
+
+
+def test_pages_sign_in_caseload_case_and_audit(server: Server) -> None:
+    b, _, _ = recorded(server)
+
+    async def go() -> None:
+        transport = httpx.ASGITransport(app=server.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tovholder.test") as c:
+            r = await c.get("/ui/cases")
+            assert r.status_code == 303 and r.headers["location"] == "/ui/sign-in"
+            r = await c.post("/ui/sign-in", data={"token": "wrong"})
+            assert r.status_code == 401
+            r = await c.post("/ui/sign-in", data={"token": server.tokens["jobcenter"]})
+            assert r.status_code == 303
+            r = await c.get("/ui/cases")
+            assert r.status_code == 200 and b.case_id in r.text
+            assert r.headers["cache-control"] == "no-store"
+            r = await c.get(f"/ui/cases/{b.case_id}")
+            assert r.status_code == 200 and "secret note" in r.text and "in force" in r.text
+            r = await c.get("/ui/audit")
+            assert r.status_code == 403
+            await c.post("/ui/sign-out")
+            r = await c.post("/ui/sign-in", data={"token": server.tokens["auditor"]})
+            assert r.headers["location"] == "/ui/audit"
+            for path in (f"/ui/audit/cases/{b.case_id}?as_of=2030-01-01", "/ui/audit/verify",
+                         f"/ui/audit/access-log?case={b.case_id}", "/ui/audit/exceptions",
+                         f"/ui/audit/replay?case={b.case_id}"):
+                r = await c.get(path)
+                assert r.status_code == 200, (path, r.text)
+            assert "retsplejeloven-115" in r.text
+
+    asyncio.run(go())
