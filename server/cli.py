@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from core.console import emit, fail
 from core.verify import verify
-from server import admin_cli
+from server import admin_cli, audit_cli
 from server.context import ServerContext, init_data_dir, read_secret
 from server.integrity import report_json
 from server.run import serve
@@ -135,7 +135,7 @@ def register(groups: Any) -> None:
 
     admin_cli.register(groups)
 
-    audit = groups.add_parser("audit", help="check the log's integrity")
+    audit = groups.add_parser("audit", help="verify the log, replay cases, read the access log")
     audit_actions = audit.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
     p = audit_actions.add_parser(
         "verify", help="verify chains and signatures of the whole log; exit 1 on problems"
@@ -145,3 +145,4 @@ def register(groups: Any) -> None:
     where.add_argument("--server", help="ask this server (staff token from TOVHOLDER_TOKEN)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_audit_verify)
+    audit_cli.register_audit(audit_actions)

@@ -84,6 +84,11 @@ class ServerContext:
         )
 
     def close(self) -> None:
+        # Services kept in `extras` (the access log's writer) flush before the database closes.
+        for extra in self.extras.values():
+            closer = getattr(extra, "close", None)
+            if callable(closer):
+                closer()
         close_recorder(self.log.recorder)
 
 

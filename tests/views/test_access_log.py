@@ -1,0 +1,44 @@
+"""The access log: every look recorded, batched without losing any, listed per case,
+purged after the retention period, never holding what was seen."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from core.access_log import AccessLog
+from tests.core.conftest import TODAY
+from tests.views.conftest import World
+
+
+def test_entries_are_batched_listed_per_case_and_purged(world: World) -> None:
+    log = AccessLog(world.log, batch=5, background=False, clock=lambda: world.now)
+    for i in range(12):
+        log.record(f"w{i % 3}", "jobcenter", "case-a" if i % 2 else "case-b", "department-case", "planning")
+    # Two full batches went to the database as they filled; the rest waits in memory.
+    assert log._count() == 10
+    listed = log.entries("case-a")
+    assert len(listed) == 6 and {a.case_id for a in listed} == {"case-a"}
+    assert log._count() == 12
+    assert all(a.worker is None for a in log.entries("case-b", withhold_staff=True))
+    world.now = TODAY + timedelta(days=200)
+    log.record("w9", "school", "case-a", "department-case", "planning")
+    assert log.purge(timedelta(days=183)) == 12
+    assert [a.worker for a in log.entries()] == ["w9"]
+
+
+def test_the_background_writer_keeps_every_entry_of_concurrent_readers(world: World) -> None:
+    log = AccessLog(world.log, interval=0.01, batch=50)
+
+    def reader(n: int) -> None:
+        for i in range(100):
+            log.record(f"w{n}", "jobcenter", f"case-{i % 7}", "department-case", "casework")
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    log.close()
+    assert log._count() == 400
+    assert len({a.entry_id for a in log.entries(limit=1000)}) == 400
