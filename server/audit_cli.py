@@ -1,5 +1,5 @@
 """Commands for auditors and for erasure: `audit replay`, `audit access-log`,
-`audit exceptions`, `audit retention` and `admin case erase`.
+`audit exceptions`, `audit retention`, `audit export` and `admin case erase`.
 
 The audit commands ask a running server (``--server URL`` or ``TOVHOLDER_SERVER``) or act
 on a server data folder (``--dir DIR``); either way they need an auditor's staff token
@@ -26,6 +26,7 @@ from server.reading import (
     access_entries,
     audit_case,
     exception_rows,
+    export_case,
     parse_moment,
     retention_report,
 )
@@ -152,7 +153,7 @@ def _erase(args: argparse.Namespace) -> int:
 
 
 def register_audit(actions: Any) -> None:
-    """Add `replay`, `access-log`, `exceptions` and `retention` to the `audit` group."""
+    """Add `replay`, `access-log`, `exceptions`, `retention` and `export` to the `audit` group."""
     common = target_options()
     p = actions.add_parser(
         "replay", parents=[common], help="a case and what each department could see, as of a moment"
@@ -169,6 +170,7 @@ def register_audit(actions: Any) -> None:
     actions.add_parser(
         "retention", parents=[common], help="overdue erasure requests and cases past retention"
     ).set_defaults(func=_retention)
+    register_export(actions)
 
 
 def register_case(case_actions: Any) -> None:
@@ -182,3 +184,32 @@ def register_case(case_actions: Any) -> None:
     p.add_argument("--yes", action="store_true", help="skip the typed confirmation")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_erase)
+
+
+def _export(args: argparse.Namespace) -> int:
+    if args.dir:
+
+        def act(ctx: ServerContext) -> Any:
+            r = Reading.of(ctx)
+            return export_case(r, _auditor(ctx), args.case, args.person, args.withhold_staff, "right of access")
+
+        result = local(args, act)
+    else:
+        query = "&".join(
+            q for q in (f"person={quote(args.person)}" if args.person else "",
+                        "withhold_staff=1" if args.withhold_staff else "") if q
+        )
+        result = remote(args, "GET", f"/v1/citizens/{quote(args.case)}/export{'?' + query if query else ''}")
+    emit(result, as_json=True)
+    return 0
+
+
+def register_export(actions: Any) -> None:
+    """Add `export` (a citizen's own file, always JSON) to the `audit` group."""
+    p = actions.add_parser(
+        "export", parents=[target_options()], help="a citizen's own file and the looks at it, as JSON"
+    )
+    p.add_argument("case")
+    p.add_argument("--person", help="only the events concerning this person id")
+    p.add_argument("--withhold-staff", action="store_true", help="leave out the names of staff")
+    p.set_defaults(func=_export)

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import atexit
 import threading
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -44,6 +45,7 @@ from server.errors import Forbidden, NotFound
 from server.store import Principal
 
 AUDITOR = "auditor"
+PURGE_EVERY = 3600.0  # seconds between purges of the access log
 T = TypeVar("T")
 
 
@@ -56,6 +58,9 @@ class Reading:
         self.index = ProjectionRunner(ctx.log, CaseIndexProjection(ctx.log))
         self.access = AccessLog(ctx.log)
         self._index_lock = threading.Lock()
+        self._purged = 0.0
+        days = getattr(ctx.settings, "access_log_days", None)
+        self.access_retention = timedelta(days=int(days)) if days else DEFAULT_RETENTION
         atexit.register(self.access.close)
 
     @classmethod
@@ -70,9 +75,13 @@ class Reading:
         return self.ctx.log.clock()
 
     def caught_up(self) -> None:
-        """Bring the case index up to the log's head (cheap when nothing is new)."""
+        """Bring the case index up to the log's head (cheap when nothing is new), and
+        purge access-log entries past their retention at most once an hour."""
         with self._index_lock:
             self.index.catch_up()
+            if time.monotonic() - self._purged > PURGE_EVERY or not self._purged:
+                self._purged = time.monotonic()
+                self.access.purge(self.access_retention)
 
     def forget(self, case_id: str) -> None:
         """Drop a case's plaintext from every cache of the process (after erasure)."""
@@ -210,7 +219,7 @@ def retention_report(r: Reading, now: datetime) -> dict[str, Any]:
             {**row_json(row), "retention_ended": until.isoformat()} for row, until in due_cases(r.ctx.log, now)
         ],
         "retention_years": dict(DEFAULT_RETENTION_YEARS),
-        "access_log_days": DEFAULT_RETENTION.days,
+        "access_log_days": r.access_retention.days,
     }
 
 
@@ -270,9 +279,12 @@ async def audit_exceptions(request: Request) -> Response:
 
 
 async def audit_processing(request: Request) -> Response:
-    ctx, _ = _ctx(request)
+    ctx, r = _ctx(request)
     await blocking(auditor, ctx, request)
-    retention = {"cases_years_after_closing": dict(DEFAULT_RETENTION_YEARS), "access_log_days": DEFAULT_RETENTION.days}
+    retention = {
+        "cases_years_after_closing": dict(DEFAULT_RETENTION_YEARS),
+        "access_log_days": r.access_retention.days,
+    }
     return JSONResponse(await blocking(records_of_processing, ctx.log, retention))
 
 

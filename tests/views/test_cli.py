@@ -43,6 +43,12 @@ def test_replay_access_log_and_erase(tmp_path: Path, capsys: pytest.CaptureFixtu
     code, out, err = run(capsys, "audit", "access-log", b.case_id, "--dir", str(folder), "--json")
     assert code == 0, err
     assert [e["view"] for e in json.loads(out)] == ["audit-access-log", "audit-replay", "audit-replay"]
+
+    code, out, err = run(capsys, "audit", "export", b.case_id, "--dir", str(folder), "--withhold-staff")
+    assert code == 0, err
+    own = json.loads(out)
+    assert own["staff_withheld"] and all(a["worker"] is None for a in own["access_log"])
+    assert len(own["events"]) == len(b.events)
     code, _, err = run(capsys, "admin", "case", "erase", b.case_id, "--dir", str(folder),
                        "--archive", str(tmp_path / "a.json"), "--yes")
     assert code != 0 and "administrator" in err and "Traceback" not in err
