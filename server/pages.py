@@ -21,6 +21,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -113,8 +114,12 @@ def signed_in(ctx: ServerContext, request: Request) -> Principal:
     return Principal(worker.id, worker.department, worker.role)
 
 
-def page(handler: Any) -> Any:
-    """Run a page handler; errors become an HTML page (sign-in for a missing session)."""
+PageHandler = Callable[[Request, ServerContext, Reading, Principal], Awaitable[Response]]
+
+
+def page(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
+    """Run a page handler for the signed-in worker; errors become an HTML page (the
+    sign-in page for a missing session), never the JSON error body."""
 
     async def wrapped(request: Request) -> Response:
         ctx: ServerContext = request.app.state.ctx

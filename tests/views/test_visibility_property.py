@@ -21,7 +21,11 @@ AUTHORITIES = ("jobcenter", "school", "benefits")
 CATEGORIES = ("contact", "plan", "family", "finances", "health")
 CONSENTABLE = ("contact", "plan", "family", "finances")  # no special category: no one-year limit
 
-subset = lambda xs: st.lists(st.sampled_from(xs), min_size=1, max_size=len(xs), unique=True)  # noqa: E731
+
+
+def subset(xs: tuple[str, ...]) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from(xs), min_size=1, max_size=len(xs), unique=True)
+
 
 actions = st.lists(
     st.one_of(
