@@ -64,6 +64,17 @@ def _op(
 
 
 def document() -> dict[str, Any]:
+    """The whole document, with the reading routes' paths when that module is installed."""
+    doc = _document()
+    try:
+        from server.reading import openapi_paths
+    except ImportError:
+        return doc
+    doc["paths"].update(openapi_paths())
+    return doc
+
+
+def _document() -> dict[str, Any]:
     department = _obj(
         id=S, name=S, authority=B, legal_areas={"type": "array", "items": S}, disability_model=B
     )

@@ -326,3 +326,53 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
     Reading.of(ctx)
     return [*api_routes(), *pages.routes(ctx)]
 
+
+
+def openapi_paths() -> dict[str, Any]:
+    """The OpenAPI path items of these routes, merged into `/openapi.json` by `server.openapi`."""
+    error = {"$ref": "#/components/schemas/Error"}
+    errors = {
+        str(code): {"description": text, "content": {"application/json": {"schema": error}}}
+        for code, text in (
+            (400, "malformed as_of or limit"),
+            (401, "missing or unknown staff token"),
+            (403, "a token of another department, or not an auditor's"),
+            (404, "no such case, or one the department may not see (the same answer)"),
+            (410, "the case was erased"),
+        )
+    }
+    bearer = [{"bearer": []}]
+
+    def op(summary: str, *params: tuple[str, str, str]) -> dict[str, Any]:
+        return {
+            "get": {
+                "summary": summary,
+                "security": bearer,
+                "parameters": [
+                    {"name": n, "in": where, "required": where == "path", "description": d,
+                     "schema": {"type": "string"}}
+                    for n, where, d in (*params, ("purpose", "query", "why the case is looked at (access log)"))
+                ],
+                "responses": {"200": {"description": "ok", "content": {"application/json": {}}}, **errors},
+            }
+        }
+
+    dept = ("dept", "path", "department id")
+    case = ("case", "path", "case id")
+    return {
+        "/v1/departments/{dept}/cases": op("the cases the department is a party to", dept),
+        "/v1/departments/{dept}/cases/{case}": op("the case as the department may see it now", dept, case),
+        "/v1/audit/cases/{case}": op(
+            "replay: the case and each department's view as of a moment", case,
+            ("as_of", "query", "ISO 8601 time or YYYY-MM-DD; default now"),
+        ),
+        "/v1/audit/access-log": op("who looked at what, when and why", ("case", "query", "one case only")),
+        "/v1/audit/exceptions": op("shares on a legal basis without consent", ("case", "query", "one case only")),
+        "/v1/audit/verify": op("integrity of the whole log: chains, sequences, signatures"),
+        "/v1/audit/processing": op("record of processing activities"),
+        "/v1/audit/retention": op("overdue erasure requests and cases past retention", ("as_of", "query", "moment")),
+        "/v1/citizens/{case}/export": op(
+            "a citizen's own file and the looks at it", case, ("person", "query", "one person id"),
+            ("withhold_staff", "query", "1 to leave out staff names"),
+        ),
+    }
