@@ -179,3 +179,19 @@ def test_pages_sign_in_caseload_case_and_audit(server: Server) -> None:
             assert "retsplejeloven-115" in r.text
 
     asyncio.run(go())
+
+
+def test_views_and_access_log_leave_no_plaintext_on_disk(server: Server, tmp_path: Path) -> None:
+    b, _, _ = recorded(server)
+    for who, dept in (("jobcenter", "jobcenter"), ("health", "health")):
+        server.get(f"/v1/departments/{dept}/cases", who)
+        server.get(f"/v1/departments/{dept}/cases/{b.case_id}", who)
+    server.get(f"/v1/audit/cases/{b.case_id}", "auditor")
+    server.get("/v1/audit/exceptions", "auditor")
+    Reading.of(server.ctx).access.flush()
+    files = [p for p in (tmp_path / "server").rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        for secret in (b"secret note", b"Person mother", b"risk of crime"):
+            assert secret not in data, (path.name, secret)
