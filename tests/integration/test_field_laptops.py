@@ -9,19 +9,10 @@ laptop is "stolen": its files reveal nothing, and once revoked it cannot sync.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import sqlite3
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from client.laptop import Laptop
@@ -32,109 +23,11 @@ from core.log import CaseLog
 from core.recording import record
 from core.storage import close_recorder, open_recorder
 
+from .conftest import EXE, PASSPHRASE, Server, as_json, enroll, tovholder
+
 pytestmark = pytest.mark.slow
-PASSPHRASE = "a long passphrase for the field"
 NOTE = "Talked about the debt collector and the eviction notice."
 NAME = "Mona Lindqvist"
-EXE = [sys.executable, "-m", "tovholder"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, folder: Path, env: dict[str, str]) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [*EXE, "server", "run", str(self.folder), "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not come up")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait()
-
-    def event_count(self) -> int:
-        with sqlite3.connect(self.folder / "log.db") as db:
-            return int(db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
-
-
-def tovholder(
-    *argv: str, env: dict[str, str], check: bool = True
-) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([*EXE, *argv], env=env, capture_output=True, text=True, timeout=120)
-    if check and done.returncode != 0:
-        raise AssertionError(f"{argv} failed: {done.stderr}")
-    return done
-
-
-def as_json(done: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(done.stdout)
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TOVHOLDER_", "SQLITE_"))}
-    return {**keep, "TOVHOLDER_PASSPHRASE": PASSPHRASE, "HOME": str(tmp_path)}
-
-
-@pytest.fixture
-def server(tmp_path: Path, env: dict[str, str]) -> Iterator[Server]:
-    folder = tmp_path / "server"
-    token = as_json(tovholder("server", "init", str(folder), "--json", env=env))["admin_token"]
-    env["TOVHOLDER_TOKEN"] = token
-    s = Server(folder, env)
-    s.start()
-    yield s
-    s.kill()
-
-
-def enroll(server: Server, env: dict[str, str], folder: Path, worker: str, dept: str) -> None:
-    admin = ["--server", server.url, "--json"]
-    tovholder(
-        "admin",
-        "worker",
-        "add",
-        worker,
-        "--department",
-        dept,
-        "--role",
-        "caseworker",
-        *admin,
-        env=env,
-    )
-    code = as_json(tovholder("admin", "device", "enroll", "--worker", worker, *admin, env=env))
-    tovholder(
-        "client",
-        "init",
-        str(folder),
-        "--server",
-        server.url,
-        "--code",
-        code["code"],
-        "--json",
-        env=env,
-    )
 
 
 def record_many(folder: Path, n: int) -> str:
@@ -163,7 +56,7 @@ def record_many(folder: Path, n: int) -> str:
     return case
 
 
-def server_copy(server: Server, case: str) -> list[tuple[int, bytes, bytes]]:
+def sealed_copy(server: Server, case: str) -> list[tuple[int, bytes, bytes]]:
     recorder = open_recorder(f"sqlite:///{server.folder / 'log.db'}")
     try:
         log = CaseLog(recorder, KeyEncryptionKey.generate())  # sealed bytes need no key
@@ -209,7 +102,7 @@ def test_killed_mid_push_then_lost_laptop(
     server.start()
     report = as_json(tovholder("client", "--data", str(laptop), "sync", "--json", env=env))
     assert not report["rejected"]
-    copy = server_copy(server, case)
+    copy = sealed_copy(server, case)
     assert len(copy) == 402 and len({raw for _, raw, _ in copy}) == 402
     with Laptop(LaptopStore.open(laptop, PASSPHRASE)) as bench:
         assert [(c.seq, c.sealed, c.link) for c in bench.store.confirmed(case)] == copy
@@ -231,4 +124,4 @@ def test_killed_mid_push_then_lost_laptop(
         "client", "--data", str(laptop), "sync", "--attempts", "1", env=env, check=False
     )
     assert done.returncode != 0 and "revoked" in done.stderr and "Traceback" not in done.stderr
-    assert server_copy(server, case) == copy
+    assert sealed_copy(server, case) == copy

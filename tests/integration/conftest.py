@@ -1,0 +1,171 @@
+"""Real processes on loopback: a `tovholder server run` under uvicorn and `tovholder` laptops.
+
+What crosses a socket or a process boundary is tested here and only here (the in-process
+ASGI tests live in `tests/client`). The helpers are shared by every integration test:
+
+- `Server` starts, kills and restarts the server subprocess on a free port;
+- `tovholder(...)` runs one command the way a person would type it, with the passphrase
+  and the admin token in the environment (never on the command line);
+- `admin(...)` acts on the server's data folder with `--dir`, as the demo does;
+- `laptop_copy` and `server_copy` read both ends in the test process, so convergence is
+  compared on what is stored (event ids, order, chain links), not on what a command prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from client.store import LaptopStore
+from core.sealing import parse
+from server.context import ServerContext
+
+PASSPHRASE = "a long passphrase for the field"
+EXE = [sys.executable, "-m", "tovholder"]
+T = TypeVar("T")
+R = TypeVar("R")
+
+# What both ends agree on for one stored event: (case sequence, event id, chain link).
+Copy = list[tuple[int, str, bytes]]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """A `tovholder server run` subprocess on a free loopback port."""
+
+    def __init__(self, folder: Path, env: dict[str, str]) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server and wait until /healthz answers (polling, never a fixed sleep)."""
+        self.proc = subprocess.Popen(
+            [*EXE, "server", "run", str(self.folder), "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited with status {self.proc.returncode}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("the server did not come up")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler runs, as when the machine loses power."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def event_count(self) -> int:
+        with sqlite3.connect(self.folder / "log.db") as db:
+            return int(db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
+
+
+def tovholder(*argv: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run one `tovholder` command; with `check`, a failure shows its stderr."""
+    done = subprocess.run([*EXE, *argv], env=env, capture_output=True, text=True, timeout=120)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{argv} failed: {done.stderr}")
+    return done
+
+
+def as_json(done: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(done.stdout)
+
+
+def admin(server: Server, *argv: str) -> Any:
+    """An admin command on the server's data folder (`--dir`), its JSON answer."""
+    return as_json(tovholder("admin", *argv, "--dir", str(server.folder), "--json", env=server.env))
+
+
+def client(folder: Path, env: dict[str, str], *argv: str) -> Any:
+    """A laptop command with `--json`, its JSON answer."""
+    return as_json(tovholder("client", "--data", str(folder), *argv, "--json", env=env))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TOVHOLDER_", "SQLITE_"))}
+    return {**keep, "TOVHOLDER_PASSPHRASE": PASSPHRASE, "HOME": str(tmp_path)}
+
+
+@pytest.fixture
+def server(tmp_path: Path, env: dict[str, str]) -> Iterator[Server]:
+    folder = tmp_path / "server"
+    token = as_json(tovholder("server", "init", str(folder), "--json", env=env))["admin_token"]
+    env["TOVHOLDER_TOKEN"] = token
+    s = Server(folder, env)
+    s.start()
+    yield s
+    s.kill()
+
+
+def add_worker(server: Server, worker: str, dept: str, role: str = "caseworker") -> None:
+    admin(server, "worker", "add", worker, "--department", dept, "--role", role)
+
+
+def enroll_device(server: Server, env: dict[str, str], folder: Path, worker: str) -> None:
+    """Enroll one more laptop for an existing worker with a fresh one-time code."""
+    code = admin(server, "device", "enroll", "--worker", worker)["code"]
+    tovholder("client", "init", str(folder), "--server", server.url, "--code", code, "--json", env=env)
+
+
+def enroll(
+    server: Server, env: dict[str, str], folder: Path, worker: str, dept: str, role: str = "caseworker"
+) -> None:
+    """Add a worker and enroll their laptop in `folder`."""
+    add_worker(server, worker, dept, role)
+    enroll_device(server, env, folder, worker)
+
+
+def laptop_copy(folder: Path, case: str) -> Copy:
+    """The laptop's confirmed copy of a case, read from its store in the test process."""
+    with LaptopStore.open(folder, PASSPHRASE) as store:
+        return [(c.seq, parse(c.sealed).event_id, c.link) for c in store.confirmed(case)]
+
+
+def server_copy(server: Server, case: str) -> Copy:
+    """The server's copy of a case, read through its own context (the server keeps running)."""
+    ctx = ServerContext.open(server.folder, {})
+    try:
+        return [(le.seq, le.sealed.event_id, le.link) for le in ctx.log.case_events(case)]
+    finally:
+        ctx.close()
+
+
+def each(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
+    """Run `work` on every item at once, one thread each, as separate laptops would.
+
+    Each item's own steps stay in order; what differs between laptops overlaps, which
+    keeps the real-process tests short and lets the server see concurrent requests.
+    """
+    todo = list(items)
+    with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
+        return list(pool.map(work, todo))
