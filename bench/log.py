@@ -247,18 +247,26 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.log", description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=20_000, help="events to append and replay")
     parser.add_argument("--cases", type=int, default=200, help="cases the events are spread over")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per store; the best counts")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     for key in [k for k in os.environ if k.startswith(("SQLITE_", "PERSISTENCE_", "CIPHER_"))]:
         del os.environ[key]
     w = workload(args.events, args.cases)
-    with tempfile.TemporaryDirectory(prefix="tovholder-bench-") as tmp:
-        folder = Path(tmp)
-        results = {
-            "case log": bench_caselog(w, folder),
-            "raw sqlite3": bench_raw(w, folder),
-            "stock eventsourcing + AESCipher": bench_stock(w, folder),
-        }
+    stores = {
+        "case log": bench_caselog,
+        "raw sqlite3": bench_raw,
+        "stock eventsourcing + AESCipher": bench_stock,
+    }
+    results: dict[str, tuple[float, float]] = {}
+    # Runs interleave the stores, and each store keeps its best append and best replay
+    # (as timeit does): on a shared machine the best run is the least disturbed one.
+    for _ in range(max(1, args.repeat)):
+        for name, bench in stores.items():
+            with tempfile.TemporaryDirectory(prefix="tovholder-bench-") as tmp:
+                a, r = bench(w, Path(tmp))
+            best = results.get(name, (a, r))
+            results[name] = (min(a, best[0]), min(r, best[1]))
     n = w.events
     rate = {name: (n / a, n / r) for name, (a, r) in results.items()}
     ours_a, ours_r = rate["case log"]
@@ -271,6 +279,7 @@ def main(argv: list[str] | None = None) -> None:
         "events": n,
         "cases": args.cases,
         "batch": BATCH,
+        "repeat": args.repeat,
         "sealed_bytes_per_event": w.sealed_bytes // n,
         "results": {
             name: {
@@ -288,7 +297,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     table = Table(
         title=f"{n:,} events over {args.cases} cases, batches of {BATCH}, "
-        f"{w.sealed_bytes // n} sealed bytes per event"
+        f"{w.sealed_bytes // n} sealed bytes per event, best of {args.repeat}"
     )
     for col in ("store", "append ev/s", "case log ÷ this", "replay ev/s", "case log ÷ this"):
         table.add_column(col, justify="right" if col != "store" else "left")

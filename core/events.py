@@ -14,6 +14,8 @@ it carries.
 from __future__ import annotations
 
 import dataclasses
+import os
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -47,8 +49,21 @@ ROLES = ("outreach", "caseworker", "coordinator", "auditor", "admin", "server")
 
 
 def new_id() -> str:
-    """A fresh random id (UUID4, as text) for a case, event, person, consent, goal ..."""
+    """A fresh random id (UUID4, as text) for a case, person, consent, goal ..."""
     return str(uuid.uuid4())
+
+
+def new_event_id() -> str:
+    """A fresh, time-ordered id for an event (UUID version 7, RFC 9562).
+
+    48 bits of milliseconds then 74 random bits: ids made later sort later, so the log's
+    idempotency index grows at its end instead of scattering writes over the whole
+    B-tree. It reveals no more than the header's recorded time, which is readable anyway.
+    """
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis & (2**48 - 1)) << 80 | 0x7 << 76 | ((rand >> 62) & 0xFFF) << 64 | 0b10 << 62 | (rand & (2**62 - 1))
+    return str(uuid.UUID(int=value))
 
 
 def check_categories(categories: tuple[str, ...], what: str = "categories") -> tuple[str, ...]:

@@ -20,11 +20,11 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgpack
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError
 
 from core import events as ev
 from core.errors import (
@@ -35,6 +35,7 @@ from core.errors import (
     VersionConflict,
 )
 from core.keys import CaseKey, KeyEncryptionKey
+from core.recorders import Row
 from core.sealing import SealedEvent, from_micros, open_sealed, parse, to_micros
 from core.signing import BatchSeal
 
@@ -66,8 +67,7 @@ class LoggedEvent:
         return from_micros(self.received)
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
+class Receipt(NamedTuple):
     """The log's answer for one appended event."""
 
     event_id: str
@@ -271,7 +271,9 @@ class CaseLog:
         with self._lock:
             for attempt in range(5):
                 try:
-                    return self._append(events, seal, new_keys)
+                    # First try optimistically, as if every event were new: the unique
+                    # event index refuses a duplicate, and only then do we look them up.
+                    return self._append(events, seal, new_keys, look_up=attempt > 0)
                 except IntegrityError:
                     self._heads.clear()
                     if attempt == 4:
@@ -279,32 +281,29 @@ class CaseLog:
         raise VersionConflict("other writers kept appending to the same cases; try again")
 
     def _append(
-        self, events: Sequence[SealedEvent], seal: BatchSeal, new_keys: Sequence[CaseKey]
+        self, events: Sequence[SealedEvent], seal: BatchSeal, new_keys: Sequence[CaseKey], *, look_up: bool
     ) -> list[Receipt]:
         ids = [e.header.event_id for e in events]
-        existing = self.find(ids)
+        existing = self.find(ids) if look_up else {}
         received = to_micros(self.clock())
         batch_id = seal.batch_id
-        stored: list[StoredEvent] = []
+        rows: list[Row] = []
         index: list[tuple[str, str, int]] = []
         heads: dict[str, tuple[int, bytes]] = {}
-        uuids: dict[str, UUID] = {}  # one UUID per case, not per event: this is the hot path
-        fresh: dict[str, int] = {}  # event id -> index in `stored`
+        fresh: dict[str, int] = {}  # event id -> index in `rows`
         sha256 = hashlib.sha256
+        packb = msgpack.packb
         for e, event_id in zip(events, ids, strict=True):
             if event_id in existing or event_id in fresh:
                 continue
             h = e.header
             case_id = h.case_id
-            head = heads.get(case_id)
-            if head is None:
-                head = self.head(case_id)
-                uuids[case_id] = UUID(case_id)
+            head = heads.get(case_id) or self.head(case_id)
             seq = head[0] + 1
             link = sha256(head[1] + seq.to_bytes(8, "big") + e.digest).digest()
             heads[case_id] = (seq, link)
-            fresh[event_id] = len(stored)
-            stored.append(StoredEvent(uuids[case_id], seq, h.topic, msgpack.packb([e.raw, received, link, batch_id])))
+            fresh[event_id] = len(rows)
+            rows.append((case_id, seq, h.topic, packb([e.raw, received, link, batch_id])))
             index.append((event_id, case_id, seq))
         keys = [
             (k.case_id, k.key_id, self.kek.wrap(k))
@@ -312,11 +311,11 @@ class CaseLog:
             if k.case_id not in self._keys and not self.has_key(k.case_id)
         ]
         positions: Sequence[int] = []
-        if stored:
+        if rows:
             batch_row = (batch_id, seal.device_id, received, b"".join(seal.digests), seal.signature)
-            positions = self.recorder.insert_events(stored, batch=batch_row, index=index, keys=keys) or []
+            positions = self.recorder.append(rows, batch=batch_row, index=index, keys=keys)
         elif keys:
-            self.recorder.insert_events([], keys=keys)
+            self.recorder.append([], keys=keys)
         self._heads.update(heads)
         dup_positions = self._positions([existing[i] for i in ids if i in existing])
         receipts: list[Receipt] = []

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from psycopg.sql import SQL
+
+Row = tuple[str, int, str, bytes]
+"""A case event as the log stores it: case id, case sequence, event type, envelope."""
 
 
 class LogTables:
@@ -129,6 +133,24 @@ class SQLiteCaseLogRecorder(SQLiteApplicationRecorder):
         last = c.fetchone()[0]
         return list(range(last - len(stored_events) + 1, last + 1))
 
+    def append(self, rows: Sequence[Row], **extras: Any) -> list[int]:
+        """Insert case events given as rows, with the extras, in one transaction.
+
+        The same as `insert_events`, without building a stored-event object per row:
+        this is the server's ingest path. Returns the notification ids (positions).
+        """
+        with self.datastore.transaction(commit=True) as c:
+            write_extras(c.execute, c.executemany, self.tables, extras)
+            if not rows:
+                return []
+            c.executemany(
+                self.insert_events_statement,
+                [(case_id.replace("-", ""), seq, topic, state) for case_id, seq, topic, state in rows],
+            )
+            c.execute("SELECT last_insert_rowid()")
+            last = c.fetchone()[0]
+            return list(range(last - len(rows) + 1, last + 1))
+
     def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[Any]:
         """Run one statement of the log tables; rows as tuples."""
         with self.datastore.transaction(commit=commit) as c:
@@ -154,6 +176,15 @@ class PostgresCaseLogRecorder(PostgresApplicationRecorder):
             kwargs,
         )
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def append(self, rows: Sequence[Row], **extras: Any) -> list[int]:
+        """Insert case events given as rows, with the extras, in one transaction."""
+        ids: dict[str, UUID] = {}
+        stored = [
+            StoredEvent(ids.get(case_id) or ids.setdefault(case_id, UUID(case_id)), seq, topic, state)
+            for case_id, seq, topic, state in rows
+        ]
+        return list(self.insert_events(stored, **extras) or [])
 
     def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[Any]:
         """Run one statement of the log tables; rows as tuples."""

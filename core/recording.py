@@ -45,7 +45,7 @@ def make_event(
     """Build an event of `cls` with a fresh header; categories default to the class's."""
     now = clock()
     header = ev.Header(
-        event_id=event_id or ev.new_id(),
+        event_id=event_id or ev.new_event_id(),
         case_id=case_id,
         topic=cls.TOPIC,
         class_version=cls.class_version,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -56,6 +57,7 @@ def _pack_header(h: Header) -> bytes:
 
 
 _HEADER_TYPES = (str, str, str, int, str, str, str, str, int, int, int, str)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").fullmatch
 
 
 def _unpack_header(raw: bytes) -> Header:
@@ -65,6 +67,8 @@ def _unpack_header(raw: bytes) -> Header:
         raise CodecError("the header of a sealed event is not msgpack") from exc
     if not isinstance(f, list) or tuple(map(type, f)) != _HEADER_TYPES:
         raise CodecError("the header of a sealed event has the wrong fields or field types")
+    if not (_UUID(f[0]) and _UUID(f[1])):
+        raise CodecError("a sealed event's event id and case id are UUIDs in canonical form")
     return Header(
         f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7],
         from_micros(f[8]), from_micros(f[9]), f[10], f[11],
