@@ -286,6 +286,7 @@ def register(groups: Any) -> None:
         p.add_argument("case")
         p.add_argument("--worker", required=True)
         p.set_defaults(func=func)
-    from server import audit_cli  # imported here: it builds on this module's helpers
+    from server import audit_cli, views_cli  # imported here: they build on this module's helpers
 
     audit_cli.register_case(case)
+    views_cli.register_views(kinds)

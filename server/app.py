@@ -63,7 +63,9 @@ async def healthz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     ctx: ServerContext = request.app.state.ctx
-    return PlainTextResponse(ctx.metrics.render(), media_type="text/plain; version=0.0.4")
+    # Gauges such as a view's lag query the database: keep that off the event loop.
+    text = await run_in_threadpool(ctx.metrics.render)
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 
 async def openapi(request: Request) -> Response:
@@ -71,7 +73,7 @@ async def openapi(request: Request) -> Response:
 
 
 class Timing:
-    """Counts and times every request by its route (unknown paths as 'other')."""
+    """Counts and times every request by its route template (unknown paths as 'other')."""
 
     def __init__(self, app: ASGIApp, ctx: ServerContext, known: set[str]) -> None:
         self.app, self.ctx, self.known = app, ctx, known
@@ -92,7 +94,10 @@ class Timing:
         try:
             await self.app(scope, receive, sending)
         finally:
-            path = scope["path"]
+            # Label by the matched route's template (the router leaves it in the scope), so a
+            # department's case reads count under one label and no case id becomes a label.
+            matched = getattr(scope.get("route"), "path", None)
+            path = matched if isinstance(matched, str) else scope["path"]
             route = path if path in self.known else "other"
             self.ctx.metrics.observe(route, status, time.perf_counter() - started)
 

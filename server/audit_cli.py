@@ -143,7 +143,7 @@ def _erase(args: argparse.Namespace) -> int:
         r = Reading.of(ctx)
         done = erase(
             ctx.log, args.case, args.archive, server_id=SERVER_ID, signing=ctx.server_keys.signing,
-            now=r.now(), on_erased=r.forget,
+            now=r.now(), years=r.retention_years, on_erased=r.forget,
         )
         return {"case": done.case_id, "archive": done.archive, "events": done.events,
                 "tombstone": done.tombstone, "position": done.position}

@@ -36,7 +36,7 @@ from core.access_log import DEFAULT_RETENTION, AccessLog
 from core.audit import citizen_export, exceptions, records_of_processing, replay
 from core.errors import CaseErased, InvalidInput, KeyNotHeld
 from core.projection import ProjectionRunner
-from core.retention import DEFAULT_RETENTION_YEARS, due_cases, overdue_requests
+from core.retention import due_cases, overdue_requests
 from core.sealing import from_micros
 from core.views import CaseCache, CaseIndexProjection, CaseRow, case_json, department_case, department_cases
 from server.auth import principal
@@ -59,8 +59,15 @@ class Reading:
         self.access = AccessLog(ctx.log)
         self._index_lock = threading.Lock()
         self._purged = 0.0
-        days = getattr(ctx.settings, "access_log_days", None)
-        self.access_retention = timedelta(days=int(days)) if days else DEFAULT_RETENTION
+        # A setting of 0 days would purge every entry at once; it means "the default".
+        days = ctx.settings.access_log_days
+        self.access_retention = timedelta(days=days) if days else DEFAULT_RETENTION
+        self.retention_years = ctx.settings.retention_years
+        ctx.metrics.gauge(
+            "tovholder_view_lag_events",
+            "Log head position minus the position a department view has applied.",
+            self.lags,
+        )
         atexit.register(self.access.close)
 
     @classmethod
@@ -82,6 +89,10 @@ class Reading:
             if time.monotonic() - self._purged > PURGE_EVERY or not self._purged:
                 self._purged = time.monotonic()
                 self.access.purge(self.access_retention)
+
+    def lags(self) -> dict[str, float]:
+        """Each view's distance behind the log's head, for /metrics (0 when caught up)."""
+        return {self.index.projection.name: float(self.index.lag())}
 
     def forget(self, case_id: str) -> None:
         """Drop a case's plaintext from every cache of the process (after erasure)."""
@@ -216,9 +227,10 @@ def retention_report(r: Reading, now: datetime) -> dict[str, Any]:
         "as_of": now.isoformat(),
         "overdue_erasure_requests": [row_json(x) for x in overdue_requests(r.ctx.log, now)],
         "due_for_erasure": [
-            {**row_json(row), "retention_ended": until.isoformat()} for row, until in due_cases(r.ctx.log, now)
+            {**row_json(row), "retention_ended": until.isoformat()}
+            for row, until in due_cases(r.ctx.log, now, r.retention_years)
         ],
-        "retention_years": dict(DEFAULT_RETENTION_YEARS),
+        "retention_years": dict(r.retention_years),
         "access_log_days": r.access_retention.days,
     }
 
@@ -282,7 +294,7 @@ async def audit_processing(request: Request) -> Response:
     ctx, r = _ctx(request)
     await blocking(auditor, ctx, request)
     retention = {
-        "cases_years_after_closing": dict(DEFAULT_RETENTION_YEARS),
+        "cases_years_after_closing": dict(r.retention_years),
         "access_log_days": r.access_retention.days,
     }
     return JSONResponse(await blocking(records_of_processing, ctx.log, retention))

@@ -63,7 +63,25 @@ SETTINGS: tuple[Setting, ...] = (
         "enrollment_ttl_seconds", 7 * 24 * 3600, "how long a one-time enrollment code stays valid"
     ),
     Setting("log_level", "info", "uvicorn log level: critical, error, warning, info, debug"),
+    Setting(
+        "access_log_days",
+        183,
+        "days an access-log entry is kept before it is purged (rule 8: six months)",
+    ),
+    Setting(
+        "retention_years_citizen",
+        5,
+        "years a closed citizen case is kept before it is due for erasure",
+    ),
+    Setting(
+        "retention_years_family",
+        5,
+        "years a closed family case is kept before it is due for erasure",
+    ),
 )
+
+#: Case kinds with a retention period of their own: setting ``retention_years_<kind>``.
+CASE_KINDS = ("citizen", "family")
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,14 @@ class Settings:
     clock_skew_seconds: int
     enrollment_ttl_seconds: int
     log_level: str
+    access_log_days: int
+    retention_years_citizen: int
+    retention_years_family: int
+
+    @property
+    def retention_years(self) -> dict[str, int]:
+        """Years after closing that a case is kept, by case kind (`core.retention`)."""
+        return {kind: int(getattr(self, f"retention_years_{kind}")) for kind in CASE_KINDS}
 
     def path(self, name: str) -> Path:
         """A file named in the settings, relative to the data folder unless absolute."""
