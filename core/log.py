@@ -6,7 +6,8 @@ event the next sequence of its case, extends the case's hash chain
     link(n) = SHA-256(link(n-1) || n as 8 bytes || SHA-256(sealed bytes of event n))
 
 and stores, per event, one library stored event whose state is the envelope
-``msgpack([sealed bytes, time received (µs), link, batch id])``. The global position is
+the envelope (format byte, chain link, time received in µs, batch id, sealed bytes; see
+`envelope`). The global position is
 the library's notification id. What the device signed is never changed.
 
 Appends are idempotent on the event id: an event already in the log answers
@@ -23,13 +24,13 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
-import msgpack
 from eventsourcing.persistence import IntegrityError
 
 from core import events as ev
 from core.errors import (
     CaseErased,
     CodecError,
+    InvalidInput,
     KeyNotHeld,
     SignatureInvalid,
     VersionConflict,
@@ -87,16 +88,30 @@ class Device:
     revoked_at: int | None
 
 
+ENVELOPE = 1
+
+
 def envelope(sealed: bytes, received: int, link: bytes, batch_id: str) -> bytes:
-    return msgpack.packb([sealed, received, link, batch_id])
+    """The stored state of one event: what the server adds, then the sealed bytes as they came.
+
+    ``1 | link (32) | received µs (8, big-endian) | len(batch id) (1) | batch id | sealed``:
+    a fixed layout, cheaper to write and to read than a general encoding on the hot paths.
+    """
+    batch = batch_id.encode()
+    stamp = received.to_bytes(8, "big", signed=True)
+    return b"".join((b"\x01", link, stamp, len(batch).to_bytes(1, "big"), batch, sealed))
 
 
 def unpack_envelope(state: bytes) -> tuple[bytes, int, bytes, str]:
+    """(sealed bytes, received µs, chain link, batch id); CodecError when malformed."""
+    if len(state) < 42 or state[0] != ENVELOPE:
+        raise CodecError("a stored event's envelope is not in the log's format")
+    end = 42 + state[41]
     try:
-        sealed, received, link, batch_id = msgpack.unpackb(state)
-    except Exception as exc:
-        raise CodecError("a stored event's envelope is not [sealed, received, link, batch]") from exc
-    return sealed, received, link, batch_id
+        batch_id = state[42:end].decode()
+    except UnicodeDecodeError as exc:
+        raise CodecError("a stored event's batch id is not text") from exc
+    return state[end:], int.from_bytes(state[33:41], "big", signed=True), state[1:33], batch_id
 
 
 class CaseLog:
@@ -264,6 +279,8 @@ class CaseLog:
         Raises SignatureInvalid when the batch is not the device's, VersionConflict when
         another writer kept winning the race for the same cases.
         """
+        if len(seal.batch_id.encode()) > 255:
+            raise InvalidInput("a batch id is at most 255 bytes")
         if verify:
             self.check_seal(events, seal)
         elif not {e.digest for e in events} <= set(seal.digests):
@@ -292,7 +309,11 @@ class CaseLog:
         heads: dict[str, tuple[int, bytes]] = {}
         fresh: dict[str, int] = {}  # event id -> index in `rows`
         sha256 = hashlib.sha256
-        packb = msgpack.packb
+        # The envelope's parts around the link are the same for the whole batch.
+        prefix = b"\x01"
+        stamp = received.to_bytes(8, "big", signed=True)
+        batch_bytes = batch_id.encode()
+        batch = len(batch_bytes).to_bytes(1, "big") + batch_bytes
         for e, event_id in zip(events, ids, strict=True):
             if event_id in existing or event_id in fresh:
                 continue
@@ -303,7 +324,7 @@ class CaseLog:
             link = sha256(head[1] + seq.to_bytes(8, "big") + e.digest).digest()
             heads[case_id] = (seq, link)
             fresh[event_id] = len(rows)
-            rows.append((case_id, seq, h.topic, packb([e.raw, received, link, batch_id])))
+            rows.append((case_id, seq, h.topic, b"".join((prefix, link, stamp, batch, e.raw))))
             index.append((event_id, case_id, seq))
         keys = [
             (k.case_id, k.key_id, self.kek.wrap(k))
