@@ -270,27 +270,32 @@ class CaseLog:
         new_keys: Sequence[CaseKey] = (),
         *,
         verify: bool = True,
+        also: Sequence[tuple[Sequence[SealedEvent], BatchSeal]] = (),
     ) -> list[Receipt]:
         """Append a signed batch; per event `accepted` (new) or `duplicate` (already here).
 
         `events` may be a subset of what `seal` covers (the rest rejected by the rules);
         the whole signed manifest is kept so every stored event stays attributable.
+        `also` appends further signed groups in the same transaction (the server's
+        conflict flags for this batch), so either all of it is stored or none.
 
         Raises SignatureInvalid when the batch is not the device's, VersionConflict when
         another writer kept winning the race for the same cases.
         """
-        if len(seal.batch_id.encode()) > 255:
-            raise InvalidInput("a batch id is at most 255 bytes")
-        if verify:
-            self.check_seal(events, seal)
-        elif not {e.digest for e in events} <= set(seal.digests):
-            raise SignatureInvalid(f"batch {seal.batch_id} does not cover the events appended with it")
+        groups = [(events, seal), *also]
+        for group, group_seal in groups:
+            if len(group_seal.batch_id.encode()) > 255:
+                raise InvalidInput("a batch id is at most 255 bytes")
+            if verify:
+                self.check_seal(group, group_seal)
+            elif not {e.digest for e in group} <= set(group_seal.digests):
+                raise SignatureInvalid(f"batch {group_seal.batch_id} does not cover the events appended with it")
         with self._lock:
             for attempt in range(5):
                 try:
                     # First try optimistically, as if every event were new: the unique
                     # event index refuses a duplicate, and only then do we look them up.
-                    return self._append(events, seal, new_keys, look_up=attempt > 0)
+                    return self._append(groups, new_keys, look_up=attempt > 0)
                 except IntegrityError:
                     self._heads.clear()
                     if attempt == 4:
@@ -298,49 +303,55 @@ class CaseLog:
         raise VersionConflict("other writers kept appending to the same cases; try again")
 
     def _append(
-        self, events: Sequence[SealedEvent], seal: BatchSeal, new_keys: Sequence[CaseKey], *, look_up: bool
+        self,
+        groups: Sequence[tuple[Sequence[SealedEvent], BatchSeal]],
+        new_keys: Sequence[CaseKey],
+        *,
+        look_up: bool,
     ) -> list[Receipt]:
-        ids = [e.header.event_id for e in events]
+        ids = [e.header.event_id for events, _ in groups for e in events]
         existing = self.find(ids) if look_up else {}
         received = to_micros(self.clock())
-        batch_id = seal.batch_id
         rows: list[Row] = []
         index: list[tuple[str, str, int]] = []
+        batches: list[tuple[str, str, int, bytes, bytes]] = []
         heads: dict[str, tuple[int, bytes]] = {}
         fresh: dict[str, int] = {}  # event id -> index in `rows`
         sha256 = hashlib.sha256
-        # The envelope's parts around the link are the same for the whole batch.
+        # The envelope's parts around the link are the same for a whole batch.
         prefix = b"\x01"
         stamp = received.to_bytes(8, "big", signed=True)
-        batch_bytes = batch_id.encode()
-        batch = len(batch_bytes).to_bytes(1, "big") + batch_bytes
-        for e, event_id in zip(events, ids, strict=True):
-            if event_id in existing or event_id in fresh:
-                continue
-            h = e.header
-            case_id = h.case_id
-            head = heads.get(case_id) or self.head(case_id)
-            seq = head[0] + 1
-            link = sha256(head[1] + seq.to_bytes(8, "big") + e.digest).digest()
-            heads[case_id] = (seq, link)
-            fresh[event_id] = len(rows)
-            rows.append((case_id, seq, h.topic, b"".join((prefix, link, stamp, batch, e.raw))))
-            index.append((event_id, case_id, seq))
+        for events, seal in groups:
+            batch_bytes = seal.batch_id.encode()
+            batch = len(batch_bytes).to_bytes(1, "big") + batch_bytes
+            before = len(rows)
+            for e in events:
+                h = e.header
+                event_id = h.event_id
+                if event_id in existing or event_id in fresh:
+                    continue
+                case_id = h.case_id
+                head = heads.get(case_id) or self.head(case_id)
+                seq = head[0] + 1
+                link = sha256(head[1] + seq.to_bytes(8, "big") + e.digest).digest()
+                heads[case_id] = (seq, link)
+                fresh[event_id] = len(rows)
+                rows.append((case_id, seq, h.topic, b"".join((prefix, link, stamp, batch, e.raw))))
+                index.append((event_id, case_id, seq))
+            if len(rows) > before:
+                batches.append((seal.batch_id, seal.device_id, received, b"".join(seal.digests), seal.signature))
         keys = [
             (k.case_id, k.key_id, self.kek.wrap(k))
             for k in new_keys
             if k.case_id not in self._keys and not self.has_key(k.case_id)
         ]
         positions: Sequence[int] = []
-        if rows:
-            batch_row = (batch_id, seal.device_id, received, b"".join(seal.digests), seal.signature)
-            positions = self.recorder.append(rows, batch=batch_row, index=index, keys=keys)
-        elif keys:
-            self.recorder.append([], keys=keys)
+        if rows or keys:
+            positions = self.recorder.append(rows, batches=batches, index=index, keys=keys)
         self._heads.update(heads)
         dup_positions = self._positions([existing[i] for i in ids if i in existing])
         receipts: list[Receipt] = []
-        answered: set[str] = set()  # an id twice in one batch: the second is a duplicate
+        answered: set[str] = set()  # an id twice in one append: the second is a duplicate
         for event_id in ids:
             at = fresh.get(event_id)
             if at is not None:

@@ -56,7 +56,8 @@ class LogTables:
 
     def insert_batch(self) -> str:
         p = self.p
-        return f"INSERT INTO {self.batches} VALUES ({p},{p},{p},{p},{p})"
+        # A batch re-sent with the same id carries the same signed manifest: keep the first.
+        return f"INSERT INTO {self.batches} VALUES ({p},{p},{p},{p},{p}) ON CONFLICT (batch_id) DO NOTHING"
 
     def insert_index(self) -> str:
         p = self.p
@@ -69,9 +70,9 @@ class LogTables:
 
 def write_extras(execute: Any, executemany: Any, t: LogTables, kwargs: dict[str, Any]) -> None:
     """Write the batch seal, event index and new case keys that travel with an append."""
-    batch = kwargs.get("batch")
-    if batch is not None:
-        execute(t.insert_batch(), batch)
+    batches = kwargs.get("batches")
+    if batches:
+        executemany(t.insert_batch(), batches)
     index = kwargs.get("index")
     if index:
         executemany(t.insert_index(), index)

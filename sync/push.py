@@ -14,8 +14,9 @@ order against the server's current state of its case:
   is *accepted* and flagged, as is an event that `core.rules.clash` says clashes with
   what happened meanwhile (two revisions of one goal from the same base).
 
-Accepted events are appended in one call; each clash then becomes a `conflict flagged`
-event that the server records, seals with the case key and signs in a batch of its own.
+Each clash becomes a `conflict flagged` event that the server seals with the case key
+and signs in a batch of its own; it is appended in the same transaction as the accepted
+events, so a crash never keeps a clash without its flag.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from core.log import CaseLog, Receipt
 from core.recording import Author, make_event
 from core.rules import check, clash
 from core.sealing import SealedEvent, open_sealed, parse, seal
-from core.signing import sign_batch
+from core.signing import BatchSeal, sign_batch
 from sync.protocol import Conflict, EventResult, PushRequest, PushResponse
 
 SERVER_ID = "server"
@@ -214,17 +215,22 @@ class PushService:
             batch_ids.add(h.event_id)
             results.append(EventResult(h.event_id, "pending", h.case_id))
         receipts: dict[str, Receipt] = {}
+        conflicts: tuple[Conflict, ...] = ()
         if accepted:
             landed = {s.case_id for s in accepted}
             new_keys = [w.key for c, w in work.items() if not w.key_stored and c in landed]
+            flags = self._flags(clashes, work)
             try:
-                for r in self.log.append(accepted, request.seal, new_keys, verify=False):
+                for r in self.log.append(accepted, request.seal, new_keys, verify=False, also=flags[1]):
                     receipts.setdefault(r.event_id, r)
             except BaseException:
                 for case_id in work:
                     self.forget(case_id)
                 raise
+            conflicts = flags[0]
             self._install(work, receipts.values())
+            for case_id, _, _ in clashes:
+                self.forget(case_id)
         # Answer duplicates (of the log or of this batch) with the original place.
         dup_ids = [s.event_id for s, r in zip(parsed, results, strict=True) if s is not None and r is None]
         places: dict[str, tuple[str, int]] = {}
@@ -256,7 +262,6 @@ class PushService:
                 final.append(EventResult(r.event_id, r.status, r.case_id, r.seq, r.position))
             else:
                 final.append(res)
-        conflicts = self._flag(clashes) if clashes else ()
         return PushResponse(tuple(final), conflicts)
 
     # -- judging -------------------------------------------------------------------------
@@ -320,13 +325,19 @@ class PushService:
         return granted, bad
 
     # -- conflicts -----------------------------------------------------------------------
-    def _flag(self, clashes: list[tuple[str, str, tuple[str, ...]]]) -> tuple[Conflict, ...]:
-        """Record one `conflict flagged` event per clash, signed by the server."""
+    def _flags(
+        self, clashes: list[tuple[str, str, tuple[str, ...]]], work: dict[str, _Work]
+    ) -> tuple[tuple[Conflict, ...], list[tuple[list[SealedEvent], BatchSeal]]]:
+        """One `conflict flagged` event per clash, sealed and signed by the server, to be
+        appended in the same transaction as the batch that caused it: a crash can never
+        keep the clashing events and lose their flag."""
+        if not clashes:
+            return (), []
         sealed: list[SealedEvent] = []
         conflicts: list[Conflict] = []
         for case_id, rule, event_ids in clashes:
-            view = self.view(case_id)
-            key = self.log.case_key(case_id)
+            view = work[case_id].view
+            key = work[case_id].key
             author = Author(SERVER_ID, "server", view.state.lead or "", SERVER_ID)
             conflict_id = ev.new_id()
             seen = view.state.seq + sum(1 for s in sealed if s.case_id == case_id)
@@ -345,12 +356,7 @@ class PushService:
             sealed.append(seal(event, key))
             conflicts.append(Conflict(case_id, conflict_id, rule, event_ids))
         batch = sign_batch(self.keys.signing, str(uuid.uuid4()), SERVER_ID, [s.digest for s in sealed])
-        try:
-            self.log.append(sealed, batch, verify=False)
-        finally:
-            for case_id, _, _ in clashes:
-                self.forget(case_id)
-        return tuple(conflicts)
+        return tuple(conflicts), [(sealed, batch)]
 
     def _install(self, work: dict[str, _Work], receipts: Iterable[Receipt]) -> None:
         """Keep the judged copies as the cache when the log gave the sequences they assumed.
