@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -84,11 +85,25 @@ def auth_headers(
     }
 
 
-def tls_verify(server_url: str, ca_pem: str | None) -> ssl.SSLContext | bool:
-    """Verify https against the CA given at enrollment (else the system's CAs)."""
+def tls_verify(server_url: str, ca_pem: str | None) -> ssl.SSLContext:
+    """Verify https against the CA given at enrollment (else the system's CAs).
+
+    The contexts are built once per process: loading a CA bundle costs about 30 ms,
+    more than the whole sync of one event, and httpx would load it for every client.
+    """
     if server_url.startswith("https://") and ca_pem:
-        return ssl.create_default_context(cadata=ca_pem)
-    return True
+        return _pinned_trust(ca_pem)
+    return _default_trust()
+
+
+@functools.cache
+def _pinned_trust(ca_pem: str) -> ssl.SSLContext:
+    return ssl.create_default_context(cadata=ca_pem)
+
+
+@functools.cache
+def _default_trust() -> ssl.SSLContext:
+    return httpx.create_ssl_context()
 
 
 def error_sentence(response: httpx.Response) -> str:
