@@ -23,6 +23,7 @@ from __future__ import annotations
 import atexit
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -124,6 +125,15 @@ def parse_moment(text: str | None, default: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def is_case_id(text: str) -> bool:
+    """Whether `text` could name a case: case ids are UUIDs in canonical form, and the log
+    refuses to look up anything else, so other text is answered as an unknown case."""
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
 def not_visible(case_id: str) -> NotFound:
     """The same answer for a case that does not exist and one the department may not see."""
     return NotFound(f"no case {case_id} is visible to this department")
@@ -173,7 +183,10 @@ def list_cases(r: Reading, who: Principal, department: str, purpose: str) -> lis
 
 
 def show_case(r: Reading, who: Principal, department: str, case_id: str, purpose: str) -> dict[str, Any]:
-    view = department_case(r.cache, case_id, department, r.ctx.store.directory(), r.now())
+    view = (
+        department_case(r.cache, case_id, department, r.ctx.store.directory(), r.now())
+        if is_case_id(case_id) else None
+    )
     if view is None:
         r.access.record(who.subject, department, case_id, "department-case", purpose, "refused")
         raise not_visible(case_id)
@@ -183,7 +196,7 @@ def show_case(r: Reading, who: Principal, department: str, case_id: str, purpose
 
 def audit_case(r: Reading, who: Principal, case_id: str, as_of: datetime, purpose: str) -> dict[str, Any]:
     try:
-        result = replay(r.ctx.log, r.ctx.store.directory(), case_id, as_of)
+        result = replay(r.ctx.log, r.ctx.store.directory(), case_id, as_of) if is_case_id(case_id) else None
     except KeyNotHeld:
         result = None
     if result is None or (not result.events and not r.ctx.log.has_key(case_id)):
@@ -200,6 +213,8 @@ def access_entries(r: Reading, who: Principal, case_id: str | None, limit: int, 
 
 def exception_rows(r: Reading, who: Principal, case_id: str | None, purpose: str) -> list[dict[str, Any]]:
     r.access.record(who.subject, who.department, case_id, "audit-exceptions", purpose)
+    if case_id is not None and not is_case_id(case_id):
+        return []
     return [row.as_json() for row in exceptions(r.ctx.log, case_id)]
 
 
@@ -207,7 +222,7 @@ def export_case(
     r: Reading, who: Principal, case_id: str, person: str | None, withhold: bool, purpose: str
 ) -> dict[str, Any]:
     try:
-        state = r.cache.get(case_id).state
+        state = r.cache.get(case_id).state if is_case_id(case_id) else None
     except (KeyNotHeld, CaseErased):
         state = None
     lead = state is not None and state.lead == who.department and state.is_party(who.department)
