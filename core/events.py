@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import MappingProxyType
-from typing import Any, ClassVar, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, NamedTuple, get_args, get_origin, get_type_hints
 
 from core.errors import CodecError, InvalidInput
 
@@ -77,9 +77,11 @@ def check_categories(categories: tuple[str, ...], what: str = "categories") -> t
     return categories
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
-    """The readable part of an event: enough to route, order and attribute it."""
+class Header(NamedTuple):
+    """The readable part of an event: enough to route, order and attribute it.
+
+    A named tuple: immutable, and built once per event read on the replay path.
+    """
 
     event_id: str
     case_id: str
@@ -103,6 +105,7 @@ class CaseEvent:
     class_version: ClassVar[int] = 1
     DEFAULT_CATEGORIES: ClassVar[tuple[str, ...]] = ("plan",)
     _codec: ClassVar[tuple[tuple[str, Any, Any], ...]] = ()
+    _defaults: ClassVar[dict[str, Any]] = {}
 
     header: Header
     persons: tuple[str, ...] = ()
@@ -131,12 +134,25 @@ class CaseEvent:
 
     @classmethod
     def from_payload(cls, header: Header, payload: dict[str, Any]) -> CaseEvent:
-        """Rebuild an event from its header and decoded payload; raise CodecError if malformed."""
+        """Rebuild an event from its header and decoded payload; raise CodecError if malformed.
+
+        Replay builds one of these per event, so it fills the instance directly (as the
+        eventsourcing library's mapper does) instead of going through the frozen
+        dataclass's ``__init__``; required fields are still required.
+        """
+        values = dict(cls._defaults)
         try:
-            kwargs = {name: dec(payload[name]) for name, _, dec in cls._codec if name in payload}
-            return cls(header=header, **kwargs)
+            for name, _, dec in cls._codec:
+                if name in payload:
+                    values[name] = dec(payload[name])
+                elif name not in values:
+                    raise KeyError(name)
         except (TypeError, ValueError, KeyError) as exc:
             raise CodecError(f"payload of a {cls.TOPIC} event is malformed") from exc
+        values["header"] = header
+        event = object.__new__(cls)
+        event.__dict__.update(values)
+        return event
 
 
 def _identity(v: Any) -> Any:
@@ -183,9 +199,13 @@ def catalogue(cls: type[CaseEvent]) -> type[CaseEvent]:
     if not cls.TOPIC or cls.TOPIC in _REGISTRY:
         raise TypeError(f"{cls.__name__} needs a unique TOPIC")
     hints = get_type_hints(cls)
-    cls._codec = tuple(
-        (f.name, *_codec_for(hints[f.name])) for f in dataclasses.fields(cls) if f.name != "header"
-    )
+    fields = [f for f in dataclasses.fields(cls) if f.name != "header"]
+    cls._codec = tuple((f.name, *_codec_for(hints[f.name])) for f in fields)
+    cls._defaults = {
+        f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        for f in fields
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+    }
     _REGISTRY[cls.TOPIC] = cls
     return cls
 

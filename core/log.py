@@ -51,8 +51,7 @@ def next_link(prev: bytes, seq: int, digest: bytes) -> bytes:
     return hashlib.sha256(prev + seq.to_bytes(8, "big") + digest).digest()
 
 
-@dataclass(frozen=True, slots=True)
-class LoggedEvent:
+class LoggedEvent(NamedTuple):
     """A sealed event as the log holds it, with what the server added on append."""
 
     position: int

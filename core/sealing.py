@@ -26,10 +26,11 @@ import msgpack
 from cryptography.exceptions import InvalidTag
 
 from core.errors import CaseErased, CodecError, DecryptionError
-from core.events import CaseEvent, Header, event_class
+from core.events import CaseEvent, Header, all_event_classes, event_class
 from core.keys import NONCE, CaseKey
 
 FORMAT = 1
+_TOPICS = frozenset(cls.TOPIC for cls in all_event_classes())
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -112,15 +113,25 @@ def parse(raw: bytes) -> SealedEvent:
     except Exception as exc:
         raise CodecError("a sealed event is not msgpack") from exc
     if (
-        not isinstance(outer, list)
+        type(outer) is not list
         or len(outer) != 4
         or outer[0] != FORMAT
-        or not all(isinstance(x, bytes) for x in outer[1:])
+        or type(outer[1]) is not bytes
+        or type(outer[2]) is not bytes
+        or type(outer[3]) is not bytes
     ):
         raise CodecError("a sealed event must be [1, header, nonce, ciphertext]")
     header = _unpack_header(outer[1])
-    event_class(header.topic)  # unknown types are refused here, before anything is stored
-    return SealedEvent(bytes(raw), header, outer[1], outer[2], outer[3])
+    if header.topic not in _TOPICS:
+        event_class(header.topic)  # unknown types are refused here, before anything is stored
+    return _sealed(bytes(raw), header, outer[1], outer[2], outer[3])
+
+
+def _sealed(raw: bytes, header: Header, header_raw: bytes, nonce: bytes, ciphertext: bytes) -> SealedEvent:
+    # One per event read: fill the frozen instance directly rather than through __init__.
+    sealed = object.__new__(SealedEvent)
+    sealed.__dict__.update(raw=raw, header=header, header_raw=header_raw, nonce=nonce, ciphertext=ciphertext)
+    return sealed
 
 
 def seal(event: CaseEvent, key: CaseKey | None) -> SealedEvent:
