@@ -1,0 +1,157 @@
+"""A real server and a real browser: `tovholder server run` on loopback, headless Chromium.
+
+The data folder is filled in-process before the server starts (a case recorded with the
+core builders and appended as a laptop's sync would, in two pushes a moment apart), then
+`tovholder server run` serves it on a free port. The browser is the system's Chromium
+(`/usr/bin/chromium`, or ``CHROMIUM_PATH``) driven by Playwright; `.ci/run` installs
+it. When it cannot be started the tests fail with the reason: a browser test that quietly
+skips proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from core import events as ev
+from server.context import ServerContext, init_data_dir
+from tests.core.conftest import Devices, family
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VISIBLE_NOTE = "Talked about the job search"
+HIDDEN_NOTE = "Saw the doctor about her back"
+
+
+@dataclass
+class Site:
+    """The running server, what was recorded, and the staff tokens to sign in with."""
+
+    url: str
+    case_id: str
+    between: datetime  # after the first push, before the second
+    events: int
+    tokens: dict[str, str]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _prefill(folder: Path) -> tuple[str, datetime, int, dict[str, str]]:
+    """Record a family case: the jobcenter joins under the mother's consent to contact
+    information; one contact it may see, one about health that it may not."""
+    path, _ = init_data_dir(folder)
+    ctx = ServerContext.open(path, {})
+    try:
+        tokens = {
+            "jobcenter": ctx.store.add_worker("anna", "jobcenter", "caseworker"),
+            "auditor": ctx.store.add_worker("ida", "children-family", "auditor"),
+        }
+        b = family({"mother": ("parent", 38)})
+        b.join("jobcenter")
+        devices = Devices()
+        devices.push(ctx.log, b.sealed, [b.key])
+        time.sleep(0.05)
+        between = ctx.log.clock()
+        time.sleep(0.05)
+        first = len(b.sealed)
+        b.consent("mother", ["mother"], ["jobcenter"], ["contact"], valid_until=date(2099, 1, 1))
+        b.contact(note=VISIBLE_NOTE)
+        b.contact(note=HIDDEN_NOTE, categories=("health",))
+        b.rec(ev.MeetingHeld, meeting_id="m1", kind="network", participants=("children-family", "jobcenter"))
+        devices.push(ctx.log, b.sealed[first:])
+        return b.case_id, between, len(b.sealed), tokens
+    finally:
+        ctx.close()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    folder = tmp_path_factory.mktemp("browser") / "srv"
+    case_id, between, events, tokens = _prefill(folder)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOVHOLDER_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tovholder", "server", "run", str(folder), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            pytest.fail(f"the server did not start: {err}")
+        time.sleep(0.1)
+    try:
+        yield Site(url, case_id, between, events, tokens)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def chromium_path() -> str:
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    """A fresh headless Chromium profile (its own user-data-dir); fails, never skips, when
+    Chromium or its driver is missing."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        pytest.fail(f"the browser tests need Playwright (pip install -e '.[test]'): {exc}")
+    executable = chromium_path()
+    if not Path(executable).exists():
+        pytest.fail(f"no Chromium at {executable}: install it with `apt-get install chromium chromium-driver` "
+                    "(.ci/run does) or point CHROMIUM_PATH at one")
+    with sync_playwright() as p:
+        try:
+            context = p.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=executable, headless=True, args=CHROMIUM_FLAGS,
+            )
+        except Exception as exc:  # whatever the driver raises, the reason is what matters
+            first = (str(exc).splitlines() or [type(exc).__name__])[0]
+            pytest.fail(f"Chromium at {executable} could not be launched: {first}", pytrace=False)
+        context.set_default_timeout(15_000)
+        try:
+            yield context
+        finally:
+            context.close()
