@@ -461,9 +461,13 @@ _RULES: dict[type, Callable[..., None]] = {
 }
 
 
-def clash(seen: CaseState, now: CaseState, e: ev.CaseEvent, directory: Directory) -> str | None:
+def clash(seen: CaseState, now: CaseState, e: ev.CaseEvent) -> str | None:
     """The rule under which `e`, recorded having seen `seen`, clashes with what happened
-    meanwhile (`now`), or None when it commutes. Clashing events are kept and flagged."""
+    meanwhile (`now`), or None when it commutes. Clashing events are kept and flagged.
+
+    Whether `e` breaks a rule against `now` at all is `check`'s question; the caller asks
+    it once (see `sync.push`).
+    """
     if isinstance(e, ev.GoalRevised):
         g = now.goals.get(e.goal_id)
         if g is not None and g.revision != e.base_revision:
@@ -477,10 +481,4 @@ def clash(seen: CaseState, now: CaseState, e: ev.CaseEvent, directory: Directory
         ]
         if withdrawn:
             return "a decision recorded against a consent withdrawn meanwhile"
-    if now.seq != seen.seq:
-        try:
-            check(now, e, directory)
-        except RuleViolation as exc:
-            return f"recorded offline; the case changed meanwhile: {exc}"
     return None
-

@@ -104,8 +104,12 @@ class SealedEvent:
         return self.header.topic
 
 
-def parse(raw: bytes) -> SealedEvent:
-    """Parse sealed bytes; CodecError when they are not a well-formed sealed event."""
+def parse(raw: bytes, digest: bytes | None = None) -> SealedEvent:
+    """Parse sealed bytes; CodecError when they are not a well-formed sealed event.
+
+    `digest`, when the caller has already hashed `raw` (a pushed batch is hashed once to
+    check its signature), is kept so the bytes are not hashed again.
+    """
     if not isinstance(raw, (bytes, bytearray)):
         raise CodecError("a sealed event is bytes")
     try:
@@ -124,7 +128,10 @@ def parse(raw: bytes) -> SealedEvent:
     header = _unpack_header(outer[1])
     if header.topic not in _TOPICS:
         event_class(header.topic)  # unknown types are refused here, before anything is stored
-    return _sealed(bytes(raw), header, outer[1], outer[2], outer[3])
+    sealed = _sealed(bytes(raw), header, outer[1], outer[2], outer[3])
+    if digest is not None:
+        sealed.__dict__["digest"] = digest
+    return sealed
 
 
 def _sealed(raw: bytes, header: Header, header_raw: bytes, nonce: bytes, ciphertext: bytes) -> SealedEvent:

@@ -154,9 +154,9 @@ class PushService:
         directory = self.directory()
         granted, bad_grants = self._grants(request)
         parsed: list[SealedEvent | None] = []
-        for raw in request.events:
+        for raw, digest in zip(request.events, request.seal.digests, strict=True):
             try:
-                parsed.append(parse(raw))
+                parsed.append(parse(raw, digest))
             except CodecError:
                 parsed.append(None)
         existing = self.log.find([s.event_id for s in parsed if s is not None])
@@ -279,10 +279,10 @@ class PushService:
                 check(seen, e, directory)
             except (RuleViolation, InvalidInput):
                 return RuleViolation(str(exc))
-            return _clash(seen, now, e, directory) or (f"recorded offline; the case changed meanwhile: {exc}")
+            return clash(seen, now, e) or f"recorded offline; the case changed meanwhile: {exc}"
         if seen_seq >= now.seq:
             return None
-        return _clash(self._seen_state(w, seen_seq, e.header.device), now, e, directory)
+        return clash(self._seen_state(w, seen_seq, e.header.device), now, e)
 
     def _seen_state(self, w: _Work, seen_seq: int, device: str) -> CaseState:
         """The case as the author saw it: the first `seen_seq` events plus its own later ones.
@@ -380,13 +380,6 @@ class PushService:
             for logged in self.log.case_events(case_id, after=seq - 1, upto=seq):
                 out[(case_id, seq)] = logged.position
         return out
-
-
-def _clash(seen: CaseState, now: CaseState, e: ev.CaseEvent, directory: Directory) -> str | None:
-    try:
-        return clash(seen, now, e, directory)
-    except InvalidInput as exc:
-        return f"recorded offline; the case changed meanwhile: {exc}"
 
 
 def _header_problem(sealed: SealedEvent, device_id: str, worker: Worker) -> str | None:

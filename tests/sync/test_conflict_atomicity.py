@@ -61,7 +61,7 @@ def test_a_clash_is_never_stored_without_its_flag(world: World) -> None:
 
     _refuse_conflict_flags(world)
     request = field.batch([r2])
-    with pytest.raises(Exception, match="refused|try again"):
+    with pytest.raises(Exception, match=r"refused|try again"):
         world.service.push(request, field.device_id, field.worker)
     assert [e.sealed.event_id for e in world.log.case_events(case_id)] == before
 
