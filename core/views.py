@@ -80,9 +80,15 @@ class CaseIndexProjection:
 
     name = "view_case_index"
 
-    def __init__(self, log: CaseLog) -> None:
+    def __init__(self, log: CaseLog, remember: int = 100_000) -> None:
         self.log = log
         self.cases, self.dept_cases = table_names(log)
+        # Index states folded so far, by case: (sequence folded up to, state). The log is
+        # immutable, so a state folded to sequence n stays right and a later page only
+        # folds the case's newer events; without this, each page re-read every touched
+        # case from its start and a rebuild grew quadratic in the length of a case.
+        self.remember = remember
+        self._folded: OrderedDict[str, tuple[int, CaseState]] = OrderedDict()
 
     def create_statements(self, placeholder: str) -> list[str]:
         return [
@@ -99,12 +105,15 @@ class CaseIndexProjection:
 
     def handle(self, events: Sequence[LoggedEvent]) -> list[Write]:
         last: dict[str, tuple[int, int]] = {}
+        paged: dict[str, list[LoggedEvent]] = {}
         for le in events:
-            last[le.sealed.case_id] = (le.position, le.seq)
+            case_id = le.sealed.case_id
+            last[case_id] = (le.position, le.seq)
+            paged.setdefault(case_id, []).append(le)
         p = self.log.tables.p
         writes: list[Write] = []
         for case_id, (position, seq) in last.items():
-            state = self._index_state(case_id, seq)
+            state = self._index_state(case_id, seq, paged[case_id])
             requested = [at for at, granted in state.erasure_requests.values() if granted is None]
             writes.append((f"DELETE FROM {self.cases} WHERE case_id={p}", (case_id,)))
             writes.append(
@@ -129,23 +138,33 @@ class CaseIndexProjection:
                 )
         return writes
 
-    def _index_state(self, case_id: str, upto: int) -> CaseState:
+    def _index_state(self, case_id: str, upto: int, page: Sequence[LoggedEvent] = ()) -> CaseState:
         """The case folded from its index-relevant events up to sequence `upto`.
 
         Membership and status live in sealed payloads, so those events are opened; an
         erased case cannot be opened any more and is indexed as erased with no parties.
+        Only the events after the sequence folded last time are read, and not even those
+        when the page at hand (the case's events in it, in order) follows on from it.
         """
-        logged = self.log.case_events(case_id, upto=upto)
-        state = CaseState(case_id)
-        if any(le.sealed.topic == ev.CaseErased.TOPIC for le in logged):
-            state.status = "erased"
-            return state
-        try:
-            for le in logged:
-                if le.sealed.topic in INDEX_TOPICS:
-                    state.apply(self.log.open(le))
-        except (CaseErased, KeyNotHeld):
-            return CaseState(case_id, status="erased")
+        done, state = self._folded.get(case_id, (0, None))
+        if state is None or done > upto:
+            done, state = 0, CaseState(case_id)
+        if state.status != "erased":
+            follows = bool(page) and page[0].seq == done + 1 and page[-1].seq == upto
+            logged = list(page) if follows else self.log.case_events(case_id, after=done, upto=upto)
+            if any(le.sealed.topic == ev.CaseErased.TOPIC for le in logged):
+                state = CaseState(case_id, status="erased")
+            else:
+                try:
+                    for le in logged:
+                        if le.sealed.topic in INDEX_TOPICS:
+                            state.apply(self.log.open(le))
+                except (CaseErased, KeyNotHeld):
+                    state = CaseState(case_id, status="erased")
+        self._folded[case_id] = (upto, state)
+        self._folded.move_to_end(case_id)
+        while len(self._folded) > self.remember:
+            self._folded.popitem(last=False)
         return state
 
 

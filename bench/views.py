@@ -1,0 +1,231 @@
+"""`python -m bench.views`: reading department views under load, and rebuilding them.
+
+(a) Read latency: a real `tovholder server run` subprocess on loopback holds one case of
+    200 events; 50 concurrent `httpx.AsyncClient` tasks ask for the case as its lead
+    department sees it (consent and legal basis judged at read time, an access-log entry
+    per read). Baseline in the same run: `/healthz` under the same load, the server's
+    floor (HTTP, routing, one small query). Target: p99 < 25 ms.
+(b) Rebuild: drop the case index and build it again from the whole log through
+    `ProjectionRunner.rebuild`, vs. a raw `sqlite3` scan of the same stored events.
+    Target: >= 50,000 events/s.
+
+Each part runs on a fresh temporary server data folder (SQLite).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from bench.log import DEVICE, NOTE, timed, workload
+from core import events as ev
+from core.keys import CaseKey, DeviceKeys, KeyEncryptionKey
+from core.log import CaseLog
+from core.projection import ProjectionRunner
+from core.recording import Author, make_event
+from core.sealing import seal
+from core.signing import sign_batch
+from core.storage import close_recorder, open_recorder
+from core.views import CaseIndexProjection
+from server.context import ServerContext, init_data_dir
+
+LEAD = "children-family"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prefill(folder: Path, n_events: int) -> tuple[Path, str, str]:
+    """A server data folder with one family case of `n_events` events recorded by the
+    lead department; returns (folder, case id, the lead caseworker's staff token)."""
+    path, _ = init_data_dir(folder)
+    ctx = ServerContext.open(path, {})
+    try:
+        token = ctx.store.add_worker("bench-worker", LEAD, "caseworker")
+        device = DeviceKeys.generate()
+        ctx.log.register_device(DEVICE, "bench-worker", device.signing_public, device.agreement_public)
+        key = CaseKey.generate(str(uuid4()))
+        author = Author("bench-worker", "caseworker", LEAD, DEVICE)
+        sealed = [seal(make_event(ev.CaseOpened, key.case_id, key.key_id, author, 0, kind="family",
+                                  lead_department=LEAD, reason="intake"), key)]
+        for seq in range(1, n_events):
+            e = make_event(ev.ContactRecorded, key.case_id, key.key_id, author, seq,
+                           contact_id=ev.new_id(), kind="home-visit", note=NOTE)
+            sealed.append(seal(e, key))
+        signed = sign_batch(device.signing, "bench-batch", DEVICE, [s.digest for s in sealed])
+        ctx.log.append(sealed, signed, [key])
+        return path, key.case_id, token
+    finally:
+        ctx.close()
+
+
+def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOVHOLDER_")}
+    env["TOVHOLDER_LOG_LEVEL"] = "warning"  # no access line per request on the console
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tovholder", "server", "run", str(folder), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+async def load(url: str, path: str, token: str, requests: int, clients: int) -> tuple[list[float], float]:
+    """`requests` GETs of `path` by `clients` concurrent tasks; (latencies in s, wall time)."""
+    latencies: list[float] = []
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as client:
+        for _ in range(clients):  # warm up: connections open, case decrypted into the cache
+            (await client.get(path)).raise_for_status()
+        remaining = requests
+
+        async def worker() -> None:
+            nonlocal remaining
+            while remaining > 0:
+                remaining -= 1
+                t0 = time.perf_counter()
+                response = await client.get(path)
+                latencies.append(time.perf_counter() - t0)
+                if response.status_code != 200:
+                    raise SystemExit(f"{path} answered {response.status_code}: {response.text[:200]}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        return latencies, time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1]
+
+
+def bench_reads(n_events: int, requests: int, clients: int) -> dict[str, dict[str, float]]:
+    with tempfile.TemporaryDirectory(prefix="tovholder-bench-") as tmp:
+        folder, case_id, token = prefill(Path(tmp) / "srv", n_events)
+        proc, url = start_server(folder)
+        try:
+            out: dict[str, dict[str, float]] = {}
+            for name, path in (
+                (f"department case view ({n_events} events)", f"/v1/departments/{LEAD}/cases/{case_id}"),
+                ("/healthz (server floor)", "/healthz"),
+            ):
+                lat, wall = asyncio.run(load(url, path, token, requests, clients))
+                out[name] = {
+                    "p50_ms": percentile(lat, 0.50) * 1000,
+                    "p99_ms": percentile(lat, 0.99) * 1000,
+                    "requests_per_s": len(lat) / wall,
+                }
+            return out
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def bench_rebuild(n_events: int, n_cases: int) -> dict[str, float]:
+    """Events/s of rebuilding the case index from zero, and of a raw scan of the same rows."""
+    w = workload(n_events, n_cases)
+    with tempfile.TemporaryDirectory(prefix="tovholder-bench-") as tmp:
+        db = Path(tmp) / "log.db"
+        log = CaseLog(open_recorder(f"sqlite:///{db}"), KeyEncryptionKey.generate())
+        log.register_device(DEVICE, "w-bench", w.device.signing_public, w.device.agreement_public)
+        for chunk, signed, new in w.batches:
+            log.append(chunk, signed, new)
+        runner = ProjectionRunner(log, CaseIndexProjection(log))
+        t_rebuild, applied = timed(runner.rebuild)
+        if applied != n_events:
+            raise SystemExit(f"the rebuild applied {applied} events, expected {n_events}")
+        close_recorder(log.recorder)
+
+        def scan() -> int:
+            conn = sqlite3.connect(db)
+            try:
+                return sum(len(row[2]) > 0 for row in conn.execute(
+                    "SELECT originator_id, originator_version, state FROM stored_events ORDER BY rowid"))
+            finally:
+                conn.close()
+
+        t_scan, scanned = timed(scan)
+        if scanned != n_events:
+            raise SystemExit(f"the raw scan read {scanned} rows, expected {n_events}")
+    return {"rebuild": n_events / t_rebuild, "raw sqlite3 scan": n_events / t_scan}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.views", description=__doc__.split("\n")[0])
+    parser.add_argument("--case-events", type=int, default=200, help="events in the case that is read")
+    parser.add_argument("--requests", type=int, default=2000, help="reads in all, per endpoint")
+    parser.add_argument("--clients", type=int, default=50, help="concurrent client tasks")
+    parser.add_argument("--events", type=int, default=20_000, help="events in the log that is rebuilt")
+    parser.add_argument("--cases", type=int, default=200, help="cases those events are spread over")
+    parser.add_argument("--repeat", type=int, default=3, help="rebuild runs; the best counts")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    args = parser.parse_args(argv)
+    for key in [k for k in os.environ if k.startswith(("SQLITE_", "PERSISTENCE_", "CIPHER_"))]:
+        del os.environ[key]
+    reads = bench_reads(args.case_events, args.requests, args.clients)
+    rebuild: dict[str, float] = {}
+    for _ in range(max(1, args.repeat)):
+        for name, rate in bench_rebuild(args.events, args.cases).items():
+            rebuild[name] = max(rate, rebuild.get(name, 0.0))
+    view = next(iter(reads.values()))
+    checks = {
+        "case view p99 < 25 ms with 50 concurrent clients": view["p99_ms"] < 25,
+        "rebuild >= 50,000 events/s": rebuild["rebuild"] >= 50_000,
+    }
+    doc: dict[str, Any] = {
+        "reads": {"clients": args.clients, "requests": args.requests, "case_events": args.case_events,
+                  "results": {k: {m: round(v, 2) for m, v in r.items()} for k, r in reads.items()}},
+        "rebuild": {"events": args.events, "cases": args.cases, "repeat": args.repeat,
+                    "events_per_s": {k: round(v) for k, v in rebuild.items()}},
+        "targets": checks,
+    }
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return
+    console = Console()
+    table = Table(title=f"{args.requests:,} reads by {args.clients} concurrent clients over loopback (uvicorn)")
+    for col in ("endpoint", "p50 ms", "p99 ms", "requests/s"):
+        table.add_column(col, justify="right" if col != "endpoint" else "left")
+    for name, r in reads.items():
+        table.add_row(name, f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}", f"{r['requests_per_s']:,.0f}")
+    console.print(table)
+    table = Table(title=f"rebuild from zero: {args.events:,} events over {args.cases} cases, best of {args.repeat}")
+    for col in ("reader", "events/s", "rebuild ÷ this"):
+        table.add_column(col, justify="right" if col != "reader" else "left")
+    for name, rate in rebuild.items():
+        table.add_row(name, f"{rate:,.0f}", f"{rebuild['rebuild'] / rate:.2f}")
+    console.print(table)
+    for target, ok in checks.items():
+        console.print(f"{'[green]met[/green]' if ok else '[red]missed[/red]'}  {target}")
+
+
+if __name__ == "__main__":
+    main()
