@@ -48,6 +48,7 @@ from core import events as ev
 from core.keys import CaseKey, DeviceKeys, KeyEncryptionKey, accept_grant
 from core.log import CaseLog
 from core.recording import Author, make_event, record
+from core.runtime import tune_for_throughput
 from core.sealing import parse, seal, to_micros
 from core.signing import sign_batch
 from core.storage import close_recorder, open_recorder
@@ -369,6 +370,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     for key in [k for k in os.environ if k.startswith(("SQLITE_", "PERSISTENCE_", "CIPHER_", "TOVHOLDER_"))]:
         del os.environ[key]
+    tune_for_throughput()  # the laptop side runs as `tovholder client sync` does; the server as `server run`
 
     with tempfile.TemporaryDirectory(prefix="tovholder-bench-sync-") as tmp:
         b = Bench(Path(tmp), Path(tmp) / "server")

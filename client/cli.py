@@ -20,6 +20,7 @@ from client.sync import Backoff, Syncer, enroll_laptop
 from core import events as ev
 from core.console import emit
 from core.errors import InvalidInput
+from core.runtime import tune_for_throughput
 from core.sealing import from_micros
 
 SERVER_ENV = "TOVHOLDER_SERVER"
@@ -586,6 +587,7 @@ def case_document(view: CaseView) -> dict[str, Any]:
 
 
 def cmd_sync(args: argparse.Namespace) -> None:
+    tune_for_throughput()
     with _laptop(args) as laptop:
         syncer = Syncer(
             laptop,

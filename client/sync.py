@@ -45,7 +45,7 @@ from client.errors import AlreadyEnrolled, DeviceRefused, ServerRejected, Server
 from client.laptop import Laptop
 from client.store import LaptopStore, PageEvent, store_path
 from core import events as ev
-from core.keys import DeviceKeys, accept_grant, grant_key
+from core.keys import CaseKey, DeviceKeys, accept_grant, grant_key
 from core.sealing import to_micros
 from core.signing import sign_batch
 from sync.protocol import (
@@ -256,6 +256,12 @@ class Syncer:
 
     # -- push -------------------------------------------------------------------------
     async def push(self, client: httpx.AsyncClient, report: SyncReport) -> None:
+        """Push the outbox in signed batches, one request in flight at a time.
+
+        The next batch is signed and encoded while the server judges the previous one, and
+        the previous answer is written to the outbox while the next is in flight: both
+        sides work at once, yet the server still receives the batches strictly in order.
+        """
         pending = self.store.outbox(statuses=("pending",))
         if not pending:
             return
@@ -263,40 +269,60 @@ class Syncer:
         unpushed = {k.case_id: k for k in self.store.unpushed_keys()}
         with self._progress() as bar:
             task = bar.add_task("push", total=len(pending))
-            for start in range(0, len(pending), self.batch_size):
-                batch = pending[start : start + self.batch_size]
-                raws = tuple(p.sealed for p in batch)
-                seal = sign_batch(
-                    self.store.device_keys.signing,
-                    ev.new_id(),
-                    self.laptop.device_id,
-                    [hashlib.sha256(r).digest() for r in raws],
-                )
-                cases = {p.case_id for p in batch}
-                grants = tuple(
-                    KeyGrant(k.case_id, k.key_id, grant_key(k, server_public, SERVER_RECIPIENT))
-                    for c, k in unpushed.items()
-                    if c in cases
-                )
-                body = encode_push(PushRequest(seal, raws, grants))
-                response = decode_push_response(await self._post(client, "/v1/sync/push", body))
-                held, rejected, landed_cases = [], {}, set()
-                for r in response.results:
-                    if r.status in ("accepted", "duplicate"):
-                        held.append(r.event_id)
-                        landed_cases.add(r.case_id)
-                        report.pushed += r.status == "accepted"
-                        report.duplicates += r.status == "duplicate"
-                    elif r.status == "rejected":
-                        rejected[r.event_id] = r.reason or "rejected by the server"
-                self.store.mark_sent(held)
-                self.store.mark_rejected(rejected)
-                self.store.mark_keys_pushed(landed_cases & set(unpushed))
-                for c in landed_cases:
-                    unpushed.pop(c, None)
-                report.rejected.update(rejected)
-                report.conflicts.extend(c.conflict_id for c in response.conflicts)
-                bar.advance(task, len(batch))
+            in_flight: tuple[asyncio.Task[bytes], int] | None = None
+            try:
+                for start in range(0, len(pending), self.batch_size):
+                    batch = pending[start : start + self.batch_size]
+                    body = self._push_body(batch, unpushed, server_public)
+                    previous, in_flight = in_flight, None
+                    answer = await previous[0] if previous else None
+                    in_flight = (asyncio.ensure_future(self._post(client, "/v1/sync/push", body)), len(batch))
+                    if answer is not None and previous is not None:
+                        self._landed(answer, unpushed, report)
+                        bar.advance(task, previous[1])
+                if in_flight is not None:
+                    last, in_flight = in_flight, None
+                    self._landed(await last[0], unpushed, report)
+                    bar.advance(task, last[1])
+            finally:
+                if in_flight is not None and not in_flight[0].done():
+                    in_flight[0].cancel()
+
+    def _push_body(self, batch: list[Any], unpushed: dict[str, CaseKey], server_public: bytes) -> bytes:
+        raws = tuple(p.sealed for p in batch)
+        seal = sign_batch(
+            self.store.device_keys.signing,
+            ev.new_id(),
+            self.laptop.device_id,
+            [hashlib.sha256(r).digest() for r in raws],
+        )
+        cases = {p.case_id for p in batch}
+        grants = tuple(
+            KeyGrant(k.case_id, k.key_id, grant_key(k, server_public, SERVER_RECIPIENT))
+            for c, k in unpushed.items()
+            if c in cases
+        )
+        return encode_push(PushRequest(seal, raws, grants))
+
+    def _landed(self, answer: bytes, unpushed: dict[str, CaseKey], report: SyncReport) -> None:
+        """Record the server's per-event answers in the outbox and the report."""
+        response = decode_push_response(answer)
+        held, rejected, landed_cases = [], {}, set()
+        for r in response.results:
+            if r.status in ("accepted", "duplicate"):
+                held.append(r.event_id)
+                landed_cases.add(r.case_id)
+                report.pushed += r.status == "accepted"
+                report.duplicates += r.status == "duplicate"
+            elif r.status == "rejected":
+                rejected[r.event_id] = r.reason or "rejected by the server"
+        self.store.mark_sent(held)
+        self.store.mark_rejected(rejected)
+        self.store.mark_keys_pushed(landed_cases & set(unpushed))
+        for c in landed_cases:
+            unpushed.pop(c, None)
+        report.rejected.update(rejected)
+        report.conflicts.extend(c.conflict_id for c in response.conflicts)
 
     # -- pull -------------------------------------------------------------------------
     async def pull(self, client: httpx.AsyncClient, report: SyncReport) -> None:

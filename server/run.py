@@ -12,6 +12,7 @@ import ipaddress
 import uvicorn
 
 from core.errors import ConfigurationError
+from core.runtime import tune_for_throughput
 from server.app import create_app
 from server.context import ServerContext
 
@@ -39,6 +40,7 @@ def check_transport(host: str, cert: str, key: str) -> None:
 def serve(ctx: ServerContext, host: str, port: int, cert: str = "", key: str = "") -> None:
     """Run the server until interrupted."""
     check_transport(host, cert, key)
+    tune_for_throughput()
     config = uvicorn.Config(
         create_app(ctx),
         host=host,
