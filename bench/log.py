@@ -39,6 +39,7 @@ from core.case import CaseState
 from core.keys import CaseKey, DeviceKeys, KeyEncryptionKey
 from core.log import CaseLog, envelope
 from core.recording import Author, make_event
+from core.runtime import tune_for_throughput
 from core.sealing import SealedEvent, seal
 from core.signing import BatchSeal, sign_batch
 from core.storage import close_recorder, open_recorder
@@ -252,6 +253,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     for key in [k for k in os.environ if k.startswith(("SQLITE_", "PERSISTENCE_", "CIPHER_"))]:
         del os.environ[key]
+    # Every store runs under the process settings of `tovholder server run`.
+    tune_for_throughput()
     w = workload(args.events, args.cases)
     stores = {
         "case log": bench_caselog,

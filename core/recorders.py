@@ -24,6 +24,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 from psycopg.sql import SQL
 
+from core.checkpoint import BACKSTOP_PAGES, Checkpointer
+
 Row = tuple[str, int, str, bytes]
 """A case event as the log stores it: case id, case sequence, event type, envelope."""
 
@@ -82,7 +84,8 @@ def write_extras(execute: Any, executemany: Any, t: LogTables, kwargs: dict[str,
 
 
 def _tune_connections(datastore: SQLiteDatastore) -> None:
-    """WAL with synchronous=NORMAL on every connection the library opens.
+    """WAL with synchronous=NORMAL on every connection the library opens, checkpoints
+    mostly left to a background `Checkpointer` (see `core.checkpoint`).
 
     A commit then survives a crash of the process; after a power loss the newest commits
     may roll back (never corrupt). Laptops keep every event until they have pulled its
@@ -96,6 +99,7 @@ def _tune_connections(datastore: SQLiteDatastore) -> None:
     def tuned() -> Any:
         connection = create()
         connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
+        connection._sqlite_conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         return connection
 
     pool._create_connection = tuned  # type: ignore[method-assign]
@@ -109,6 +113,8 @@ class SQLiteCaseLogRecorder(SQLiteApplicationRecorder):
         self.tables = LogTables("", "?", "BLOB")
         super().__init__(datastore, events_table_name)
         _tune_connections(datastore)
+        memory = datastore.pool.is_sqlite_memory_mode
+        self.checkpointer = None if memory else Checkpointer(datastore.pool.db_name)
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.tables.create()]

@@ -85,6 +85,10 @@ def open_recorder(database_url: str, name: str = "cases", recorder_class: type |
 
 
 def close_recorder(recorder: Any) -> None:
+    """Stop the recorder's background work and close its connections."""
+    checkpointer = getattr(recorder, "checkpointer", None)
+    if checkpointer is not None:
+        checkpointer.stop()
     factory = getattr(recorder, "_factory", None)
     if factory is not None:
         factory.close()
