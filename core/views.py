@@ -18,15 +18,24 @@ effect on the very next read, rule 2) while finding a department's cases must be
   several server instances stay honest). `department_case` then applies
   `core.visibility.department_view` at the moment of reading: a case of a few hundred
   events answers in a few milliseconds, and nothing decrypted ever touches the disk.
+
+- `ViewCache` keeps the judged view of (case, department) as encoded JSON, for as long
+  as judging it again could not give another answer: while the case's last sequence is
+  the same (any new event, a withdrawal too, moves it) and until `next_change`, the
+  first moment at which visibility changes by itself (midnight, when a consent runs out
+  or a young person turns 18; a consent, withdrawal, membership or share dated in the
+  future). Consent is still judged at the moment of reading; the cache only remembers
+  the answer that judgement gives for the whole stretch of time it holds.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from core import events as ev
@@ -355,3 +364,135 @@ def case_json(view: DepartmentCase) -> dict[str, Any]:
         ],
         "events": seen_json(view.seen, view.received),
     }
+
+
+# --- judged views, remembered while they cannot change -----------------------------------
+
+
+def encode_json(doc: Any) -> bytes:
+    """JSON as the HTTP API sends it (UTF-8, compact; Starlette's `JSONResponse` encoding)."""
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+def next_change(state: CaseState, at: datetime) -> datetime:
+    """The first moment after `at` at which a view of the case judged at `at` may differ
+    although no event was added: the next midnight (in `at`'s time zone: consents are
+    valid until a date, ages count whole days) or the earliest moment after `at` at
+    which a membership starts or ends, a consent starts or is withdrawn, or a share is
+    made (events may be dated ahead of the server's clock)."""
+    moments = [datetime.combine(at.date() + timedelta(days=1), time(), tzinfo=at.tzinfo)]
+    for history in state.memberships.values():
+        for m in history:
+            moments.append(m.joined_at)
+            if m.left_at is not None:
+                moments.append(m.left_at)
+    for c in state.consents.values():
+        moments.append(c.given_at)
+        if c.withdrawn_at is not None:
+            moments.append(c.withdrawn_at)
+    moments.extend(s.shared_at for s in state.shares.values())
+    return min(m for m in moments if m > at)
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedView:
+    """A department's view of a case judged at `judged_at`, the same until `valid_until`
+    as long as the case has no event after `seq`. `body` is None when the department may
+    see nothing; otherwise the JSON of `case_json` in two parts around the moment of
+    reading (``as_of``), which is spliced in per read."""
+
+    seq: int
+    authority: bool
+    judged_at: datetime
+    valid_until: datetime
+    head: bytes | None
+    tail: bytes
+
+    def holds(self, seq: int, authority: bool, at: datetime) -> bool:
+        return (
+            seq == self.seq
+            and authority == self.authority
+            and self.judged_at <= at < self.valid_until
+            and at.utcoffset() == self.judged_at.utcoffset()
+        )
+
+    def body(self, at: datetime) -> bytes | None:
+        if self.head is None:
+            return None
+        return b"".join((self.head, encode_json(at.isoformat()), self.tail))
+
+    @property
+    def size(self) -> int:
+        return len(self.head or b"") + len(self.tail)
+
+
+_AS_OF = "\x00as_of\x00"  # JSON-encodes to a text no event payload comes before
+
+
+class ViewCache:
+    """Judged department views in memory (least recently used dropped first, within a
+    byte budget), never on disk. `body` judges afresh whenever the cached answer might
+    be out of date, so using it answers exactly as `department_case` + `case_json`."""
+
+    def __init__(self, cases: CaseCache, budget: int = 64 * 1024 * 1024) -> None:
+        self.cases = cases
+        self.budget = budget
+        self.used = 0
+        self.judged = 0  # views judged afresh (not answered from memory); for tests, metrics
+        self._views: OrderedDict[tuple[str, str], JudgedView] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def body(self, case_id: str, department: str, directory: Directory, at: datetime) -> bytes | None:
+        """`case_json` of the case as `department` may see it at `at`, encoded; None when it
+        may see nothing (not a party, erased, or no such case). The case's tail is read
+        from the log first, so an event appended anywhere is in the very next answer."""
+        try:
+            case = self.cases.get(case_id)
+        except (KeyNotHeld, CaseErased):
+            return None
+        key = (case_id, department)
+        authority = directory.is_authority(department)
+        with self._lock:
+            found = self._views.get(key)
+            if found is not None:
+                self._views.move_to_end(key)
+        if found is not None and found.holds(case.seq, authority, at):
+            return found.body(at)
+        judged = self._judge(case, department, directory, authority, at)
+        with self._lock:
+            self.judged += 1
+            old = self._views.pop(key, None)
+            if old is not None:
+                self.used -= old.size
+            if judged.size <= self.budget:
+                self._views[key] = judged
+                self.used += judged.size
+            while self.used > self.budget and self._views:
+                _, dropped = self._views.popitem(last=False)
+                self.used -= dropped.size
+        return judged.body(at)
+
+    def _judge(
+        self, case: CachedCase, department: str, directory: Directory, authority: bool, at: datetime
+    ) -> JudgedView:
+        until = next_change(case.state, at)
+        seen = department_view(case.state, case.events, department, directory, at)
+        if seen is None:
+            return JudgedView(case.seq, authority, at, until, None, b"")
+        received = {le.sealed.event_id: le.received for le in case.logged}
+        view = DepartmentCase(
+            case.case_id, department, at, case.state.status, case.state.lead, seen, received,
+            fold(case.case_id, (s.event for s in seen)),
+        )
+        doc = case_json(view)
+        doc["as_of"] = _AS_OF
+        head, marker, tail = encode_json(doc).partition(encode_json(_AS_OF))
+        if not marker:  # cannot happen: as_of is a key of case_json; judged per read then
+            raise RuntimeError("the case view has no as_of to fill in")
+        return JudgedView(case.seq, authority, at, until, head, tail)
+
+    def forget(self, case_id: str) -> None:
+        """Drop every department's view of a case (after erasure)."""
+        with self._lock:
+            for key in [k for k in self._views if k[0] == case_id]:
+                self.used -= self._views.pop(key).size

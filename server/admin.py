@@ -13,7 +13,7 @@ from starlette.routing import Route
 from core.departments import Department
 from core.errors import InvalidInput
 from core.log import Device
-from server.auth import admin, read_body
+from server.auth import admin, forget_tokens, read_body
 from server.context import ServerContext
 from server.errors import NotFound
 from server.syncing import parse_json
@@ -72,6 +72,7 @@ async def add_department(request: Request) -> Response:
         _text(payload, "id", "department"), _text(payload, "name", "department"), authority
     )
     await run_in_threadpool(ctx.store.add_department, dept)
+    forget_tokens(ctx)
     return JSONResponse({"department": department_json(dept)}, status_code=201)
 
 
@@ -90,6 +91,7 @@ async def add_worker(request: Request) -> Response:
     department = _text(payload, "department", "worker")
     role = _text(payload, "role", "worker")
     token = await run_in_threadpool(ctx.store.add_worker, worker_id, department, role)
+    forget_tokens(ctx)
     return JSONResponse(
         {"worker": {"id": worker_id, "department": department, "role": role}, "token": token},
         status_code=201,
@@ -124,6 +126,7 @@ async def revoke_device(request: Request) -> Response:
     ctx = _ctx(request)
     await run_in_threadpool(admin, ctx, request)
     answer = await run_in_threadpool(revoke, ctx, request.path_params["device"])
+    forget_tokens(ctx)
     return JSONResponse(answer)
 
 
@@ -144,6 +147,7 @@ async def assign_case(request: Request) -> Response:
     await run_in_threadpool(admin, ctx, request)
     worker = _text(await _body(request), "worker", "assignment")
     answer = await run_in_threadpool(assign, ctx, request.path_params["case"], worker)
+    forget_tokens(ctx)
     return JSONResponse(answer)
 
 
@@ -151,7 +155,9 @@ async def unassign_case(request: Request) -> Response:
     ctx = _ctx(request)
     await run_in_threadpool(admin, ctx, request)
     p = request.path_params
-    return JSONResponse(await run_in_threadpool(unassign, ctx, p["case"], p["worker"]))
+    answer = await run_in_threadpool(unassign, ctx, p["case"], p["worker"])
+    forget_tokens(ctx)
+    return JSONResponse(answer)
 
 
 routes = [

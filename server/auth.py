@@ -11,6 +11,13 @@ A device signs each request with its Ed25519 key. The headers are
 A time more than `clock_skew_seconds` away, a nonce the device used before, an unknown
 or revoked device or a signature that does not verify is refused with 401 before the
 body is looked at. Staff and administrators send ``Authorization: Bearer TOKEN``.
+
+A known token's principal is remembered in process memory for `TOKEN_TTL` seconds
+(`TokenCache`, keyed by the token's SHA-256), so a department's reads do not each
+query the token and worker tables. An unknown token is never remembered, so a new one
+works at once; every change made through this process's admin routes empties the cache
+(`forget_tokens`), and a token removed in the database by another process stops working
+here within `TOKEN_TTL` seconds.
 """
 
 from __future__ import annotations
@@ -18,8 +25,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import threading
 import time
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -28,7 +37,7 @@ from starlette.requests import Request
 from core.log import Device
 from server.context import ServerContext
 from server.errors import Forbidden, PayloadTooLarge, Unauthorized
-from server.store import Principal, WorkerRecord
+from server.store import Principal, WorkerRecord, digest
 
 DEVICE = "x-tovholder-device"
 TIME = "x-tovholder-time"
@@ -97,15 +106,77 @@ def authenticate_device(
     return device, worker
 
 
+TOKEN_TTL = 5.0  # seconds a known token's principal is trusted without asking the database
+
+
+class TokenCache:
+    """Principals of known bearer tokens, by the token's SHA-256, each for `ttl` seconds."""
+
+    def __init__(self, ttl: float = TOKEN_TTL, size: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.size = size
+        self.clock = clock
+        self._known: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._lock = threading.Lock()
+        # Bumped by `clear`: a look-up that began before a change is not remembered after it.
+        self.generation = 0
+
+    def get(self, key: str) -> Principal | None:
+        """The remembered principal, or None when unknown or older than `ttl`."""
+        with self._lock:
+            found = self._known.get(key)
+            if found is None:
+                return None
+            if self.clock() - found[0] >= self.ttl:
+                del self._known[key]
+                return None
+            return found[1]
+
+    def put(self, key: str, who: Principal, generation: int) -> None:
+        """Remember `who`, unless the cache was cleared since `generation` was read."""
+        with self._lock:
+            if generation != self.generation:
+                return
+            self._known[key] = (self.clock(), who)
+            self._known.move_to_end(key)
+            while len(self._known) > self.size:
+                self._known.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._known.clear()
+
+
+def token_cache(ctx: ServerContext) -> TokenCache:
+    """The process's token cache, made on first use."""
+    found = ctx.extras.get("tokens")
+    if not isinstance(found, TokenCache):
+        found = ctx.extras["tokens"] = TokenCache()
+    return found
+
+
+def forget_tokens(ctx: ServerContext) -> None:
+    """Forget every remembered token: call after any change to workers or tokens."""
+    token_cache(ctx).clear()
+
+
 def principal(ctx: ServerContext, request: Request) -> Principal:
     """The worker or administrator behind a bearer token; Unauthorized when there is none."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("send a staff or admin token as 'Authorization: Bearer TOKEN'")
-    who = ctx.store.principal(token.strip())
+    cache = token_cache(ctx)
+    key = digest(token)
+    who = cache.get(key)
     if who is None:
-        raise Unauthorized("the token is not valid")
+        generation = cache.generation
+        who = ctx.store.principal(token)
+        if who is None:
+            raise Unauthorized("the token is not valid")
+        cache.put(key, who, generation)
     return who
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,10 @@ import pytest
 
 from core import events as ev
 from server.app import create_app
+from server.auth import TOKEN_TTL, TokenCache
 from server.context import ServerContext, init_data_dir
 from server.reading import Reading
-from tests.core.conftest import CaseBuilder, Devices, family
+from tests.core.conftest import CaseBuilder, Devices, family, worker
 
 
 @dataclass
@@ -51,9 +52,10 @@ class Server:
 @pytest.fixture
 def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
     url = None if database_url.startswith("sqlite") else database_url
-    path, _ = init_data_dir(tmp_path / "server", url)
+    path, admin_token = init_data_dir(tmp_path / "server", url)
     ctx = ServerContext.open(path, {})
     tokens = {
+        "admin": admin_token,
         "jobcenter": ctx.store.add_worker("anna", "jobcenter", "caseworker"),
         "health": ctx.store.add_worker("hans", "health", "caseworker"),
         "youth": ctx.store.add_worker("ulla", "youth-guidance", "caseworker"),
@@ -195,3 +197,44 @@ def test_views_and_access_log_leave_no_plaintext_on_disk(server: Server, tmp_pat
         data = path.read_bytes()
         for secret in (b"secret note", b"Person mother", b"risk of crime"):
             assert secret not in data, (path.name, secret)
+
+
+def test_a_case_view_is_json_and_a_withdrawal_shows_on_the_next_read(server: Server) -> None:
+    server.ctx.log.clock = lambda: datetime(2026, 6, 1, 12, tzinfo=UTC)  # no midnight between reads
+    b, consent, visit = recorded(server)
+    path = f"/v1/departments/jobcenter/cases/{b.case_id}"
+    first = server.get(path, "jobcenter")
+    assert first.status_code == 200 and first.headers["content-type"] == "application/json"
+    assert visit.event_id in {e["event"] for e in first.json()["events"]}
+    assert server.get(path, "jobcenter").json() == first.json()
+    done = len(b.sealed)
+    withdrawal = b.rec(ev.ConsentWithdrawn, worker("children-family"), consent_id=consent.consent_id)  # type: ignore[attr-defined]
+    server.devices.push(server.ctx.log, b.sealed[done:], [])
+    after = server.get(path, "jobcenter").json()
+    seen = {e["event"] for e in after["events"]}
+    assert visit.event_id not in seen and withdrawal.event_id in seen
+    assert [c["in_force"] for c in after["consents"]] == [False]
+    assert Reading.of(server.ctx).views.judged == 2
+
+
+def test_a_removed_token_stops_working_within_the_ttl_and_admin_changes_forget_at_once(server: Server) -> None:
+    moment = [0.0]
+    server.ctx.extras["tokens"] = TokenCache(clock=lambda: moment[0])
+    b, _, _ = recorded(server)
+    path = f"/v1/departments/jobcenter/cases/{b.case_id}"
+    assert server.get(path, "jobcenter").status_code == 200
+    # Another process removes the token from the database: trusted for at most the TTL.
+    store = server.ctx.store
+    store.log.recorder.run(f"DELETE FROM {store.t_tokens} WHERE subject={store.p}", ("anna",), commit=True)
+    assert server.get(path, "jobcenter").status_code == 200
+    moment[0] += TOKEN_TTL
+    assert server.get(path, "jobcenter").status_code == 401
+    # A change through this process's admin routes forgets every remembered token at once.
+    assert server.get(path, "lead").status_code == 403  # remembered: bo is children-family's
+    store.log.recorder.run(f"DELETE FROM {store.t_tokens} WHERE subject={store.p}", ("bo",), commit=True)
+    added = server.request(
+        "POST", "/v1/admin/departments", json={"id": "library", "name": "Library"},
+        headers={"Authorization": f"Bearer {server.tokens['admin']}"},
+    )
+    assert added.status_code == 201, added.text
+    assert server.get(path, "lead").status_code == 401
