@@ -183,12 +183,19 @@ class PushService:
                 w = work.get(h.case_id)
                 if w is None:
                     # Once per case and batch: the stored key wins over a grant sent along.
-                    held = self.log.has_key(h.case_id)
-                    key = self.log.case_key(h.case_id) if held else granted.get(h.case_id)
+                    key: CaseKey | None
+                    try:
+                        key, held = self.log.case_key(h.case_id), True
+                    except KeyNotHeld:
+                        key, held = granted.get(h.case_id), False
                     if key is None:
                         raise KeyNotHeld(f"no key is held for case {h.case_id}")
-                    current = self.view(h.case_id, key)
-                    w = _Work(CaseView(deepcopy(current.state), list(current.events)), key, held)
+                    if held:
+                        current = self.view(h.case_id, key)
+                        view = CaseView(deepcopy(current.state), list(current.events))
+                    else:
+                        view = CaseView(CaseState(h.case_id))  # no key held: the log has no event of it
+                    w = _Work(view, key, held)
                     work[h.case_id] = w
                 event = open_sealed(sealed, w.key)
             except KeyNotHeld:
