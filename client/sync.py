@@ -143,8 +143,17 @@ async def post(
     content_type: str = MSGPACK,
     backoff: Backoff = Backoff(),
     sleep: Sleep = asyncio.sleep,
+    sent: asyncio.Event | None = None,
 ) -> bytes:
-    """POST with retries; the body of a 2xx answer, or the error a person can act on."""
+    """POST with retries; the body of a 2xx answer, or the error a person can act on.
+
+    `sent`, when given, is set once the request body has been written to the connection.
+    """
+
+    async def trace(name: str, info: dict[str, Any]) -> None:
+        if sent is not None and name == "http11.send_request_body.complete":
+            sent.set()
+
     last = "no answer"
     for attempt in range(backoff.attempts):
         if attempt:
@@ -155,6 +164,7 @@ async def post(
                 path,
                 content=body,
                 headers={"Content-Type": content_type, "Accept": content_type, **extra},
+                extensions={"trace": trace} if sent is not None else None,
             )
         except httpx.TransportError as exc:
             last = type(exc).__name__
@@ -201,6 +211,16 @@ class SyncReport:
         }
 
 
+async def _until_sent(request: asyncio.Task[bytes], sent: asyncio.Event) -> None:
+    """Wait until a request just started has written its body (or is already answered),
+    so the server works on it while this task signs and encodes the next batch."""
+    waiting = asyncio.ensure_future(sent.wait())
+    try:
+        await asyncio.wait({request, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
+
+
 class Syncer:
     """Drives push and pull for one unlocked laptop over an httpx client."""
 
@@ -235,7 +255,9 @@ class Syncer:
             timeout=httpx.Timeout(60.0, connect=10.0),
         )
 
-    async def _post(self, client: httpx.AsyncClient, path: str, body: bytes) -> bytes:
+    async def _post(
+        self, client: httpx.AsyncClient, path: str, body: bytes, sent: asyncio.Event | None = None
+    ) -> bytes:
         signing = self.store.device_keys.signing
         device_id = self.laptop.device_id
         return await post(
@@ -245,6 +267,7 @@ class Syncer:
             headers=lambda b: auth_headers(signing, device_id, "POST", path, b, self.clock()),
             backoff=self.backoff,
             sleep=self.sleep,
+            sent=sent,
         )
 
     async def sync(self) -> SyncReport:
@@ -276,7 +299,10 @@ class Syncer:
                     body = self._push_body(batch, unpushed, server_public)
                     previous, in_flight = in_flight, None
                     answer = await previous[0] if previous else None
-                    in_flight = (asyncio.ensure_future(self._post(client, "/v1/sync/push", body)), len(batch))
+                    sent = asyncio.Event()
+                    request = asyncio.ensure_future(self._post(client, "/v1/sync/push", body, sent))
+                    in_flight = (request, len(batch))
+                    await _until_sent(request, sent)
                     if answer is not None and previous is not None:
                         self._landed(answer, unpushed, report)
                         bar.advance(task, previous[1])
