@@ -58,6 +58,15 @@ def register(groups: Any) -> None:
     p.add_argument("--kind", required=True, choices=("citizen", "family"))
     p.add_argument("--lead", required=True, metavar="DEPT", help="the lead department")
     p.add_argument("--reason", default="")
+    p = leaf(
+        case,
+        "transfer",
+        cmd_case_transfer,
+        "transfer the case to another lead department, with its whole history",
+    )
+    p.add_argument("case", metavar="CASE")
+    p.add_argument("--to", required=True, metavar="DEPT", help="the new lead department")
+    p.add_argument("--reason", default="", help='e.g. "turned 18: to adult services"')
     p = leaf(case, "show", cmd_case_show, "the case as this worker sees it, pending events marked")
     p.add_argument("case", metavar="CASE")
     leaf(case, "list", cmd_case_list, "the cases held on this laptop")
@@ -124,6 +133,22 @@ def register(groups: Any) -> None:
     p.add_argument("--person", metavar="PERSON[,PERSON...]", help="the persons it concerns")
     p.add_argument("--one-off", action="store_true", help="a one-off contact, not an ongoing one")
     p.add_argument("--note", default="")
+
+    p = leaf(
+        group("meeting", "meetings held in the case"),
+        "record",
+        cmd_meeting,
+        "record a meeting that was held (prints the meeting id)",
+    )
+    p.add_argument("case", metavar="CASE")
+    p.add_argument("--kind", required=True, choices=ev.MEETING_KINDS)
+    p.add_argument(
+        "--participants", metavar="DEPT[,DEPT...]", help="the departments taking part"
+    )
+    p.add_argument("--chair", default="", metavar="WORKER")
+    p.add_argument("--minute-taker", default="", metavar="WORKER")
+    p.add_argument("--minutes", default="")
+    p.add_argument("--person", metavar="PERSON[,PERSON...]", help="the persons it concerns")
 
     goal = group("goal", "goals of the shared plan")
     p = leaf(goal, "add", cmd_goal_add, "add a goal (prints the goal id)")
@@ -226,6 +251,19 @@ def cmd_init(args: argparse.Namespace) -> None:
 def cmd_case_open(args: argparse.Namespace) -> None:
     with _laptop(args) as laptop:
         e = laptop.open_case(args.kind, args.lead, args.reason)
+    _recorded(args, e)
+
+
+def cmd_case_transfer(args: argparse.Namespace) -> None:
+    with _laptop(args) as laptop:
+        lead = laptop.view(args.case).state.lead
+        e = laptop.record(
+            args.case,
+            ev.CaseTransferred,
+            from_department=lead or "",
+            to_department=args.to,
+            reason=args.reason,
+        )
     _recorded(args, e)
 
 
@@ -333,6 +371,23 @@ def cmd_contact(args: argparse.Namespace) -> None:
             **fields,
         )
     _recorded(args, e, contact=contact_id)
+
+
+def cmd_meeting(args: argparse.Namespace) -> None:
+    meeting_id = ev.new_id()
+    with _laptop(args) as laptop:
+        e = laptop.record(
+            args.case,
+            ev.MeetingHeld,
+            meeting_id=meeting_id,
+            kind=args.kind,
+            participants=_list(args.participants),
+            chair=args.chair,
+            minute_taker=args.minute_taker,
+            minutes=args.minutes,
+            persons=_list(args.person),
+        )
+    _recorded(args, e, meeting=meeting_id)
 
 
 def cmd_goal_add(args: argparse.Namespace) -> None:

@@ -168,3 +168,42 @@ def test_errors_are_one_sentence_without_secrets(
         )
     err = capsys.readouterr().err
     assert "CPR number" in err and "991399" not in err and "Ali" not in err
+
+
+def test_meeting_record_and_case_transfer_print_ids_and_refuse_in_sentences(
+    make_laptop: Callable[..., Laptop],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    make_laptop("a", department="children-family", role="caseworker").close()
+    monkeypatch.setenv("TOVHOLDER_PASSPHRASE", PASSPHRASE)
+    c = ["client", "--data", str(tmp_path / "a")]
+    case = run(capsys, *c, "case", "open", "--kind", "family", "--lead", "children-family", "--json")
+    case_id = case["case"]
+    person = run(capsys, *c, "person", "add", case_id, "--role", "child", "--name", "Sara", "--json")
+    meeting = run(
+        capsys, *c, "meeting", "record", case_id, "--kind", "statutory-17.5",
+        "--participants", "children-family,adult-social", "--minutes", "Plan for the move at 18",
+        "--person", person["person"], "--json",
+    )
+    assert meeting["meeting"] and meeting["event"] and meeting["case"] == case_id
+    moved = run(
+        capsys, *c, "case", "transfer", case_id, "--to", "adult-social", "--reason", "turned 18", "--json"
+    )
+    assert moved["event"] and moved["case"] == case_id
+
+    with Laptop.open(tmp_path / "a", PASSPHRASE) as laptop:
+        state = laptop.view(case_id).state
+    held = state.meetings[meeting["meeting"]]
+    assert held.kind == "statutory-17.5" and held.participants == ("children-family", "adult-social")
+    assert state.lead == "adult-social" and state.parties() == ["adult-social", "children-family"]
+
+    for argv, sentence in (
+        (("meeting", "record", case_id, "--kind", "status", "--participants", "nowhere"), "unknown department"),
+        (("case", "transfer", case_id, "--to", "adult-social"), "another department"),
+    ):
+        with pytest.raises(SystemExit):
+            main([*c, *argv])
+        err = capsys.readouterr().err
+        assert sentence in err and "Traceback" not in err

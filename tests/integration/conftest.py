@@ -127,8 +127,10 @@ def server(tmp_path: Path, env: dict[str, str]) -> Iterator[Server]:
     s.kill()
 
 
-def add_worker(server: Server, worker: str, dept: str, role: str = "caseworker") -> None:
-    admin(server, "worker", "add", worker, "--department", dept, "--role", role)
+def add_worker(server: Server, worker: str, dept: str, role: str = "caseworker") -> str:
+    """Add a worker; returns their staff token (for reading over HTTP)."""
+    token: str = admin(server, "worker", "add", worker, "--department", dept, "--role", role)["token"]
+    return token
 
 
 def enroll_device(server: Server, env: dict[str, str], folder: Path, worker: str) -> None:
@@ -139,10 +141,37 @@ def enroll_device(server: Server, env: dict[str, str], folder: Path, worker: str
 
 def enroll(
     server: Server, env: dict[str, str], folder: Path, worker: str, dept: str, role: str = "caseworker"
-) -> None:
-    """Add a worker and enroll their laptop in `folder`."""
-    add_worker(server, worker, dept, role)
+) -> str:
+    """Add a worker and enroll their laptop in `folder`; returns the worker's staff token."""
+    token = add_worker(server, worker, dept, role)
     enroll_device(server, env, folder, worker)
+    return token
+
+
+class Staff:
+    """Staff reading over HTTP with their tokens, as a department's or an auditor's screen
+    would; remembers each department case read it made, for the access-log checks."""
+
+    def __init__(self, server: Server) -> None:
+        self.http = httpx.Client(base_url=server.url, timeout=30)
+        self.reads: list[str] = []
+
+    def get(self, token: str, path: str, params: dict[str, str] | None = None, status: int = 200) -> Any:
+        r = self.http.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == status, f"GET {path} answered {r.status_code}: {r.text}"
+        return r.json()
+
+    def case(self, token: str, dept: str, case: str, status: int = 200) -> Any:
+        """GET /v1/departments/{dept}/cases/{case} with a staff token of `dept`."""
+        self.reads.append(dept)
+        return self.get(token, f"/v1/departments/{dept}/cases/{case}", status=status)
+
+
+@pytest.fixture
+def staff(server: Server) -> Iterator[Staff]:
+    reader = Staff(server)
+    yield reader
+    reader.http.close()
 
 
 def laptop_copy(folder: Path, case: str) -> Copy:
