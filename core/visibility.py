@@ -42,12 +42,23 @@ def _consents_for(state: CaseState, department: str, at: datetime) -> list[Conse
     for c in state.consents.values():
         if department not in c.recipients or not c.active_at(at):
             continue
-        subject = state.persons.get(c.subject)
-        age = subject.age_on(at.date()) if subject else None
-        if age is not None and age >= 18 and c.subject not in c.given_by:
-            continue  # the young person's own consent replaces the parents' at 18
+        if _lapsed_at_18(state, c, at):
+            continue
         active.append(c)
     return active
+
+
+def _lapsed_at_18(state: CaseState, c: Consent, at: datetime) -> bool:
+    """A consent given for a child by custody holders alone lapses when the child turns 18:
+    from then the young person's own consent is what counts. A consent the young person
+    gave (alone or with a parent), or one given for an adult by a court-appointed
+    guardian, does not lapse."""
+    subject = state.persons.get(c.subject)
+    if subject is None or c.subject in c.given_by:
+        return False
+    age_then = subject.age_on(c.given_at.date())
+    age_now = subject.age_on(at.date())
+    return age_then is not None and age_now is not None and age_then < 18 <= age_now
 
 
 def _covered_by_consent(e: ev.CaseEvent, consents: list[Consent]) -> tuple[str, ...] | None:

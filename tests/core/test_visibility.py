@@ -125,6 +125,14 @@ def test_a_parents_consent_for_a_child_lapses_at_18() -> None:
     assert v.event_id in (seen(own, "jobcenter", own.clock.now + timedelta(days=400)) or {})
 
 
+def test_a_court_appointed_guardians_consent_for_an_adult_counts() -> None:
+    b = family({"man": ("citizen", 40), "guardian": ("guardian", 55)})
+    b.join("jobcenter")
+    b.consent("man", ["guardian"], ["jobcenter"], ["contact"])
+    visit = b.contact(person="man")
+    assert (seen(b, "jobcenter") or {}).get(visit.event_id) == "consent"
+
+
 def test_a_legal_basis_share_shows_earlier_events_to_its_recipient_only() -> None:
     b = refugee_family()
     b.rec(ev.MeetingHeld, meeting_id="ssd", kind="ssd", participants=("children-family", "school"))
