@@ -100,6 +100,12 @@ class Laptop:
         self.close()
 
     # -- reading ----------------------------------------------------------------------
+    def learn_directory(self, departments: list[dict[str, Any]]) -> None:
+        """Keep the municipality's departments as the server last sent them, for the rules."""
+        if departments != self.store.meta("departments"):
+            self.store.set_meta(departments=departments)
+        self.directory = directory_from(departments)
+
     def key(self, case_id: str) -> CaseKey:
         return self.store.case_key(case_id)
 

@@ -373,6 +373,8 @@ class Syncer:
                     for e in page.events
                 ]
                 next_cursor = max(cursor, page.next)
+                if page.departments:
+                    self.laptop.learn_directory(list(page.departments))
                 report.pulled += self.store.apply_page(
                     events, keys, page.drop, next_cursor, to_micros(ev.utcnow())
                 )

@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import uuid
+from dataclasses import asdict, replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -68,6 +69,7 @@ async def pull_endpoint(request: Request) -> Response:
         )
     who = PullingDevice(device.device_id, worker.id, device.agreement_key)
     answer = await run_in_threadpool(pull, ctx.log, ctx.caseload, who, message)
+    answer = replace(answer, departments=tuple(directory_of(ctx)))
     ctx.metrics.count_events("pulled", len(answer.events))
     return Response(encode_pull_response(answer), media_type=MSGPACK)
 
@@ -105,7 +107,14 @@ def enroll(ctx: ServerContext, payload: dict[str, Any]) -> dict[str, Any]:
         "server_agreement_key": b64(ctx.server_keys.agreement_public).decode(),
         "server_signing_key": b64(ctx.server_keys.signing_public).decode(),
         "ca_cert": ctx.ca_pem,
+        "departments": directory_of(ctx),
     }
+
+
+def directory_of(ctx: ServerContext) -> list[dict[str, Any]]:
+    """The municipality's departments as laptops need them for the rules: a department
+    added by the administrator becomes usable on every laptop at its next sync."""
+    return [asdict(d) for d in ctx.store.directory().departments.values()]
 
 
 async def enroll_endpoint(request: Request) -> Response:

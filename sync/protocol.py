@@ -31,7 +31,8 @@ assigned cases and tell the laptop to drop cases no longer assigned. The answer:
     {"v": 1, "events": [{"position": int, "seq": int, "case": str, "sealed": bytes,
                          "received": int, "link": bytes}, ...],
      "grants": [{"case": str, "key_id": str, "grant": bytes}, ...],
-     "drop": [case id, ...], "next": int, "more": bool, "head": int}
+     "drop": [case id, ...], "next": int, "more": bool, "head": int,
+     "departments": [{"id", "name", "authority", "legal_areas", "disability_model"}, ...]}
 
 Back-filled events of newly assigned cases come first in ``events`` (their positions may
 be at or below ``after``); the laptop applies them by position and case sequence, and
@@ -40,7 +41,7 @@ moves its cursor to ``next`` in the same transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import msgpack  # type: ignore[import-untyped]
@@ -119,7 +120,7 @@ class PullResponse:
     next: int = 0
     more: bool = False
     head: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    departments: tuple[dict[str, Any], ...] = ()
 
 
 # --- decoding helpers: every field is checked, nothing is trusted ------------------------
@@ -297,6 +298,7 @@ def encode_pull_response(resp: PullResponse) -> bytes:
             "next": resp.next,
             "more": resp.more,
             "head": resp.head,
+            "departments": list(resp.departments),
         }
     )
 
@@ -314,4 +316,5 @@ def decode_pull_response(body: bytes) -> PullResponse:
         msg.get("next", 0),
         bool(msg.get("more", False)),
         msg.get("head", 0),
+        tuple(d for d in msg.get("departments", []) if isinstance(d, dict) and isinstance(d.get("id"), str)),
     )

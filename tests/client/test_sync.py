@@ -284,3 +284,27 @@ def test_an_unassigned_case_disappears_with_its_key(
     assert bo.store.held_cases() == [] and bo.store.count_confirmed() == 0
     with pytest.raises(KeyNotHeld):
         bo.view(case)
+
+
+def test_departments_added_on_the_server_reach_laptops_at_enrollment_and_sync(
+    server: Server, enrolled: Callable[..., Laptop], tmp_path: Path
+) -> None:
+    from core.departments import Department
+    from core.errors import RuleViolation
+
+    server.ctx.store.add_department(Department("night-shelter", "Natvarmestue", authority=False))
+    laptop = enrolled("anna", "jobcenter")
+    assert not laptop.directory.is_authority("night-shelter")
+    assert "night-shelter" in laptop.directory
+    case = laptop.open_case("citizen", "jobcenter").case_id
+    with pytest.raises(RuleViolation, match="unknown department"):
+        laptop.record(case, ev.TeamMemberJoined, member_department="street-team")
+
+    server.ctx.store.add_department(Department("street-team", "Gadeteam"))
+    sync(laptop, server)
+    laptop.record(case, ev.TeamMemberJoined, member_department="street-team")
+    reopened = Laptop(LaptopStore.open(tmp_path / "anna", PASSPHRASE))
+    try:
+        assert "street-team" in reopened.directory  # kept in the store for offline use
+    finally:
+        reopened.close()
