@@ -110,7 +110,8 @@ def store_path(folder: Path) -> Path:
 
 
 def _pack(value: Any) -> bytes:
-    return msgpack.packb(value, use_bin_type=True)
+    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    return packed
 
 
 def _unpack(raw: bytes) -> Any:

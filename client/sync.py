@@ -131,7 +131,7 @@ class Backoff:
     cap: float = 30.0
 
     def delay(self, attempt: int) -> float:
-        return min(self.cap, self.base * 2**attempt)
+        return min(self.cap, self.base * 2.0**attempt)
 
 
 async def post(

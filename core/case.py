@@ -7,9 +7,10 @@ may see of it is the work of `core.visibility`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from core import events as ev
 
@@ -312,7 +313,7 @@ def _erasure_decided(s: CaseState, e: ev.ErasureDecided) -> None:
         s.erasure_requests[e.request_id] = (s.erasure_requests[e.request_id][0], e.granted)
 
 
-_HANDLERS: dict[type, object] = {
+_HANDLERS: dict[type, Callable[[CaseState, Any], None]] = {
     ev.CaseOpened: _opened,
     ev.CaseClosed: _closed,
     ev.CaseReopened: _reopened,

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import MappingProxyType
-from typing import Any, ClassVar, NamedTuple, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, NamedTuple, cast, get_args, get_origin, get_type_hints
 
 from core.errors import CodecError, InvalidInput
 
@@ -202,7 +202,7 @@ def catalogue(cls: type[CaseEvent]) -> type[CaseEvent]:
     fields = [f for f in dataclasses.fields(cls) if f.name != "header"]
     cls._codec = tuple((f.name, *_codec_for(hints[f.name])) for f in fields)
     cls._defaults = {
-        f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        f.name: f.default if f.default is not dataclasses.MISSING else cast(Any, f.default_factory)()
         for f in fields
         if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
     }

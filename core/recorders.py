@@ -134,7 +134,7 @@ class SQLiteCaseLogRecorder(SQLiteApplicationRecorder):
         # the write transaction, so the notification ids are the last N allocated.
         c.executemany(
             self.insert_events_statement,
-            [(s.originator_id.hex, s.originator_version, s.topic, s.state) for s in stored_events],
+            [(UUID(str(s.originator_id)).hex, s.originator_version, s.topic, s.state) for s in stored_events],
         )
         c.execute("SELECT last_insert_rowid()")
         last = c.fetchone()[0]
@@ -177,8 +177,8 @@ class PostgresCaseLogRecorder(PostgresApplicationRecorder):
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         write_extras(
-            lambda s, p: curs.execute(s, p),  # type: ignore[misc]
-            lambda s, p: curs.executemany(s, p),  # type: ignore[misc]
+            lambda s, p: curs.execute(s, p),
+            lambda s, p: curs.executemany(s, p),
             self.tables,
             kwargs,
         )
@@ -196,7 +196,7 @@ class PostgresCaseLogRecorder(PostgresApplicationRecorder):
     def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[Any]:
         """Run one statement of the log tables; rows as tuples."""
         with self.datastore.transaction(commit=commit) as curs:
-            curs.execute(statement, params)  # type: ignore[arg-type]
+            curs.execute(statement, params)
             if curs.description is None:
                 return []
             return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r.values()) for r in curs.fetchall()]

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import msgpack
 from cryptography.exceptions import InvalidTag
@@ -49,12 +49,12 @@ def from_micros(micros: int) -> datetime:
 
 
 def _pack_header(h: Header) -> bytes:
-    return msgpack.packb(
+    return cast(bytes, msgpack.packb(
         [
             h.event_id, h.case_id, h.topic, h.class_version, h.author, h.role, h.department,
             h.device, to_micros(h.occurred_at), to_micros(h.recorded_at), h.seen_seq, h.key_id,
         ]
-    )
+    ))
 
 
 _HEADER_TYPES = (str, str, str, int, str, str, str, str, int, int, int, str)

@@ -44,7 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import msgpack  # type: ignore[import-untyped]
+import msgpack
 
 from core.signing import BatchSeal
 from sync.errors import LimitExceeded, MalformedMessage
