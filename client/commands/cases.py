@@ -1,0 +1,205 @@
+"""The case and who is in it: `case`, `person`, `team` and `coordinator` commands."""
+
+from __future__ import annotations
+
+import argparse
+
+from client.commands.common import Parsers, day, open_laptop, recorded
+from client.commands.show import cmd_case_show
+from core import events as ev
+from core.console import emit
+from core.errors import InvalidInput, RuleViolation, UnknownReference
+
+
+def register(p: Parsers) -> None:
+    case = p.group("case", "open, close, reopen, transfer, show and list cases")
+    a = p.leaf(case, "open", cmd_case_open, "open a new case (prints the case id)")
+    a.add_argument("--kind", required=True, choices=("citizen", "family"))
+    a.add_argument("--lead", required=True, metavar="DEPT", help="the lead department")
+    a.add_argument("--reason", default="")
+    a = p.leaf(case, "close", cmd_case_close, "close the case (its retention clock starts)")
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("--reason", default="")
+    a = p.leaf(case, "reopen", cmd_case_reopen, "reopen a closed case (its retention clock stops)")
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("--reason", default="")
+    a = p.leaf(
+        case,
+        "transfer",
+        cmd_case_transfer,
+        "transfer the case to another lead department, with its whole history",
+    )
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("--to", required=True, metavar="DEPT", help="the new lead department")
+    a.add_argument("--reason", default="", help='e.g. "turned 18: to adult services"')
+    a = p.leaf(case, "show", cmd_case_show, "the case as this worker sees it, pending events marked")
+    a.add_argument("case", metavar="CASE")
+    p.leaf(case, "list", cmd_case_list, "the cases held on this laptop")
+
+    person = p.group("person", "persons of a case")
+    a = p.leaf(person, "add", cmd_person_add, "add a person to a case (prints the person id)")
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("--role", required=True, choices=ev.PERSON_ROLES)
+    a.add_argument("--name", required=True)
+    a.add_argument("--cpr")
+    a.add_argument("--birth-date", metavar="YYYY-MM-DD")
+    a = p.leaf(person, "correct", cmd_person_correct, "correct a person's details (a new event; nothing is edited)")
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("person", metavar="PERSON")
+    a.add_argument("--role", choices=ev.PERSON_ROLES)
+    a.add_argument("--name")
+    a.add_argument("--cpr")
+    a.add_argument("--birth-date", metavar="YYYY-MM-DD")
+
+    team = p.group("team", "the departments that are parties")
+    a = p.leaf(team, "add", cmd_team_add, "make a department a party to the case")
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("--department", required=True, metavar="DEPT")
+    a.add_argument("--worker", metavar="ID")
+    a.add_argument("--role", default="caseworker", dest="member_role")
+    a = p.leaf(
+        team,
+        "leave",
+        cmd_team_leave,
+        "a worker leaves the team, or (without --worker) the department stops being a party",
+    )
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("--department", required=True, metavar="DEPT")
+    a.add_argument("--worker", metavar="ID")
+
+    a = p.leaf(
+        p.group("coordinator", "the case's coordinator"),
+        "assign",
+        cmd_coordinator,
+        "assign the coordinator (tovholder)",
+    )
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("--worker", required=True, metavar="ID")
+    a.add_argument("--department", metavar="DEPT", help="default: this worker's department")
+    a.add_argument("--reason", default="intake", choices=("intake", "handover", "cover"))
+
+
+def cmd_case_open(args: argparse.Namespace) -> None:
+    with open_laptop(args) as laptop:
+        e = laptop.open_case(args.kind, args.lead, args.reason)
+    recorded(args, e)
+
+
+def cmd_case_close(args: argparse.Namespace) -> None:
+    with open_laptop(args) as laptop:
+        e = laptop.record(args.case, ev.CaseClosed, reason=args.reason)
+    recorded(args, e)
+
+
+def cmd_case_reopen(args: argparse.Namespace) -> None:
+    with open_laptop(args) as laptop:
+        e = laptop.record(args.case, ev.CaseReopened, reason=args.reason)
+    recorded(args, e)
+
+
+def cmd_case_transfer(args: argparse.Namespace) -> None:
+    with open_laptop(args) as laptop:
+        lead = laptop.view(args.case).state.lead
+        e = laptop.record(
+            args.case,
+            ev.CaseTransferred,
+            from_department=lead or "",
+            to_department=args.to,
+            reason=args.reason,
+        )
+    recorded(args, e)
+
+
+def cmd_case_list(args: argparse.Namespace) -> None:
+    with open_laptop(args) as laptop:
+        rows = laptop.cases()
+    emit(
+        rows,
+        as_json=args.json,
+        title="cases on this laptop",
+        columns=("case", "kind", "lead", "status", "persons", "confirmed", "pending"),
+    )
+
+
+def cmd_person_add(args: argparse.Namespace) -> None:
+    person_id = ev.new_id()
+    birth = day(args.birth_date, "--birth-date")
+    with open_laptop(args) as laptop:
+        e = laptop.record(
+            args.case,
+            ev.PersonAdded,
+            person_id=person_id,
+            role=args.role,
+            name=args.name,
+            cpr=args.cpr,
+            birth_date=birth,
+            persons=(person_id,),
+        )
+    recorded(args, e, person=person_id)
+
+
+def cmd_person_correct(args: argparse.Namespace) -> None:
+    birth = day(args.birth_date, "--birth-date")
+    if args.role is None and args.name is None and args.cpr is None and birth is None:
+        raise InvalidInput("say what to correct: --role, --name, --cpr or --birth-date")
+    if args.name is not None and not args.name.strip():
+        raise InvalidInput("a person's corrected name cannot be empty")
+    with open_laptop(args) as laptop:
+        e = laptop.record(
+            args.case,
+            ev.PersonCorrected,
+            person_id=args.person,
+            role=args.role,
+            name=args.name,
+            cpr=args.cpr,
+            birth_date=birth,
+            persons=(args.person,),
+        )
+    recorded(args, e, person=args.person)
+
+
+def cmd_team_add(args: argparse.Namespace) -> None:
+    with open_laptop(args) as laptop:
+        e = laptop.record(
+            args.case,
+            ev.TeamMemberJoined,
+            member_department=args.department,
+            worker=args.worker,
+            member_role=args.member_role,
+        )
+    recorded(args, e)
+
+
+def cmd_team_leave(args: argparse.Namespace) -> None:
+    with open_laptop(args) as laptop:
+        if args.worker is not None:
+            state = laptop.view(args.case).state
+            history = state.memberships.get(args.department) or []
+            workers = history[-1].workers if history and history[-1].left_at is None else set()
+            if args.worker not in workers:
+                raise UnknownReference(
+                    f"worker {args.worker} is not on department {args.department}'s team in case {args.case}"
+                )
+            if args.department == state.lead and workers == {args.worker}:
+                raise RuleViolation(
+                    "the lead department's last worker cannot leave; add another worker or transfer the case first"
+                )
+        e = laptop.record(
+            args.case,
+            ev.TeamMemberLeft,
+            member_department=args.department,
+            worker=args.worker,
+        )
+    recorded(args, e)
+
+
+def cmd_coordinator(args: argparse.Namespace) -> None:
+    with open_laptop(args) as laptop:
+        e = laptop.record(
+            args.case,
+            ev.CoordinatorAssigned,
+            worker=args.worker,
+            coordinator_department=args.department or laptop.author.department,
+            reason=args.reason,
+        )
+    recorded(args, e)

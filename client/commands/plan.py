@@ -1,0 +1,207 @@
+"""The shared plan: `goal`, `progress`, `activity` (measures) and `financing` commands."""
+
+from __future__ import annotations
+
+import argparse
+from types import MappingProxyType
+
+from client.commands.common import (
+    Parsers,
+    activity_persons,
+    day,
+    goal_persons,
+    open_laptop,
+    recorded,
+    split,
+)
+from core import events as ev
+from core.errors import InvalidInput
+
+SHARES_FORM = "--shares is written DEPT=PCT[,DEPT=PCT...], e.g. jobcenter=60,addiction=40"
+
+
+def register(p: Parsers) -> None:
+    goal = p.group("goal", "goals of the shared plan")
+    a = p.leaf(goal, "add", cmd_goal_add, "add a goal (prints the goal id)")
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("--person", required=True, metavar="PERSON")
+    a.add_argument("--text", required=True)
+    a.add_argument("--owner", required=True, metavar="DEPT")
+    a.add_argument("--parent", metavar="GOAL", help="makes this a sub-goal")
+    a.add_argument("--due", metavar="YYYY-MM-DD")
+    a.add_argument("--set-by-citizen", action="store_true")
+    a = p.leaf(goal, "revise", cmd_goal_revise, "revise a goal from the revision you see")
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("goal", metavar="GOAL")
+    a.add_argument("--text", required=True)
+    a = p.leaf(goal, "close", cmd_goal_close, "close a goal (reached, or no longer pursued)")
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("goal", metavar="GOAL")
+    a.add_argument("--reason", default="")
+
+    a = p.leaf(
+        p.group("progress", "progress on goals"),
+        "record",
+        cmd_progress,
+        "record a small-step score (1 to 5)",
+    )
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("goal", metavar="GOAL")
+    a.add_argument("--score", required=True, type=int, choices=range(1, 6), metavar="1..5")
+    a.add_argument("--note", default="")
+
+    activity = p.group("activity", "activities (measures) towards a goal")
+    a = p.leaf(activity, "add", cmd_activity_add, "add an activity to a goal (prints the activity id)")
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("--goal", required=True, metavar="GOAL")
+    a.add_argument("--department", required=True, metavar="DEPT", help="the department that carries it out")
+    a.add_argument("--kind", required=True, help='e.g. "mentor", "treatment course"')
+    a.add_argument("--starts", metavar="YYYY-MM-DD", help="planned start")
+    a.add_argument("--ends", metavar="YYYY-MM-DD", help="planned end")
+    a = p.leaf(
+        activity,
+        "start",
+        cmd_activity_start,
+        "start an activity (in the disability model only after the analysis meeting)",
+    )
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("activity", metavar="ACTIVITY")
+    a.add_argument("--on", metavar="YYYY-MM-DD", help="default: today")
+    a = p.leaf(activity, "end", cmd_activity_end, "end a running activity")
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("activity", metavar="ACTIVITY")
+    a.add_argument("--on", metavar="YYYY-MM-DD", help="default: today")
+
+    a = p.leaf(
+        p.group("financing", "who pays for an activity"),
+        "agree",
+        cmd_financing,
+        "record the departments' agreed split of an activity's cost (shares add up to 100 percent)",
+    )
+    a.add_argument("case", metavar="CASE")
+    a.add_argument("activity", metavar="ACTIVITY")
+    a.add_argument("--shares", required=True, metavar="DEPT=PCT[,DEPT=PCT...]")
+    a.add_argument("--granted-by", metavar="DEPT", help="default: the activity's department")
+    a.add_argument("--paid-by", metavar="DEPT", help="default: the activity's department")
+
+
+def cmd_goal_add(args: argparse.Namespace) -> None:
+    goal_id = ev.new_id()
+    due = day(args.due, "--due")
+    with open_laptop(args) as laptop:
+        e = laptop.record(
+            args.case,
+            ev.GoalAdded,
+            goal_id=goal_id,
+            text=args.text,
+            owner=args.owner,
+            parent_goal=args.parent,
+            due=due,
+            set_by_citizen=args.set_by_citizen,
+            persons=(args.person,),
+        )
+    recorded(args, e, goal=goal_id)
+
+
+def cmd_goal_revise(args: argparse.Namespace) -> None:
+    with open_laptop(args) as laptop:
+        e = laptop.revise_goal(args.case, args.goal, args.text)
+    recorded(args, e, goal=args.goal)
+
+
+def cmd_goal_close(args: argparse.Namespace) -> None:
+    with open_laptop(args) as laptop:
+        persons = goal_persons(laptop.view(args.case), args.goal)
+        e = laptop.record(args.case, ev.GoalClosed, goal_id=args.goal, reason=args.reason, persons=persons)
+    recorded(args, e, goal=args.goal)
+
+
+def cmd_progress(args: argparse.Namespace) -> None:
+    with open_laptop(args) as laptop:
+        persons = goal_persons(laptop.view(args.case), args.goal)
+        e = laptop.record(
+            args.case,
+            ev.ProgressRecorded,
+            goal_id=args.goal,
+            score=args.score,
+            note=args.note,
+            persons=persons,
+        )
+    recorded(args, e, goal=args.goal)
+
+
+def cmd_activity_add(args: argparse.Namespace) -> None:
+    starts, ends = day(args.starts, "--starts"), day(args.ends, "--ends")
+    if starts is not None and ends is not None and ends < starts:
+        raise InvalidInput("an activity cannot end (--ends) before it starts (--starts)")
+    if not args.kind.strip():
+        raise InvalidInput("an activity needs a kind, e.g. --kind mentor")
+    activity_id = ev.new_id()
+    with open_laptop(args) as laptop:
+        persons = goal_persons(laptop.view(args.case), args.goal)
+        e = laptop.record(
+            args.case,
+            ev.ActivityAdded,
+            activity_id=activity_id,
+            goal_id=args.goal,
+            activity_department=args.department,
+            kind=args.kind,
+            starts=starts,
+            ends=ends,
+            persons=persons,
+        )
+    recorded(args, e, activity=activity_id)
+
+
+def cmd_activity_start(args: argparse.Namespace) -> None:
+    _activity_step(args, ev.ActivityStarted)
+
+
+def cmd_activity_end(args: argparse.Namespace) -> None:
+    _activity_step(args, ev.ActivityEnded)
+
+
+def _activity_step(args: argparse.Namespace, cls: type[ev.CaseEvent]) -> None:
+    on = day(args.on, "--on")
+    with open_laptop(args) as laptop:
+        persons = activity_persons(laptop.view(args.case), args.activity)
+        e = laptop.record(args.case, cls, activity_id=args.activity, on=on, persons=persons)
+    recorded(args, e, activity=args.activity)
+
+
+def parse_shares(text: str) -> dict[str, int]:
+    """`jobcenter=60,addiction=40` as {department: whole percent}; InvalidInput otherwise."""
+    shares: dict[str, int] = {}
+    for item in split(text):
+        dept, sep, pct = (x.strip() for x in item.partition("="))
+        if not sep or not dept or not pct.isdigit():
+            raise InvalidInput(SHARES_FORM)
+        if dept in shares:
+            raise InvalidInput(f"department {dept} appears twice in --shares")
+        if not 1 <= int(pct) <= 100:
+            raise InvalidInput("each share of a financing split is a whole percent from 1 to 100")
+        shares[dept] = int(pct)
+    if not shares:
+        raise InvalidInput(SHARES_FORM)
+    return shares
+
+
+def cmd_financing(args: argparse.Namespace) -> None:
+    shares = parse_shares(args.shares)
+    with open_laptop(args) as laptop:
+        view = laptop.view(args.case)
+        activity = view.state.activities.get(args.activity)
+        own = activity.department if activity is not None else ""
+        granted_by, paid_by = args.granted_by or own, args.paid_by or own
+        for dept in {granted_by, paid_by} - {""}:
+            laptop.directory.get(dept)
+        e = laptop.record(
+            args.case,
+            ev.FinancingAgreed,
+            activity_id=args.activity,
+            shares=MappingProxyType(shares),
+            granted_by=granted_by,
+            paid_by=paid_by,
+            persons=activity_persons(view, args.activity),
+        )
+    recorded(args, e, activity=args.activity)
