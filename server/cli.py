@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from core.console import emit, fail
 from core.verify import verify
-from server import admin_cli, audit_cli
+from server import admin_cli, audit_cli, search_cli
 from server.context import ServerContext, init_data_dir, read_secret
 from server.integrity import report_json
 from server.run import serve
@@ -146,3 +146,4 @@ def register(groups: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_audit_verify)
     audit_cli.register_audit(audit_actions)
+    search_cli.register(groups)

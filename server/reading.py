@@ -2,6 +2,7 @@
 
     GET /v1/departments/{dept}/cases            the cases the department is a party to
     GET /v1/departments/{dept}/cases/{case}     the case as the department may see it now
+    POST /v1/departments/{dept}/search          cases with a person of a CPR number (JSON body)
     GET /v1/audit/cases/{case}?as_of=ISO8601    replay: the case and each view as of then
     GET /v1/audit/access-log?case=CASE          who looked at what, when, for what purpose
     GET /v1/audit/exceptions                    shares on a legal basis, without consent
@@ -13,7 +14,8 @@ A staff token is required (401 without a valid one). A department's routes answe
 a token of another department and 404 for a case the department may not see, in the very
 same words as for a case that does not exist. Audit routes are for auditors only. Every
 read of a case, list or search appends an access-log entry (rule 8), also a refused one.
-The purpose of a look is taken from ``?purpose=`` or the ``X-Tovholder-Purpose`` header.
+The purpose of a look is taken from ``?purpose=`` or the ``X-Tovholder-Purpose`` header
+(a search takes it from its body, so the CPR number is never in a URL or a log line).
 
 `Reading` holds the view services of one server process in ``ctx.extras["reading"]``.
 A department's case view is answered from `core.views.ViewCache` (the encoded JSON of
@@ -24,6 +26,7 @@ access-log entry run in one trip to the thread pool, and the bytes are sent as t
 from __future__ import annotations
 
 import atexit
+import json
 import threading
 import time
 import uuid
@@ -38,6 +41,7 @@ from starlette.routing import BaseRoute, Route
 
 from core.access_log import DEFAULT_RETENTION, AccessLog
 from core.audit import citizen_export, exceptions, records_of_processing, replay
+from core.cpr_index import CprIndexProjection, search
 from core.errors import CaseErased, InvalidInput, KeyNotHeld
 from core.projection import ProjectionRunner
 from core.retention import due_cases, overdue_requests
@@ -48,15 +52,17 @@ from core.views import (
     CaseRow,
     ViewCache,
     case_json,
+    case_rows,
     department_case,
     department_cases,
 )
-from server.auth import principal
+from server.auth import principal, read_body
 from server.context import ServerContext
 from server.errors import Forbidden, NotFound
 from server.store import Principal
 
 AUDITOR = "auditor"
+SEARCH_BODY_LIMIT = 4096  # bytes; a CPR number and a purpose
 PURGE_EVERY = 3600.0  # seconds between purges of the access log
 T = TypeVar("T")
 
@@ -69,6 +75,9 @@ class Reading:
         self.cache = CaseCache(ctx.log)
         self.views = ViewCache(self.cache)
         self.index = ProjectionRunner(ctx.log, CaseIndexProjection(ctx.log))
+        cpr = CprIndexProjection(ctx.log)
+        self.cpr = ProjectionRunner(ctx.log, cpr)
+        self.cpr_index = cpr.index
         self.access = AccessLog(ctx.log)
         self._index_lock = threading.Lock()
         self._purged = 0.0
@@ -95,17 +104,18 @@ class Reading:
         return self.ctx.log.clock()
 
     def caught_up(self) -> None:
-        """Bring the case index up to the log's head (cheap when nothing is new), and
-        purge access-log entries past their retention at most once an hour."""
+        """Bring the case and CPR indexes up to the log's head (cheap when nothing is
+        new), and purge access-log entries past their retention at most once an hour."""
         with self._index_lock:
             self.index.catch_up()
+            self.cpr.catch_up()
             if time.monotonic() - self._purged > PURGE_EVERY or not self._purged:
                 self._purged = time.monotonic()
                 self.access.purge(self.access_retention)
 
     def lags(self) -> dict[str, float]:
         """Each view's distance behind the log's head, for /metrics (0 when caught up)."""
-        return {self.index.projection.name: float(self.index.lag())}
+        return {runner.projection.name: float(runner.lag()) for runner in (self.index, self.cpr)}
 
     def forget(self, case_id: str) -> None:
         """Drop a case's plaintext from every cache of the process (after erasure)."""
@@ -153,7 +163,11 @@ def not_visible(case_id: str) -> NotFound:
 
 
 def department_principal(ctx: ServerContext, request: Request, department: str) -> Principal:
-    who = principal(ctx, request)
+    return staff_of(principal(ctx, request), department)
+
+
+def staff_of(who: Principal, department: str) -> Principal:
+    """`who` when it is a staff member of `department`; Forbidden otherwise."""
     if who.department != department or who.is_admin:
         raise Forbidden(f"this token is not a staff token of department {department}")
     return who
@@ -193,6 +207,44 @@ def list_cases(r: Reading, who: Principal, department: str, purpose: str) -> lis
     rows = [row_json(row) for row in department_cases(r.ctx.log, department)]
     r.access.record(who.subject, department, None, "department-list", purpose)
     return rows
+
+
+def search_cpr(r: Reading, who: Principal, department: str, cpr: str, purpose: str) -> list[dict[str, Any]]:
+    """The cases the department may see with a person of this CPR number (InvalidInput,
+    never echoing the number, when it is malformed). The access log gets one search
+    entry per case answered, or one without a case when none was (refused for a
+    malformed number): ids only, never the number."""
+    r.caught_up()
+    try:
+        found = search(r.ctx.log, r.cache, r.cpr_index, cpr, department, r.ctx.store.directory(), r.now())
+    except InvalidInput:
+        r.access.record(who.subject, department, None, "department-search", purpose, "refused")
+        raise
+    persons = {f.case_id: list(f.person_ids) for f in found}
+    marks = ",".join([r.ctx.log.tables.p] * len(persons))
+    rows = [
+        {**row_json(row), "persons": persons[row.case_id]}
+        for row in (case_rows(r.ctx.log, f"case_id IN ({marks})", list(persons)) if persons else [])
+    ]
+    for row in rows:
+        r.access.record(who.subject, department, row["case"], "department-search", purpose)
+    if not rows:
+        r.access.record(who.subject, department, None, "department-search", purpose)
+    return rows
+
+
+def search_body(request_body: bytes) -> tuple[str, str]:
+    """(cpr, purpose) from a search's JSON body; InvalidInput that never echoes it."""
+    try:
+        doc = json.loads(request_body or b"null")
+    except ValueError:
+        doc = None
+    if not isinstance(doc, dict) or not isinstance(doc.get("cpr"), str):
+        raise InvalidInput('a search body is a JSON object: {"cpr": "DDMMYY-SSSS", "purpose": "..."}')
+    purpose = doc.get("purpose") or "casework"
+    if not isinstance(purpose, str):
+        raise InvalidInput("the purpose of a search is text")
+    return doc["cpr"], " ".join(purpose.split())[:200] or "casework"
 
 
 def show_case(r: Reading, who: Principal, department: str, case_id: str, purpose: str) -> dict[str, Any]:
@@ -313,6 +365,15 @@ async def department_show(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
+async def department_search(request: Request) -> Response:
+    ctx, r = _ctx(request)
+    department = request.path_params["dept"]
+    who = await blocking(department_principal, ctx, request, department)
+    cpr, purpose = search_body(await read_body(request, SEARCH_BODY_LIMIT))
+    rows = await blocking(search_cpr, r, who, department, cpr, purpose)
+    return JSONResponse({"department": department, "cases": rows})
+
+
 async def audit_replay(request: Request) -> Response:
     ctx, r = _ctx(request)
     who = await blocking(auditor, ctx, request)
@@ -369,6 +430,7 @@ def api_routes() -> list[BaseRoute]:
     return [
         Route("/v1/departments/{dept}/cases", department_list, methods=["GET"]),
         Route("/v1/departments/{dept}/cases/{case}", department_show, methods=["GET"]),
+        Route("/v1/departments/{dept}/search", department_search, methods=["POST"]),
         Route("/v1/audit/cases/{case}", audit_replay, methods=["GET"]),
         Route("/v1/audit/access-log", audit_access_log, methods=["GET"]),
         Route("/v1/audit/exceptions", audit_exceptions, methods=["GET"]),
@@ -421,6 +483,42 @@ def openapi_paths() -> dict[str, Any]:
     return {
         "/v1/departments/{dept}/cases": op("the cases the department is a party to", dept),
         "/v1/departments/{dept}/cases/{case}": op("the case as the department may see it now", dept, case),
+        "/v1/departments/{dept}/search": {
+            "post": {
+                "summary": "the cases the department may see with a person of this CPR number "
+                "(POST: the number is never in a URL or an access-log line)",
+                "security": bearer,
+                "parameters": [
+                    {"name": "dept", "in": "path", "required": True, "description": "department id",
+                     "schema": {"type": "string"}},
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "required": ["cpr"],
+                        "properties": {
+                            "cpr": {"type": "string", "description": "DDMMYY-SSSS or ten digits"},
+                            "purpose": {"type": "string", "description": "why (access log)"},
+                        },
+                    }}},
+                },
+                "responses": {
+                    "200": {"description": "ok", "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "properties": {
+                            "department": {"type": "string"},
+                            "cases": {"type": "array", "items": {"type": "object"}},
+                        },
+                    }}}},
+                    **errors,
+                    "400": {"description": "malformed body or CPR number (never echoed)",
+                            "content": {"application/json": {"schema": error}}},
+                    "413": {"description": "body larger than 4096 bytes",
+                            "content": {"application/json": {"schema": error}}},
+                },
+            }
+        },
         "/v1/audit/cases/{case}": op(
             "replay: the case and each department's view as of a moment", case,
             ("as_of", "query", "ISO 8601 time or YYYY-MM-DD; default now"),

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from core.console import emit, fail
+from core.cpr_index import CprIndexProjection
 from core.projection import ProjectionRunner
 from core.views import CaseIndexProjection
 from server.context import ServerContext
@@ -26,7 +27,10 @@ from server.context import ServerContext
 def rebuild_views(ctx: ServerContext, show_progress: bool) -> list[dict[str, Any]]:
     """Rebuild every department view of the data folder; one summary row per view."""
     rows: list[dict[str, Any]] = []
-    runners = [ProjectionRunner(ctx.log, CaseIndexProjection(ctx.log))]
+    runners = [
+        ProjectionRunner(ctx.log, CaseIndexProjection(ctx.log)),
+        ProjectionRunner(ctx.log, CprIndexProjection(ctx.log)),
+    ]
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

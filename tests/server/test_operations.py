@@ -73,7 +73,8 @@ def test_views_rebuild_from_zero(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["admin", "views", "rebuild", "--dir", str(folder), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["view"], r["events"], r["position"]) for r in rows] == [
-        ("view_case_index", len(b.events), len(b.events))
+        ("view_case_index", len(b.events), len(b.events)),
+        ("view_cpr_index", len(b.events), len(b.events)),
     ]
     ctx = ServerContext.open(folder, {})
     try:
