@@ -462,7 +462,7 @@ def openapi_paths() -> dict[str, Any]:
             (410, "the case was erased"),
         )
     }
-    bearer = [{"bearer": []}]
+    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
 
     def op(summary: str, *params: tuple[str, str, str]) -> dict[str, Any]:
         return {

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from core.console import emit, fail
 from core.cpr_index import CprIndexProjection
@@ -44,7 +44,10 @@ def rebuild_views(ctx: ServerContext, show_progress: bool) -> list[dict[str, Any
             name = runner.projection.name
             task = bar.add_task(f"rebuilding {name}", total=ctx.log.max_position() or 1)
             started = time.perf_counter()
-            applied = runner.rebuild(lambda done, total, t=task: bar.update(t, completed=done, total=total or 1))
+            def advance(done: int, total: int, t: TaskID = task) -> None:
+                bar.update(t, completed=done, total=total or 1)
+
+            applied = runner.rebuild(advance)
             seconds = time.perf_counter() - started
             rows.append(
                 {
