@@ -36,6 +36,7 @@ class Membership:
     joined_at: datetime
     left_at: datetime | None = None
     workers: set[str] = field(default_factory=set)
+    whole: bool = False  # joined as a department, not only through named workers
 
 
 @dataclass
@@ -155,6 +156,8 @@ class CaseState:
             history.append(Membership(department, at))
         if worker:
             history[-1].workers.add(worker)
+        else:
+            history[-1].whole = True
 
 
 def fold(case_id: str, events: Iterable[ev.CaseEvent]) -> CaseState:
@@ -216,8 +219,10 @@ def _left(s: CaseState, e: ev.TeamMemberLeft) -> None:
     if not history or history[-1].left_at is not None:
         return
     if e.worker:
+        # A worker leaving ends the department's part only when it was there through its
+        # named workers alone and this was the last of them.
         history[-1].workers.discard(e.worker)
-        if history[-1].workers:
+        if history[-1].workers or history[-1].whole:
             return
     history[-1].left_at = e.occurred_at
 

@@ -411,17 +411,30 @@ def decision_competence(state: CaseState, e: ev.DecisionMade, d: Directory) -> N
 def financing(state: CaseState, e: ev.FinancingAgreed, d: Directory) -> None:
     if e.activity_id not in state.activities:
         raise UnknownReference(f"activity {e.activity_id} is not part of case {state.case_id}")
-    for dept in e.shares:
+    for dept, pct in e.shares.items():
         d.get(dept)
+        if not isinstance(pct, int) or isinstance(pct, bool) or not 1 <= pct <= 100:
+            raise InvalidInput("each department's share of a financing split is a whole percentage from 1 to 100")
     if sum(e.shares.values()) != 100:
         raise RuleViolation("the shares of a financing split add up to 100 %")
+    for dept in (e.granted_by, e.paid_by):
+        if dept:
+            d.get(dept)
 
 
 def conflict_resolution(state: CaseState, e: ev.ConflictResolved, d: Directory) -> None:
+    """The coordinator resolves a flagged conflict (the lead department while there is none)."""
     if e.conflict_id not in state.conflicts:
         raise UnknownReference(f"conflict {e.conflict_id} is not part of case {state.case_id}")
     if state.conflicts[e.conflict_id]:
         raise RuleViolation(f"conflict {e.conflict_id} was already resolved")
+    if state.coordinator is not None:
+        if e.header.author != state.coordinator[0]:
+            raise RuleViolation("only the case's coordinator resolves a flagged conflict")
+    elif e.department != state.lead:
+        raise RuleViolation("with no coordinator assigned, the lead department resolves a flagged conflict")
+    if not e.resolution.strip():
+        raise InvalidInput("a conflict resolution says how the conflict was resolved")
 
 
 def server_only(state: CaseState, e: ev.CaseEvent, d: Directory) -> None:

@@ -261,3 +261,36 @@ def test_conflicts_are_resolved_once() -> None:
         conflict_id="k2",
         resolution="x",
     )
+
+
+def test_only_the_coordinator_resolves_a_flagged_conflict() -> None:
+    b = family()
+    coordinator = worker("children-family", role="coordinator", name="mette")
+    b.rec(ev.CoordinatorAssigned, worker="mette", coordinator_department="children-family")
+    b.rec(ev.TeamMemberJoined, member_department="jobcenter")
+    server = worker("children-family", role="server", name="server")
+    b.rec(ev.ConflictFlagged, server, conflict_id="k1", rule="r", events=())
+    rejected(
+        b,
+        RuleViolation,
+        "only the case's coordinator resolves a flagged conflict",
+        ev.ConflictResolved,
+        worker("jobcenter"),
+        conflict_id="k1",
+        resolution="mine wins",
+    )
+    rejected(b, InvalidInput, "says how the conflict was resolved", ev.ConflictResolved, coordinator,
+             conflict_id="k1", resolution=" ")
+    b.rec(ev.ConflictResolved, coordinator, conflict_id="k1", resolution="both kept; plan revised")
+    assert b.state.conflicts["k1"] is True
+
+
+def test_a_financing_split_names_known_departments_and_whole_percentages() -> None:
+    b = family()
+    b.rec(ev.GoalAdded, goal_id="g", text="school every day", owner="children-family")
+    b.rec(ev.ActivityAdded, activity_id="a1", goal_id="g", activity_department="children-family", kind="mentor")
+    rejected(b, InvalidInput, "whole percentage from 1 to 100", ev.FinancingAgreed,
+             activity_id="a1", shares={"children-family": 120, "jobcenter": -20})
+    rejected(b, RuleViolation, "unknown department 'treasury'", ev.FinancingAgreed,
+             activity_id="a1", shares={"children-family": 100}, paid_by="treasury")
+    b.rec(ev.FinancingAgreed, activity_id="a1", shares={"children-family": 100}, granted_by="children-family")

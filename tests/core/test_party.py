@@ -82,3 +82,16 @@ def test_a_worker_leaving_keeps_the_department_while_others_remain() -> None:
     assert b.state.is_party("school")
     b.rec(ev.TeamMemberLeft, member_department="school", worker="t2")
     assert not b.state.is_party("school")
+
+
+def test_a_department_that_joined_as_a_whole_stays_when_its_workers_leave() -> None:
+    b = family()
+    b.rec(ev.TeamMemberJoined, member_department="school")
+    b.rec(ev.TeamMemberJoined, member_department="school", worker="t1")
+    b.rec(ev.TeamMemberLeft, member_department="school", worker="t1")
+    assert b.state.is_party("school")
+    # The lead department joined as a whole when the case was opened: its last named
+    # worker leaving does not take it off the case.
+    lead_worker = worker(b.lead).worker
+    b.rec(ev.TeamMemberLeft, member_department=b.lead, worker=lead_worker)
+    assert b.state.is_party(b.lead)
