@@ -21,6 +21,11 @@ def test_the_whole_story_runs_and_shows_what_a_person_should_see() -> None:
     # the consent and its withdrawal.
     assert views["jobcenter"]["saw before withdrawal"] > views["jobcenter"]["sees now"] == 2
     assert views["drop-in"]["sees now"] == views["drop-in"]["saw before withdrawal"]
+    # Read over HTTP as the jobcenter would, and replayed by an auditor as of before.
+    assert result["jobcenter_before"] > result["jobcenter_after"] == 2
+    assert result["replay_matches_what_jobcenter_saw"] is True
+    assert result["access_log_entries"] >= 2
+    assert result["laptops_agree"] is True
 
 
 def test_the_refugee_family_scenario_keeps_names_off_disk() -> None:

@@ -21,7 +21,6 @@ import httpx
 
 from core.console import emit, out
 from core.events import utcnow
-from core.visibility import all_views
 
 PASSPHRASE = "correct horse battery staple"  # noqa: S105  (the demo's laptops; real ones prompt)
 
@@ -56,6 +55,13 @@ class Story:
         if check and proc.returncode != 0:
             raise RuntimeError(f"`tovholder {' '.join(args)}` failed: {proc.stderr.strip()}")
         return json.loads(proc.stdout) if proc.stdout.strip() else None
+
+    def read(self, token: str, path: str, **params: str) -> Any:
+        """GET a JSON answer of the server's API with a staff token, as a department would."""
+        answer = httpx.get(f"{self.url}{path}", params=params, headers={"Authorization": f"Bearer {token}"},
+                           timeout=30)
+        answer.raise_for_status()
+        return answer.json()
 
     def laptop(self, name: str, *args: str) -> Any:
         return self.run("client", "--data", str(self.folder / name), *args)
@@ -100,7 +106,12 @@ def _tell(s: Story) -> dict[str, Any]:
     admin = ("--dir", str(s.server_dir))
     s.run("admin", "worker", "add", "mette", "--department", "children-family", "--role", "coordinator", *admin)
     s.run("admin", "worker", "add", "ali", "--department", "drop-in", "--role", "outreach", *admin)
-    s.say(f"   server on {s.url}; workers: mette (children & family, coordinator), ali (drop-in, outreach)")
+    tokens = {
+        who: s.run("admin", "worker", "add", who, "--department", dept, "--role", role, *admin)["token"]
+        for who, dept, role in (("jonas", "jobcenter", "caseworker"), ("aud", "children-family", "auditor"))
+    }
+    s.say(f"   server on {s.url}; workers: mette (children & family, coordinator), ali (drop-in, "
+          "outreach), jonas (jobcenter, reads over HTTP), aud (auditor)")
 
     s.say("[bold]2. Two field laptops enroll[/bold] with one-time codes")
     for worker, name in (("mette", "laptop-mette"), ("ali", "laptop-ali")):
@@ -149,36 +160,55 @@ def _tell(s: Story) -> dict[str, Any]:
     s.laptop("laptop-ali", "sync")
     s.laptop("laptop-mette", "sync")
 
+    jobcenter_before = s.read(tokens["jonas"], f"/v1/departments/jobcenter/cases/{case}")
     before_withdrawal = utcnow()
     time.sleep(0.01)
     s.say("[bold]6. The citizen withdraws consent for the jobcenter[/bold]")
     s.laptop("laptop-mette", "consent", "withdraw", case, consents["jobcenter"])
     s.laptop("laptop-mette", "sync")
 
-    s.say("[bold]7. Department views and the audit[/bold]")
+    s.say("[bold]7. Department views and the audit, over HTTP[/bold]")
+    jobcenter_after = s.read(tokens["jonas"], f"/v1/departments/jobcenter/cases/{case}")
+    replay_then = s.read(tokens["aud"], f"/v1/audit/cases/{case}", as_of=before_withdrawal.isoformat())
+    replay_now = s.read(tokens["aud"], f"/v1/audit/cases/{case}")
+    looks = s.read(tokens["aud"], "/v1/audit/access-log", case=case)
     verify = s.run("audit", "verify", "--dir", str(s.server_dir), check=False)
-    views_now, views_before, conflicts, events = _views(s.server_dir, case, before_withdrawal)
+    then_views, now_views = replay_then["views"], replay_now["views"]
     rows = [
-        {"department": d, "sees now": len(views_now.get(d, [])), "saw before withdrawal": len(views_before.get(d, []))}
-        for d in sorted(set(views_now) | set(views_before))
+        {"department": d, "saw before withdrawal": len(then_views.get(d, [])), "sees now": len(now_views.get(d, []))}
+        for d in sorted(set(then_views) | set(now_views))
+    ]
+    conflicts = sum(e["type"] == "conflict.flagged" for e in replay_now["events"])
+    replay_matches = [e["event"] for e in then_views.get("jobcenter", [])] == [
+        e["event"] for e in jobcenter_before["events"]
     ]
     mette = s.laptop("laptop-mette", "case", "show", case)
     ali = s.laptop("laptop-ali", "case", "show", case)
     if not s.quiet:
-        emit(rows, as_json=False, title="Events each party department may see")
-        out.print(f"   log: {events} events, verified {'clean' if verify and verify.get('ok') else 'with PROBLEMS'}; "
-                  f"conflicts flagged for the coordinator: {conflicts}")
+        out.print(f"   GET /v1/departments/jobcenter/cases/{case[:8]}…: {len(jobcenter_before['events'])} "
+                  f"events before the withdrawal, {len(jobcenter_after['events'])} after")
+        out.print(f"   GET /v1/audit/cases/{case[:8]}…?as_of=<before>: the jobcenter's view then "
+                  f"{'matches' if replay_matches else 'DIFFERS FROM'} what it read then")
+        emit(rows, as_json=False, title="Events each party department may see (audit replay)")
+        out.print(f"   log: {len(replay_now['events'])} events, verified "
+                  f"{'clean' if verify and verify.get('ok') else 'with PROBLEMS'}; conflicts flagged for the "
+                  f"coordinator: {conflicts}; looks at the case in the access log: {len(looks.get('entries', looks))}")
         out.print("Look at: the jobcenter saw the plan and the contacts under its consent before "
-                  "the withdrawal, and now only the consent and its withdrawal; both goal revisions "
-                  "are kept and the clash is flagged for the coordinator; the drop-in centre (not "
-                  "an authority) sees what its own consent covers.")
+                  "the withdrawal, and now only the consent and its withdrawal; the replay as of "
+                  "before shows exactly what it saw then; both goal revisions are kept and the "
+                  "clash is flagged for the coordinator; the drop-in centre (not an authority) "
+                  "sees what its own consent covers; every read is in the access log.")
         out.print("   (keep the server folder and both laptops with --keep DIR)")
     return {
         "case": case,
-        "events": events,
+        "events": len(replay_now["events"]),
         "verified": bool(verify and verify.get("ok")),
         "conflicts": conflicts,
         "views": rows,
+        "jobcenter_before": len(jobcenter_before["events"]),
+        "jobcenter_after": len(jobcenter_after["events"]),
+        "replay_matches_what_jobcenter_saw": replay_matches,
+        "access_log_entries": len(looks.get("entries", looks)),
         "laptops_agree": _same_history(mette, ali),
         "folder": str(s.folder),
     }
@@ -189,21 +219,3 @@ def _same_history(a: Any, b: Any) -> bool:
         return [e.get("event") or e.get("id") or "" for e in (view or {}).get("events", [])]
 
     return ids(a) == ids(b)
-
-
-def _views(server_dir: Path, case: str, before: Any) -> tuple[dict[str, list[Any]], dict[str, list[Any]], int, int]:
-    """What each department may see now and as of `before`, computed from the log alone."""
-    from server.context import ServerContext
-
-    ctx = ServerContext.open(server_dir)
-    try:
-        logged = ctx.log.case_events(case)
-        events = [ctx.log.open(x) for x in logged]
-        directory = ctx.store.directory()
-        now = all_views(case, events, directory, utcnow())
-        held_then = [e for x, e in zip(logged, events, strict=True) if x.received_at <= before]
-        then = all_views(case, held_then, directory, before)
-        conflicts = sum(e.header.topic == "conflict.flagged" for e in events)
-        return now, then, conflicts, len(events)
-    finally:
-        ctx.close()
