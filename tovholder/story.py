@@ -166,6 +166,7 @@ def _tell(s: Story) -> dict[str, Any]:
     s.say("[bold]6. The citizen withdraws consent for the jobcenter[/bold]")
     s.laptop("laptop-mette", "consent", "withdraw", case, consents["jobcenter"])
     s.laptop("laptop-mette", "sync")
+    s.laptop("laptop-ali", "sync")
 
     s.say("[bold]7. Department views and the audit, over HTTP[/bold]")
     jobcenter_after = s.read(tokens["jonas"], f"/v1/departments/jobcenter/cases/{case}")
