@@ -9,6 +9,7 @@ answer with a status below 500 and, for JSON errors, the one error shape.
 
 from __future__ import annotations
 
+import uuid
 import zlib
 from collections.abc import Iterator
 from datetime import date
@@ -25,6 +26,7 @@ from server.app import create_app
 from server.context import ServerContext, init_data_dir
 from server.openapi import document
 from server.reading import Reading
+from tests.conftest import BACKENDS, POSTGRES, _drop_schema
 from tests.core.conftest import Devices, family
 
 #: Examples per operation and generation mode: the whole run stays well under a minute.
@@ -34,8 +36,8 @@ EXAMPLES = 60
 class Fuzzed:
     """A server data folder with a recorded case and a token for each kind of caller."""
 
-    def __init__(self, folder: Path) -> None:
-        path, admin = init_data_dir(folder)
+    def __init__(self, folder: Path, database_url: str | None = None) -> None:
+        path, admin = init_data_dir(folder, database_url)
         self.ctx = ServerContext.open(path, {})
         self.app = create_app(self.ctx)
         self.tokens = {
@@ -56,11 +58,15 @@ class Fuzzed:
         self.ctx.close()
 
 
-@pytest.fixture(scope="module")
-def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
-    f = Fuzzed(tmp_path_factory.mktemp("fuzz") / "srv")
+@pytest.fixture(scope="module", params=BACKENDS)
+def fuzzed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzzed]:
+    schema = "fuzz_" + uuid.uuid4().hex[:12]
+    url = f"{POSTGRES}?schema={schema}" if request.param == "postgres" else None
+    f = Fuzzed(tmp_path_factory.mktemp("fuzz") / "srv", url)
     yield f
     f.close()
+    if url is not None:
+        _drop_schema(schema)
 
 
 @pytest.fixture(scope="module")
