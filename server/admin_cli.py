@@ -15,6 +15,7 @@ import os
 import ssl
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -161,6 +162,8 @@ def _device_enroll(args: argparse.Namespace) -> int:
         result = local(args, act)
     else:
         result = remote(args, "POST", "/v1/admin/devices/enrollments", {"worker": args.worker})
+    if isinstance(result.get("expires_at"), int):  # for people: when the code stops working
+        result["expires"] = datetime.fromtimestamp(result["expires_at"], UTC).isoformat(timespec="seconds")
     emit(result, as_json=args.json, title="one-time enrollment code")
     return 0
 
