@@ -6,20 +6,17 @@ prints the ids it made, and refuses in one sentence with nothing recorded."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from client.laptop import Laptop
-from client.store import LaptopStore
-from client.sync import enroll_laptop
 from tovholder.__main__ import main
 
-from .conftest import FAST_SCRYPT, PASSPHRASE
-from .test_sync import Server, sync
+from .conftest import PASSPHRASE, Server
+from .test_sync import sync
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
@@ -262,36 +259,8 @@ def test_a_closed_case_takes_only_a_reopening_and_goal_and_decision_are_refused_
 # --- through a server: a flagged conflict resolved from the laptop, everything synced ----
 
 
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[Server]:
-    s = Server(tmp_path / "server")
-    yield s
-    s.ctx.close()
-
-
-@pytest.fixture
-def enrolled(hub: Server, tmp_path: Path) -> Iterator[Callable[..., Laptop]]:
-    laptops: list[Laptop] = []
-
-    def factory(name: str, department: str, role: str = "caseworker") -> Laptop:
-        code = hub.worker(f"w-{name}", department, role)
-        asyncio.run(
-            enroll_laptop(
-                tmp_path / name, "http://tovholder.test", code, PASSPHRASE,
-                transport=hub.transport, scrypt_n=FAST_SCRYPT,
-            )
-        )
-        laptop = Laptop(LaptopStore.open(tmp_path / name, PASSPHRASE))
-        laptops.append(laptop)
-        return laptop
-
-    yield factory
-    for laptop in laptops:
-        laptop.close()
-
-
 def test_the_coordinator_resolves_a_flagged_conflict_and_every_new_event_syncs(
-    hub: Server,
+    server: Server,
     enrolled: Callable[..., Laptop],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -309,16 +278,16 @@ def test_the_coordinator_resolves_a_flagged_conflict_and_every_new_event_syncs(
     goal = run(capsys, *o, "goal", "add", case, "--person", person, "--text", "A home", "--owner", "adult-social")[
         "goal"
     ]
-    sync(office, hub)
-    hub.ctx.caseload.assign(case, "w-field")
-    sync(field, hub)
+    sync(office, server)
+    server.ctx.caseload.assign(case, "w-field")
+    sync(field, server)
 
     # Both revise the same goal from the same base while offline: the server flags it.
     run(capsys, *o, "goal", "revise", case, goal, "--text", "A home of my own")
     run(capsys, *f, "goal", "revise", case, goal, "--text", "A home and a job plan")
-    sync(office, hub)
-    assert len(sync(field, hub).conflicts) == 1
-    sync(office, hub)
+    sync(office, server)
+    assert len(sync(field, server).conflicts) == 1
+    sync(office, server)
     shown = run(capsys, *o, "case", "show", case)
     [conflict] = shown["conflicts"]
     assert conflict["status"] == "open" and conflict["resolved"] is False
@@ -349,11 +318,11 @@ def test_the_coordinator_resolves_a_flagged_conflict_and_every_new_event_syncs(
     run(capsys, *o, "team", "leave", case, "--department", "jobcenter")
     run(capsys, *o, "case", "close", case)
     run(capsys, *o, "case", "reopen", case)
-    report = sync(office, hub)
+    report = sync(office, server)
     assert report.pushed == 13 and not report.rejected
-    sync(office, hub)
+    sync(office, server)
 
-    server_topics = [hub.ctx.log.open(le).header.topic for le in hub.ctx.log.case_events(case)]
+    server_topics = [server.ctx.log.open(le).header.topic for le in server.ctx.log.case_events(case)]
     for topic in (
         "conflict.resolved", "person.corrected", "share.legal-basis", "activity.added", "activity.started",
         "financing.agreed", "activity.ended", "goal.closed", "erasure.requested", "erasure.decided",
@@ -364,5 +333,5 @@ def test_the_coordinator_resolves_a_flagged_conflict_and_every_new_event_syncs(
     assert shown["pending"] == 0 and shown["conflicts"][0]["status"] == "resolved"
     assert shown["conflicts"][0]["resolution"] == "Keep the job plan wording"
     assert [e["event"] for e in shown["events"]] == [
-        le.sealed.event_id for le in hub.ctx.log.case_events(case)
+        le.sealed.event_id for le in server.ctx.log.case_events(case)
     ]

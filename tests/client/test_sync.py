@@ -8,7 +8,7 @@ connection, a lost answer), never inside our own parts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,75 +18,11 @@ import pytest
 from client.errors import DeviceRefused, ServerUnreachable
 from client.laptop import Laptop
 from client.store import LaptopStore
-from client.sync import Backoff, Syncer, enroll_laptop
+from client.sync import Backoff, Syncer
 from core import events as ev
 from core.errors import KeyNotHeld
 
-from .conftest import FAST_SCRYPT, PASSPHRASE
-
-server_context = pytest.importorskip("server.context")
-server_app = pytest.importorskip("server.app")
-
-
-class Flaky(httpx.AsyncBaseTransport):
-    """Passes requests to the app, but drops the connection on chosen request numbers."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.fail_on: set[int] = set()
-        self.count = 0
-        self.paths: list[str] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.count += 1
-        self.paths.append(request.url.path)
-        if self.count in self.fail_on:
-            raise httpx.ConnectError("the line dropped", request=request)
-        return await self.inner.handle_async_request(request)
-
-
-class Server:
-    def __init__(self, folder: Path) -> None:
-        path, _ = server_context.init_data_dir(folder)
-        self.ctx = server_context.ServerContext.open(path)
-        self.transport = Flaky(httpx.ASGITransport(app=server_app.create_app(self.ctx)))
-
-    def worker(self, worker_id: str, department: str, role: str = "caseworker") -> str:
-        self.ctx.store.add_worker(worker_id, department, role)
-        code, _ = self.ctx.store.enrollment_code(worker_id, 3600)
-        return code
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    s = Server(tmp_path / "server")
-    yield s
-    s.ctx.close()
-
-
-@pytest.fixture
-def enrolled(server: Server, tmp_path: Path) -> Iterator[Callable[..., Laptop]]:
-    laptops: list[Laptop] = []
-
-    def factory(name: str, department: str, role: str = "caseworker") -> Laptop:
-        code = server.worker(f"w-{name}", department, role)
-        asyncio.run(
-            enroll_laptop(
-                tmp_path / name,
-                "http://tovholder.test",
-                code,
-                PASSPHRASE,
-                transport=server.transport,
-                scrypt_n=FAST_SCRYPT,
-            )
-        )
-        laptop = Laptop(LaptopStore.open(tmp_path / name, PASSPHRASE))
-        laptops.append(laptop)
-        return laptop
-
-    yield factory
-    for laptop in laptops:
-        laptop.close()
+from .conftest import PASSPHRASE, Flaky, Server
 
 
 async def no_sleep(seconds: float) -> None:
