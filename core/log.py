@@ -35,6 +35,7 @@ from core.errors import (
     SignatureInvalid,
     VersionConflict,
 )
+from core.heads import CaseHeads
 from core.keys import CaseKey, KeyEncryptionKey
 from core.recorders import Row
 from core.sealing import SealedEvent, from_micros, open_sealed, parse, to_micros
@@ -125,6 +126,12 @@ class CaseLog:
         self._keys: dict[str, CaseKey] = {}
         self._devices: dict[str, Device] = {}
         self._lock = threading.Lock()
+
+    @property
+    def heads(self) -> CaseHeads | None:
+        """Where each case ends, asked without waiting; SQLite files only (`core.heads`)."""
+        heads: CaseHeads | None = getattr(self.recorder, "heads", None)
+        return heads
 
     # -- devices -----------------------------------------------------------------------
     def register_device(self, device_id: str, worker: str, signing_key: bytes, agreement_key: bytes) -> None:

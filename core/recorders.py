@@ -25,6 +25,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from psycopg.sql import SQL
 
 from core.checkpoint import BACKSTOP_PAGES, Checkpointer
+from core.heads import CaseHeads
 
 Row = tuple[str, int, str, bytes]
 """A case event as the log stores it: case id, case sequence, event type, envelope."""
@@ -115,6 +116,7 @@ class SQLiteCaseLogRecorder(SQLiteApplicationRecorder):
         _tune_connections(datastore)
         memory = datastore.pool.is_sqlite_memory_mode
         self.checkpointer = None if memory else Checkpointer(datastore.pool.db_name)
+        self.heads = None if memory else CaseHeads(datastore.pool.db_name, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.tables.create()]
@@ -167,6 +169,8 @@ class SQLiteCaseLogRecorder(SQLiteApplicationRecorder):
 
 class PostgresCaseLogRecorder(PostgresApplicationRecorder):
     """PostgreSQL: the library's events table plus the log tables, in one transaction."""
+
+    heads: CaseHeads | None = None  # every question goes over the network (see core.heads)
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)

@@ -89,6 +89,9 @@ def close_recorder(recorder: Any) -> None:
     checkpointer = getattr(recorder, "checkpointer", None)
     if checkpointer is not None:
         checkpointer.stop()
+    heads = getattr(recorder, "heads", None)
+    if heads is not None:
+        heads.close()
     factory = getattr(recorder, "_factory", None)
     if factory is not None:
         factory.close()
