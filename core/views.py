@@ -419,7 +419,12 @@ class JudgedView:
     def body(self, at: datetime) -> bytes | None:
         if self.head is None:
             return None
-        return b"".join((self.head, encode_json(at.isoformat()), self.tail))
+        return b"".join((self.head, self.moment(at), self.tail))
+
+    @staticmethod
+    def moment(at: datetime) -> bytes:
+        """The part of the body between `head` and `tail`: the moment of reading."""
+        return encode_json(at.isoformat())
 
     @property
     def size(self) -> int:
@@ -444,21 +449,25 @@ class ViewCache:
 
     def body(self, case_id: str, department: str, directory: Directory, at: datetime) -> bytes | None:
         """`case_json` of the case as `department` may see it at `at`, encoded; None when it
-        may see nothing (not a party, erased, or no such case). The case's tail is read
-        from the log first, so an event appended anywhere is in the very next answer."""
+        may see nothing (not a party, erased, or no such case)."""
+        view = self.view(case_id, department, directory, at)
+        return None if view is None else view.body(at)
+
+    def view(self, case_id: str, department: str, directory: Directory, at: datetime) -> JudgedView | None:
+        """The case judged for `department` as it holds at `at` (its `body(at)` is None
+        when the department may see nothing); None for an unknown or erased case. The
+        case's tail is read from the log first, so an event appended anywhere is in the
+        very next answer."""
         try:
             case = self.cases.get(case_id)
         except (KeyNotHeld, CaseErased):
             return None
-        key = (case_id, department)
         authority = directory.is_authority(department)
-        with self._lock:
-            found = self._views.get(key)
-            if found is not None:
-                self._views.move_to_end(key)
-        if found is not None and found.holds(case.seq, authority, at):
-            return found.body(at)
+        found = self.holding(case_id, department, case.seq, authority, at)
+        if found is not None:
+            return found
         judged = self._judge(case, department, directory, authority, at)
+        key = (case_id, department)
         with self._lock:
             self.judged += 1
             old = self._views.pop(key, None)
@@ -470,7 +479,17 @@ class ViewCache:
             while self.used > self.budget and self._views:
                 _, dropped = self._views.popitem(last=False)
                 self.used -= dropped.size
-        return judged.body(at)
+        return judged
+
+    def holding(self, case_id: str, department: str, seq: int, authority: bool, at: datetime) -> JudgedView | None:
+        """The view judged earlier, from memory alone, when it still holds at `at` for the
+        case whose last event is `seq` (read by the caller, e.g. from `core.heads`)."""
+        key = (case_id, department)
+        with self._lock:
+            found = self._views.get(key)
+            if found is not None:
+                self._views.move_to_end(key)
+        return found if found is not None and found.holds(seq, authority, at) else None
 
     def _judge(
         self, case: CachedCase, department: str, directory: Directory, authority: bool, at: datetime

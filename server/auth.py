@@ -161,12 +161,24 @@ def forget_tokens(ctx: ServerContext) -> None:
     token_cache(ctx).clear()
 
 
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer TOKEN`` header; None without one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def remembered_principal(ctx: ServerContext, request: Request) -> Principal | None:
+    """The principal of a token this process knows from the last `TOKEN_TTL` seconds,
+    without asking the database; None otherwise (`principal` then decides)."""
+    token = bearer_token(request)
+    return None if token is None else token_cache(ctx).get(digest(token))
+
+
 def principal(ctx: ServerContext, request: Request) -> Principal:
     """The worker or administrator behind a bearer token; Unauthorized when there is none."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request)
+    if token is None:
         raise Unauthorized("send a staff or admin token as 'Authorization: Bearer TOKEN'")
     cache = token_cache(ctx)
     key = digest(token)

@@ -19,8 +19,10 @@ The purpose of a look is taken from ``?purpose=`` or the ``X-Tovholder-Purpose``
 
 `Reading` holds the view services of one server process in ``ctx.extras["reading"]``.
 A department's case view is answered from `core.views.ViewCache` (the encoded JSON of
-the view judged earlier, while it cannot have changed); its token check, view and
-access-log entry run in one trip to the thread pool, and the bytes are sent as they are.
+the view judged earlier, while it cannot have changed): on the event loop itself when
+everything it needs is in memory (`remembered_case_answer`), otherwise with its token
+check, view and access-log entry in one trip to the thread pool; compressed once per
+judged view for clients that accept it (`server.compression`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -50,13 +53,15 @@ from core.views import (
     CaseCache,
     CaseIndexProjection,
     CaseRow,
+    JudgedView,
     ViewCache,
     case_json,
     case_rows,
     department_case,
     department_cases,
 )
-from server.auth import principal, read_body
+from server.auth import principal, read_body, remembered_principal
+from server.compression import MIN_SIZE, CompressedCache, CompressedParts, preferred_coding
 from server.context import ServerContext
 from server.errors import Forbidden, NotFound
 from server.store import Principal
@@ -74,6 +79,7 @@ class Reading:
         self.ctx = ctx
         self.cache = CaseCache(ctx.log)
         self.views = ViewCache(self.cache)
+        self.compressed = CompressedCache()
         self.index = ProjectionRunner(ctx.log, CaseIndexProjection(ctx.log))
         cpr = CprIndexProjection(ctx.log)
         self.cpr = ProjectionRunner(ctx.log, cpr)
@@ -121,6 +127,7 @@ class Reading:
         """Drop a case's plaintext from every cache of the process (after erasure)."""
         self.cache.forget(case_id)
         self.views.forget(case_id)
+        self.compressed.forget(case_id)
         self.ctx.push.forget(case_id)
 
     def close(self) -> None:
@@ -259,22 +266,84 @@ def show_case(r: Reading, who: Principal, department: str, case_id: str, purpose
     return case_json(view)
 
 
-def show_case_body(r: Reading, who: Principal, department: str, case_id: str, purpose: str) -> bytes:
-    """`show_case` encoded as JSON, from the view cache when the judged view still holds."""
-    body = (
-        r.views.body(case_id, department, r.ctx.store.directory(), r.now()) if is_case_id(case_id) else None
-    )
-    if body is None:
+@dataclass(frozen=True, slots=True)
+class CaseAnswer:
+    """A department's case view ready to send: the view judged earlier, the moment of
+    reading and, when the client accepts a compressed answer, the compressed parts."""
+
+    view: JudgedView
+    at: datetime
+    coding: str | None = None
+    parts: CompressedParts | None = None
+
+    def response(self) -> Response:
+        middle = self.view.moment(self.at)
+        headers = {"Vary": "Accept-Encoding"}
+        if self.coding is None or self.parts is None:
+            body = b"".join((self.view.head or b"", middle, self.view.tail))
+        else:
+            body = self.parts.body(middle, self.coding)
+            headers["Content-Encoding"] = self.coding
+        return Response(body, media_type="application/json", headers=headers)
+
+
+def wants_parts(view: JudgedView, coding: str | None) -> bool:
+    return coding is not None and len(view.head or b"") + len(view.tail) >= MIN_SIZE
+
+
+def case_answer(
+    r: Reading, who: Principal, department: str, case_id: str, purpose: str, coding: str | None = None
+) -> CaseAnswer:
+    """The case view (`show_case`) as encoded JSON, from the view cache when the judged
+    view still holds, compressed in `coding` when it is large enough to gain by it."""
+    at = r.now()
+    view = r.views.view(case_id, department, r.ctx.store.directory(), at) if is_case_id(case_id) else None
+    if view is None or view.head is None:
         r.access.record(who.subject, department, case_id, "department-case", purpose, "refused")
         raise not_visible(case_id)
+    parts = r.compressed.make((case_id, department), view.head, view.tail) if wants_parts(view, coding) else None
     r.access.record(who.subject, department, case_id, "department-case", purpose)
-    return body
+    return CaseAnswer(view, at, coding, parts)
 
 
-def department_case_body(r: Reading, request: Request, department: str, case_id: str, purpose: str) -> bytes:
+def remembered_case_answer(
+    r: Reading, request: Request, department: str, case_id: str, purpose: str, coding: str | None
+) -> CaseAnswer | None:
+    """`department_case_answer` from memory alone, or None to take that full path.
+
+    It answers when the token is remembered, the departments are loaded and the view
+    judged earlier (and compressed, if asked for) still holds for the case as the log
+    ends now (`core.heads`, which never waits). Nothing here blocks, so it runs on the
+    event loop: a trip to the thread pool costs a cached read more than all the rest.
+    Same answer, same access-log entry; a token of another department is refused here
+    as there.
+    """
+    heads = r.ctx.log.heads
+    directory = r.ctx.store.loaded_directory()
+    who = remembered_principal(r.ctx, request)
+    if heads is None or directory is None or who is None or not is_case_id(case_id):
+        return None
+    staff_of(who, department)
+    seq = heads.seq(case_id)
+    at = r.now()
+    view = r.views.holding(case_id, department, seq, directory.is_authority(department), at) if seq else None
+    if view is None or view.head is None:
+        return None
+    parts = None
+    if wants_parts(view, coding):
+        parts = r.compressed.get((case_id, department), view.head)
+        if parts is None:
+            return None
+    r.access.record(who.subject, department, case_id, "department-case", purpose)
+    return CaseAnswer(view, at, coding, parts)
+
+
+def department_case_answer(
+    r: Reading, request: Request, department: str, case_id: str, purpose: str, coding: str | None
+) -> CaseAnswer:
     """The token check and the case view of one request, for one trip to the thread pool."""
     who = department_principal(r.ctx, request, department)
-    return show_case_body(r, who, department, case_id, purpose)
+    return case_answer(r, who, department, case_id, purpose, coding)
 
 
 def audit_case(r: Reading, who: Principal, case_id: str, as_of: datetime, purpose: str) -> dict[str, Any]:
@@ -358,11 +427,13 @@ async def department_list(request: Request) -> Response:
 
 async def department_show(request: Request) -> Response:
     _, r = _ctx(request)
-    department = request.path_params["dept"]
-    body = await blocking(
-        department_case_body, r, request, department, request.path_params["case"], purpose_of(request, "casework")
-    )
-    return Response(body, media_type="application/json")
+    department, case_id = request.path_params["dept"], request.path_params["case"]
+    purpose = purpose_of(request, "casework")
+    coding = preferred_coding(request.headers.get("accept-encoding"))
+    answer = remembered_case_answer(r, request, department, case_id, purpose, coding)
+    if answer is None:
+        answer = await blocking(department_case_answer, r, request, department, case_id, purpose, coding)
+    return answer.response()
 
 
 async def department_search(request: Request) -> Response:
@@ -428,8 +499,8 @@ async def citizen_file(request: Request) -> Response:
 
 def api_routes() -> list[BaseRoute]:
     return [
-        Route("/v1/departments/{dept}/cases", department_list, methods=["GET"]),
         Route("/v1/departments/{dept}/cases/{case}", department_show, methods=["GET"]),
+        Route("/v1/departments/{dept}/cases", department_list, methods=["GET"]),
         Route("/v1/departments/{dept}/search", department_search, methods=["POST"]),
         Route("/v1/audit/cases/{case}", audit_replay, methods=["GET"]),
         Route("/v1/audit/access-log", audit_access_log, methods=["GET"]),

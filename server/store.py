@@ -148,6 +148,10 @@ class AdminStore:
             Department(r[0], r[1], bool(r[2]), tuple(json.loads(r[3])), bool(r[4])) for r in rows
         ]
 
+    def loaded_directory(self) -> Directory | None:
+        """The directory when it is in memory; None when `directory` would query."""
+        return self._directory
+
     def directory(self) -> Directory:
         """The municipality's departments as the rules consult them (cached until changed)."""
         if self._directory is None:

@@ -17,6 +17,8 @@ import httpx
 import pytest
 
 from core import events as ev
+from core.log import CaseLog
+from core.storage import close_recorder, open_recorder
 from server.app import create_app
 from server.auth import TOKEN_TTL, TokenCache
 from server.context import ServerContext, init_data_dir
@@ -238,3 +240,65 @@ def test_a_removed_token_stops_working_within_the_ttl_and_admin_changes_forget_a
     )
     assert added.status_code == 201, added.text
     assert server.get(path, "lead").status_code == 401
+
+
+def without_moment(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k != "as_of"}
+
+
+def test_a_case_view_is_sent_compressed_to_clients_that_accept_it(server: Server) -> None:
+    b, _, visit = recorded(server)
+    path = f"/v1/departments/jobcenter/cases/{b.case_id}"
+    token = {"Authorization": f"Bearer {server.tokens['jobcenter']}"}
+    answers = {
+        accept: server.request("GET", path, headers={**token, "Accept-Encoding": accept})
+        for accept in ("identity", "deflate", "gzip", "gzip, deflate, br, zstd", "gzip;q=1, deflate;q=0.1")
+    }
+    encodings = {accept: r.headers.get("content-encoding") for accept, r in answers.items()}
+    assert encodings == {
+        "identity": None, "deflate": "deflate", "gzip": "gzip",
+        "gzip, deflate, br, zstd": "deflate", "gzip;q=1, deflate;q=0.1": "gzip",
+    }
+    plain = answers["identity"].json()
+    assert visit.event_id in {e["event"] for e in plain["events"]}
+    for r in answers.values():
+        # httpx checks the checksum of each coding (Adler-32, CRC-32) as it decodes.
+        assert r.status_code == 200 and r.headers["vary"] == "Accept-Encoding"
+        assert without_moment(r.json()) == without_moment(plain)
+        assert datetime.fromisoformat(r.json()["as_of"]).tzinfo is not None
+
+
+def test_reads_from_memory_answer_as_the_full_path_and_see_what_others_appended(
+    server: Server, database_url: str
+) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip("on PostgreSQL every read takes the full path (core.heads)")
+    server.ctx.log.clock = lambda: datetime(2026, 6, 1, 12, tzinfo=UTC)  # no midnight between reads
+    b, _, visit = recorded(server)
+    path = f"/v1/departments/jobcenter/cases/{b.case_id}"
+    reading = Reading.of(server.ctx)
+    first = server.get(path, "jobcenter")
+    assert first.status_code == 200 and reading.views.judged == 1
+    for accept in ("identity", "deflate", "gzip", "deflate", "identity"):
+        again = server.request("GET", path, headers={
+            "Authorization": f"Bearer {server.tokens['jobcenter']}", "Accept-Encoding": accept})
+        assert again.status_code == 200 and without_moment(again.json()) == without_moment(first.json())
+    assert reading.views.judged == 1  # all answered from what was judged at the first read
+    # A remembered token of another department is refused on this path too.
+    assert server.get(f"/v1/departments/health/cases/{b.case_id}", "health").status_code == 200
+    assert server.get(path, "health").status_code == 403
+    # Another process (a second server, an administrator's command) appends to the same file.
+    other = CaseLog(open_recorder(server.ctx.settings.database_url), server.ctx.log.kek)
+    try:
+        done = len(b.sealed)
+        note = b.contact(note="recorded elsewhere")
+        server.devices.push(other, b.sealed[done:], [])
+    finally:
+        close_recorder(other.recorder)
+    after = server.get(path, "jobcenter").json()
+    assert note.event_id in {e["event"] for e in after["events"]}
+    assert visit.event_id in {e["event"] for e in after["events"]}
+    assert reading.views.judged == 3  # jobcenter's first, health's, jobcenter's after the new event
+    entries = server.get(f"/v1/audit/access-log?case={b.case_id}", "auditor").json()["entries"]
+    shown = [e for e in entries if e["view"] == "department-case" and e["worker"] == "anna"]
+    assert len(shown) == 7 and {e["outcome"] for e in shown} == {"shown"}
