@@ -120,32 +120,33 @@ class CaseIndexProjection:
             last[case_id] = (le.position, le.seq)
             paged.setdefault(case_id, []).append(le)
         p = self.log.tables.p
-        writes: list[Write] = []
+        delete_case = f"DELETE FROM {self.cases} WHERE case_id={p}"
+        insert_case = f"INSERT INTO {self.cases} VALUES ({p},{p},{p},{p},{p},{p},{p},{p})"
+        delete_parties = f"DELETE FROM {self.dept_cases} WHERE case_id={p}"
+        insert_party = f"INSERT INTO {self.dept_cases} VALUES ({p},{p},{p},{p})"
+        cases: list[Write] = []
+        parties: list[Write] = []
         for case_id, (position, seq) in last.items():
             state = self._index_state(case_id, seq, paged[case_id])
             requested = [at for at, granted in state.erasure_requests.values() if granted is None]
-            writes.append((f"DELETE FROM {self.cases} WHERE case_id={p}", (case_id,)))
-            writes.append(
+            cases.append((
+                insert_case,
                 (
-                    f"INSERT INTO {self.cases} VALUES ({p},{p},{p},{p},{p},{p},{p},{p})",
-                    (
-                        case_id, state.kind, state.lead, state.status,
-                        to_micros(state.closed_at) if state.closed_at else None,
-                        to_micros(min(requested)) if requested else None,
-                        position, seq,
-                    ),
-                )
-            )
-            writes.append((f"DELETE FROM {self.dept_cases} WHERE case_id={p}", (case_id,)))
+                    case_id, state.kind, state.lead, state.status,
+                    to_micros(state.closed_at) if state.closed_at else None,
+                    to_micros(min(requested)) if requested else None,
+                    position, seq,
+                ),
+            ))
             for department in state.memberships:
                 party = int(state.is_party(department) and state.status != "erased")
-                writes.append(
-                    (
-                        f"INSERT INTO {self.dept_cases} VALUES ({p},{p},{p},{p})",
-                        (department, case_id, party, position),
-                    )
-                )
-        return writes
+                parties.append((insert_party, (department, case_id, party, position)))
+        # Grouped by statement, so the runner sends each group as one executemany.
+        cleared = [(case_id,) for case_id in last]
+        return [
+            *((delete_case, c) for c in cleared), *cases,
+            *((delete_parties, c) for c in cleared), *parties,
+        ]
 
     def _index_state(self, case_id: str, upto: int, page: Sequence[LoggedEvent] = ()) -> CaseState:
         """The case folded from its index-relevant events up to sequence `upto`.
