@@ -15,6 +15,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +75,9 @@ def check_worker_id(worker_id: str) -> str:
     return worker_id
 
 
+DIRECTORY_TTL = 5.0  # seconds the departments are trusted without asking the database
+
+
 class AdminStore:
     """Reads and writes the administration tables."""
 
@@ -86,7 +90,8 @@ class AdminStore:
         self.t_codes = f"{q}admin_enrollment_codes"
         self.t_nonces = f"{q}admin_nonces"
         self._lock = threading.Lock()
-        self._directory: Directory | None = None
+        self._directory: tuple[float, Directory] | None = None  # (when loaded, directory)
+        self.clock: Callable[[], float] = time.monotonic
         self._purged = 0.0
         for statement in (
             f"CREATE TABLE IF NOT EXISTS {self.t_departments} "
@@ -149,14 +154,25 @@ class AdminStore:
         ]
 
     def loaded_directory(self) -> Directory | None:
-        """The directory when it is in memory; None when `directory` would query."""
-        return self._directory
+        """The directory when it is in memory and fresh; None when `directory` would query."""
+        loaded = self._directory
+        if loaded is None or self.clock() - loaded[0] >= DIRECTORY_TTL:
+            return None
+        return loaded[1]
 
-    def directory(self) -> Directory:
-        """The municipality's departments as the rules consult them (cached until changed)."""
-        if self._directory is None:
-            self._directory = Directory.of(self.departments())
-        return self._directory
+    def directory(self, *, fresh: bool = False) -> Directory:
+        """The municipality's departments as the rules consult them.
+
+        Kept in memory for `DIRECTORY_TTL` seconds: a department added through this
+        process is known at once, one added by another process (an administrator's
+        command on the data folder, another server instance) within that time, and at
+        once where it is named by an administrator (``fresh=True``).
+        """
+        found = None if fresh else self.loaded_directory()
+        if found is None:
+            found = Directory.of(self.departments())
+            self._directory = (self.clock(), found)
+        return found
 
     # -- workers and tokens ------------------------------------------------------------------
     def add_worker(self, worker_id: str, department: str, role: str) -> str:
@@ -164,7 +180,7 @@ class AdminStore:
         check_worker_id(worker_id)
         if role not in WORKER_ROLES:
             raise InvalidInput(f"a worker's role is one of {', '.join(WORKER_ROLES)}")
-        if department not in self.directory():
+        if department not in self.directory(fresh=True):
             raise InvalidInput(f"unknown department {department!r}; add it first")
         p = self.p
         with self._lock:

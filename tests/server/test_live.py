@@ -294,3 +294,28 @@ def test_admin_and_audit_commands_over_http(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_department_added_on_the_data_folder_is_known_to_the_running_server(tmp_path: Path) -> None:
+    folder, token = init_data_dir(tmp_path / "srv")
+    proc, url = _start(folder)
+    env = {**os.environ, "TOVHOLDER_TOKEN": token}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tovholder", *args], capture_output=True, text=True, timeout=60, env=env
+        )
+
+    try:
+        first = run("admin", "worker", "add", "anna", "--department", "jobcenter", "--role", "caseworker",
+                    "--server", url)
+        assert first.returncode == 0, first.stderr  # the server has the departments in memory now
+        added = run("admin", "department", "add", "museum", "--name", "Museum", "--dir", str(folder))
+        assert added.returncode == 0, added.stderr
+        worker = run("admin", "worker", "add", "mus", "--department", "museum", "--role", "caseworker",
+                     "--server", url, "--json")
+        assert worker.returncode == 0, worker.stderr
+        assert json.loads(worker.stdout)["token"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -10,11 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.departments import Department
 from core.views import CaseIndexProjection, department_cases
 from server.app import create_app
 from server.context import ServerContext, init_data_dir
 from server.reading import Reading
 from server.settings import write_config
+from server.store import DIRECTORY_TTL
 from tests.core.conftest import Devices, family
 from tovholder.__main__ import main
 
@@ -105,3 +107,24 @@ def test_retention_settings_reach_the_auditor(tmp_path: Path) -> None:
     finally:
         Reading.of(ctx).close()
         ctx.close()
+
+
+def test_departments_added_by_another_process_are_known_within_the_ttl(tmp_path: Path) -> None:
+    path, _ = init_data_dir(tmp_path / "srv")
+    server = ServerContext.open(path, {})
+    other = ServerContext.open(path, {})  # an administrator's command on the same folder
+    try:
+        moment = [0.0]
+        server.store.clock = lambda: moment[0]
+        assert "museum" not in server.store.directory()
+        other.store.add_department(Department("museum", "Museum", True, (), False))
+        assert "museum" not in server.store.directory() and server.store.loaded_directory() is not None
+        moment[0] += DIRECTORY_TTL
+        assert server.store.loaded_directory() is None  # a read from memory takes the full path
+        assert "museum" in server.store.directory()
+        other.store.add_department(Department("zoo", "Zoo", False, (), False))
+        server.store.add_worker("zelda", "zoo", "caseworker")  # named by an administrator: at once
+        assert not server.store.directory().is_authority("zoo")
+    finally:
+        other.close()
+        server.close()
