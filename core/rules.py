@@ -16,6 +16,7 @@ from core.departments import Directory
 from core.errors import InvalidInput, RuleViolation, UnknownReference
 from core.keys import normalise_cpr
 
+MIN_PURPOSE = 10  # characters: a purpose says what the information will be used for
 VAGUE_PURPOSES = frozenset(
     {
         "all relevant information",
@@ -187,10 +188,15 @@ def consent_rules(state: CaseState, e: ev.ConsentGiven, d: Directory) -> None:
         raise InvalidInput("a consent names the categories of information it covers")
     ev.check_categories(e.consent_categories, "categories in the consent")
     purpose = " ".join(e.purpose.lower().split()).strip(" .")
-    if len(purpose) < 10 or purpose in VAGUE_PURPOSES:
+    if purpose in VAGUE_PURPOSES:
         raise RuleViolation(
             "a consent must state a specific purpose; a vague consent such as "
             "'all relevant information' is not valid"
+        )
+    if len(purpose) < MIN_PURPOSE:
+        raise RuleViolation(
+            f"a consent must state a specific purpose, in at least {MIN_PURPOSE} characters "
+            "(what the information will be used for, e.g. 'joint job and housing plan')"
         )
     day = e.occurred_at.date()
     if e.valid_until < day:

@@ -113,6 +113,10 @@ def test_a_vague_purpose_is_refused(b: CaseBuilder) -> None:
             ev.ConsentGiven,
             **consent_fields(b, "mother", ("mother",), purpose=purpose),
         )
+    rejected(
+        b, RuleViolation, "in at least 10 characters", ev.ConsentGiven,
+        **consent_fields(b, "mother", ("mother",), purpose="job plan"),
+    )
 
 
 def test_valid_until_cannot_be_in_the_past(b: CaseBuilder) -> None:
