@@ -129,7 +129,7 @@ class CaseLog:
 
     @property
     def heads(self) -> CaseHeads | None:
-        """Where each case ends, asked without waiting; SQLite files only (`core.heads`)."""
+        """Where each case ends, asked from the event loop (`core.heads`); None in memory."""
         heads: CaseHeads | None = getattr(self.recorder, "heads", None)
         return heads
 

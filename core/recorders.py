@@ -25,7 +25,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from psycopg.sql import SQL
 
 from core.checkpoint import BACKSTOP_PAGES, Checkpointer
-from core.heads import CaseHeads
+from core.heads import CaseHeads, PostgresHeads, SQLiteHeads
 
 Row = tuple[str, int, str, bytes]
 """A case event as the log stores it: case id, case sequence, event type, envelope."""
@@ -116,7 +116,7 @@ class SQLiteCaseLogRecorder(SQLiteApplicationRecorder):
         _tune_connections(datastore)
         memory = datastore.pool.is_sqlite_memory_mode
         self.checkpointer = None if memory else Checkpointer(datastore.pool.db_name)
-        self.heads = None if memory else CaseHeads(datastore.pool.db_name, events_table_name)
+        self.heads: CaseHeads | None = None if memory else SQLiteHeads(datastore.pool.db_name, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.tables.create()]
@@ -170,12 +170,14 @@ class SQLiteCaseLogRecorder(SQLiteApplicationRecorder):
 class PostgresCaseLogRecorder(PostgresApplicationRecorder):
     """PostgreSQL: the library's events table plus the log tables, in one transaction."""
 
-    heads: CaseHeads | None = None  # every question goes over the network (see core.heads)
-
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         prefix = events_table_name.removesuffix("events")
         self.tables = LogTables(prefix, "%s", "BYTEA", qualify=f'"{datastore.schema}".')
+        connect = datastore.pool.kwargs
+        self.heads: CaseHeads | None = PostgresHeads(
+            connect() if callable(connect) else dict(connect or {}), f'"{datastore.schema}"."{events_table_name}"'
+        )
         for statement in self.tables.create():
             self.sql_create_statements.append(SQL(statement))  # type: ignore[arg-type]
 

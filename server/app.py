@@ -57,9 +57,9 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 async def healthz(request: Request) -> Response:
     ctx: ServerContext = request.app.state.ctx
-    # On an SQLite file the head is read without waiting (core.heads), so on the loop.
+    # Asked from the loop (core.heads); through the pool when that cannot tell.
     heads = ctx.log.heads
-    head = heads.position() if heads is not None else None
+    head = await heads.position() if heads is not None else None
     if head is None:
         head = await run_in_threadpool(ctx.log.max_position)
     return JSONResponse({"status": "ok", "head": head})

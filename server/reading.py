@@ -306,15 +306,15 @@ def case_answer(
     return CaseAnswer(view, at, coding, parts)
 
 
-def remembered_case_answer(
+async def remembered_case_answer(
     r: Reading, request: Request, department: str, case_id: str, purpose: str, coding: str | None
 ) -> CaseAnswer | None:
     """`department_case_answer` from memory alone, or None to take that full path.
 
     It answers when the token is remembered, the departments are loaded and the view
     judged earlier (and compressed, if asked for) still holds for the case as the log
-    ends now (`core.heads`, which never waits). Nothing here blocks, so it runs on the
-    event loop: a trip to the thread pool costs a cached read more than all the rest.
+    ends now (`core.heads`, asked from the event loop). Nothing here blocks, so it runs
+    on the event loop: a trip to the thread pool costs a cached read more than the rest.
     Same answer, same access-log entry; a token of another department is refused here
     as there.
     """
@@ -324,7 +324,7 @@ def remembered_case_answer(
     if heads is None or directory is None or who is None or not is_case_id(case_id):
         return None
     staff_of(who, department)
-    seq = heads.seq(case_id)
+    seq = await heads.seq(case_id)
     at = r.now()
     view = r.views.holding(case_id, department, seq, directory.is_authority(department), at) if seq else None
     if view is None or view.head is None:
@@ -430,7 +430,7 @@ async def department_show(request: Request) -> Response:
     department, case_id = request.path_params["dept"], request.path_params["case"]
     purpose = purpose_of(request, "casework")
     coding = preferred_coding(request.headers.get("accept-encoding"))
-    answer = remembered_case_answer(r, request, department, case_id, purpose, coding)
+    answer = await remembered_case_answer(r, request, department, case_id, purpose, coding)
     if answer is None:
         answer = await blocking(department_case_answer, r, request, department, case_id, purpose, coding)
     return answer.response()
