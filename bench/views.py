@@ -29,11 +29,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import httpx
+import psycopg
 from rich.console import Console
 from rich.table import Table
 
@@ -45,7 +48,7 @@ from core.projection import ProjectionRunner
 from core.recording import Author, make_event
 from core.sealing import seal
 from core.signing import sign_batch
-from core.storage import close_recorder, open_recorder
+from core.storage import close_recorder, open_recorder, recorder_env
 from core.views import CaseIndexProjection
 from server.context import ServerContext, init_data_dir
 
@@ -58,10 +61,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def prefill(folder: Path, n_events: int) -> tuple[Path, str, str]:
+def prefill(folder: Path, n_events: int, database_url: str | None = None) -> tuple[Path, str, str]:
     """A server data folder with one family case of `n_events` events recorded by the
     lead department; returns (folder, case id, the lead caseworker's staff token)."""
-    path, _ = init_data_dir(folder)
+    path, _ = init_data_dir(folder, database_url)
     ctx = ServerContext.open(path, {})
     try:
         token = ctx.store.add_worker("bench-worker", LEAD, "caseworker")
@@ -210,10 +213,31 @@ def percentile(values: list[float], q: float) -> float:
 FLOOR = "/healthz (server floor)"
 
 
-def bench_reads(n_events: int, requests: int, clients: int) -> dict[str, dict[str, float]]:
+@contextmanager
+def fresh_schema(database_url: str | None) -> Iterator[str | None]:
+    """A PostgreSQL URL with a schema of its own, dropped afterwards (None: SQLite)."""
+    if database_url is None:
+        yield None
+        return
+    schema = f"bench_{uuid4().hex[:12]}"
+    url = f"{database_url.split('?')[0]}?schema={schema}"
+    try:
+        yield url
+    finally:
+        env = recorder_env(url)
+        with psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=int(env["POSTGRES_PORT"]),
+            user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None, autocommit=True,
+        ) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def bench_reads(
+    n_events: int, requests: int, clients: int, database_url: str | None = None
+) -> dict[str, dict[str, float]]:
     """The case view as browsers ask for it (compressed) and as plain JSON, and /healthz."""
-    with tempfile.TemporaryDirectory(prefix="tovholder-bench-") as tmp:
-        folder, case_id, token = prefill(Path(tmp) / "srv", n_events)
+    with tempfile.TemporaryDirectory(prefix="tovholder-bench-") as tmp, fresh_schema(database_url) as database:
+        folder, case_id, token = prefill(Path(tmp) / "srv", n_events, database)
         proc, url = start_server(folder)
         case_path, case_route = f"/v1/departments/{LEAD}/cases/{case_id}", "/v1/departments/{dept}/cases/{case}"
         try:
@@ -277,11 +301,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=20_000, help="events in the log that is rebuilt")
     parser.add_argument("--cases", type=int, default=200, help="cases those events are spread over")
     parser.add_argument("--repeat", type=int, default=3, help="rebuild runs; the best counts")
+    parser.add_argument("--database-url", help="read from a server on this PostgreSQL (a schema of its own, "
+                        "dropped afterwards) instead of SQLite, e.g. postgresql://postgres@127.0.0.1/postgres")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     for key in [k for k in os.environ if k.startswith(("SQLITE_", "PERSISTENCE_", "CIPHER_"))]:
         del os.environ[key]
-    reads = bench_reads(args.case_events, args.requests, args.clients)
+    reads = bench_reads(args.case_events, args.requests, args.clients, args.database_url)
     rebuild: dict[str, float] = {}
     for _ in range(max(1, args.repeat)):
         for name, rate in bench_rebuild(args.events, args.cases).items():
@@ -293,6 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     doc: dict[str, Any] = {
         "reads": {"clients": args.clients, "requests": args.requests, "case_events": args.case_events,
+                  "backend": "postgresql" if args.database_url else "sqlite",
                   "results": {k: {m: round(v, 2) for m, v in r.items()} for k, r in reads.items()}},
         "rebuild": {"events": args.events, "cases": args.cases, "repeat": args.repeat,
                     "events_per_s": {k: round(v) for k, v in rebuild.items()}},
@@ -302,7 +329,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(doc, indent=2))
         return
     console = Console()
-    table = Table(title=f"{args.requests:,} reads per row by {args.clients} concurrent clients over loopback")
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    table = Table(title=f"{args.requests:,} reads per row by {args.clients} concurrent clients on loopback, {backend}")
     for col in ("read", "p50 ms", "p99 ms", "p99 ÷ floor", "requests/s", "server p99 ms (bucket)"):
         table.add_column(col, justify="right" if col != "read" else "left")
     floor = reads[FLOOR]["p99_ms"]
