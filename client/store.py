@@ -331,18 +331,19 @@ class LaptopStore:
                     "INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, 1)",
                     (key.case_id, key.key_id, self._key.wrap(key)),
                 )
+            ordered = sorted(events, key=lambda x: (x.case_id, x.seq))
+            hexes = {case_id: UUID(case_id).hex for case_id in {e.case_id for e in ordered}}
+            held = _held(c, [(hexes[e.case_id], e.seq) for e in ordered])
             links: dict[tuple[str, int], bytes] = {}
-            for e in sorted(events, key=lambda x: (x.case_id, x.seq)):
+            stored: list[tuple[str, int, str, bytes]] = []
+            confirmed: list[tuple[str, str, int, int]] = []
+            for e in ordered:
                 sealed = parse(e.sealed)
                 if sealed.case_id != e.case_id:
                     raise CodecError(
                         f"the server sent event {sealed.event_id} under the wrong case"
                     )
-                c.execute(
-                    "SELECT 1 FROM stored_events WHERE originator_id=? AND originator_version=?",
-                    (UUID(e.case_id).hex, e.seq),
-                )
-                if c.fetchone() is not None:
+                if (hexes[e.case_id], e.seq) in held:
                     continue
                 prev = links.get((e.case_id, e.seq - 1))
                 if prev is None:
@@ -352,21 +353,16 @@ class LaptopStore:
                         f"event {e.seq} of case {e.case_id} does not continue the case's chain"
                     )
                 links[(e.case_id, e.seq)] = e.link
-                c.execute(
-                    "INSERT INTO stored_events VALUES (?, ?, ?, ?)",
-                    (
-                        UUID(e.case_id).hex,
-                        e.seq,
-                        sealed.topic,
-                        _pack([e.sealed, e.position, e.received, e.link]),
-                    ),
+                held.add((hexes[e.case_id], e.seq))
+                stored.append(
+                    (hexes[e.case_id], e.seq, sealed.topic, _pack([e.sealed, e.position, e.received, e.link]))
                 )
-                c.execute(
-                    "INSERT OR REPLACE INTO confirmed_index VALUES (?, ?, ?, ?)",
-                    (sealed.event_id, e.case_id, e.seq, e.position),
-                )
-                c.execute("DELETE FROM outbox WHERE event_id=?", (sealed.event_id,))
-                new += 1
+                confirmed.append((sealed.event_id, e.case_id, e.seq, e.position))
+            # One statement each for the whole page.
+            c.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", stored)
+            c.executemany("INSERT OR REPLACE INTO confirmed_index VALUES (?, ?, ?, ?)", confirmed)
+            c.executemany("DELETE FROM outbox WHERE event_id=?", [(row[0],) for row in confirmed])
+            new = len(stored)
             for case_id in drops:
                 c.execute("DELETE FROM stored_events WHERE originator_id=?", (UUID(case_id).hex,))
                 c.execute("DELETE FROM confirmed_index WHERE case_id=?", (case_id,))
@@ -381,6 +377,24 @@ def _meta_rows(recorder: Any, names: Sequence[str]) -> dict[str, Any]:
     with recorder.datastore.transaction(commit=False) as c:
         c.execute(f"SELECT name, value FROM meta WHERE name IN ({marks})", list(names))
         return {r[0]: _unpack(r[1]) for r in c.fetchall()}
+
+
+def _held(c: Any, places: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Which (case id hex, sequence) of `places` the store holds already: one range query
+    per case (a page holds a run of each case's sequence)."""
+    ranges: dict[str, tuple[int, int]] = {}
+    for case, seq in places:
+        low, high = ranges.get(case, (seq, seq))
+        ranges[case] = (min(low, seq), max(high, seq))
+    found: set[tuple[str, int]] = set()
+    for case, (low, high) in ranges.items():
+        c.execute(
+            "SELECT originator_version FROM stored_events "
+            "WHERE originator_id=? AND originator_version BETWEEN ? AND ?",
+            (case, low, high),
+        )
+        found.update((case, row[0]) for row in c.fetchall())
+    return found
 
 
 def _link_before(c: Any, case_id: str, seq: int) -> bytes | None:

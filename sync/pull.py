@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -184,10 +185,12 @@ def _known_cases(log: CaseLog, case_ids: Iterable[str]) -> list[str]:
     return known
 
 
+@lru_cache(maxsize=65_536)  # a page repeats its cases; a caseload asks about the same ones
 def _case_text(value: Any) -> str:
     return str(value if isinstance(value, UUID) else UUID(str(value)))
 
 
+@lru_cache(maxsize=65_536)
 def _is_uuid(text: str) -> bool:
     try:
         return str(UUID(text)) == text

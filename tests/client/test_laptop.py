@@ -109,6 +109,28 @@ def test_a_pulled_page_confirms_pending_events_and_moves_the_cursor(
     assert laptop.store.meta("cursor") == 11
 
 
+def test_a_page_overlapping_what_is_held_stores_each_event_once(make_laptop: Callable[..., Laptop]) -> None:
+    laptop = make_laptop()
+    case_id, _ = open_citizen_case(laptop)
+    for _ in range(3):
+        laptop.record(case_id, ev.ContactRecorded, contact_id=ev.new_id(), kind="drop-in", note=NOTE)
+    pending = laptop.store.outbox(case_id)
+    link, page = genesis(case_id), []
+    for seq, p in enumerate(pending, start=1):
+        link = next_link(link, seq, parse(p.sealed).digest)
+        page.append(PageEvent(10 + seq, seq, case_id, p.sealed, 0, link))
+    assert laptop.store.apply_page(page[:2], [], [], 12, 0) == 2
+    # The next page repeats what is held, and one event twice (a retried answer).
+    assert laptop.store.apply_page([page[3], *page[1:], page[2]], [], [], 15, 0) == 3
+    assert laptop.store.count_confirmed() == len(pending) == 5
+    assert laptop.view(case_id).confirmed_seq == 5 and not laptop.store.outbox(case_id)
+    # Held events before a page's first new one are where its chain continues from.
+    broken = PageEvent(16, 6, case_id, pending[0].sealed, 0, b"\1" * 32)
+    with pytest.raises(CodecError):
+        laptop.store.apply_page([page[4], broken], [], [], 16, 0)
+    assert laptop.store.meta("cursor") == 15
+
+
 def test_a_page_that_breaks_the_chain_is_refused_whole(make_laptop: Callable[..., Laptop]) -> None:
     laptop = make_laptop()
     case_id, _ = open_citizen_case(laptop)
