@@ -71,12 +71,12 @@ class SQLiteHeads:
         return conn
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> int | None:
-        conn = self._connection()
-        if conn is None:
-            return None
         try:
+            conn = self._connection()
+            if conn is None:
+                return None
             row = conn.execute(sql, params).fetchone()
-        except sqlite3.Error:
+        except sqlite3.Error:  # busy, or the file is gone
             return None
         return int(row[0] or 0) if row else 0
 

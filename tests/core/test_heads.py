@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
-from core.heads import CaseHeads, PostgresHeads, Rounds
+from core.heads import CaseHeads, PostgresHeads, Rounds, SQLiteHeads
 from core.keys import KeyEncryptionKey
 from core.log import CaseLog
 from core.storage import close_recorder, open_recorder
@@ -112,3 +113,11 @@ def test_questions_asked_during_a_round_trip_share_the_next_one_which_starts_aft
     # The first answer is from before the commit; every later question sees it.
     assert asyncio.run(scenario()) == [1, 2, 1, 2, 0, None, None, 1]
     assert log == [["a"], ["a", "b", "c"], ["a", "boom"], ["b"]]
+
+
+def test_sqlite_heads_answer_none_for_a_file_they_cannot_open(tmp_path: Path) -> None:
+    heads = SQLiteHeads(str(tmp_path / "missing.db"))
+    try:
+        assert seq(heads, family().case_id) is None and position(heads) is None
+    finally:
+        heads.close()
