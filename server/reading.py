@@ -311,10 +311,10 @@ async def remembered_case_answer(
 ) -> CaseAnswer | None:
     """`department_case_answer` from memory alone, or None to take that full path.
 
-    It answers when the token is remembered, the departments are loaded and the view
-    judged earlier (and compressed, if asked for) still holds for the case as the log
-    ends now (`core.heads`, asked from the event loop). Nothing here blocks, so it runs
-    on the event loop: a trip to the thread pool costs a cached read more than the rest.
+    It answers when the token and the departments are remembered and the view judged
+    earlier (and compressed, if asked for) still holds for the case as the log ends now
+    (`core.heads`, whose question is awaited). Nothing here blocks the event loop, so it
+    runs there: a trip to the thread pool costs a cached read more than all the rest.
     Same answer, same access-log entry; a token of another department is refused here
     as there.
     """
