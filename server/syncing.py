@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import uuid
+from collections import Counter
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -50,8 +51,8 @@ async def push_endpoint(request: Request) -> Response:
     answer = await run_in_threadpool(
         ctx.push.push, message, device.device_id, Worker(worker.id, worker.department, worker.role)
     )
-    for r in answer.results:
-        ctx.metrics.count_events(f"push_{r.status}", 1)
+    for status, n in Counter(r.status for r in answer.results).items():
+        ctx.metrics.count_events(f"push_{status}", n)
     ctx.metrics.count_events("conflicts_flagged", len(answer.conflicts))
     return Response(encode_push_response(answer), media_type=MSGPACK)
 
