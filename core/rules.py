@@ -480,6 +480,10 @@ _RULES: dict[type, Callable[..., None]] = {
 }
 
 
+CLASHING: tuple[type[ev.CaseEvent], ...] = (ev.GoalRevised, ev.DecisionMade)
+"""The event types that can clash with what happened meanwhile (`clash`); others commute."""
+
+
 def clash(seen: CaseState, now: CaseState, e: ev.CaseEvent) -> str | None:
     """The rule under which `e`, recorded having seen `seen`, clashes with what happened
     meanwhile (`now`), or None when it commutes. Clashing events are kept and flagged.
@@ -487,6 +491,8 @@ def clash(seen: CaseState, now: CaseState, e: ev.CaseEvent) -> str | None:
     Whether `e` breaks a rule against `now` at all is `check`'s question; the caller asks
     it once (see `sync.push`).
     """
+    if not isinstance(e, CLASHING):
+        return None
     if isinstance(e, ev.GoalRevised):
         g = now.goals.get(e.goal_id)
         if g is not None and g.revision != e.base_revision:

@@ -44,7 +44,7 @@ from core.errors import (
 from core.keys import CaseKey, DeviceKeys, accept_grant
 from core.log import CaseLog, Receipt
 from core.recording import Author, make_event
-from core.rules import check, clash
+from core.rules import CLASHING, check, clash
 from core.sealing import SealedEvent, open_sealed, parse, seal
 from core.signing import BatchSeal, sign_batch
 from sync.protocol import Conflict, EventResult, PushRequest, PushResponse
@@ -287,8 +287,8 @@ class PushService:
             except (RuleViolation, InvalidInput):
                 return RuleViolation(str(exc))
             return clash(seen, now, e) or f"recorded offline; the case changed meanwhile: {exc}"
-        if seen_seq >= now.seq:
-            return None
+        if seen_seq >= now.seq or not isinstance(e, CLASHING):
+            return None  # nothing new since its author's view, or a kind that commutes
         return clash(self._seen_state(w, seen_seq, e.header.device), now, e)
 
     def _seen_state(self, w: _Work, seen_seq: int, device: str) -> CaseState:
