@@ -123,12 +123,17 @@ class CompressedParts:
 class CompressedCache:
     """Compressed parts by key, each for the one head and tail it was made from (least
     recently used dropped first, within a byte budget). Compressing takes milliseconds,
-    so `make` is for a worker thread; `get` only looks and may run on the event loop."""
+    so `make` is for a worker thread; `get` only looks and may run on the event loop.
 
-    def __init__(self, budget: int = 32 * 1024 * 1024) -> None:
+    An entry keeps the plain head and tail alive as well (the head to recognise its
+    body, the tail for gzip's checksum), so the budget counts them: the view cache may
+    have dropped that view already.
+    """
+
+    def __init__(self, budget: int = 64 * 1024 * 1024) -> None:
         self.budget = budget
         self.used = 0
-        self._parts: OrderedDict[object, tuple[bytes, CompressedParts]] = OrderedDict()
+        self._parts: OrderedDict[object, tuple[bytes, CompressedParts, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: object, head: bytes) -> CompressedParts | None:
@@ -146,22 +151,21 @@ class CompressedCache:
         if found is not None:
             return found
         parts = CompressedParts.of(head, tail)
+        cost = parts.size + len(head) + len(tail)
         with self._lock:
             old = self._parts.pop(key, None)
             if old is not None:
-                self.used -= old[1].size
-            # The plain tail is the caller's own bytes object, shared, not counted again.
-            if parts.size <= self.budget:
-                self._parts[key] = (head, parts)
-                self.used += parts.size
+                self.used -= old[2]
+            if cost <= self.budget:
+                self._parts[key] = (head, parts, cost)
+                self.used += cost
             while self.used > self.budget and self._parts:
-                _, (_, dropped) = self._parts.popitem(last=False)
-                self.used -= dropped.size
+                _, (_, _, dropped) = self._parts.popitem(last=False)
+                self.used -= dropped
         return parts
 
     def forget(self, match: object) -> None:
         """Drop the parts of every key for which ``key[0] == match`` (a case's views)."""
         with self._lock:
             for key in [k for k in self._parts if isinstance(k, tuple) and k[0] == match]:
-                _, dropped = self._parts.pop(key)
-                self.used -= dropped.size
+                self.used -= self._parts.pop(key)[2]

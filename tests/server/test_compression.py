@@ -65,14 +65,22 @@ def test_the_coding_follows_accept_encoding_and_its_weights(header: str | None, 
 
 
 def test_the_cache_keeps_parts_for_one_head_and_within_its_budget() -> None:
-    cache = CompressedCache(budget=4000)
+    cache = CompressedCache(budget=120_000)  # counting the plain parts it keeps alive
     head, tail = b"a" * 50_000, b"b" * 10
     made = cache.make(("case", "jobcenter"), head, tail)
     assert cache.get(("case", "jobcenter"), head) is made
     assert cache.get(("case", "jobcenter"), b"a" * 50_000) is None  # another head: judged anew
     assert cache.get(("case", "health"), head) is None
-    noise = os.urandom(10_000)  # incompressible: over the budget, not kept
-    cache.make(("other", "jobcenter"), noise, b"")
-    assert cache.get(("other", "jobcenter"), noise) is None and cache.used <= cache.budget
+    huge = os.urandom(70_000)  # over the budget with its compressed copy: not kept
+    cache.make(("other", "jobcenter"), huge, b"")
+    assert cache.get(("other", "jobcenter"), huge) is None and cache.get(("case", "jobcenter"), head) is made
+    second, third = b"c" * 50_000, b"d" * 50_000
+    cache.make(("case", "health"), second, b"")
+    cache.get(("case", "jobcenter"), head)  # used: the health view is now the oldest
+    cache.make(("third", "health"), third, b"")
+    assert cache.get(("case", "health"), second) is None and cache.get(("case", "jobcenter"), head) is made
+    assert cache.used <= cache.budget
     cache.forget("case")
-    assert cache.get(("case", "jobcenter"), head) is None and cache.used == 0
+    assert cache.get(("case", "jobcenter"), head) is None
+    cache.forget("third")
+    assert cache.used == 0
