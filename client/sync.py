@@ -31,6 +31,7 @@ import os
 import platform
 import ssl
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,7 @@ from sync.protocol import (
 
 MSGPACK = "application/msgpack"
 SERVER_RECIPIENT = "server"
+IN_FLIGHT = 2  # pushed batches on the way at once; the server judges them in order
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -279,11 +281,11 @@ class Syncer:
 
     # -- push -------------------------------------------------------------------------
     async def push(self, client: httpx.AsyncClient, report: SyncReport) -> None:
-        """Push the outbox in signed batches, one request in flight at a time.
+        """Push the outbox in signed batches, `IN_FLIGHT` of them on the way at once.
 
-        The next batch is signed and encoded while the server judges the previous one, and
-        the previous answer is written to the outbox while the next is in flight: both
-        sides work at once, yet the server still receives the batches strictly in order.
+        Each batch names the batch before it (``after``), so the server judges them in
+        the laptop's order while the next one is already on its way. The next batch is
+        signed and encoded, and each answer written to the outbox, while the server works.
         """
         pending = self.store.outbox(statuses=("pending",))
         if not pending:
@@ -292,33 +294,46 @@ class Syncer:
         unpushed = {k.case_id: k for k in self.store.unpushed_keys()}
         with self._progress() as bar:
             task = bar.add_task("push", total=len(pending))
-            in_flight: tuple[asyncio.Task[bytes], int] | None = None
+            in_flight: deque[tuple[asyncio.Task[bytes], int]] = deque()
+
+            async def land_oldest() -> None:
+                request, size = in_flight[0]
+                answer = await request
+                in_flight.popleft()
+                self._landed(answer, unpushed, report)
+                bar.advance(task, size)
+
             try:
+                previous: str | None = None
                 for start in range(0, len(pending), self.batch_size):
                     batch = pending[start : start + self.batch_size]
-                    body = self._push_body(batch, unpushed, server_public)
-                    previous, in_flight = in_flight, None
-                    answer = await previous[0] if previous else None
+                    body, previous = self._push_body(batch, unpushed, server_public, previous)
+                    if len(in_flight) == IN_FLIGHT:
+                        await land_oldest()
                     sent = asyncio.Event()
                     request = asyncio.ensure_future(self._post(client, "/v1/sync/push", body, sent))
-                    in_flight = (request, len(batch))
+                    in_flight.append((request, len(batch)))
                     await _until_sent(request, sent)
-                    if answer is not None and previous is not None:
-                        self._landed(answer, unpushed, report)
-                        bar.advance(task, previous[1])
-                if in_flight is not None:
-                    last, in_flight = in_flight, None
-                    self._landed(await last[0], unpushed, report)
-                    bar.advance(task, last[1])
+                while in_flight:
+                    await land_oldest()
             finally:
-                if in_flight is not None and not in_flight[0].done():
-                    in_flight[0].cancel()
+                # On a failure, stop what is still on the way; a later failure of its own
+                # is retrieved here, so the first one is what the worker is told.
+                for request, _ in in_flight:
+                    if not request.done():
+                        request.cancel()
+                    elif not request.cancelled():
+                        request.exception()
 
-    def _push_body(self, batch: list[Any], unpushed: dict[str, CaseKey], server_public: bytes) -> bytes:
+    def _push_body(
+        self, batch: list[Any], unpushed: dict[str, CaseKey], server_public: bytes, after: str | None = None
+    ) -> tuple[bytes, str]:
+        """The encoded request of one batch, following batch `after`; and its batch id."""
         raws = tuple(p.sealed for p in batch)
+        batch_id = ev.new_id()
         seal = sign_batch(
             self.store.device_keys.signing,
-            ev.new_id(),
+            batch_id,
             self.laptop.device_id,
             [hashlib.sha256(r).digest() for r in raws],
         )
@@ -328,7 +343,7 @@ class Syncer:
             for c, k in unpushed.items()
             if c in cases
         )
-        return encode_push(PushRequest(seal, raws, grants))
+        return encode_push(PushRequest(seal, raws, grants, after)), batch_id
 
     def _landed(self, answer: bytes, unpushed: dict[str, CaseKey], report: SyncReport) -> None:
         """Record the server's per-event answers in the outbox and the report."""

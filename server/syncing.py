@@ -24,6 +24,7 @@ from core.errors import InvalidInput
 from server.auth import authenticate_device, read_body
 from server.context import ServerContext
 from server.errors import Unauthorized
+from server.ordering import BatchOrder
 from sync.errors import LimitExceeded
 from sync.protocol import decode_pull, decode_push, encode_pull_response, encode_push_response
 from sync.pull import PullingDevice, pull
@@ -37,6 +38,14 @@ def _ctx(request: Request) -> ServerContext:
     return ctx
 
 
+def batch_order(ctx: ServerContext) -> BatchOrder:
+    """The process's waiting rooms for batches pushed after another, made on first use."""
+    found = ctx.extras.get("batch_order")
+    if not isinstance(found, BatchOrder):
+        found = ctx.extras["batch_order"] = BatchOrder(ctx.push.judged_here, ctx.push.judged)
+    return found
+
+
 async def push_endpoint(request: Request) -> Response:
     ctx = _ctx(request)
     body = await read_body(request, ctx.settings.max_body_bytes)
@@ -48,9 +57,13 @@ async def push_endpoint(request: Request) -> Response:
         raise LimitExceeded(
             f"a batch carries at most {ctx.settings.max_batch} events on this server"
         )
+    order = batch_order(ctx)
+    if message.after is not None:
+        await order.follow(message.after)
     answer = await run_in_threadpool(
         ctx.push.push, message, device.device_id, Worker(worker.id, worker.department, worker.role)
     )
+    order.done(message.seal.batch_id)
     for status, n in Counter(r.status for r in answer.results).items():
         ctx.metrics.count_events(f"push_{status}", n)
     ctx.metrics.count_events("conflicts_flagged", len(answer.conflicts))

@@ -4,10 +4,15 @@ Push (laptop -> server)::
 
     {"v": 1, "batch": {"id": str, "device": str, "events": [sealed bytes, ...],
                        "signature": bytes},
-     "keys": [{"case": str, "key_id": str, "grant": bytes}, ...]}
+     "keys": [{"case": str, "key_id": str, "grant": bytes}, ...],
+     "after": str}
 
 ``keys`` carries the data keys of cases opened on the laptop, each wrapped for the
-server's X25519 key (recipient id ``"server"``). The answer::
+server's X25519 key (recipient id ``"server"``). ``after`` (optional) is the id of the
+batch this one follows: the server judges it only once that batch was judged, so a
+laptop may have its next batch on the way while the server judges the previous one,
+and its batches are still judged in its order (409 when that batch never comes). The
+answer::
 
     {"v": 1, "results": [{"event": str, "status": "accepted"|"duplicate"|"rejected",
                           "case": str, "seq": int, "position": int, "reason": str}, ...],
@@ -55,6 +60,7 @@ MAX_PAGE = 5000
 DEFAULT_PAGE = 1000
 MAX_HOLDING = 20000
 MAX_EVENT_BYTES = 256 * 1024
+MAX_BATCH_ID = 200
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class PushRequest:
     seal: BatchSeal
     events: tuple[bytes, ...]
     keys: tuple[KeyGrant, ...] = ()
+    after: str | None = None  # the batch this one follows
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,7 @@ def encode_push(req: PushRequest) -> bytes:
                 "signature": req.seal.signature,
             },
             "keys": [{"case": k.case_id, "key_id": k.key_id, "grant": k.grant} for k in req.keys],
+            **({"after": req.after} if req.after is not None else {}),
         }
     )
 
@@ -206,7 +214,10 @@ def decode_push(body: bytes) -> PushRequest:
         tuple(hashlib.sha256(raw).digest() for raw in events),
         _get(batch, "signature", bytes, "batch"),
     )
-    return PushRequest(seal, tuple(events), _grants(msg.get("keys", [])))
+    after = msg.get("after")
+    if after is not None and (not isinstance(after, str) or not 0 < len(after) <= MAX_BATCH_ID):
+        raise MalformedMessage(f"field 'after' is the id of an earlier batch (at most {MAX_BATCH_ID} characters)")
+    return PushRequest(seal, tuple(events), _grants(msg.get("keys", [])), after)
 
 
 def encode_push_response(resp: PushResponse) -> bytes:

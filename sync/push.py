@@ -52,6 +52,7 @@ from sync.protocol import Conflict, EventResult, PushRequest, PushResponse
 SERVER_ID = "server"
 MAX_CONFLICT_EVENTS = 50
 CACHE_CASES = 2000  # decrypted cases kept in memory; a caseload is 20-60 per worker
+JUDGED_REMEMBERED = 10_000  # batch ids a push `after` them finds without asking the database
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ class PushService:
         self._cases: OrderedDict[str, CaseView] = OrderedDict()
         self.cache_size = cache_size
         self._lock = threading.Lock()
+        self._judged: OrderedDict[str, None] = OrderedDict()  # batch ids, newest last
+        self._judged_lock = threading.Lock()
 
     # -- the case cache ------------------------------------------------------------------
     def view(self, case_id: str, key: CaseKey | None = None) -> CaseView:
@@ -148,7 +151,25 @@ class PushService:
             raise SignatureInvalid(f"device {device_id} was revoked")
         batch.verify(device.signing_key)
         with self._lock:
-            return self._push(request, device_id, worker)
+            answer = self._push(request, device_id, worker)
+        with self._judged_lock:
+            self._judged[batch.batch_id] = None
+            while len(self._judged) > JUDGED_REMEMBERED:
+                self._judged.popitem(last=False)
+        return answer
+
+    def judged(self, batch_id: str) -> bool:
+        """Whether this batch was judged: here (remembered for the last
+        `JUDGED_REMEMBERED` batches), or by any instance that stored an event of it."""
+        with self._judged_lock:
+            if batch_id in self._judged:
+                return True
+        return self.log.batch(batch_id) is not None
+
+    def judged_here(self, batch_id: str) -> bool:
+        """`judged`, from memory only (no database question)."""
+        with self._judged_lock:
+            return batch_id in self._judged
 
     def _push(self, request: PushRequest, device_id: str, worker: Worker) -> PushResponse:
         directory = self.directory()

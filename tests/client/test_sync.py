@@ -60,6 +60,41 @@ def test_offline_work_is_pushed_once_and_comes_back_confirmed(
     assert again.pushed == 0 and again.pulled == 0
 
 
+class Overtaking(Flaky):
+    """Reports each body as written at once, as a socket does, so the laptop sends its next
+    batch while the server works; and holds the first push back, so that the second
+    batch reaches the server first."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        trace = request.extensions.get("trace")
+        if trace is not None:
+            await trace("http11.send_request_body.complete", {})
+        if request.url.path == "/v1/sync/push":
+            self.count += 1
+            self.paths.append(f"push {self.count} sent")
+            if self.count == 1:
+                await asyncio.sleep(0.3)
+        return await self.inner.handle_async_request(request)
+
+
+def test_batches_on_the_way_at_once_are_judged_in_the_laptops_order(
+    server: Server, enrolled: Callable[..., Laptop]
+) -> None:
+    laptop = enrolled("anna", "jobcenter")
+    case = laptop.open_case("citizen", "jobcenter").case_id  # its key travels in batch 1
+    recorded = [laptop.store.outbox(case)[0].event_id]
+    for _ in range(6):
+        recorded.append(
+            laptop.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="drop-in").event_id
+        )
+    wire = Overtaking(server.transport.inner)
+    report = asyncio.run(Syncer(laptop, transport=wire, sleep=no_sleep, batch_size=3).sync())
+    assert wire.paths[:2] == ["push 1 sent", "push 2 sent"]  # both on the way at once
+    assert report.pushed == 7 and not report.rejected
+    assert [le.sealed.event_id for le in server.ctx.log.case_events(case)] == recorded
+    assert laptop.view(case).confirmed_seq == 7
+
+
 def test_a_dropped_line_is_retried_and_a_resent_batch_is_stored_once(
     server: Server, enrolled: Callable[..., Laptop]
 ) -> None:

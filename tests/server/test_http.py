@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+
+import httpx
 import msgpack
 
 from core import events as ev
 from core.signing import sign_batch
+from server.ordering import BatchOrder
 from sync.protocol import (
     PullRequest,
     PushRequest,
@@ -159,3 +164,49 @@ def test_every_error_has_the_one_shape(api: Api) -> None:
     _error(api.request("GET", "/v1/sync/push"), 405)
     spec = api.request("GET", "/openapi.json").json()
     assert spec["openapi"].startswith("3.") and "/v1/sync/push" in spec["paths"]
+
+
+def test_a_batch_waits_for_the_batch_it_follows_and_is_refused_when_that_never_comes(api: Api) -> None:
+    dev = api.enroll("anna")
+    laptop = dev.laptop
+    case_id, opened = laptop.open_case()
+    first = laptop.batch([opened], (laptop.grant(case_id),))
+    note = laptop.record(case_id, ev.ContactRecorded, contact_id="c1", kind="drop-in")
+    second = laptop.batch([note])
+    api.ctx.extras["batch_order"] = BatchOrder(api.ctx.push.judged_here, api.ctx.push.judged, wait=0.5)
+    follows = replace(second, after=first.seal.batch_id)
+
+    # Never sent: the batch that follows it waits, then is refused, and nothing is stored.
+    refused = dev.post("/v1/sync/push", encode_push(follows))
+    assert "push again from that batch" in _error(refused, 409)
+    assert api.ctx.log.max_position() == 0
+
+    # Sent at once, the follower first: it waits for the first and lands after it.
+    async def both() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=api.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://tovholder.test") as client:
+
+            async def push(request: PushRequest, delay: float) -> httpx.Response:
+                await asyncio.sleep(delay)
+                body = encode_push(request)
+                headers = dev.headers("POST", "/v1/sync/push", body)
+                return await client.post("/v1/sync/push", content=body, headers=headers)
+
+            return list(await asyncio.gather(push(follows, 0), push(first, 0.1)))
+
+    answers = asyncio.run(both())
+    assert [r.status_code for r in answers] == [200, 200]
+    results = [decode_push_response(r.content).results[0] for r in answers]
+    assert [(x.status, x.seq) for x in results] == [("accepted", 2), ("accepted", 1)]
+    # Following a batch judged before (here, or stored by any instance) does not wait.
+    assert dev.post("/v1/sync/push", encode_push(follows)).status_code == 200
+
+
+def test_a_malformed_after_is_refused_and_stores_nothing(api: Api) -> None:
+    dev = api.enroll("anna")
+    _, body = _opened(dev)
+    message = msgpack.unpackb(body)
+    for after in (7, "", "x" * 201, b"batch"):
+        bad = msgpack.packb({**message, "after": after})
+        assert "after" in _error(dev.post("/v1/sync/push", bad), 400)
+    assert api.ctx.log.max_position() == 0
