@@ -182,6 +182,7 @@ def test_a_batch_waits_for_the_batch_it_follows_and_is_refused_when_that_never_c
     assert api.ctx.log.max_position() == 0
 
     # Sent at once, the follower first: it waits for the first and lands after it.
+    api.ctx.extras["batch_order"] = BatchOrder(api.ctx.push.judged_here, api.ctx.push.judged, wait=30)
     async def both() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=api.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tovholder.test") as client:
