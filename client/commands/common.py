@@ -44,6 +44,12 @@ def split(text: str | None) -> tuple[str, ...]:
     return tuple(x.strip() for x in (text or "").split(",") if x.strip())
 
 
+def categories_given(args: argparse.Namespace) -> dict[str, Any]:
+    """``categories=`` for a record call when --categories was given; otherwise nothing,
+    so the event keeps the categories its type has by default."""
+    return {"categories": split(args.categories)} if args.categories else {}
+
+
 def day(text: str | None, flag: str) -> date | None:
     """An optional YYYY-MM-DD date; InvalidInput naming the flag when it is not one."""
     return None if text is None else ev.parse_date(text, flag)

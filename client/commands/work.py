@@ -4,9 +4,8 @@ and `conflict` commands."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from client.commands.common import Parsers, first_event, open_laptop, persons_of, recorded, split
+from client.commands.common import Parsers, categories_given, first_event, open_laptop, persons_of, recorded, split
 from core import events as ev
 from core.errors import InvalidInput, UnknownReference
 
@@ -101,9 +100,6 @@ def register(p: Parsers) -> None:
 
 def cmd_contact(args: argparse.Namespace) -> None:
     contact_id = ev.new_id()
-    fields: dict[str, Any] = {}
-    if args.categories:
-        fields["categories"] = split(args.categories)
     with open_laptop(args) as laptop:
         e = laptop.record(
             args.case,
@@ -115,7 +111,7 @@ def cmd_contact(args: argparse.Namespace) -> None:
             ongoing=not args.one_off,
             note=args.note,
             persons=split(args.person),
-            **fields,
+            **categories_given(args),
         )
     recorded(args, e, contact=contact_id)
 
@@ -160,9 +156,6 @@ def cmd_assessment(args: argparse.Namespace) -> None:
 
 def cmd_referral(args: argparse.Namespace) -> None:
     referral_id = ev.new_id()
-    fields: dict[str, Any] = {}
-    if args.categories:
-        fields["categories"] = split(args.categories)
     with open_laptop(args) as laptop:
         e = laptop.record(
             args.case,
@@ -172,7 +165,7 @@ def cmd_referral(args: argparse.Namespace) -> None:
             to_department=args.to,
             reason=args.reason,
             persons=split(args.person),
-            **fields,
+            **categories_given(args),
         )
     recorded(args, e, referral=referral_id)
 
