@@ -161,9 +161,7 @@ def bench_raw(w: Workload, folder: Path) -> tuple[float, float]:
         batch_rows = []
         for s in chunk:
             seq = seqs[s.case_id] = seqs.get(s.case_id, 0) + 1
-            batch_rows.append(
-                (UUID(s.case_id).hex, seq, s.topic, envelope(s.raw, 0, link, signed.batch_id))
-            )
+            batch_rows.append((UUID(s.case_id).hex, seq, s.topic, envelope(s.raw, 0, link, signed.batch_id)))
         rows.append(batch_rows)
 
     def append() -> None:

@@ -150,8 +150,15 @@ def record_offline(laptop: Laptop, cases: int, per_case: int) -> list[str]:
         state = laptop.view(case).state
         for _ in range(per_case - 1):
             _, sealed = record(
-                state, key, laptop.directory, ev.ContactRecorded, laptop.author, seen_seq=0,
-                contact_id=ev.new_id(), kind="drop-in", note=NOTE,
+                state,
+                key,
+                laptop.directory,
+                ev.ContactRecorded,
+                laptop.author,
+                seen_seq=0,
+                contact_id=ev.new_id(),
+                kind="drop-in",
+                note=NOTE,
             )
             rows.append((sealed.event_id, sealed.case_id, sealed.raw))
     with laptop.store.recorder.datastore.transaction(commit=True) as c:
@@ -254,13 +261,35 @@ def prefill(server_dir: Path, worker: str, cases: int, per_case: int) -> int:
         sealed = []
         for key in keys:
             sealed.append(
-                seal(make_event(ev.CaseOpened, key.case_id, key.key_id, author, 0, kind="citizen",
-                                lead_department=DEPT, reason="intake"), key)
+                seal(
+                    make_event(
+                        ev.CaseOpened,
+                        key.case_id,
+                        key.key_id,
+                        author,
+                        0,
+                        kind="citizen",
+                        lead_department=DEPT,
+                        reason="intake",
+                    ),
+                    key,
+                )
             )
             for seq in range(1, per_case):
                 sealed.append(
-                    seal(make_event(ev.ContactRecorded, key.case_id, key.key_id, author, seq,
-                                    contact_id=ev.new_id(), kind="home-visit", note=NOTE), key)
+                    seal(
+                        make_event(
+                            ev.ContactRecorded,
+                            key.case_id,
+                            key.key_id,
+                            author,
+                            seq,
+                            contact_id=ev.new_id(),
+                            kind="home-visit",
+                            note=NOTE,
+                        ),
+                        key,
+                    )
                 )
         by_case = {k.case_id: k for k in keys}
         introduced: set[str] = set()
@@ -375,8 +404,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="tovholder-bench-sync-") as tmp:
         b = Bench(Path(tmp), Path(tmp) / "server")
         exe = [sys.executable, "-m", "tovholder"]
-        subprocess.run([*exe, "server", "init", str(b.server_dir), "--json"], env=clean_env(), check=True,
-                       capture_output=True)
+        subprocess.run(
+            [*exe, "server", "init", str(b.server_dir), "--json"], env=clean_env(), check=True, capture_output=True
+        )
         first_code = add_worker(b.server_dir, "w-first")
         round_code = add_worker(b.server_dir, "w-round")
         prefilled = prefill(b.server_dir, "w-first", args.cases, args.per_case)
@@ -385,8 +415,19 @@ def main(argv: list[str] | None = None) -> None:
         sink_url = f"http://127.0.0.1:{sink_port}"
         server = spawn([*exe, "server", "run", str(b.server_dir), "--port", str(port)], f"{b.url}/healthz")
         echo = spawn(
-            [sys.executable, "-m", "uvicorn", "bench.sync:sink", "--port", str(sink_port), "--log-level",
-             "warning", "--lifespan", "off", "--no-server-header"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.sync:sink",
+                "--port",
+                str(sink_port),
+                "--log-level",
+                "warning",
+                "--lifespan",
+                "off",
+                "--no-server-header",
+            ],
             sink_url,
         )
         try:
@@ -415,19 +456,32 @@ def main(argv: list[str] | None = None) -> None:
     for col in ("measure", "measured", "target", "HTTP push ÷ this"):
         table.add_column(col, justify="left" if col == "measure" else "right")
     ms = 1000.0
-    table.add_row("(a) push over HTTP: Syncer -> uvicorn -> PushService", f"{a['http']:,.0f} ev/s", ">= 20,000",
-                  "1.00")
-    table.add_row("    PushService.push in-process (decrypt, rules, append)", f"{a['push']:,.0f} ev/s", "",
-                  f"{a['http'] / a['push']:.2f}")
-    table.add_row("    CaseLog.append in-process (signature, chain, store)", f"{a['append']:,.0f} ev/s", "",
-                  f"{a['http'] / a['append']:.2f}")
-    table.add_row("    POST of the same bodies to a sink (HTTP only)", f"{a['sink']:,.0f} ev/s", "",
-                  f"{a['http'] / a['sink']:.2f}")
-    table.add_row("(b) first sync over HTTP (Syncer, fresh laptop)", f"{f['seconds']:.2f} s", "<= 5 s",
-                  f"{f['pages']} pages")
+    table.add_row("(a) push over HTTP: Syncer -> uvicorn -> PushService", f"{a['http']:,.0f} ev/s", ">= 20,000", "1.00")
+    table.add_row(
+        "    PushService.push in-process (decrypt, rules, append)",
+        f"{a['push']:,.0f} ev/s",
+        "",
+        f"{a['http'] / a['push']:.2f}",
+    )
+    table.add_row(
+        "    CaseLog.append in-process (signature, chain, store)",
+        f"{a['append']:,.0f} ev/s",
+        "",
+        f"{a['http'] / a['append']:.2f}",
+    )
+    table.add_row(
+        "    POST of the same bodies to a sink (HTTP only)",
+        f"{a['sink']:,.0f} ev/s",
+        "",
+        f"{a['http'] / a['sink']:.2f}",
+    )
+    table.add_row(
+        "(b) first sync over HTTP (Syncer, fresh laptop)", f"{f['seconds']:.2f} s", "<= 5 s", f"{f['pages']} pages"
+    )
     table.add_row("    the same pull + apply in-process (no HTTP)", f"{f['inproc']:.2f} s", "", "")
-    table.add_row("    CommCare first restore, 500 cases (reported)", f"{COMMCARE_FIRST_RESTORE_S:.0f} s", "",
-                  "reference")
+    table.add_row(
+        "    CommCare first restore, 500 cases (reported)", f"{COMMCARE_FIRST_RESTORE_S:.0f} s", "", "reference"
+    )
     table.add_row("(c) record one contact + sync, median", f"{c['median'] * ms:.1f} ms", "< 30 ms", "")
     table.add_row("    p95", f"{c['p95'] * ms:.1f} ms", "", "")
     table.add_row("    of which record (median)", f"{c['record_median'] * ms:.1f} ms", "", "")

@@ -72,11 +72,32 @@ def prefill(folder: Path, n_events: int, database_url: str | None = None) -> tup
         ctx.log.register_device(DEVICE, "bench-worker", device.signing_public, device.agreement_public)
         key = CaseKey.generate(str(uuid4()))
         author = Author("bench-worker", "caseworker", LEAD, DEVICE)
-        sealed = [seal(make_event(ev.CaseOpened, key.case_id, key.key_id, author, 0, kind="family",
-                                  lead_department=LEAD, reason="intake"), key)]
+        sealed = [
+            seal(
+                make_event(
+                    ev.CaseOpened,
+                    key.case_id,
+                    key.key_id,
+                    author,
+                    0,
+                    kind="family",
+                    lead_department=LEAD,
+                    reason="intake",
+                ),
+                key,
+            )
+        ]
         for seq in range(1, n_events):
-            e = make_event(ev.ContactRecorded, key.case_id, key.key_id, author, seq,
-                           contact_id=ev.new_id(), kind="home-visit", note=NOTE)
+            e = make_event(
+                ev.ContactRecorded,
+                key.case_id,
+                key.key_id,
+                author,
+                seq,
+                contact_id=ev.new_id(),
+                kind="home-visit",
+                note=NOTE,
+            )
             sealed.append(seal(e, key))
         signed = sign_batch(device.signing, "bench-batch", DEVICE, [s.digest for s in sealed])
         ctx.log.append(sealed, signed, [key])
@@ -91,7 +112,9 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     env["TOVHOLDER_LOG_LEVEL"] = "warning"  # no access line per request on the console
     proc = subprocess.Popen(
         [sys.executable, "-m", "tovholder", "server", "run", str(folder), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -189,7 +212,7 @@ def server_buckets(url: str, route: str) -> list[tuple[float, int]]:
     prefix = f'tovholder_request_seconds_bucket{{route="{route}",le="'
     for line in text.splitlines():
         if line.startswith(prefix):
-            bound, _, count = line[len(prefix):].partition('"} ')
+            bound, _, count = line[len(prefix) :].partition('"} ')
             found.append((float(bound), int(count)))
     return found
 
@@ -226,8 +249,12 @@ def fresh_schema(database_url: str | None) -> Iterator[str | None]:
     finally:
         env = recorder_env(url)
         with psycopg.connect(
-            dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=int(env["POSTGRES_PORT"]),
-            user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None, autocommit=True,
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=int(env["POSTGRES_PORT"]),
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"] or None,
+            autocommit=True,
         ) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
@@ -282,8 +309,12 @@ def bench_rebuild(n_events: int, n_cases: int) -> dict[str, float]:
         def scan() -> int:
             conn = sqlite3.connect(db)
             try:
-                return sum(len(row[2]) > 0 for row in conn.execute(
-                    "SELECT originator_id, originator_version, state FROM stored_events ORDER BY rowid"))
+                return sum(
+                    len(row[2]) > 0
+                    for row in conn.execute(
+                        "SELECT originator_id, originator_version, state FROM stored_events ORDER BY rowid"
+                    )
+                )
             finally:
                 conn.close()
 
@@ -301,8 +332,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=20_000, help="events in the log that is rebuilt")
     parser.add_argument("--cases", type=int, default=200, help="cases those events are spread over")
     parser.add_argument("--repeat", type=int, default=3, help="rebuild runs; the best counts")
-    parser.add_argument("--database-url", help="read from a server on this PostgreSQL (a schema of its own, "
-                        "dropped afterwards) instead of SQLite, e.g. postgresql://postgres@127.0.0.1/postgres")
+    parser.add_argument(
+        "--database-url",
+        help="read from a server on this PostgreSQL (a schema of its own, "
+        "dropped afterwards) instead of SQLite, e.g. postgresql://postgres@127.0.0.1/postgres",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     for key in [k for k in os.environ if k.startswith(("SQLITE_", "PERSISTENCE_", "CIPHER_"))]:
@@ -318,11 +352,19 @@ def main(argv: list[str] | None = None) -> None:
         "rebuild >= 50,000 events/s": rebuild["rebuild"] >= 50_000,
     }
     doc: dict[str, Any] = {
-        "reads": {"clients": args.clients, "requests": args.requests, "case_events": args.case_events,
-                  "backend": "postgresql" if args.database_url else "sqlite",
-                  "results": {k: {m: round(v, 2) for m, v in r.items()} for k, r in reads.items()}},
-        "rebuild": {"events": args.events, "cases": args.cases, "repeat": args.repeat,
-                    "events_per_s": {k: round(v) for k, v in rebuild.items()}},
+        "reads": {
+            "clients": args.clients,
+            "requests": args.requests,
+            "case_events": args.case_events,
+            "backend": "postgresql" if args.database_url else "sqlite",
+            "results": {k: {m: round(v, 2) for m, v in r.items()} for k, r in reads.items()},
+        },
+        "rebuild": {
+            "events": args.events,
+            "cases": args.cases,
+            "repeat": args.repeat,
+            "events_per_s": {k: round(v) for k, v in rebuild.items()},
+        },
         "targets": checks,
     }
     if args.json:
@@ -335,8 +377,14 @@ def main(argv: list[str] | None = None) -> None:
         table.add_column(col, justify="right" if col != "read" else "left")
     floor = reads[FLOOR]["p99_ms"]
     for name, r in reads.items():
-        table.add_row(name, f"{r['p50_ms']:.1f}", f"{r['p99_ms']:.1f}", f"{r['p99_ms'] / floor:.1f}",
-                      f"{r['requests_per_s']:,.0f}", f"<= {r['server_p99_le_ms']:g}")
+        table.add_row(
+            name,
+            f"{r['p50_ms']:.1f}",
+            f"{r['p99_ms']:.1f}",
+            f"{r['p99_ms'] / floor:.1f}",
+            f"{r['requests_per_s']:,.0f}",
+            f"<= {r['server_p99_le_ms']:g}",
+        )
     console.print(table)
     table = Table(title=f"rebuild from zero: {args.events:,} events over {args.cases} cases, best of {args.repeat}")
     for col in ("reader", "events/s", "rebuild ÷ this"):

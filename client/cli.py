@@ -111,9 +111,7 @@ def cmd_status(args: argparse.Namespace) -> None:
             "server": store.meta("server_url"),
             "pending": len(pending),
             "awaiting_confirmation": len(sent),
-            "rejected": [
-                {"event": r.event_id, "case": r.case_id, "reason": r.reason} for r in rejected
-            ],
+            "rejected": [{"event": r.event_id, "case": r.case_id, "reason": r.reason} for r in rejected],
             "cases": len(store.held_cases()),
             "confirmed_events": store.count_confirmed(),
             "cursor": int(store.meta("cursor", 0)),

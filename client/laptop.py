@@ -40,9 +40,7 @@ def read_passphrase(*, confirm: bool = False) -> str:
         if confirm and getpass.getpass("Repeat the passphrase: ") != value:
             raise InvalidInput("the two passphrases differ; nothing was created")
     except EOFError:
-        raise InvalidInput(
-            f"no passphrase given; set {PASSPHRASE_ENV} or run from a terminal"
-        ) from None
+        raise InvalidInput(f"no passphrase given; set {PASSPHRASE_ENV} or run from a terminal") from None
     if not value:
         raise InvalidInput("the passphrase must not be empty")
     return value
@@ -180,9 +178,7 @@ class Laptop:
         """Record a decision; its legal area comes from the delegation plan."""
         _, area = self.directory.owner_of(legal_basis)
         fields.setdefault("decision_id", ev.new_id())
-        return self.record(
-            case_id, ev.DecisionMade, legal_basis=legal_basis, legal_area=area, **fields
-        )
+        return self.record(case_id, ev.DecisionMade, legal_basis=legal_basis, legal_area=area, **fields)
 
     def cases(self) -> list[dict[str, Any]]:
         """One row per held case: lead, persons, events confirmed and pending."""

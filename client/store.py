@@ -179,9 +179,7 @@ class LaptopStore:
             if len(rows) != 3:
                 raise NotEnrolled(f"the laptop store in {folder} is incomplete; enroll again")
             key = PassphraseKey.derive(passphrase, rows["salt"], rows["scrypt_n"])
-            device = DeviceKeys.from_private_bytes(
-                key.open_secret(_DEVICE_LABEL, rows["device_secret"])
-            )
+            device = DeviceKeys.from_private_bytes(key.open_secret(_DEVICE_LABEL, rows["device_secret"]))
         except BaseException:
             close_recorder(recorder)
             raise
@@ -196,9 +194,7 @@ class LaptopStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _run(
-        self, sql: str, params: Sequence[Any] = (), *, commit: bool = False
-    ) -> list[tuple[Any, ...]]:
+    def _run(self, sql: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[tuple[Any, ...]]:
         with self.recorder.datastore.transaction(commit=commit) as c:
             c.execute(sql, params)
             return [tuple(r) for r in c.fetchall()]
@@ -246,8 +242,7 @@ class LaptopStore:
     def confirmed(self, case_id: str) -> list[Confirmed]:
         """A case's confirmed events in the server's case order."""
         rows = self._run(
-            "SELECT originator_version, state FROM stored_events WHERE originator_id=? "
-            "ORDER BY originator_version",
+            "SELECT originator_version, state FROM stored_events WHERE originator_id=? ORDER BY originator_version",
             (UUID(case_id).hex,),
         )
         return [_confirmed(case_id, seq, state) for seq, state in rows]
@@ -274,15 +269,10 @@ class LaptopStore:
             commit=True,
         )
 
-    def outbox(
-        self, case_id: str | None = None, statuses: Sequence[str] = ("pending", "sent")
-    ) -> list[Pending]:
+    def outbox(self, case_id: str | None = None, statuses: Sequence[str] = ("pending", "sent")) -> list[Pending]:
         """Outbox entries in recording order, of one case or all, with the given statuses."""
         marks = ",".join("?" * len(statuses))
-        sql = (
-            "SELECT ord, event_id, case_id, sealed, status, reason FROM outbox "
-            f"WHERE status IN ({marks})"
-        )
+        sql = f"SELECT ord, event_id, case_id, sealed, status, reason FROM outbox WHERE status IN ({marks})"
         params: list[Any] = list(statuses)
         if case_id is not None:
             sql += " AND case_id=?"
@@ -340,18 +330,14 @@ class LaptopStore:
             for e in ordered:
                 sealed = parse(e.sealed)
                 if sealed.case_id != e.case_id:
-                    raise CodecError(
-                        f"the server sent event {sealed.event_id} under the wrong case"
-                    )
+                    raise CodecError(f"the server sent event {sealed.event_id} under the wrong case")
                 if (hexes[e.case_id], e.seq) in held:
                     continue
                 prev = links.get((e.case_id, e.seq - 1))
                 if prev is None:
                     prev = _link_before(c, e.case_id, e.seq)
                 if prev is not None and next_link(prev, e.seq, sealed.digest) != e.link:
-                    raise CodecError(
-                        f"event {e.seq} of case {e.case_id} does not continue the case's chain"
-                    )
+                    raise CodecError(f"event {e.seq} of case {e.case_id} does not continue the case's chain")
                 links[(e.case_id, e.seq)] = e.link
                 held.add((hexes[e.case_id], e.seq))
                 stored.append(
@@ -389,8 +375,7 @@ def _held(c: Any, places: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
     found: set[tuple[str, int]] = set()
     for case, (low, high) in ranges.items():
         c.execute(
-            "SELECT originator_version FROM stored_events "
-            "WHERE originator_id=? AND originator_version BETWEEN ? AND ?",
+            "SELECT originator_version FROM stored_events WHERE originator_id=? AND originator_version BETWEEN ? AND ?",
             (case, low, high),
         )
         found.update((case, row[0]) for row in c.fetchall())

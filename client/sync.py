@@ -374,25 +374,16 @@ class Syncer:
             task = bar.add_task("pull", total=None)
             while True:
                 request = PullRequest(cursor, self.page_size, tuple(self.store.held_cases()))
-                page = decode_pull_response(
-                    await self._post(client, "/v1/sync/pull", encode_pull(request))
-                )
+                page = decode_pull_response(await self._post(client, "/v1/sync/pull", encode_pull(request)))
                 keys = [
-                    accept_grant(
-                        device.agreement, self.laptop.device_id, g.case_id, g.key_id, g.grant
-                    )
+                    accept_grant(device.agreement, self.laptop.device_id, g.case_id, g.key_id, g.grant)
                     for g in page.grants
                 ]
-                events = [
-                    PageEvent(e.position, e.seq, e.case_id, e.sealed, e.received, e.link)
-                    for e in page.events
-                ]
+                events = [PageEvent(e.position, e.seq, e.case_id, e.sealed, e.received, e.link) for e in page.events]
                 next_cursor = max(cursor, page.next)
                 if page.departments:
                     self.laptop.learn_directory(list(page.departments))
-                report.pulled += self.store.apply_page(
-                    events, keys, page.drop, next_cursor, to_micros(ev.utcnow())
-                )
+                report.pulled += self.store.apply_page(events, keys, page.drop, next_cursor, to_micros(ev.utcnow()))
                 report.pages += 1
                 report.granted.extend(k.case_id for k in keys)
                 report.dropped.extend(page.drop)

@@ -49,19 +49,21 @@ class Replay:
             "lead": self.state.lead,
             "parties": self.state.parties(self.as_of),
             "events": [event_json(e, self.received.get(e.event_id)) for e in self.events],
-            "views": {
-                department: seen_json(seen, self.received) for department, seen in sorted(self.views.items())
-            },
+            "views": {department: seen_json(seen, self.received) for department, seen in sorted(self.views.items())},
             "shares": [
                 {"event": e.event_id, "basis": e.basis, "recipients": list(e.recipients)}
                 for e in self.events
                 if isinstance(e, ev.SharedOnLegalBasis)
             ],
             "consents": [
-                {"consent": c.consent_id, "recipients": list(c.recipients), "categories": list(c.categories),
-                 "given_at": c.given_at.isoformat(),
-                 "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
-                 "in_force": c.active_at(self.as_of)}
+                {
+                    "consent": c.consent_id,
+                    "recipients": list(c.recipients),
+                    "categories": list(c.categories),
+                    "given_at": c.given_at.isoformat(),
+                    "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
+                    "in_force": c.active_at(self.as_of),
+                }
                 for c in self.state.consents.values()
             ],
         }
@@ -74,9 +76,7 @@ def replay(log: CaseLog, directory: Directory, case_id: str, as_of: datetime) ->
     logged = [le for le in log.case_events(case_id) if le.received_at <= as_of]
     events = [log.open(le) for le in logged]
     received = {le.sealed.event_id: le.received for le in logged}
-    return Replay(
-        case_id, as_of, fold(case_id, events), events, received, all_views(case_id, events, directory, as_of)
-    )
+    return Replay(case_id, as_of, fold(case_id, events), events, received, all_views(case_id, events, directory, as_of))
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,17 @@ class ExceptionRow:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "case": self.case_id, "event": self.event_id, "basis": self.basis,
-            "recipients": list(self.recipients), "categories": list(self.categories),
-            "reason": self.reason, "meeting": self.meeting_id,
-            "occurred_at": self.occurred_at.isoformat(), "received_at": self.received_at.isoformat(),
-            "by": self.author, "department": self.department,
+            "case": self.case_id,
+            "event": self.event_id,
+            "basis": self.basis,
+            "recipients": list(self.recipients),
+            "categories": list(self.categories),
+            "reason": self.reason,
+            "meeting": self.meeting_id,
+            "occurred_at": self.occurred_at.isoformat(),
+            "received_at": self.received_at.isoformat(),
+            "by": self.author,
+            "department": self.department,
         }
 
 
@@ -123,8 +129,17 @@ def exceptions(log: CaseLog, case_id: str | None = None) -> list[ExceptionRow]:
             continue
         rows.append(
             ExceptionRow(
-                e.case_id, e.event_id, e.basis, e.recipients, e.share_categories, e.reason, e.meeting_id,
-                e.occurred_at, le.received_at, e.header.author, e.department,
+                e.case_id,
+                e.event_id,
+                e.basis,
+                e.recipients,
+                e.share_categories,
+                e.reason,
+                e.meeting_id,
+                e.occurred_at,
+                le.received_at,
+                e.header.author,
+                e.department,
             )
         )
     return rows
@@ -168,15 +183,18 @@ def citizen_export(
     return {
         "case": case_id,
         "persons": [
-            {"person": p.person_id, "role": p.role, "name": p.name, "cpr": p.cpr,
-             "birth_date": p.birth_date.isoformat() if p.birth_date else None}
+            {
+                "person": p.person_id,
+                "role": p.role,
+                "name": p.name,
+                "cpr": p.cpr,
+                "birth_date": p.birth_date.isoformat() if p.birth_date else None,
+            }
             for p in state.persons.values()
             if p.person_id in wanted
         ],
         "events": [redact(event_json(e, received.get(e.event_id))) for e in concerning],
-        "access_log": [
-            {**a.as_json(), "worker": None if withhold_staff else a.worker} for a in accesses
-        ],
+        "access_log": [{**a.as_json(), "worker": None if withhold_staff else a.worker} for a in accesses],
         "staff_withheld": withhold_staff,
     }
 
@@ -214,8 +232,6 @@ def records_of_processing(log: CaseLog, retention: Mapping[str, Any]) -> dict[st
         ],
         "categories": list(ev.CATEGORIES),
         "special_categories": sorted(ev.SPECIAL_CATEGORIES),
-        "recipients": {
-            kind: {r: sorted(c) for r, c in sorted(by.items())} for kind, by in recipients.items()
-        },
+        "recipients": {kind: {r: sorted(c) for r, c in sorted(by.items())} for kind, by in recipients.items()},
         "retention": dict(retention),
     }

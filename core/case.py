@@ -229,8 +229,16 @@ def _left(s: CaseState, e: ev.TeamMemberLeft) -> None:
 
 def _consent(s: CaseState, e: ev.ConsentGiven) -> None:
     s.consents[e.consent_id] = Consent(
-        e.consent_id, e.subject, e.given_by, e.recipients, e.consent_categories, e.purpose,
-        e.valid_until, e.occurred_at, s.seq, e.header.author,
+        e.consent_id,
+        e.subject,
+        e.given_by,
+        e.recipients,
+        e.consent_categories,
+        e.purpose,
+        e.valid_until,
+        e.occurred_at,
+        s.seq,
+        e.header.author,
     )
 
 
@@ -242,8 +250,15 @@ def _withdrawn(s: CaseState, e: ev.ConsentWithdrawn) -> None:
 
 def _shared(s: CaseState, e: ev.SharedOnLegalBasis) -> None:
     s.shares[e.share_id] = Share(
-        e.share_id, e.basis, e.recipients, e.share_categories, e.reason, e.meeting_id,
-        e.occurred_at, s.seq, e.department,
+        e.share_id,
+        e.basis,
+        e.recipients,
+        e.share_categories,
+        e.reason,
+        e.meeting_id,
+        e.occurred_at,
+        s.seq,
+        e.department,
     )
 
 

@@ -85,9 +85,7 @@ class CprIndexProjection:
                 continue
             if not isinstance(e, ev.PersonAdded | ev.PersonCorrected) or e.cpr is None:
                 continue  # no number given (a correction of something else keeps the row)
-            writes.append(
-                (f"DELETE FROM {self.table} WHERE case_id={p} AND person_id={p}", (case_id, e.person_id))
-            )
+            writes.append((f"DELETE FROM {self.table} WHERE case_id={p} AND person_id={p}", (case_id, e.person_id)))
             try:
                 digest = self.index.digest(e.cpr)
             except InvalidInput:
@@ -104,8 +102,7 @@ class CprIndexProjection:
 def lookup(log: CaseLog, digest: str) -> dict[str, list[str]]:
     """Case id -> person ids whose CPR number has this keyed hash, from the index."""
     rows = log.recorder.run(
-        f"SELECT case_id, person_id FROM {table_name(log)} WHERE cpr_hash={log.tables.p} "
-        "ORDER BY case_id, person_id",
+        f"SELECT case_id, person_id FROM {table_name(log)} WHERE cpr_hash={log.tables.p} ORDER BY case_id, person_id",
         (digest,),
     )
     found: dict[str, list[str]] = {}

@@ -30,10 +30,7 @@ class Department:
 def check_department_id(department_id: str) -> str:
     """Return the id if it is a well-formed department id, else raise InvalidInput."""
     if not isinstance(department_id, str) or not _ID.match(department_id):
-        raise InvalidInput(
-            "a department id is 2 to 40 lower-case letters, digits, '-' or '_', "
-            "starting with a letter"
-        )
+        raise InvalidInput("a department id is 2 to 40 lower-case letters, digits, '-' or '_', starting with a letter")
     return department_id
 
 
@@ -110,7 +107,6 @@ class Directory:
                     best = (len(norm), dept.id, area)
         if best is None:
             raise RuleViolation(
-                f"the legal basis {legal_basis!r} is not in the delegation plan; "
-                "no department may decide under it"
+                f"the legal basis {legal_basis!r} is not in the delegation plan; no department may decide under it"
             )
         return best[1], best[2]

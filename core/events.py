@@ -41,8 +41,15 @@ PERSON_ROLES = ("citizen", "parent", "child", "guardian", "trusted-adult")
 CUSTODY_ROLES = frozenset({"parent", "guardian"})
 CONTACT_KINDS = ("home-visit", "drop-in", "street-outreach", "phone", "meeting", "digital")
 MEETING_KINDS = (
-    "assessment", "analysis", "status", "network", "ssd", "ssp",
-    "statutory-16", "statutory-17.5", "statutory-18",
+    "assessment",
+    "analysis",
+    "status",
+    "network",
+    "ssd",
+    "ssp",
+    "statutory-16",
+    "statutory-17.5",
+    "statutory-18",
 )
 DECISION_KINDS = ("grant", "refusal", "sanction", "payment-stop", "allowance", "one-off-payment")
 ROLES = ("outreach", "caseworker", "coordinator", "auditor", "admin", "server")
@@ -70,10 +77,7 @@ def check_categories(categories: tuple[str, ...], what: str = "categories") -> t
     """Return the categories if every one is in the catalogue, else raise InvalidInput."""
     unknown = [c for c in categories if c not in CATEGORIES]
     if unknown:
-        raise InvalidInput(
-            f"unknown information {what} {', '.join(sorted(unknown))}; "
-            f"use {', '.join(CATEGORIES)}"
-        )
+        raise InvalidInput(f"unknown information {what} {', '.join(sorted(unknown))}; use {', '.join(CATEGORIES)}")
     return categories
 
 

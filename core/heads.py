@@ -64,8 +64,7 @@ class SQLiteHeads:
                 if self._closed:
                     return None
                 # Never waits: busy means "ask the full path", not "block the loop".
-                conn = sqlite3.connect(self.uri, uri=True, timeout=0, check_same_thread=False,
-                                       isolation_level=None)
+                conn = sqlite3.connect(self.uri, uri=True, timeout=0, check_same_thread=False, isolation_level=None)
                 self._opened.append(conn)
             self._local.conn = conn
         return conn

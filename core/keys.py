@@ -141,9 +141,7 @@ class PassphraseKey:
 
     def open_secret(self, label: bytes, sealed: bytes) -> bytes:
         try:
-            return AESGCM(self._secret).decrypt(
-                sealed[:NONCE], sealed[NONCE:], b"tovholder/secret\x00" + label
-            )
+            return AESGCM(self._secret).decrypt(sealed[:NONCE], sealed[NONCE:], b"tovholder/secret\x00" + label)
         except (InvalidTag, ValueError) as exc:
             raise WrongPassphrase("the passphrase does not open this laptop's store") from exc
 
@@ -205,9 +203,7 @@ def grant_key(key: CaseKey, recipient_public: bytes, recipient_id: str) -> bytes
     return eph_pub + _wrap(kek, key, b"grant\x00" + recipient_id.encode())
 
 
-def accept_grant(
-    agreement: X25519PrivateKey, recipient_id: str, case_id: str, key_id: str, grant: bytes
-) -> CaseKey:
+def accept_grant(agreement: X25519PrivateKey, recipient_id: str, case_id: str, key_id: str, grant: bytes) -> CaseKey:
     """Unwrap a case key granted to us; DecryptionError when it was not for this key."""
     if len(grant) < 32 + NONCE + 16:
         raise DecryptionError(f"the key grant for case {case_id} is truncated")

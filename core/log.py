@@ -186,9 +186,7 @@ class CaseLog:
         if key is not None:
             return key
         t = self.tables
-        rows = self.recorder.run(
-            f"SELECT key_id, wrapped, destroyed_at FROM {t.keys} WHERE case_id={t.p}", (case_id,)
-        )
+        rows = self.recorder.run(f"SELECT key_id, wrapped, destroyed_at FROM {t.keys} WHERE case_id={t.p}", (case_id,))
         if not rows:
             raise KeyNotHeld(f"no key is held for case {case_id}")
         key_id, wrapped, destroyed = rows[0]
@@ -232,9 +230,7 @@ class CaseLog:
             raise SignatureInvalid(f"device {seal.device_id} is not enrolled")
         if device.revoked_at is not None:
             raise SignatureInvalid(f"device {seal.device_id} was revoked")
-        if len(seal.digests) != len(events) or any(
-            d != e.digest for d, e in zip(seal.digests, events, strict=True)
-        ):
+        if len(seal.digests) != len(events) or any(d != e.digest for d, e in zip(seal.digests, events, strict=True)):
             raise SignatureInvalid(f"batch {seal.batch_id} does not match the events it carries")
         if any(e.header.device != seal.device_id for e in events):
             raise SignatureInvalid(f"batch {seal.batch_id} carries events of another device")

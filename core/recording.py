@@ -76,9 +76,14 @@ def record(
 ) -> tuple[ev.CaseEvent, SealedEvent]:
     """Check and seal a new event; `state` is then advanced by it."""
     event = make_event(
-        cls, state.case_id, key.key_id, author,
+        cls,
+        state.case_id,
+        key.key_id,
+        author,
         state.seq if seen_seq is None else seen_seq,
-        occurred_at=occurred_at, clock=clock, **fields,
+        occurred_at=occurred_at,
+        clock=clock,
+        **fields,
     )
     check(state, event, directory)
     sealed = seal(event, key)

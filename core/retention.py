@@ -139,9 +139,7 @@ def erase(
         f.flush()
         os.fsync(f.fileno())
     author = Author(server_id, "server", state.lead or "", server_id)
-    tombstone = make_event(
-        ev.CaseErased, case_id, events[0].header.key_id, author, state.seq, clock=lambda: now
-    )
+    tombstone = make_event(ev.CaseErased, case_id, events[0].header.key_id, author, state.seq, clock=lambda: now)
     sealed = seal(tombstone, None)
     batch = sign_batch(signing, str(uuid.uuid4()), server_id, [sealed.digest])
     receipt = log.append([sealed], batch, verify=False)[0]

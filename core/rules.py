@@ -35,8 +35,7 @@ LEGAL_BASES = {
     "serviceloven-49a": "early concern for a child discussed at an SSD meeting (serviceloven § 49 a)",
     "retsplejeloven-115": "crime prevention in SSP cooperation (retsplejeloven § 115)",
     "forvaltningsloven-28": (
-        "information of substantial importance to the receiving authority's decision "
-        "(forvaltningsloven § 28)"
+        "information of substantial importance to the receiving authority's decision (forvaltningsloven § 28)"
     ),
 }
 DECIDING_ROLES = frozenset({"caseworker", "coordinator"})
@@ -73,8 +72,12 @@ def case_lifecycle(state: CaseState, e: ev.CaseEvent) -> None:
     if state.status == "new":
         raise UnknownReference(f"case {state.case_id} has not been opened")
     allowed_when_closed = (
-        ev.CaseReopened, ev.ErasureRequested, ev.ErasureDecided, ev.CaseErased,
-        ev.ConflictFlagged, ev.ConflictResolved,
+        ev.CaseReopened,
+        ev.ErasureRequested,
+        ev.ErasureDecided,
+        ev.CaseErased,
+        ev.ConflictFlagged,
+        ev.ConflictResolved,
     )
     if state.status == "closed" and not isinstance(e, allowed_when_closed):
         raise RuleViolation(f"case {state.case_id} is closed; reopen it before recording")
@@ -92,8 +95,7 @@ def party_principle(state: CaseState, e: ev.CaseEvent) -> None:
         return
     if not state.is_party(e.department):
         raise RuleViolation(
-            f"department {e.department} is not a party to case {state.case_id}; "
-            "a team member must add it first"
+            f"department {e.department} is not a party to case {state.case_id}; a team member must add it first"
         )
 
 
@@ -141,9 +143,7 @@ def one_coordinator(state: CaseState, e: ev.CoordinatorAssigned, d: Directory) -
         raise InvalidInput("a coordinator is assigned for intake, handover or cover")
     d.get(e.coordinator_department)
     if state.coordinator is not None and e.reason == "intake":
-        raise RuleViolation(
-            f"case {state.case_id} already has a coordinator; assign a new one by handover or cover"
-        )
+        raise RuleViolation(f"case {state.case_id} already has a coordinator; assign a new one by handover or cover")
     if state.coordinator is None and e.reason != "intake":
         raise RuleViolation(f"case {state.case_id} has no coordinator to hand over from")
 
@@ -190,8 +190,7 @@ def consent_rules(state: CaseState, e: ev.ConsentGiven, d: Directory) -> None:
     purpose = " ".join(e.purpose.lower().split()).strip(" .")
     if purpose in VAGUE_PURPOSES:
         raise RuleViolation(
-            "a consent must state a specific purpose; a vague consent such as "
-            "'all relevant information' is not valid"
+            "a consent must state a specific purpose; a vague consent such as 'all relevant information' is not valid"
         )
     if len(purpose) < MIN_PURPOSE:
         raise RuleViolation(
@@ -204,8 +203,7 @@ def consent_rules(state: CaseState, e: ev.ConsentGiven, d: Directory) -> None:
     special = sorted(set(e.consent_categories) & ev.SPECIAL_CATEGORIES)
     if special and e.valid_until > _one_year_after(day):
         raise RuleViolation(
-            f"consent for {' and '.join(special)} information must expire within one year of "
-            f"{day.isoformat()}"
+            f"consent for {' and '.join(special)} information must expire within one year of {day.isoformat()}"
         )
     givers = [state.persons.get(g) for g in e.given_by]
     if not e.given_by or any(g is None for g in givers):
@@ -223,9 +221,7 @@ def consent_rules(state: CaseState, e: ev.ConsentGiven, d: Directory) -> None:
             raise RuleViolation("a child from 10 must have their own view recorded with the consent")
     elif age < 18:
         if not (custody and own):
-            raise RuleViolation(
-                "consent for a young person from 15 needs both the custody holder and the young person"
-            )
+            raise RuleViolation("consent for a young person from 15 needs both the custody holder and the young person")
     elif not own and not any(g is not None and g.role == "guardian" for g in givers):
         raise RuleViolation("an adult gives their own consent (or a court-appointed guardian does)")
 
@@ -255,9 +251,7 @@ def legal_basis_share(state: CaseState, e: ev.SharedOnLegalBasis, d: Directory) 
         raise InvalidInput("a share names at least one receiving department")
     for r in e.recipients:
         if not d.get(r).authority:
-            raise RuleViolation(
-                f"{r} is not a public authority and receives information on consent alone"
-            )
+            raise RuleViolation(f"{r} is not a public authority and receives information on consent alone")
     if not e.share_categories:
         raise InvalidInput("a share names the categories of information it covers")
     ev.check_categories(e.share_categories, "categories in the share")
@@ -360,12 +354,9 @@ def analysis_gate(state: CaseState, e: ev.ActivityStarted, d: Directory) -> None
         raise UnknownReference(f"activity {e.activity_id} is not part of case {state.case_id}")
     if a.started:
         raise RuleViolation(f"activity {e.activity_id} has already started")
-    if d.get(a.department).disability_model and not any(
-        m.kind == "analysis" for m in state.meetings.values()
-    ):
+    if d.get(a.department).disability_model and not any(m.kind == "analysis" for m in state.meetings.values()):
         raise RuleViolation(
-            "in the disability model no measure may start before the cross-disciplinary "
-            "analysis meeting has been held"
+            "in the disability model no measure may start before the cross-disciplinary analysis meeting has been held"
         )
 
 
@@ -394,9 +385,7 @@ def decision_competence(state: CaseState, e: ev.DecisionMade, d: Directory) -> N
     stating the legal rules, the considerations and the recorded facts relied on."""
     owner, area = d.owner_of(e.legal_basis)
     if owner != e.department:
-        raise RuleViolation(
-            f"a decision under {area} belongs to {owner}; {e.department} may not record it"
-        )
+        raise RuleViolation(f"a decision under {area} belongs to {owner}; {e.department} may not record it")
     if e.legal_area != area:
         raise RuleViolation(f"the decision's legal area must be {area}")
     if e.header.role not in DECIDING_ROLES:

@@ -49,12 +49,25 @@ def from_micros(micros: int) -> datetime:
 
 
 def _pack_header(h: Header) -> bytes:
-    return cast(bytes, msgpack.packb(
-        [
-            h.event_id, h.case_id, h.topic, h.class_version, h.author, h.role, h.department,
-            h.device, to_micros(h.occurred_at), to_micros(h.recorded_at), h.seen_seq, h.key_id,
-        ]
-    ))
+    return cast(
+        bytes,
+        msgpack.packb(
+            [
+                h.event_id,
+                h.case_id,
+                h.topic,
+                h.class_version,
+                h.author,
+                h.role,
+                h.department,
+                h.device,
+                to_micros(h.occurred_at),
+                to_micros(h.recorded_at),
+                h.seen_seq,
+                h.key_id,
+            ]
+        ),
+    )
 
 
 _HEADER_TYPES = (str, str, str, int, str, str, str, str, int, int, int, str)
@@ -71,8 +84,18 @@ def _unpack_header(raw: bytes) -> Header:
     if not (_UUID(f[0]) and _UUID(f[1])):
         raise CodecError("a sealed event's event id and case id are UUIDs in canonical form")
     return Header(
-        f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7],
-        from_micros(f[8]), from_micros(f[9]), f[10], f[11],
+        f[0],
+        f[1],
+        f[2],
+        f[3],
+        f[4],
+        f[5],
+        f[6],
+        f[7],
+        from_micros(f[8]),
+        from_micros(f[9]),
+        f[10],
+        f[11],
     )
 
 
@@ -176,8 +199,7 @@ def open_sealed(sealed: SealedEvent, key: CaseKey | None) -> CaseEvent:
         plain = key.aead.decrypt(sealed.nonce, sealed.ciphertext, sealed.header_raw)
     except (InvalidTag, ValueError) as exc:
         raise DecryptionError(
-            f"event {header.event_id} of case {header.case_id} does not open: it was altered "
-            "or moved"
+            f"event {header.event_id} of case {header.case_id} does not open: it was altered or moved"
         ) from exc
     try:
         payload: Any = msgpack.unpackb(plain)

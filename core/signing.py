@@ -40,9 +40,7 @@ class BatchSeal:
         try:
             Ed25519PublicKey.from_public_bytes(public_key).verify(self.signature, self.manifest())
         except (InvalidSignature, ValueError) as exc:
-            raise SignatureInvalid(
-                f"batch {self.batch_id} is not signed by device {self.device_id}"
-            ) from exc
+            raise SignatureInvalid(f"batch {self.batch_id} is not signed by device {self.device_id}") from exc
 
 
 def manifest(batch_id: str, device_id: str, digests: Sequence[bytes]) -> bytes:
@@ -51,8 +49,6 @@ def manifest(batch_id: str, device_id: str, digests: Sequence[bytes]) -> bytes:
     return b"".join(parts)
 
 
-def sign_batch(
-    key: Ed25519PrivateKey, batch_id: str, device_id: str, digests: Sequence[bytes]
-) -> BatchSeal:
+def sign_batch(key: Ed25519PrivateKey, batch_id: str, device_id: str, digests: Sequence[bytes]) -> BatchSeal:
     digests = tuple(digests)
     return BatchSeal(batch_id, device_id, digests, key.sign(manifest(batch_id, device_id, digests)))

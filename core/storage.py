@@ -28,7 +28,7 @@ def recorder_env(database_url: str, recorder_class: type | None = None) -> dict[
     if url.scheme == "sqlite":
         if not database_url.startswith("sqlite:///"):
             raise ConfigurationError("an SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
-        path = unquote(database_url[len("sqlite:///"):])
+        path = unquote(database_url[len("sqlite:///") :])
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
@@ -54,8 +54,7 @@ def recorder_env(database_url: str, recorder_class: type | None = None) -> dict[
             "CREATE_TABLE": "y",
         }
     raise ConfigurationError(
-        "the database URL must start with sqlite:/// or postgresql:// (got scheme "
-        f"{url.scheme!r})"
+        f"the database URL must start with sqlite:/// or postgresql:// (got scheme {url.scheme!r})"
     )
 
 
@@ -65,8 +64,12 @@ def ensure_schema(env: dict[str, str]) -> None:
         return
     try:
         with psycopg.connect(
-            dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=int(env["POSTGRES_PORT"]),
-            user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None, autocommit=True,
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=int(env["POSTGRES_PORT"]),
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"] or None,
+            autocommit=True,
         ) as conn:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
     except psycopg.Error as exc:

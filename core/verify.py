@@ -82,8 +82,7 @@ def verify(log: CaseLog, progress: Callable[[int, int], None] | None = None) -> 
             digest = sealed.digest
             expected = next_link(link, seq, digest) if link else b""
             if expected != stored_link:
-                flag("the chain link does not match: the event or one before it was altered, "
-                     "removed or reordered")
+                flag("the chain link does not match: the event or one before it was altered, removed or reordered")
             heads[case_id] = (seq, stored_link)
             # Signature: the digest is in a manifest its device signed.
             if batch_id not in batches:

@@ -52,9 +52,16 @@ from core.visibility import Seen, department_view
 INDEX_TOPICS = frozenset(
     cls.TOPIC
     for cls in (
-        ev.CaseOpened, ev.CaseClosed, ev.CaseReopened, ev.CaseTransferred, ev.CaseErased,
-        ev.CoordinatorAssigned, ev.TeamMemberJoined, ev.TeamMemberLeft,
-        ev.ErasureRequested, ev.ErasureDecided,
+        ev.CaseOpened,
+        ev.CaseClosed,
+        ev.CaseReopened,
+        ev.CaseTransferred,
+        ev.CaseErased,
+        ev.CoordinatorAssigned,
+        ev.TeamMemberJoined,
+        ev.TeamMemberLeft,
+        ev.ErasureRequested,
+        ev.ErasureDecided,
     )
 )
 
@@ -129,23 +136,31 @@ class CaseIndexProjection:
         for case_id, (position, seq) in last.items():
             state = self._index_state(case_id, seq, paged[case_id])
             requested = [at for at, granted in state.erasure_requests.values() if granted is None]
-            cases.append((
-                insert_case,
+            cases.append(
                 (
-                    case_id, state.kind, state.lead, state.status,
-                    to_micros(state.closed_at) if state.closed_at else None,
-                    to_micros(min(requested)) if requested else None,
-                    position, seq,
-                ),
-            ))
+                    insert_case,
+                    (
+                        case_id,
+                        state.kind,
+                        state.lead,
+                        state.status,
+                        to_micros(state.closed_at) if state.closed_at else None,
+                        to_micros(min(requested)) if requested else None,
+                        position,
+                        seq,
+                    ),
+                )
+            )
             for department in state.memberships:
                 party = int(state.is_party(department) and state.status != "erased")
                 parties.append((insert_party, (department, case_id, party, position)))
         # Grouped by statement, so the runner sends each group as one executemany.
         cleared = [(case_id,) for case_id in last]
         return [
-            *((delete_case, c) for c in cleared), *cases,
-            *((delete_parties, c) for c in cleared), *parties,
+            *((delete_case, c) for c in cleared),
+            *cases,
+            *((delete_parties, c) for c in cleared),
+            *parties,
         ]
 
     def _index_state(self, case_id: str, upto: int, page: Sequence[LoggedEvent] = ()) -> CaseState:
@@ -296,7 +311,13 @@ def department_case(
         return None
     received = {le.sealed.event_id: le.received for le in case.logged}
     return DepartmentCase(
-        case_id, department, at, case.state.status, case.state.lead, seen, received,
+        case_id,
+        department,
+        at,
+        case.state.status,
+        case.state.lead,
+        seen,
+        received,
         fold(case_id, (s.event for s in seen)),
     )
 
@@ -322,8 +343,12 @@ def event_json(e: ev.CaseEvent, received: int | None = None) -> dict[str, Any]:
 
 def seen_json(seen: Iterable[Seen], received: dict[str, int]) -> list[dict[str, Any]]:
     return [
-        {"seq": s.seq, "basis": s.basis, "grounds": list(s.grounds),
-         **event_json(s.event, received.get(s.event.event_id))}
+        {
+            "seq": s.seq,
+            "basis": s.basis,
+            "grounds": list(s.grounds),
+            **event_json(s.event, received.get(s.event.event_id)),
+        }
         for s in seen
     ]
 
@@ -338,31 +363,48 @@ def case_json(view: DepartmentCase) -> dict[str, Any]:
         "status": view.status,
         "lead": view.lead,
         "persons": [
-            {"person": p.person_id, "role": p.role, "name": p.name,
-             "birth_date": p.birth_date.isoformat() if p.birth_date else None}
+            {
+                "person": p.person_id,
+                "role": p.role,
+                "name": p.name,
+                "birth_date": p.birth_date.isoformat() if p.birth_date else None,
+            }
             for p in part.persons.values()
         ],
         "plan": [
-            {"goal": g.goal_id, "text": g.text, "owner": g.owner, "person": g.person,
-             "parent": g.parent_goal, "revision": g.revision, "revisions": list(g.history),
-             "closed": g.closed, "progress": list(g.scores)}
+            {
+                "goal": g.goal_id,
+                "text": g.text,
+                "owner": g.owner,
+                "person": g.person,
+                "parent": g.parent_goal,
+                "revision": g.revision,
+                "revisions": list(g.history),
+                "closed": g.closed,
+                "progress": list(g.scores),
+            }
             for g in part.goals.values()
         ],
         "consents": [
-            {"consent": c.consent_id, "subject": c.subject, "recipients": list(c.recipients),
-             "categories": list(c.categories), "purpose": c.purpose,
-             "valid_until": c.valid_until.isoformat(), "given_at": c.given_at.isoformat(),
-             "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
-             "in_force": c.active_at(view.at)}
+            {
+                "consent": c.consent_id,
+                "subject": c.subject,
+                "recipients": list(c.recipients),
+                "categories": list(c.categories),
+                "purpose": c.purpose,
+                "valid_until": c.valid_until.isoformat(),
+                "given_at": c.given_at.isoformat(),
+                "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
+                "in_force": c.active_at(view.at),
+            }
             for c in part.consents.values()
         ],
         "decisions": [
             event_json(s.event, view.received.get(s.event.event_id))
-            for s in view.seen if isinstance(s.event, ev.DecisionMade)
+            for s in view.seen
+            if isinstance(s.event, ev.DecisionMade)
         ],
-        "conflicts": [
-            {"conflict": cid, "resolved": resolved} for cid, resolved in part.conflicts.items()
-        ],
+        "conflicts": [{"conflict": cid, "resolved": resolved} for cid, resolved in part.conflicts.items()],
         "events": seen_json(view.seen, view.received),
     }
 
@@ -501,7 +543,13 @@ class ViewCache:
             return JudgedView(case.seq, authority, at, until, None, b"")
         received = {le.sealed.event_id: le.received for le in case.logged}
         view = DepartmentCase(
-            case.case_id, department, at, case.state.status, case.state.lead, seen, received,
+            case.case_id,
+            department,
+            at,
+            case.state.status,
+            case.state.lead,
+            seen,
+            received,
             fold(case.case_id, (s.event for s in seen)),
         )
         doc = case_json(view)

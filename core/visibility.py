@@ -95,11 +95,7 @@ def department_view(
         return None
     authority = directory.is_authority(department)
     consents = _consents_for(state, department, at)
-    shares = (
-        [s for s in state.shares.values() if department in s.recipients and s.shared_at <= at]
-        if authority
-        else []
-    )
+    shares = [s for s in state.shares.values() if department in s.recipients and s.shared_at <= at] if authority else []
     conflict_parties = _conflict_parties(state, events)
     seen: list[Seen] = []
     for seq, e in enumerate(events, start=1):

@@ -68,9 +68,7 @@ async def add_department(request: Request) -> Response:
     authority = payload.get("authority", True)
     if not isinstance(authority, bool):
         raise InvalidInput("department: field 'authority' must be true or false")
-    dept = Department(
-        _text(payload, "id", "department"), _text(payload, "name", "department"), authority
-    )
+    dept = Department(_text(payload, "id", "department"), _text(payload, "name", "department"), authority)
     await run_in_threadpool(ctx.store.add_department, dept)
     forget_tokens(ctx)
     return JSONResponse({"department": department_json(dept)}, status_code=201)
@@ -109,9 +107,7 @@ async def enroll_device(request: Request) -> Response:
     ctx = _ctx(request)
     await run_in_threadpool(admin, ctx, request)
     worker = _text(await _body(request), "worker", "enrollment")
-    code, expires = await run_in_threadpool(
-        ctx.store.enrollment_code, worker, ctx.settings.enrollment_ttl_seconds
-    )
+    code, expires = await run_in_threadpool(ctx.store.enrollment_code, worker, ctx.settings.enrollment_ttl_seconds)
     return JSONResponse({"worker": worker, "code": code, "expires_at": expires}, status_code=201)
 
 

@@ -46,9 +46,7 @@ def trust(ca_file: str | None) -> ssl.SSLContext | bool:
 def server_url(args: argparse.Namespace) -> str:
     url = getattr(args, "server", None) or os.environ.get("TOVHOLDER_SERVER", "")
     if not url:
-        fail(
-            "say which server: --server URL or TOVHOLDER_SERVER, or act on a data folder with --dir"
-        )
+        fail("say which server: --server URL or TOVHOLDER_SERVER, or act on a data folder with --dir")
     return str(url).rstrip("/")
 
 
@@ -71,9 +69,7 @@ async def _request(url: str, method: str, path: str, json: Any, ca: str | None) 
 
 
 def remote(args: argparse.Namespace, method: str, path: str, json: Any = None) -> Any:
-    return asyncio.run(
-        _request(server_url(args), method, path, json, os.environ.get("TOVHOLDER_CA"))
-    )
+    return asyncio.run(_request(server_url(args), method, path, json, os.environ.get("TOVHOLDER_CA")))
 
 
 def local(args: argparse.Namespace, action: Callable[[ServerContext], Any]) -> Any:
@@ -106,9 +102,7 @@ def _department_add(args: argparse.Namespace) -> int:
 
 def _department_list(args: argparse.Namespace) -> int:
     if args.dir:
-        rows = local(
-            args, lambda ctx: [admin_routes.department_json(d) for d in ctx.store.departments()]
-        )
+        rows = local(args, lambda ctx: [admin_routes.department_json(d) for d in ctx.store.departments()])
     else:
         rows = remote(args, "GET", "/v1/admin/departments")["departments"]
     emit(rows, as_json=args.json, title="departments", columns=["id", "name", "authority"])
@@ -154,9 +148,7 @@ def _device_enroll(args: argparse.Namespace) -> int:
     if args.dir:
 
         def act(ctx: ServerContext) -> Any:
-            code, expires = ctx.store.enrollment_code(
-                args.worker, ctx.settings.enrollment_ttl_seconds
-            )
+            code, expires = ctx.store.enrollment_code(args.worker, ctx.settings.enrollment_ttl_seconds)
             return {"worker": args.worker, "code": code, "expires_at": expires}
 
         result = local(args, act)
@@ -181,9 +173,7 @@ def _device_list(args: argparse.Namespace) -> int:
     if args.dir:
         rows = local(
             args,
-            lambda ctx: [
-                admin_routes.device_json(d) for d in ctx.log.devices() if d.device_id != "server"
-            ],
+            lambda ctx: [admin_routes.device_json(d) for d in ctx.log.devices() if d.device_id != "server"],
         )
     else:
         rows = remote(args, "GET", "/v1/admin/devices")["devices"]
@@ -200,9 +190,7 @@ def _case_assign(args: argparse.Namespace) -> int:
     if args.dir:
         result = local(args, lambda ctx: admin_routes.assign(ctx, args.case, args.worker))
     else:
-        result = remote(
-            args, "POST", f"/v1/admin/cases/{args.case}/assignments", {"worker": args.worker}
-        )
+        result = remote(args, "POST", f"/v1/admin/cases/{args.case}/assignments", {"worker": args.worker})
     emit(result, as_json=args.json, title="case assigned")
     return 0
 
@@ -221,9 +209,7 @@ def target_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     where = common.add_mutually_exclusive_group()
     where.add_argument("--dir", help="act directly on this server data folder")
-    where.add_argument(
-        "--server", help="server URL (default: TOVHOLDER_SERVER); token from TOVHOLDER_TOKEN"
-    )
+    where.add_argument("--server", help="server URL (default: TOVHOLDER_SERVER); token from TOVHOLDER_TOKEN")
     common.add_argument("--json", action="store_true", help="print one JSON document")
     return common
 
@@ -245,38 +231,28 @@ def register(groups: Any) -> None:
         help="not a public authority (housing association, drop-in): sees only what consent covers",
     )
     p.set_defaults(func=_department_add)
-    dept.add_parser("list", parents=[common], help="list departments").set_defaults(
-        func=_department_list
-    )
+    dept.add_parser("list", parents=[common], help="list departments").set_defaults(func=_department_list)
 
     worker = kinds.add_parser("worker", help="workers and their staff tokens").add_subparsers(
         dest="action", metavar="ACTION", required=True
     )
-    p = worker.add_parser(
-        "add", parents=[common], help="add a worker; prints their staff token once"
-    )
+    p = worker.add_parser("add", parents=[common], help="add a worker; prints their staff token once")
     p.add_argument("id")
     p.add_argument("--department", required=True)
-    p.add_argument(
-        "--role", required=True, help="outreach, caseworker, coordinator, auditor or admin"
-    )
+    p.add_argument("--role", required=True, help="outreach, caseworker, coordinator, auditor or admin")
     p.set_defaults(func=_worker_add)
     worker.add_parser("list", parents=[common], help="list workers").set_defaults(func=_worker_list)
 
     device = kinds.add_parser("device", help="field laptops").add_subparsers(
         dest="action", metavar="ACTION", required=True
     )
-    p = device.add_parser(
-        "enroll", parents=[common], help="print a one-time enrollment code for a laptop"
-    )
+    p = device.add_parser("enroll", parents=[common], help="print a one-time enrollment code for a laptop")
     p.add_argument("--worker", required=True)
     p.set_defaults(func=_device_enroll)
     p = device.add_parser("revoke", parents=[common], help="revoke a laptop: it can no longer sync")
     p.add_argument("device")
     p.set_defaults(func=_device_revoke)
-    device.add_parser("list", parents=[common], help="list enrolled laptops").set_defaults(
-        func=_device_list
-    )
+    device.add_parser("list", parents=[common], help="list enrolled laptops").set_defaults(func=_device_list)
 
     case = kinds.add_parser("case", help="which worker's laptops receive a case").add_subparsers(
         dest="action", metavar="ACTION", required=True

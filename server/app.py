@@ -43,9 +43,7 @@ async def on_domain_error(request: Request, exc: Exception) -> Response:
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
-        message = {404: "no such endpoint", 405: "method not allowed"}.get(
-            exc.status_code, str(exc.detail)
-        )
+        message = {404: "no such endpoint", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
         return error_response(exc.status_code, message)
     return error_response(500, "internal error")
 
@@ -106,9 +104,7 @@ class Timing:
             self.ctx.metrics.observe(route, status, time.perf_counter() - started)
 
 
-def extra_routes(
-    ctx: ServerContext, modules: Sequence[str] = ("server.reading",)
-) -> list[BaseRoute]:
+def extra_routes(ctx: ServerContext, modules: Sequence[str] = ("server.reading",)) -> list[BaseRoute]:
     """Routes of the department views and audit, when that part of the server is installed.
 
     Such a module offers ``routes(ctx) -> list[BaseRoute]``.

@@ -63,16 +63,26 @@ def _replay(args: argparse.Namespace) -> int:
         title="case replay",
     )
     emit(
-        [{"seq": i, "type": e["type"], "department": e["department"], "occurred_at": e["occurred_at"],
-          "received_at": e.get("received_at")} for i, e in enumerate(result["events"], start=1)],
+        [
+            {
+                "seq": i,
+                "type": e["type"],
+                "department": e["department"],
+                "occurred_at": e["occurred_at"],
+                "received_at": e.get("received_at"),
+            }
+            for i, e in enumerate(result["events"], start=1)
+        ],
         as_json=False,
         title="events the log held then",
         columns=["seq", "type", "department", "occurred_at", "received_at"],
     )
     for department, seen in result["views"].items():
         emit(
-            [{"seq": s["seq"], "type": s["type"], "basis": s["basis"], "grounds": ", ".join(s["grounds"])}
-             for s in seen],
+            [
+                {"seq": s["seq"], "type": s["type"], "basis": s["basis"], "grounds": ", ".join(s["grounds"])}
+                for s in seen
+            ],
             as_json=False,
             title=f"what {department} could see",
             columns=["seq", "type", "basis", "grounds"],
@@ -86,7 +96,9 @@ def _access_log(args: argparse.Namespace) -> int:
     else:
         rows = remote(args, "GET", f"/v1/audit/access-log?case={quote(args.case)}")["entries"]
     emit(
-        rows, as_json=args.json, title=f"access log of case {args.case}",
+        rows,
+        as_json=args.json,
+        title=f"access log of case {args.case}",
         columns=["at", "worker", "department", "view", "purpose", "outcome"],
     )
     return 0
@@ -98,7 +110,9 @@ def _exceptions(args: argparse.Namespace) -> int:
     else:
         rows = remote(args, "GET", "/v1/audit/exceptions")["exceptions"]
     emit(
-        rows, as_json=args.json, title="shared on a legal basis without consent",
+        rows,
+        as_json=args.json,
+        title="shared on a legal basis without consent",
         columns=["occurred_at", "case", "basis", "recipients", "categories", "reason", "by"],
     )
     return 0
@@ -119,10 +133,18 @@ def _retention(args: argparse.Namespace) -> int:
         emit(result, as_json=True)
         return 0
     columns = ["case", "kind", "lead", "status", "closed_at", "erasure_requested_at"]
-    emit(result["overdue_erasure_requests"], as_json=False, title="erasure requests undecided after 30 days",
-         columns=columns)
-    emit(result["due_for_erasure"], as_json=False, title="cases past their retention period",
-         columns=[*columns, "retention_ended"])
+    emit(
+        result["overdue_erasure_requests"],
+        as_json=False,
+        title="erasure requests undecided after 30 days",
+        columns=columns,
+    )
+    emit(
+        result["due_for_erasure"],
+        as_json=False,
+        title="cases past their retention period",
+        columns=[*columns, "retention_ended"],
+    )
     return 0
 
 
@@ -142,11 +164,22 @@ def _erase(args: argparse.Namespace) -> int:
             raise Forbidden("erasing a case needs the administrator's token in TOVHOLDER_TOKEN")
         r = Reading.of(ctx)
         done = erase(
-            ctx.log, args.case, args.archive, server_id=SERVER_ID, signing=ctx.server_keys.signing,
-            now=r.now(), years=r.retention_years, on_erased=r.forget,
+            ctx.log,
+            args.case,
+            args.archive,
+            server_id=SERVER_ID,
+            signing=ctx.server_keys.signing,
+            now=r.now(),
+            years=r.retention_years,
+            on_erased=r.forget,
         )
-        return {"case": done.case_id, "archive": done.archive, "events": done.events,
-                "tombstone": done.tombstone, "position": done.position}
+        return {
+            "case": done.case_id,
+            "archive": done.archive,
+            "events": done.events,
+            "tombstone": done.tombstone,
+            "position": done.position,
+        }
 
     emit(local(args, act), as_json=args.json, title="case erased")
     return 0
@@ -155,9 +188,7 @@ def _erase(args: argparse.Namespace) -> int:
 def register_audit(actions: Any) -> None:
     """Add `replay`, `access-log`, `exceptions`, `retention` and `export` to the `audit` group."""
     common = target_options()
-    p = actions.add_parser(
-        "replay", parents=[common], help="a case and what each department could see, as of a moment"
-    )
+    p = actions.add_parser("replay", parents=[common], help="a case and what each department could see, as of a moment")
     p.add_argument("case")
     p.add_argument("--as-of", help="ISO 8601 time or YYYY-MM-DD (default: now)")
     p.set_defaults(func=_replay)
@@ -175,9 +206,7 @@ def register_audit(actions: Any) -> None:
 
 def register_case(case_actions: Any) -> None:
     """Add `erase` to the `admin case` group."""
-    p = case_actions.add_parser(
-        "erase", help="archive a case to a file, then destroy its key (cannot be undone)"
-    )
+    p = case_actions.add_parser("erase", help="archive a case to a file, then destroy its key (cannot be undone)")
     p.add_argument("case")
     p.add_argument("--dir", required=True, help="the server data folder")
     p.add_argument("--archive", required=True, help="new file for the JSON archive (mode 0600)")
@@ -196,8 +225,12 @@ def _export(args: argparse.Namespace) -> int:
         result = local(args, act)
     else:
         query = "&".join(
-            q for q in (f"person={quote(args.person)}" if args.person else "",
-                        "withhold_staff=1" if args.withhold_staff else "") if q
+            q
+            for q in (
+                f"person={quote(args.person)}" if args.person else "",
+                "withhold_staff=1" if args.withhold_staff else "",
+            )
+            if q
         )
         result = remote(args, "GET", f"/v1/citizens/{quote(args.case)}/export{'?' + query if query else ''}")
     emit(result, as_json=True)

@@ -47,9 +47,7 @@ SIGNATURE = "x-tovholder-signature"
 
 def signed_message(method: str, path: str, stamp: str, nonce: str, body: bytes) -> bytes:
     """The bytes a device signs for one request."""
-    return (
-        f"{method.upper()}\n{path}\n{stamp}\n{nonce}\n{hashlib.sha256(body).hexdigest()}".encode()
-    )
+    return f"{method.upper()}\n{path}\n{stamp}\n{nonce}\n{hashlib.sha256(body).hexdigest()}".encode()
 
 
 def authenticate_device(
@@ -78,8 +76,7 @@ def authenticate_device(
     skew = ctx.settings.clock_skew_seconds
     if abs(current - moment) > skew:
         raise Unauthorized(
-            f"the request time is more than {skew} seconds away from the server's clock; "
-            "check the laptop's clock"
+            f"the request time is more than {skew} seconds away from the server's clock; check the laptop's clock"
         )
     if len(nonce) > 64:
         raise Unauthorized("X-Tovholder-Nonce is at most 64 characters")
@@ -94,9 +91,7 @@ def authenticate_device(
             raw_signature, signed_message(method, path, stamp, nonce, body)
         )
     except (InvalidSignature, ValueError, binascii.Error):
-        raise Unauthorized(
-            f"the request signature does not verify for device {device_id}"
-        ) from None
+        raise Unauthorized(f"the request signature does not verify for device {device_id}") from None
     worker = ctx.store.worker(device.worker)
     if worker is None:
         raise Unauthorized(f"the worker of device {device_id} no longer exists")

@@ -28,8 +28,7 @@ def _init(args: argparse.Namespace) -> int:
     else:
         emit(result, as_json=False, title="server data folder created")
         Console(stderr=True).print(
-            "The admin token is shown only this once; keep it in a password manager and pass it "
-            "as TOVHOLDER_TOKEN."
+            "The admin token is shown only this once; keep it in a password manager and pass it as TOVHOLDER_TOKEN."
         )
     return 0
 
@@ -46,10 +45,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report_rows(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {"case": p["case"], "position": p["position"], "seq": p["seq"], "problem": p["problem"]}
-        for p in problems
-    ]
+    return [{"case": p["case"], "position": p["position"], "seq": p["seq"], "problem": p["problem"]} for p in problems]
 
 
 def _verify_local(data_dir: str, show_progress: bool) -> dict[str, Any]:
@@ -65,9 +61,7 @@ def _verify_local(data_dir: str, show_progress: bool) -> dict[str, Any]:
             disable=not show_progress,
         ) as bar:
             task = bar.add_task("verify", total=ctx.log.max_position() or 1)
-            report = verify(
-                ctx.log, lambda done, total: bar.update(task, completed=done, total=total or 1)
-            )
+            report = verify(ctx.log, lambda done, total: bar.update(task, completed=done, total=total or 1))
     finally:
         ctx.close()
     return report_json(report)
@@ -87,10 +81,7 @@ async def _verify_remote(url: str) -> dict[str, Any]:
     except ValueError:
         fail(f"the server answered {response.status_code} without a JSON body")
     if response.status_code >= 400:
-        fail(
-            f"the server refused ({response.status_code}): "
-            f"{body.get('error', {}).get('message', '')}"
-        )
+        fail(f"the server refused ({response.status_code}): {body.get('error', {}).get('message', '')}")
     return dict(body)
 
 
@@ -118,9 +109,7 @@ def register(groups: Any) -> None:
     """Add the server-side command groups to the `tovholder` parser."""
     group = groups.add_parser("server", help="set up and run the sync server")
     actions = group.add_subparsers(dest="server_action", metavar="ACTION", required=True)
-    p = actions.add_parser(
-        "init", help="create a server data folder; prints the first admin token once"
-    )
+    p = actions.add_parser("init", help="create a server data folder; prints the first admin token once")
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--database-url", help="postgresql://... (default: SQLite in DIR)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
@@ -137,9 +126,7 @@ def register(groups: Any) -> None:
 
     audit = groups.add_parser("audit", help="verify the log, replay cases, read the access log")
     audit_actions = audit.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
-    p = audit_actions.add_parser(
-        "verify", help="verify chains and signatures of the whole log; exit 1 on problems"
-    )
+    p = audit_actions.add_parser("verify", help="verify chains and signatures of the whole log; exit 1 on problems")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--dir", help="verify this server data folder directly")
     where.add_argument("--server", help="ask this server (staff token from TOVHOLDER_TOKEN)")

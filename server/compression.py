@@ -98,8 +98,13 @@ class CompressedParts:
     @classmethod
     def of(cls, head: bytes, tail: bytes) -> CompressedParts:
         return cls(
-            raw_deflate(head, last=False), raw_deflate(tail, last=True), len(head), tail,
-            zlib.adler32(head), zlib.adler32(tail), zlib.crc32(head),
+            raw_deflate(head, last=False),
+            raw_deflate(tail, last=True),
+            len(head),
+            tail,
+            zlib.adler32(head),
+            zlib.adler32(tail),
+            zlib.crc32(head),
         )
 
     @property
@@ -112,7 +117,8 @@ class CompressedParts:
         if coding == DEFLATE:
             adler = adler32_combine(
                 adler32_combine(self.head_adler, zlib.adler32(middle), len(middle)),
-                self.tail_adler, len(self.tail_plain),
+                self.tail_adler,
+                len(self.tail_plain),
             )
             return b"".join((_ZLIB_HEADER, self.head, blocks, self.tail, struct.pack(">I", adler)))
         crc = zlib.crc32(self.tail_plain, zlib.crc32(middle, self.head_crc))

@@ -55,9 +55,7 @@ class ServerContext:
         """Open a data folder; ConfigurationError when it is incomplete."""
         settings = load(data_dir, environ)
         env = os.environ if environ is None else environ
-        kek_text = env.get("TOVHOLDER_KEK") or read_secret(
-            settings.path(settings.kek_file), "key-encryption key"
-        )
+        kek_text = env.get("TOVHOLDER_KEK") or read_secret(settings.path(settings.kek_file), "key-encryption key")
         kek = KeyEncryptionKey.from_text(kek_text)
         try:
             server_keys = DeviceKeys.from_private_bytes(
@@ -68,9 +66,7 @@ class ServerContext:
         log = CaseLog(open_recorder(settings.database_url), kek)
         store = AdminStore(log)
         if log.device(SERVER_ID) is None:
-            log.register_device(
-                SERVER_ID, SERVER_ID, server_keys.signing_public, server_keys.agreement_public
-            )
+            log.register_device(SERVER_ID, SERVER_ID, server_keys.signing_public, server_keys.agreement_public)
         ca_file = settings.ca_cert or settings.cert
         ca_pem = read_secret(settings.path(ca_file), "CA certificate") if ca_file else None
         return cls(

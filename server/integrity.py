@@ -29,8 +29,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "cases": report.cases,
         "batches": report.batches,
         "problems": [
-            {"case": p.case_id, "position": p.position, "seq": p.seq, "problem": p.problem}
-            for p in report.problems
+            {"case": p.case_id, "position": p.position, "seq": p.seq, "problem": p.problem} for p in report.problems
         ],
     }
 

@@ -75,9 +75,7 @@ def document() -> dict[str, Any]:
 
 
 def _document() -> dict[str, Any]:
-    department = _obj(
-        id=S, name=S, authority=B, legal_areas={"type": "array", "items": S}, disability_model=B
-    )
+    department = _obj(id=S, name=S, authority=B, legal_areas={"type": "array", "items": S}, disability_model=B)
     worker = _obj(id=S, department=S, role=S)
     device = _obj(device=S, worker=S, enrolled_at=I, revoked_at={"type": ["integer", "null"]})
     return {
@@ -107,9 +105,7 @@ def _document() -> dict[str, Any]:
         },
         "paths": {
             "/healthz": {"get": _op("liveness and the log's head", _json(_obj(status=S, head=I)))},
-            "/metrics": {
-                "get": _op("Prometheus metrics", {"content": {"text/plain": {"schema": S}}})
-            },
+            "/metrics": {"get": _op("Prometheus metrics", {"content": {"text/plain": {"schema": S}}})},
             "/openapi.json": {"get": _op("this document", _json({"type": "object"}))},
             "/v1/enroll": {
                 "post": _op(
@@ -190,9 +186,7 @@ def _document() -> dict[str, Any]:
                 )
             },
             "/v1/admin/devices/{device}/revoke": {
-                "post": _op(
-                    "revoke a device: it can no longer sync", _json(device), security=ADMIN_AUTH
-                )
+                "post": _op("revoke a device: it can no longer sync", _json(device), security=ADMIN_AUTH)
             },
             "/v1/admin/cases/{case}/assignments": {
                 "post": _op(

@@ -46,8 +46,7 @@ class BatchOrder:
                 left = deadline - loop.time()
                 if left <= 0:
                     raise Conflict(
-                        f"this batch follows batch {batch_id}, which has not been received; "
-                        "push again from that batch"
+                        f"this batch follows batch {batch_id}, which has not been received; push again from that batch"
                     )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(woken.wait(), min(left, RECHECK))

@@ -152,8 +152,13 @@ async def sign_in(request: Request) -> Response:
         return render("sign_in.html", 401, message="That token is not a valid staff token.")
     response = RedirectResponse("/ui/audit" if who.role == AUDITOR else "/ui/cases", status_code=303, headers=HEADERS)
     response.set_cookie(
-        COOKIE, sessions(ctx).start(who.subject), max_age=SESSION_SECONDS, httponly=True,
-        samesite="strict", secure=request.url.scheme == "https", path="/ui",
+        COOKIE,
+        sessions(ctx).start(who.subject),
+        max_age=SESSION_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/ui",
     )
     return response
 

@@ -256,8 +256,7 @@ def search_body(request_body: bytes) -> tuple[str, str]:
 
 def show_case(r: Reading, who: Principal, department: str, case_id: str, purpose: str) -> dict[str, Any]:
     view = (
-        department_case(r.cache, case_id, department, r.ctx.store.directory(), r.now())
-        if is_case_id(case_id) else None
+        department_case(r.cache, case_id, department, r.ctx.store.directory(), r.now()) if is_case_id(case_id) else None
     )
     if view is None:
         r.access.record(who.subject, department, case_id, "department-case", purpose, "refused")
@@ -491,8 +490,13 @@ async def citizen_file(request: Request) -> Response:
     who = await blocking(principal, ctx, request)
     withhold = request.query_params.get("withhold_staff", "").lower() in ("1", "true", "yes")
     body = await blocking(
-        export_case, r, who, request.path_params["case"], request.query_params.get("person") or None,
-        withhold, purpose_of(request, "right of access"),
+        export_case,
+        r,
+        who,
+        request.path_params["case"],
+        request.query_params.get("person") or None,
+        withhold,
+        purpose_of(request, "right of access"),
     )
     return JSONResponse(body)
 
@@ -519,7 +523,6 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
     return [*api_routes(), *pages.routes(ctx)]
 
 
-
 def openapi_paths() -> dict[str, Any]:
     """The OpenAPI path items of these routes, merged into `/openapi.json` by `server.openapi`."""
     error = {"$ref": "#/components/schemas/Error"}
@@ -541,8 +544,13 @@ def openapi_paths() -> dict[str, Any]:
                 "summary": summary,
                 "security": bearer,
                 "parameters": [
-                    {"name": n, "in": where, "required": where == "path", "description": d,
-                     "schema": {"type": "string"}}
+                    {
+                        "name": n,
+                        "in": where,
+                        "required": where == "path",
+                        "description": d,
+                        "schema": {"type": "string"},
+                    }
                     for n, where, d in (*params, ("purpose", "query", "why the case is looked at (access log)"))
                 ],
                 "responses": {"200": {"description": "ok", "content": {"application/json": {}}}, **errors},
@@ -560,38 +568,59 @@ def openapi_paths() -> dict[str, Any]:
                 "(POST: the number is never in a URL or an access-log line)",
                 "security": bearer,
                 "parameters": [
-                    {"name": "dept", "in": "path", "required": True, "description": "department id",
-                     "schema": {"type": "string"}},
+                    {
+                        "name": "dept",
+                        "in": "path",
+                        "required": True,
+                        "description": "department id",
+                        "schema": {"type": "string"},
+                    },
                 ],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": {
-                        "type": "object",
-                        "required": ["cpr"],
-                        "properties": {
-                            "cpr": {"type": "string", "description": "DDMMYY-SSSS or ten digits"},
-                            "purpose": {"type": "string", "description": "why (access log)"},
-                        },
-                    }}},
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["cpr"],
+                                "properties": {
+                                    "cpr": {"type": "string", "description": "DDMMYY-SSSS or ten digits"},
+                                    "purpose": {"type": "string", "description": "why (access log)"},
+                                },
+                            }
+                        }
+                    },
                 },
                 "responses": {
-                    "200": {"description": "ok", "content": {"application/json": {"schema": {
-                        "type": "object",
-                        "properties": {
-                            "department": {"type": "string"},
-                            "cases": {"type": "array", "items": {"type": "object"}},
+                    "200": {
+                        "description": "ok",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "department": {"type": "string"},
+                                        "cases": {"type": "array", "items": {"type": "object"}},
+                                    },
+                                }
+                            }
                         },
-                    }}}},
+                    },
                     **errors,
-                    "400": {"description": "malformed body or CPR number (never echoed)",
-                            "content": {"application/json": {"schema": error}}},
-                    "413": {"description": "body larger than 4096 bytes",
-                            "content": {"application/json": {"schema": error}}},
+                    "400": {
+                        "description": "malformed body or CPR number (never echoed)",
+                        "content": {"application/json": {"schema": error}},
+                    },
+                    "413": {
+                        "description": "body larger than 4096 bytes",
+                        "content": {"application/json": {"schema": error}},
+                    },
                 },
             }
         },
         "/v1/audit/cases/{case}": op(
-            "replay: the case and each department's view as of a moment", case,
+            "replay: the case and each department's view as of a moment",
+            case,
             ("as_of", "query", "ISO 8601 time or YYYY-MM-DD; default now"),
         ),
         "/v1/audit/access-log": op("who looked at what, when and why", ("case", "query", "one case only")),
@@ -600,7 +629,9 @@ def openapi_paths() -> dict[str, Any]:
         "/v1/audit/processing": op("record of processing activities"),
         "/v1/audit/retention": op("overdue erasure requests and cases past retention", ("as_of", "query", "moment")),
         "/v1/citizens/{case}/export": op(
-            "a citizen's own file and the looks at it", case, ("person", "query", "one person id"),
+            "a citizen's own file and the looks at it",
+            case,
+            ("person", "query", "one person id"),
             ("withhold_staff", "query", "1 to leave out staff names"),
         ),
     }

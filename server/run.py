@@ -32,8 +32,7 @@ def check_transport(host: str, cert: str, key: str) -> None:
         raise ConfigurationError("HTTPS needs both --cert and --key")
     if not cert and not is_loopback(host):
         raise ConfigurationError(
-            f"plain HTTP is only served on a loopback address, not on {host}; "
-            "give --cert and --key to serve HTTPS"
+            f"plain HTTP is only served on a loopback address, not on {host}; give --cert and --key to serve HTTPS"
         )
 
 

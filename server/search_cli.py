@@ -48,12 +48,16 @@ def _search(args: argparse.Namespace) -> int:
         rows = local(args, act)
     else:
         body = remote(
-            args, "POST", f"/v1/departments/{quote(args.department)}/search",
+            args,
+            "POST",
+            f"/v1/departments/{quote(args.department)}/search",
             {"cpr": cpr, "purpose": args.purpose},
         )
         rows = body["cases"]
     emit(
-        rows, as_json=args.json, title=f"cases of {args.department} with this CPR number",
+        rows,
+        as_json=args.json,
+        title=f"cases of {args.department} with this CPR number",
         columns=["case", "kind", "lead", "status", "persons"],
     )
     return 0
@@ -64,7 +68,8 @@ def register(groups: Any) -> None:
     group = groups.add_parser("search", help="find a department's cases by a person's CPR number")
     actions = group.add_subparsers(dest="search_action", metavar="ACTION", required=True)
     p = actions.add_parser(
-        "cpr", parents=[target_options()],
+        "cpr",
+        parents=[target_options()],
         help="the cases your department may see with a person of a CPR number (TOVHOLDER_CPR or a prompt)",
     )
     p.add_argument("--department", required=True, help="your department (the token's)")

@@ -56,12 +56,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", 16 * 1024 * 1024, "largest request body accepted (413 beyond)"),
     Setting("max_batch", 5000, "most events in one pushed batch"),
     Setting("max_page", 5000, "most events in one pulled page"),
-    Setting(
-        "clock_skew_seconds", 300, "how far a device's request time may differ from the server's"
-    ),
-    Setting(
-        "enrollment_ttl_seconds", 7 * 24 * 3600, "how long a one-time enrollment code stays valid"
-    ),
+    Setting("clock_skew_seconds", 300, "how far a device's request time may differ from the server's"),
+    Setting("enrollment_ttl_seconds", 7 * 24 * 3600, "how long a one-time enrollment code stays valid"),
     Setting("log_level", "info", "uvicorn log level: critical, error, warning, info, debug"),
     Setting(
         "access_log_days",
@@ -125,8 +121,7 @@ def load(data_dir: Path | str, environ: Mapping[str, str] | None = None) -> Sett
     config = data_dir / CONFIG_FILE
     if not config.is_file():
         raise ConfigurationError(
-            f"{data_dir} is not a server data folder (no {CONFIG_FILE}); "
-            "run `tovholder server init` first"
+            f"{data_dir} is not a server data folder (no {CONFIG_FILE}); run `tovholder server init` first"
         )
     try:
         values: dict[str, Any] = tomllib.loads(config.read_text())
@@ -167,9 +162,7 @@ def write_config(data_dir: Path, values: Mapping[str, Any]) -> None:
         lines.append(f"# {s.name}: {s.help}")
         if s.name in values and s.name in known:
             v = values[s.name]
-            lines.append(
-                f"{s.name} = {v}" if isinstance(v, int) else f"{s.name} = {_toml_str(str(v))}"
-            )
+            lines.append(f"{s.name} = {v}" if isinstance(v, int) else f"{s.name} = {_toml_str(str(v))}")
     (data_dir / CONFIG_FILE).write_text("\n".join(lines) + "\n")
 
 

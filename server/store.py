@@ -146,12 +146,9 @@ class AdminStore:
 
     def departments(self) -> list[Department]:
         rows = self._run(
-            "SELECT id, name, authority, legal_areas, disability_model "
-            f"FROM {self.t_departments} ORDER BY id"
+            f"SELECT id, name, authority, legal_areas, disability_model FROM {self.t_departments} ORDER BY id"
         )
-        return [
-            Department(r[0], r[1], bool(r[2]), tuple(json.loads(r[3])), bool(r[4])) for r in rows
-        ]
+        return [Department(r[0], r[1], bool(r[2]), tuple(json.loads(r[3])), bool(r[4])) for r in rows]
 
     def loaded_directory(self) -> Directory | None:
         """The directory when it is in memory and fresh; None when `directory` would query."""
@@ -184,9 +181,7 @@ class AdminStore:
             raise InvalidInput(f"unknown department {department!r}; add it first")
         p = self.p
         with self._lock:
-            if worker_id == ADMIN or self._run(
-                f"SELECT 1 FROM {self.t_workers} WHERE id={p}", (worker_id,)
-            ):
+            if worker_id == ADMIN or self._run(f"SELECT 1 FROM {self.t_workers} WHERE id={p}", (worker_id,)):
                 raise Conflict(f"worker {worker_id} already exists")
             self._run(
                 f"INSERT INTO {self.t_workers} VALUES ({p},{p},{p},{p})",
@@ -196,16 +191,11 @@ class AdminStore:
         return self.issue_token(worker_id)
 
     def worker(self, worker_id: str) -> WorkerRecord | None:
-        rows = self._run(
-            f"SELECT id, department, role FROM {self.t_workers} WHERE id={self.p}", (worker_id,)
-        )
+        rows = self._run(f"SELECT id, department, role FROM {self.t_workers} WHERE id={self.p}", (worker_id,))
         return WorkerRecord(*rows[0]) if rows else None
 
     def workers(self) -> list[WorkerRecord]:
-        return [
-            WorkerRecord(*r)
-            for r in self._run(f"SELECT id, department, role FROM {self.t_workers} ORDER BY id")
-        ]
+        return [WorkerRecord(*r) for r in self._run(f"SELECT id, department, role FROM {self.t_workers} ORDER BY id")]
 
     def issue_token(self, subject: str) -> str:
         token = new_token()
@@ -218,9 +208,7 @@ class AdminStore:
 
     def principal(self, token: str) -> Principal | None:
         """Who a bearer token belongs to, or None when it is unknown."""
-        rows = self._run(
-            f"SELECT subject FROM {self.t_tokens} WHERE token_hash={self.p}", (digest(token),)
-        )
+        rows = self._run(f"SELECT subject FROM {self.t_tokens} WHERE token_hash={self.p}", (digest(token),))
         if not rows:
             return None
         subject = rows[0][0]
@@ -250,14 +238,10 @@ class AdminStore:
         now = int(time.time())
         h = digest(code.strip().upper())
         with self._lock:
-            rows = self._run(
-                f"SELECT worker, expires_at, used_at FROM {self.t_codes} WHERE code_hash={p}", (h,)
-            )
+            rows = self._run(f"SELECT worker, expires_at, used_at FROM {self.t_codes} WHERE code_hash={p}", (h,))
             if not rows or rows[0][2] is not None or rows[0][1] < now:
                 return None
-            self._run(
-                f"UPDATE {self.t_codes} SET used_at={p} WHERE code_hash={p}", (now, h), commit=True
-            )
+            self._run(f"UPDATE {self.t_codes} SET used_at={p} WHERE code_hash={p}", (now, h), commit=True)
         return self.worker(rows[0][0])
 
     # -- replay protection -------------------------------------------------------------------

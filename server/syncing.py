@@ -54,9 +54,7 @@ async def push_endpoint(request: Request) -> Response:
     )
     message = decode_push(body)
     if len(message.events) > ctx.settings.max_batch:
-        raise LimitExceeded(
-            f"a batch carries at most {ctx.settings.max_batch} events on this server"
-        )
+        raise LimitExceeded(f"a batch carries at most {ctx.settings.max_batch} events on this server")
     order = batch_order(ctx)
     if message.after is not None:
         await order.follow(message.after)
@@ -78,9 +76,7 @@ async def pull_endpoint(request: Request) -> Response:
     )
     message = decode_pull(body)
     if message.limit > ctx.settings.max_page:
-        raise LimitExceeded(
-            f"a pull page holds at most {ctx.settings.max_page} events on this server"
-        )
+        raise LimitExceeded(f"a pull page holds at most {ctx.settings.max_page} events on this server")
     who = PullingDevice(device.device_id, worker.id, device.agreement_key)
     answer = await run_in_threadpool(pull, ctx.log, ctx.caseload, who, message)
     answer = replace(answer, departments=tuple(directory_of(ctx)))

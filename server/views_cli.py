@@ -44,6 +44,7 @@ def rebuild_views(ctx: ServerContext, show_progress: bool) -> list[dict[str, Any
             name = runner.projection.name
             task = bar.add_task(f"rebuilding {name}", total=ctx.log.max_position() or 1)
             started = time.perf_counter()
+
             def advance(done: int, total: int, t: TaskID = task) -> None:
                 bar.update(t, completed=done, total=total or 1)
 
@@ -69,8 +70,12 @@ def _rebuild(args: argparse.Namespace) -> int:
         rows = rebuild_views(ctx, not args.json)
     finally:
         ctx.close()
-    emit(rows, as_json=args.json, title="views rebuilt", columns=["view", "events", "position", "seconds",
-                                                                   "events_per_second"])
+    emit(
+        rows,
+        as_json=args.json,
+        title="views rebuilt",
+        columns=["view", "events", "position", "seconds", "events_per_second"],
+    )
     return 0
 
 
@@ -79,9 +84,7 @@ def register_views(kinds: Any) -> None:
     views = kinds.add_parser("views", help="the department views derived from the log").add_subparsers(
         dest="action", metavar="ACTION", required=True
     )
-    p = views.add_parser(
-        "rebuild", help="drop the department views and rebuild them from the whole log, with progress"
-    )
+    p = views.add_parser("rebuild", help="drop the department views and rebuild them from the whole log, with progress")
     p.add_argument("--dir", help="the server data folder whose views to rebuild")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_rebuild)

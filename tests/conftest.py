@@ -29,7 +29,8 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """The library and our settings read the environment: start every test clean."""
     for key in list(os.environ):
         if key.startswith(("TOVHOLDER_", "SQLITE_", "POSTGRES_", "PERSISTENCE_", "CIPHER_")) and key not in (
-            "TOVHOLDER_TEST_BACKENDS", "TOVHOLDER_TEST_POSTGRES",
+            "TOVHOLDER_TEST_BACKENDS",
+            "TOVHOLDER_TEST_POSTGRES",
         ):
             monkeypatch.delenv(key, raising=False)
 

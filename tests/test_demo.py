@@ -10,7 +10,9 @@ import sys
 def test_the_whole_story_runs_and_shows_what_a_person_should_see() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "tovholder", "demo", "--json"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
@@ -31,7 +33,9 @@ def test_the_whole_story_runs_and_shows_what_a_person_should_see() -> None:
 def test_the_refugee_family_scenario_keeps_names_off_disk() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "tovholder", "demo", "--refugee-family", "--json"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)

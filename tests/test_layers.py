@@ -49,7 +49,5 @@ def test_no_upward_imports(package: str) -> None:
 
 def test_the_check_sees_a_forbidden_import(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text(
-        "import os\n\ndef f():\n    from server.app import x\n    import sync.protocol\n"
-    )
+    module.write_text("import os\n\ndef f():\n    from server.app import x\n    import sync.protocol\n")
     assert imported_packages(module) == {("os", 1), ("server", 4), ("sync", 5)}

@@ -48,7 +48,8 @@ def register(groups: Any) -> None:
     p.add_argument("--keep", metavar="DIR", help="write the demo's data into DIR and keep it")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.add_argument(
-        "--refugee-family", action="store_true",
+        "--refugee-family",
+        action="store_true",
         help="record scenario 1 straight into a log, without server or laptops",
     )
     p.set_defaults(func=run)
@@ -98,7 +99,14 @@ def refugee_family(log: CaseLog, directory: Directory, today: date) -> tuple[str
         pid = ev.new_id()
         people[label] = pid
         cf.record(
-            st, key, ev.PersonAdded, person_id=pid, role=role, name=name, cpr=cpr, birth_date=born,
+            st,
+            key,
+            ev.PersonAdded,
+            person_id=pid,
+            role=role,
+            name=name,
+            cpr=cpr,
+            birth_date=born,
             persons=(pid,),
         )
     cf.record(st, key, ev.CoordinatorAssigned, worker="mette", coordinator_department="children-family")
@@ -119,27 +127,61 @@ def refugee_family(log: CaseLog, directory: Directory, today: date) -> tuple[str
         consent_id = ev.new_id()
         consent_of[label] = consent_id
         cf.record(
-            st, key, ev.ConsentGiven, consent_id=consent_id, subject=pid, given_by=givers,
-            recipients=recipients, consent_categories=cats,
+            st,
+            key,
+            ev.ConsentGiven,
+            consent_id=consent_id,
+            subject=pid,
+            given_by=givers,
+            recipients=recipients,
+            consent_categories=cats,
             purpose="coordinated family plan across jobcenter, school and family services",
-            valid_until=until, child_view="wants to stay in the same school" if label == "child12" else None,
+            valid_until=until,
+            child_view="wants to stay in the same school" if label == "child12" else None,
             persons=(pid,),
         )
-    cf.record(st, key, ev.ContactRecorded, contact_id=ev.new_id(), kind="home-visit", place="home",
-              persons=(people["father"],), challenges=("health", "education"), note=SECRET_NOTE,
-              categories=("contact",))
+    cf.record(
+        st,
+        key,
+        ev.ContactRecorded,
+        contact_id=ev.new_id(),
+        kind="home-visit",
+        place="home",
+        persons=(people["father"],),
+        challenges=("health", "education"),
+        note=SECRET_NOTE,
+        categories=("contact",),
+    )
     goal = ev.new_id()
-    cf.record(st, key, ev.GoalAdded, goal_id=goal, text="Father completes Danish course module 2",
-              owner="jobcenter", persons=(people["father"],))
+    cf.record(
+        st,
+        key,
+        ev.GoalAdded,
+        goal_id=goal,
+        text="Father completes Danish course module 2",
+        owner="jobcenter",
+        persons=(people["father"],),
+    )
     cf.sync((key,))
     facts = (next(iter(st.event_ids)),)
-    job.record(st, key, ev.ProgressRecorded, goal_id=goal, score=3, note="attends 4 of 5 days",
-               persons=(people["father"],))
+    job.record(
+        st, key, ev.ProgressRecorded, goal_id=goal, score=3, note="attends 4 of 5 days", persons=(people["father"],)
+    )
     job.sync()
-    ben.record(st, key, ev.DecisionMade, decision_id=ev.new_id(), legal_basis="aktivloven § 81",
-               legal_area="aktivloven", kind="one-off-payment", considerations="winter clothing for 3 children",
-               facts=facts, explanation="You receive a one-off payment for winter clothing.",
-               amount=450000, persons=(people["mother"],))
+    ben.record(
+        st,
+        key,
+        ev.DecisionMade,
+        decision_id=ev.new_id(),
+        legal_basis="aktivloven § 81",
+        legal_area="aktivloven",
+        kind="one-off-payment",
+        considerations="winter clothing for 3 children",
+        facts=facts,
+        explanation="You receive a one-off payment for winter clothing.",
+        amount=450000,
+        persons=(people["mother"],),
+    )
     ben.sync()
     return case_id, people
 
@@ -171,17 +213,24 @@ def _story(folder: Path, as_json: bool) -> int:
         leaked = [s for s in secrets if s.encode() in raw]
         rows = []
         for dept, seen in sorted(views.items()):
-            rows.append({
-                "department": dept,
-                "sees": len(seen),
-                "own": sum(s.basis == "own" for s in seen),
-                "consent": sum(s.basis == "consent" for s in seen),
-                "recipient": sum(s.basis == "recipient" for s in seen),
-            })
+            rows.append(
+                {
+                    "department": dept,
+                    "sees": len(seen),
+                    "own": sum(s.basis == "own" for s in seen),
+                    "consent": sum(s.basis == "consent" for s in seen),
+                    "recipient": sum(s.basis == "recipient" for s in seen),
+                }
+            )
         shares = [
-            {"seq": s.seq, "event": s.event.header.topic, "basis": s.basis,
-             "consents": ", ".join(g[:8] for g in s.grounds)}
-            for s in views.get("jobcenter", []) if s.basis == "consent"
+            {
+                "seq": s.seq,
+                "event": s.event.header.topic,
+                "basis": s.basis,
+                "consents": ", ".join(g[:8] for g in s.grounds),
+            }
+            for s in views.get("jobcenter", [])
+            if s.basis == "consent"
         ]
         result = {
             "case": case_id,
@@ -196,12 +245,16 @@ def _story(folder: Path, as_json: bool) -> int:
             emit(result, as_json=True)
         else:
             out.print(f"[bold]Scenario 1 — refugee family[/bold]  case {case_id}, {len(events)} events in {folder}")
-            out.print(f"log verified: {'[green]clean[/green]' if report.ok else '[red]PROBLEMS[/red]'}; "
-                      f"names, CPR numbers or notes on disk: {leaked or 'none'}")
+            out.print(
+                f"log verified: {'[green]clean[/green]' if report.ok else '[red]PROBLEMS[/red]'}; "
+                f"names, CPR numbers or notes on disk: {leaked or 'none'}"
+            )
             emit(rows, as_json=False, title="What each party department may see (events)")
             emit(shares, as_json=False, title="Audit: what reached the jobcenter, and the consent that allowed it")
-            out.print("Look at: health sees nothing; benefits sees only its own decision; "
-                      "jobcenter, school and children & family see what the consents cover.")
+            out.print(
+                "Look at: health sees nothing; benefits sees only its own decision; "
+                "jobcenter, school and children & family see what the consents cover."
+            )
         return 0 if report.ok and not leaked else 1
     finally:
         close_recorder(recorder)

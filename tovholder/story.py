@@ -58,8 +58,7 @@ class Story:
 
     def read(self, token: str, path: str, **params: str) -> Any:
         """GET a JSON answer of the server's API with a staff token, as a department would."""
-        answer = httpx.get(f"{self.url}{path}", params=params, headers={"Authorization": f"Bearer {token}"},
-                           timeout=30)
+        answer = httpx.get(f"{self.url}{path}", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         answer.raise_for_status()
         return answer.json()
 
@@ -70,7 +69,9 @@ class Story:
         log = (self.folder / "server.log").open("ab")
         self.server = subprocess.Popen(
             [sys.executable, "-m", "tovholder", "server", "run", str(self.server_dir), "--port", str(self.port)],
-            env=self.env, stdout=log, stderr=log,
+            env=self.env,
+            stdout=log,
+            stderr=log,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -110,8 +111,10 @@ def _tell(s: Story) -> dict[str, Any]:
         who: s.run("admin", "worker", "add", who, "--department", dept, "--role", role, *admin)["token"]
         for who, dept, role in (("jonas", "jobcenter", "caseworker"), ("aud", "children-family", "auditor"))
     }
-    s.say(f"   server on {s.url}; workers: mette (children & family, coordinator), ali (drop-in, "
-          "outreach), jonas (jobcenter, reads over HTTP), aud (auditor)")
+    s.say(
+        f"   server on {s.url}; workers: mette (children & family, coordinator), ali (drop-in, "
+        "outreach), jonas (jobcenter, reads over HTTP), aud (auditor)"
+    )
 
     s.say("[bold]2. Two field laptops enroll[/bold] with one-time codes")
     for worker, name in (("mette", "laptop-mette"), ("ali", "laptop-ali")):
@@ -121,23 +124,54 @@ def _tell(s: Story) -> dict[str, Any]:
     s.say("[bold]3. The office opens the case[/bold]: a citizen, a team, a consent, a goal")
     case = s.laptop("laptop-mette", "case", "open", "--kind", "citizen", "--lead", "children-family")["case"]
     person = s.laptop(
-        "laptop-mette", "person", "add", case, "--role", "citizen", "--name", "Jens Demo Jensen",
-        "--cpr", "010190-1235", "--birth-date", "1990-01-01",
+        "laptop-mette",
+        "person",
+        "add",
+        case,
+        "--role",
+        "citizen",
+        "--name",
+        "Jens Demo Jensen",
+        "--cpr",
+        "010190-1235",
+        "--birth-date",
+        "1990-01-01",
     )["person"]
     for dept in ("jobcenter", "drop-in"):
         s.laptop("laptop-mette", "team", "add", case, "--department", dept)
     until = (utcnow() + timedelta(days=180)).date().isoformat()
     consents = {
         dept: s.laptop(
-            "laptop-mette", "consent", "give", case, "--subject", person, "--given-by", person,
-            "--to", dept, "--categories", "contact,plan,employment",
-            "--purpose", f"coordinate the job plan and housing support with {dept}", "--until", until,
+            "laptop-mette",
+            "consent",
+            "give",
+            case,
+            "--subject",
+            person,
+            "--given-by",
+            person,
+            "--to",
+            dept,
+            "--categories",
+            "contact,plan,employment",
+            "--purpose",
+            f"coordinate the job plan and housing support with {dept}",
+            "--until",
+            until,
         )["consent"]
         for dept in ("jobcenter", "drop-in")
     }
     goal = s.laptop(
-        "laptop-mette", "goal", "add", case, "--person", person, "--text", "Stable housing by spring",
-        "--owner", "children-family",
+        "laptop-mette",
+        "goal",
+        "add",
+        case,
+        "--person",
+        person,
+        "--text",
+        "Stable housing by spring",
+        "--owner",
+        "children-family",
     )["goal"]
     s.laptop("laptop-mette", "sync")
     s.run("admin", "case", "assign", case, "--worker", "ali", *admin)
@@ -147,8 +181,20 @@ def _tell(s: Story) -> dict[str, Any]:
     s.say("[bold]4. The connection drops[/bold]: ali records at the drop-in centre, the office revises the plan")
     s.stop_server()
     for note in ("Came in for help with a letter from the bank", "Talked about finding a room near work"):
-        s.laptop("laptop-ali", "contact", "record", case, "--kind", "drop-in", "--place", "Værestedet",
-                 "--categories", "contact", "--note", note)
+        s.laptop(
+            "laptop-ali",
+            "contact",
+            "record",
+            case,
+            "--kind",
+            "drop-in",
+            "--place",
+            "Værestedet",
+            "--categories",
+            "contact",
+            "--note",
+            note,
+        )
     s.laptop("laptop-ali", "goal", "revise", case, goal, "--text", "A room of his own before summer")
     s.laptop("laptop-mette", "goal", "revise", case, goal, "--text", "Stable housing and a job plan by spring")
     pending = s.laptop("laptop-ali", "status")
@@ -186,19 +232,27 @@ def _tell(s: Story) -> dict[str, Any]:
     mette = s.laptop("laptop-mette", "case", "show", case)
     ali = s.laptop("laptop-ali", "case", "show", case)
     if not s.quiet:
-        out.print(f"   GET /v1/departments/jobcenter/cases/{case[:8]}…: {len(jobcenter_before['events'])} "
-                  f"events before the withdrawal, {len(jobcenter_after['events'])} after")
-        out.print(f"   GET /v1/audit/cases/{case[:8]}…?as_of=<before>: the jobcenter's view then "
-                  f"{'matches' if replay_matches else 'DIFFERS FROM'} what it read then")
+        out.print(
+            f"   GET /v1/departments/jobcenter/cases/{case[:8]}…: {len(jobcenter_before['events'])} "
+            f"events before the withdrawal, {len(jobcenter_after['events'])} after"
+        )
+        out.print(
+            f"   GET /v1/audit/cases/{case[:8]}…?as_of=<before>: the jobcenter's view then "
+            f"{'matches' if replay_matches else 'DIFFERS FROM'} what it read then"
+        )
         emit(rows, as_json=False, title="Events each party department may see (audit replay)")
-        out.print(f"   log: {len(replay_now['events'])} events, verified "
-                  f"{'clean' if verify and verify.get('ok') else 'with PROBLEMS'}; conflicts flagged for the "
-                  f"coordinator: {conflicts}; looks at the case in the access log: {len(looks.get('entries', looks))}")
-        out.print("Look at: the jobcenter saw the plan and the contacts under its consent before "
-                  "the withdrawal, and now only the consent and its withdrawal; the replay as of "
-                  "before shows exactly what it saw then; both goal revisions are kept and the "
-                  "clash is flagged for the coordinator; the drop-in centre (not an authority) "
-                  "sees what its own consent covers; every read is in the access log.")
+        out.print(
+            f"   log: {len(replay_now['events'])} events, verified "
+            f"{'clean' if verify and verify.get('ok') else 'with PROBLEMS'}; conflicts flagged for the "
+            f"coordinator: {conflicts}; looks at the case in the access log: {len(looks.get('entries', looks))}"
+        )
+        out.print(
+            "Look at: the jobcenter saw the plan and the contacts under its consent before "
+            "the withdrawal, and now only the consent and its withdrawal; the replay as of "
+            "before shows exactly what it saw then; both goal revisions are kept and the "
+            "clash is flagged for the coordinator; the drop-in centre (not an authority) "
+            "sees what its own consent covers; every read is in the access log."
+        )
         out.print("   (keep the server folder and both laptops with --keep DIR)")
     return {
         "case": case,

@@ -212,9 +212,7 @@ def case_document(view: CaseView) -> dict[str, Any]:
         "kind": s.kind,
         "lead": s.lead,
         "status": s.status,
-        "coordinator": None
-        if s.coordinator is None
-        else {"worker": s.coordinator[0], "department": s.coordinator[1]},
+        "coordinator": None if s.coordinator is None else {"worker": s.coordinator[0], "department": s.coordinator[1]},
         "team": s.parties(),
         "confirmed_seq": view.confirmed_seq,
         "pending": len(pending),

@@ -56,9 +56,7 @@ def register(p: Parsers) -> None:
     )
 
     referral = p.group("referral", "referrals to other departments")
-    a = p.leaf(
-        referral, "make", cmd_referral, "refer the citizen to another department (prints the referral id)"
-    )
+    a = p.leaf(referral, "make", cmd_referral, "refer the citizen to another department (prints the referral id)")
     a.add_argument("case", metavar="CASE")
     a.add_argument("--to", required=True, metavar="DEPT")
     a.add_argument("--reason", required=True)

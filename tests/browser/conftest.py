@@ -98,7 +98,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOVHOLDER_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tovholder", "server", "run", str(folder), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -140,12 +142,17 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         pytest.fail(f"the browser tests need Playwright (pip install -e '.[test]'): {exc}")
     executable = chromium_path()
     if not Path(executable).exists():
-        pytest.fail(f"no Chromium at {executable}: install it with `apt-get install chromium chromium-driver` "
-                    "(.ci/run does) or point CHROMIUM_PATH at one")
+        pytest.fail(
+            f"no Chromium at {executable}: install it with `apt-get install chromium chromium-driver` "
+            "(.ci/run does) or point CHROMIUM_PATH at one"
+        )
     with sync_playwright() as p:
         try:
             context = p.chromium.launch_persistent_context(
-                str(tmp_path / "profile"), executable_path=executable, headless=True, args=CHROMIUM_FLAGS,
+                str(tmp_path / "profile"),
+                executable_path=executable,
+                headless=True,
+                args=CHROMIUM_FLAGS,
             )
         except Exception as exc:  # whatever the driver raises, the reason is what matters
             first = (str(exc).splitlines() or [type(exc).__name__])[0]

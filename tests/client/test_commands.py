@@ -28,9 +28,7 @@ def test_recording_commands_print_ids_and_case_show_marks_pending(
     make_laptop("a", department="jobcenter", role="caseworker").close()
     monkeypatch.setenv("TOVHOLDER_PASSPHRASE", PASSPHRASE)
     c = ["client", "--data", str(tmp_path / "a")]
-    case = run(capsys, *c, "case", "open", "--kind", "citizen", "--lead", "jobcenter", "--json")[
-        "case"
-    ]
+    case = run(capsys, *c, "case", "open", "--kind", "citizen", "--lead", "jobcenter", "--json")["case"]
     person = run(
         capsys,
         *c,
@@ -148,9 +146,7 @@ def test_errors_are_one_sentence_without_secrets(
     assert "passphrase does not open" in err and "Traceback" not in err
 
     monkeypatch.setenv("TOVHOLDER_PASSPHRASE", PASSPHRASE)
-    case = run(capsys, *c, "case", "open", "--kind", "citizen", "--lead", "jobcenter", "--json")[
-        "case"
-    ]
+    case = run(capsys, *c, "case", "open", "--kind", "citizen", "--lead", "jobcenter", "--json")["case"]
     with pytest.raises(SystemExit):
         main(
             [
@@ -183,14 +179,23 @@ def test_meeting_record_and_case_transfer_print_ids_and_refuse_in_sentences(
     case_id = case["case"]
     person = run(capsys, *c, "person", "add", case_id, "--role", "child", "--name", "Sara", "--json")
     meeting = run(
-        capsys, *c, "meeting", "record", case_id, "--kind", "statutory-17.5",
-        "--participants", "children-family,adult-social", "--minutes", "Plan for the move at 18",
-        "--person", person["person"], "--json",
+        capsys,
+        *c,
+        "meeting",
+        "record",
+        case_id,
+        "--kind",
+        "statutory-17.5",
+        "--participants",
+        "children-family,adult-social",
+        "--minutes",
+        "Plan for the move at 18",
+        "--person",
+        person["person"],
+        "--json",
     )
     assert meeting["meeting"] and meeting["event"] and meeting["case"] == case_id
-    moved = run(
-        capsys, *c, "case", "transfer", case_id, "--to", "adult-social", "--reason", "turned 18", "--json"
-    )
+    moved = run(capsys, *c, "case", "transfer", case_id, "--to", "adult-social", "--reason", "turned 18", "--json")
     assert moved["event"] and moved["case"] == case_id
 
     with Laptop.open(tmp_path / "a", PASSPHRASE) as laptop:

@@ -136,9 +136,7 @@ def test_a_page_that_breaks_the_chain_is_refused_whole(make_laptop: Callable[...
     case_id, _ = open_citizen_case(laptop)
     first = laptop.store.outbox(case_id)[0]
     with pytest.raises(CodecError):
-        laptop.store.apply_page(
-            [PageEvent(1, 1, case_id, first.sealed, 0, b"\0" * 32)], [], [], 1, 0
-        )
+        laptop.store.apply_page([PageEvent(1, 1, case_id, first.sealed, 0, b"\0" * 32)], [], [], 1, 0)
     assert laptop.store.meta("cursor") == 0
     assert laptop.store.count_confirmed() == 0
 
@@ -171,9 +169,7 @@ def test_a_folder_is_enrolled_once(make_laptop: Callable[..., Laptop], tmp_path:
         LaptopStore.open(tmp_path / "nowhere", PASSPHRASE)
 
 
-def test_the_store_on_disk_holds_no_name_cpr_or_note(
-    make_laptop: Callable[..., Laptop], tmp_path: Path
-) -> None:
+def test_the_store_on_disk_holds_no_name_cpr_or_note(make_laptop: Callable[..., Laptop], tmp_path: Path) -> None:
     laptop = make_laptop("a")
     case_id, person = open_citizen_case(laptop)
     laptop.record(

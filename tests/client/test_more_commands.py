@@ -49,14 +49,23 @@ def family(
     c = ["client", "--data", str(tmp_path / "a")]
     case = run(capsys, *c, "case", "open", "--kind", "family", "--lead", "children-family")["case"]
     parent = run(capsys, *c, "person", "add", case, "--role", "parent", "--name", "Mona Berg")["person"]
-    child = run(
-        capsys, *c, "person", "add", case, "--role", "child", "--name", "Sara", "--birth-date", "2014-03-01"
-    )["person"]
+    child = run(capsys, *c, "person", "add", case, "--role", "child", "--name", "Sara", "--birth-date", "2014-03-01")[
+        "person"
+    ]
     for dept in ("children-disability", "school", "jobcenter"):
         run(capsys, *c, "team", "add", case, "--department", dept)
     goal = run(
-        capsys, *c, "goal", "add", case, "--person", child, "--text", "Go to school every day",
-        "--owner", "children-family",
+        capsys,
+        *c,
+        "goal",
+        "add",
+        case,
+        "--person",
+        child,
+        "--text",
+        "Go to school every day",
+        "--owner",
+        "children-family",
     )["goal"]
     return {"c": c, "case": case, "parent": parent, "child": child, "goal": goal}
 
@@ -80,42 +89,119 @@ def test_every_person_recorded_event_has_a_command_that_prints_its_ids(
     run(capsys, *c, "team", "leave", case, "--department", "jobcenter")
 
     ssd = run(
-        capsys, *c, "meeting", "record", case, "--kind", "ssd", "--participants", "children-family,school",
+        capsys,
+        *c,
+        "meeting",
+        "record",
+        case,
+        "--kind",
+        "ssd",
+        "--participants",
+        "children-family,school",
     )["meeting"]
     shares = [
         run(
-            capsys, *c, "share", "record", case, "--basis", "serviceloven-49a", "--to", "school",
-            "--categories", "family,education", "--reason", "Worried about absence", "--meeting", ssd,
-            "--person", child,
+            capsys,
+            *c,
+            "share",
+            "record",
+            case,
+            "--basis",
+            "serviceloven-49a",
+            "--to",
+            "school",
+            "--categories",
+            "family,education",
+            "--reason",
+            "Worried about absence",
+            "--meeting",
+            ssd,
+            "--person",
+            child,
         ),
         run(
-            capsys, *c, "share", "record", case, "--basis", "retsplejeloven-115", "--to", "school",
-            "--categories", "family", "--reason", "SSP: prevent crime", "--purpose", "prevention",
+            capsys,
+            *c,
+            "share",
+            "record",
+            case,
+            "--basis",
+            "retsplejeloven-115",
+            "--to",
+            "school",
+            "--categories",
+            "family",
+            "--reason",
+            "SSP: prevent crime",
+            "--purpose",
+            "prevention",
         ),
         run(
-            capsys, *c, "share", "record", case, "--basis", "forvaltningsloven-28", "--to", "children-disability",
-            "--categories", "health", "--reason", "Needed for the disability assessment",
+            capsys,
+            *c,
+            "share",
+            "record",
+            case,
+            "--basis",
+            "forvaltningsloven-28",
+            "--to",
+            "children-disability",
+            "--categories",
+            "health",
+            "--reason",
+            "Needed for the disability assessment",
         ),
     ]
     assert all(s["share"] and s["event"] for s in shares)
 
     assessment = run(
-        capsys, *c, "assessment", "record", case, "--development", "Reads below age",
-        "--parenting-capacity", "Caring, overwhelmed", "--family-environment", "Small flat",
-        "--summary", "Needs support at school",
+        capsys,
+        *c,
+        "assessment",
+        "record",
+        case,
+        "--development",
+        "Reads below age",
+        "--parenting-capacity",
+        "Caring, overwhelmed",
+        "--family-environment",
+        "Small flat",
+        "--summary",
+        "Needs support at school",
     )
     assert assessment["event"] and assessment["case"] == case
 
     activity = run(
-        capsys, *c, "activity", "add", case, "--goal", goal, "--department", "children-disability",
-        "--kind", "support person", "--starts", "2026-02-01", "--ends", "2026-08-01",
+        capsys,
+        *c,
+        "activity",
+        "add",
+        case,
+        "--goal",
+        goal,
+        "--department",
+        "children-disability",
+        "--kind",
+        "support person",
+        "--starts",
+        "2026-02-01",
+        "--ends",
+        "2026-08-01",
     )["activity"]
     run(capsys, *c, "meeting", "record", case, "--kind", "analysis", "--participants", "children-disability")
     started = run(capsys, *c, "activity", "start", case, activity, "--on", "2026-02-02")
     assert started["activity"] == activity and started["event"]
     financed = run(
-        capsys, *c, "financing", "agree", case, activity, "--shares", "children-family=60,children-disability=40",
-        "--paid-by", "children-family",
+        capsys,
+        *c,
+        "financing",
+        "agree",
+        case,
+        activity,
+        "--shares",
+        "children-family=60,children-disability=40",
+        "--paid-by",
+        "children-family",
     )
     assert financed["activity"] == activity
     run(capsys, *c, "activity", "end", case, activity)
@@ -129,8 +215,17 @@ def test_every_person_recorded_event_has_a_command_that_prints_its_ids(
 
     request = run(capsys, *c, "erasure", "request", case, "--requested-by", parent, "--reason", "moving")["request"]
     decided = run(
-        capsys, *c, "erasure", "decide", case, request, "--refuse", "--legal-basis", "arkivloven § 5",
-        "--reason", "The municipality must keep its case records",
+        capsys,
+        *c,
+        "erasure",
+        "decide",
+        case,
+        request,
+        "--refuse",
+        "--legal-basis",
+        "arkivloven § 5",
+        "--reason",
+        "The municipality must keep its case records",
     )
     assert decided["request"] == request
     run(capsys, *c, "case", "close", case, "--reason", "goals reached")
@@ -141,7 +236,9 @@ def test_every_person_recorded_event_has_a_command_that_prints_its_ids(
     assert {p["person"]: p["name"] for p in shown["persons"]}[child] == "Sara Berg"
     assert shown["team"] == ["children-disability", "children-family", "school"]
     assert [s["basis"] for s in shown["shares"]] == [
-        "serviceloven-49a", "retsplejeloven-115", "forvaltningsloven-28",
+        "serviceloven-49a",
+        "retsplejeloven-115",
+        "forvaltningsloven-28",
     ]
     assert shown["shares"][0]["meeting"] == ssd and shown["shares"][1]["purpose"] == "prevention"
     assert shown["assessments"][0]["summary"] == "Needs support at school"
@@ -179,45 +276,128 @@ def test_every_person_recorded_event_has_a_command_that_prints_its_ids(
     ("argv", "sentence"),
     [
         (
-            ("share", "record", "{case}", "--basis", "retsplejeloven-115", "--to", "school",
-             "--categories", "family", "--reason", "SSP", "--purpose", "investigation"),
+            (
+                "share",
+                "record",
+                "{case}",
+                "--basis",
+                "retsplejeloven-115",
+                "--to",
+                "school",
+                "--categories",
+                "family",
+                "--reason",
+                "SSP",
+                "--purpose",
+                "investigation",
+            ),
             "never for investigation",
         ),
         (
-            ("share", "record", "{case}", "--basis", "serviceloven-49a", "--to", "school",
-             "--categories", "family", "--reason", "Worried"),
+            (
+                "share",
+                "record",
+                "{case}",
+                "--basis",
+                "serviceloven-49a",
+                "--to",
+                "school",
+                "--categories",
+                "family",
+                "--reason",
+                "Worried",
+            ),
             "tied to an SSD meeting",
         ),
         (
-            ("share", "record", "{case}", "--basis", "forvaltningsloven-28", "--to", "housing-social",
-             "--categories", "family", "--reason", "Eviction risk"),
+            (
+                "share",
+                "record",
+                "{case}",
+                "--basis",
+                "forvaltningsloven-28",
+                "--to",
+                "housing-social",
+                "--categories",
+                "family",
+                "--reason",
+                "Eviction risk",
+            ),
             "not a public authority",
         ),
         (("conflict", "resolve", "{case}", "no-such-conflict", "--resolution", "Keep both"), "is not part of case"),
         (("activity", "start", "{case}", "{activity}"), "analysis meeting has been held"),
         (("activity", "end", "{case}", "{activity}"), "is not running"),
-        (("activity", "add", "{case}", "--goal", "{goal}", "--department", "school", "--kind", "x",
-          "--starts", "2026-13-01"), "--starts must be a date written YYYY-MM-DD"),
-        (("activity", "add", "{case}", "--goal", "{goal}", "--department", "school", "--kind", "x",
-          "--starts", "2026-05-01", "--ends", "2026-04-01"), "cannot end"),
-        (("activity", "add", "{case}", "--goal", "nope", "--department", "school", "--kind", "x"),
-         "goal nope is not part of case"),
+        (
+            (
+                "activity",
+                "add",
+                "{case}",
+                "--goal",
+                "{goal}",
+                "--department",
+                "school",
+                "--kind",
+                "x",
+                "--starts",
+                "2026-13-01",
+            ),
+            "--starts must be a date written YYYY-MM-DD",
+        ),
+        (
+            (
+                "activity",
+                "add",
+                "{case}",
+                "--goal",
+                "{goal}",
+                "--department",
+                "school",
+                "--kind",
+                "x",
+                "--starts",
+                "2026-05-01",
+                "--ends",
+                "2026-04-01",
+            ),
+            "cannot end",
+        ),
+        (
+            ("activity", "add", "{case}", "--goal", "nope", "--department", "school", "--kind", "x"),
+            "goal nope is not part of case",
+        ),
         (("financing", "agree", "{case}", "{activity}", "--shares", "school=50,children-family=40"), "add up to 100"),
         (("financing", "agree", "{case}", "{activity}", "--shares", "school:100"), "DEPT=PCT"),
         (("financing", "agree", "{case}", "{activity}", "--shares", "nowhere=100"), "unknown department"),
         (("person", "correct", "{case}", "{child}"), "say what to correct"),
         (("person", "correct", "{case}", "nobody", "--name", "X"), "person nobody is not part of case"),
         (("person", "correct", "{case}", "{child}", "--birth-date", "01-03-2014"), "--birth-date must be a date"),
-        (("erasure", "decide", "{case}", "no-such-request", "--grant", "--legal-basis", "GDPR art. 17"),
-         "erasure request no-such-request is not part of case"),
+        (
+            ("erasure", "decide", "{case}", "no-such-request", "--grant", "--legal-basis", "GDPR art. 17"),
+            "erasure request no-such-request is not part of case",
+        ),
         (("erasure", "request", "{case}", "--requested-by", "nobody"), "person nobody is not part of case"),
         (("referral", "outcome", "{case}", "no-such-referral", "--arrived"), "referral no-such-referral"),
         (("case", "reopen", "{case}"), "is not closed"),
         (("team", "leave", "{case}", "--department", "children-family"), "lead department cannot leave"),
         (("team", "leave", "{case}", "--department", "school", "--worker", "w-nobody"), "is not on department"),
         (("team", "leave", "{case}", "--department", "health"), "not a party"),
-        (("assessment", "record", "{case}", "--development", " ", "--parenting-capacity", "x",
-          "--family-environment", "x", "--summary", "x"), "all three ICS areas"),
+        (
+            (
+                "assessment",
+                "record",
+                "{case}",
+                "--development",
+                " ",
+                "--parenting-capacity",
+                "x",
+                "--family-environment",
+                "x",
+                "--summary",
+                "x",
+            ),
+            "all three ICS areas",
+        ),
     ],
 )
 def test_a_broken_rule_is_one_sentence_and_records_nothing(
@@ -225,8 +405,17 @@ def test_a_broken_rule_is_one_sentence_and_records_nothing(
 ) -> None:
     c, case = family["c"], family["case"]
     activity = run(
-        capsys, *c, "activity", "add", case, "--goal", family["goal"], "--department", "children-disability",
-        "--kind", "support person",
+        capsys,
+        *c,
+        "activity",
+        "add",
+        case,
+        "--goal",
+        family["goal"],
+        "--department",
+        "children-disability",
+        "--kind",
+        "support person",
     )["activity"]
     before = run(capsys, *c, "status")["pending"]
     names = {"case": case, "activity": activity, "goal": family["goal"], "child": family["child"]}
@@ -244,8 +433,9 @@ def test_a_closed_case_takes_only_a_reopening_and_goal_and_decision_are_refused_
     assert "is closed" in refused(capsys, *c, "goal", "close", case, goal)
     request = run(capsys, *c, "erasure", "request", case, "--requested-by", parent)["request"]
     run(capsys, *c, "case", "close", case)
-    assert "reopen it before recording" in refused(capsys, *c, "goal", "add", case, "--person", parent,
-                                                   "--text", "x", "--owner", "school")
+    assert "reopen it before recording" in refused(
+        capsys, *c, "goal", "add", case, "--person", parent, "--text", "x", "--owner", "school"
+    )
     # Erasure is decided also on a closed case, once.
     run(capsys, *c, "erasure", "decide", case, request, "--grant", "--legal-basis", "GDPR art. 17")
     assert "already decided" in refused(
@@ -303,8 +493,19 @@ def test_the_coordinator_resolves_a_flagged_conflict_and_every_new_event_syncs(
     # The rest of the new commands, recorded offline by the coordinator, then synced.
     run(capsys, *o, "person", "correct", case, person, "--name", "Kim Bergh")
     run(
-        capsys, *o, "share", "record", case, "--basis", "forvaltningsloven-28", "--to", "jobcenter",
-        "--categories", "plan", "--reason", "Needed for the job plan decision",
+        capsys,
+        *o,
+        "share",
+        "record",
+        case,
+        "--basis",
+        "forvaltningsloven-28",
+        "--to",
+        "jobcenter",
+        "--categories",
+        "plan",
+        "--reason",
+        "Needed for the job plan decision",
     )
     activity = run(
         capsys, *o, "activity", "add", case, "--goal", goal, "--department", "jobcenter", "--kind", "mentor"
@@ -324,14 +525,22 @@ def test_the_coordinator_resolves_a_flagged_conflict_and_every_new_event_syncs(
 
     server_topics = [server.ctx.log.open(le).header.topic for le in server.ctx.log.case_events(case)]
     for topic in (
-        "conflict.resolved", "person.corrected", "share.legal-basis", "activity.added", "activity.started",
-        "financing.agreed", "activity.ended", "goal.closed", "erasure.requested", "erasure.decided",
-        "team.left", "case.closed", "case.reopened",
+        "conflict.resolved",
+        "person.corrected",
+        "share.legal-basis",
+        "activity.added",
+        "activity.started",
+        "financing.agreed",
+        "activity.ended",
+        "goal.closed",
+        "erasure.requested",
+        "erasure.decided",
+        "team.left",
+        "case.closed",
+        "case.reopened",
     ):
         assert topic in server_topics
     shown = run(capsys, *o, "case", "show", case)
     assert shown["pending"] == 0 and shown["conflicts"][0]["status"] == "resolved"
     assert shown["conflicts"][0]["resolution"] == "Keep the job plan wording"
-    assert [e["event"] for e in shown["events"]] == [
-        le.sealed.event_id for le in server.ctx.log.case_events(case)
-    ]
+    assert [e["event"] for e in shown["events"]] == [le.sealed.event_id for le in server.ctx.log.case_events(case)]

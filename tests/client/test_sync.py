@@ -34,19 +34,13 @@ def sync(laptop: Laptop, server: Server, **kw: Any) -> Any:
     return asyncio.run(syncer.sync())
 
 
-def test_offline_work_is_pushed_once_and_comes_back_confirmed(
-    server: Server, enrolled: Callable[..., Laptop]
-) -> None:
+def test_offline_work_is_pushed_once_and_comes_back_confirmed(server: Server, enrolled: Callable[..., Laptop]) -> None:
     laptop = enrolled("anna", "jobcenter")
     case = laptop.open_case("citizen", "jobcenter").case_id
     person = ev.new_id()
-    laptop.record(
-        case, ev.PersonAdded, person_id=person, role="citizen", name="Ali Berg", persons=(person,)
-    )
+    laptop.record(case, ev.PersonAdded, person_id=person, role="citizen", name="Ali Berg", persons=(person,))
     for _ in range(5):
-        laptop.record(
-            case, ev.ContactRecorded, contact_id=ev.new_id(), kind="drop-in", persons=(person,)
-        )
+        laptop.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="drop-in", persons=(person,))
     report = sync(laptop, server, batch_size=3, page_size=2)
     assert report.pushed == 7 and not report.rejected
     assert laptop.store.outbox(statuses=("pending", "sent", "rejected")) == []
@@ -84,9 +78,7 @@ def test_batches_on_the_way_at_once_are_judged_in_the_laptops_order(
     case = laptop.open_case("citizen", "jobcenter").case_id  # its key travels in batch 1
     recorded = [laptop.store.outbox(case)[0].event_id]
     for _ in range(6):
-        recorded.append(
-            laptop.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="drop-in").event_id
-        )
+        recorded.append(laptop.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="drop-in").event_id)
     wire = Overtaking(server.transport.inner)
     report = asyncio.run(Syncer(laptop, transport=wire, sleep=no_sleep, batch_size=3).sync())
     assert wire.paths[:2] == ["push 1 sent", "push 2 sent"]  # both on the way at once
@@ -123,19 +115,13 @@ def test_a_dropped_line_is_retried_and_a_resent_batch_is_stored_once(
                 raise httpx.ReadError("connection reset after sending", request=request)
             return response
 
-    report = asyncio.run(
-        Syncer(laptop, transport=LoseAnswer(server.transport), sleep=no_sleep).sync()
-    )
+    report = asyncio.run(Syncer(laptop, transport=LoseAnswer(server.transport), sleep=no_sleep).sync())
     assert report.duplicates == 1
-    assert [le.sealed.event_id for le in server.ctx.log.case_events(case)].count(
-        pending.event_id
-    ) == 1
+    assert [le.sealed.event_id for le in server.ctx.log.case_events(case)].count(pending.event_id) == 1
     assert laptop.view(case).confirmed_seq == 2
 
 
-def test_a_sync_cut_off_mid_pull_resumes_and_ends_identical(
-    server: Server, enrolled: Callable[..., Laptop]
-) -> None:
+def test_a_sync_cut_off_mid_pull_resumes_and_ends_identical(server: Server, enrolled: Callable[..., Laptop]) -> None:
     anna = enrolled("anna", "jobcenter")
     case = anna.open_case("citizen", "jobcenter").case_id
     for _ in range(20):
@@ -156,9 +142,7 @@ def test_a_sync_cut_off_mid_pull_resumes_and_ends_identical(
     assert bo.view(case).confirmed_seq == 21
 
 
-def test_a_revoked_device_is_refused_and_keeps_its_outbox(
-    server: Server, enrolled: Callable[..., Laptop]
-) -> None:
+def test_a_revoked_device_is_refused_and_keeps_its_outbox(server: Server, enrolled: Callable[..., Laptop]) -> None:
     anna = enrolled("anna", "jobcenter")
     case = anna.open_case("citizen", "jobcenter").case_id
     sync(anna, server)
@@ -175,14 +159,10 @@ def test_offline_session_converges_and_the_goal_clash_is_flagged(
     office = enrolled("office", "jobcenter", "coordinator")
     case = office.open_case("citizen", "jobcenter").case_id
     person = ev.new_id()
-    office.record(
-        case, ev.PersonAdded, person_id=person, role="citizen", name="Ali Berg", persons=(person,)
-    )
+    office.record(case, ev.PersonAdded, person_id=person, role="citizen", name="Ali Berg", persons=(person,))
     office.record(case, ev.TeamMemberJoined, member_department="benefits")
     goal = ev.new_id()
-    office.record(
-        case, ev.GoalAdded, goal_id=goal, text="A job", owner="jobcenter", persons=(person,)
-    )
+    office.record(case, ev.GoalAdded, goal_id=goal, text="A job", owner="jobcenter", persons=(person,))
     sync(office, server)
     field = [enrolled("a", "jobcenter"), enrolled("b", "benefits"), enrolled("c", "jobcenter")]
     for laptop in field:
@@ -191,9 +171,7 @@ def test_offline_session_converges_and_the_goal_clash_is_flagged(
     a, b, c = field
     for laptop in field:
         for _ in range(2):
-            laptop.record(
-                case, ev.ContactRecorded, contact_id=ev.new_id(), kind="drop-in", persons=(person,)
-            )
+            laptop.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="drop-in", persons=(person,))
     a.record(
         case,
         ev.ReferralMade,
@@ -240,9 +218,7 @@ def test_offline_session_converges_and_the_goal_clash_is_flagged(
         assert list(view.state.conflicts.values()) == [False]
 
 
-def test_an_unassigned_case_disappears_with_its_key(
-    server: Server, enrolled: Callable[..., Laptop]
-) -> None:
+def test_an_unassigned_case_disappears_with_its_key(server: Server, enrolled: Callable[..., Laptop]) -> None:
     anna = enrolled("anna", "jobcenter")
     case = anna.open_case("citizen", "jobcenter").case_id
     sync(anna, server)

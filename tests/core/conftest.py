@@ -70,9 +70,7 @@ class CaseBuilder:
         self.persons: dict[str, str] = {}
         self.lead = "children-family"
 
-    def rec(
-        self, cls: type[ev.CaseEvent], author: Author | None = None, **fields: Any
-    ) -> ev.CaseEvent:
+    def rec(self, cls: type[ev.CaseEvent], author: Author | None = None, **fields: Any) -> ev.CaseEvent:
         """Record an event (by the lead department's caseworker unless told otherwise)."""
         event, sealed = record(
             self.state,
@@ -110,9 +108,7 @@ class CaseBuilder:
         for d in departments:
             self.rec(ev.TeamMemberJoined, member_department=d)
 
-    def contact(
-        self, author: Author | None = None, person: str = "mother", **fields: Any
-    ) -> ev.CaseEvent:
+    def contact(self, author: Author | None = None, person: str = "mother", **fields: Any) -> ev.CaseEvent:
         fields.setdefault("kind", "home-visit")
         fields.setdefault("note", "talked about the week")
         return self.rec(
@@ -150,9 +146,7 @@ class CaseBuilder:
 def family(ages: dict[str, tuple[str, int | None]] | None = None, **kw: Any) -> CaseBuilder:
     """An open family case led by children & family, with persons by label: (role, age)."""
     b = CaseBuilder(**kw).open()
-    for label, (role, age) in (
-        ages or {"mother": ("parent", 38), "father": ("parent", 41)}
-    ).items():
+    for label, (role, age) in (ages or {"mother": ("parent", 38), "father": ("parent", 41)}).items():
         b.person(label, role, age)
     return b
 
@@ -201,14 +195,10 @@ class Devices:
     def enroll(self, log: CaseLog, device_id: str) -> Ed25519PrivateKey:
         k = self.key(device_id)
         if log.device(device_id) is None:
-            log.register_device(
-                device_id, f"worker-of-{device_id}", k.signing_public, k.agreement_public
-            )
+            log.register_device(device_id, f"worker-of-{device_id}", k.signing_public, k.agreement_public)
         return k.signing
 
-    def push(
-        self, log: CaseLog, sealed: Sequence[SealedEvent], keys: Sequence[CaseKey] = ()
-    ) -> list[Receipt]:
+    def push(self, log: CaseLog, sealed: Sequence[SealedEvent], keys: Sequence[CaseKey] = ()) -> list[Receipt]:
         """Append events in runs of the same device, each run one signed batch."""
         receipts: list[Receipt] = []
         run: list[SealedEvent] = []

@@ -28,9 +28,7 @@ def b() -> CaseBuilder:
     return b
 
 
-def consent_fields(
-    b: CaseBuilder, subject: str, given_by: tuple[str, ...], **over: object
-) -> dict[str, object]:
+def consent_fields(b: CaseBuilder, subject: str, given_by: tuple[str, ...], **over: object) -> dict[str, object]:
     fields: dict[str, object] = {
         "consent_id": ev.new_id(),
         "subject": b.persons[subject],
@@ -90,15 +88,11 @@ def test_a_child_from_10_has_their_own_view_recorded(b: CaseBuilder) -> None:
         ev.ConsentGiven,
         **consent_fields(b, "girl", ("mother",), child_view="   "),
     )
-    b.rec(
-        ev.ConsentGiven, **consent_fields(b, "girl", ("mother",), child_view="wants school to know")
-    )
+    b.rec(ev.ConsentGiven, **consent_fields(b, "girl", ("mother",), child_view="wants school to know"))
 
 
 def test_a_young_person_from_15_consents_together_with_the_custody_holder(b: CaseBuilder) -> None:
-    message = (
-        "consent for a young person from 15 needs both the custody holder and the young person"
-    )
+    message = "consent for a young person from 15 needs both the custody holder and the young person"
     rejected(b, RuleViolation, message, ev.ConsentGiven, **consent_fields(b, "boy", ("mother",)))
     rejected(b, RuleViolation, message, ev.ConsentGiven, **consent_fields(b, "boy", ("boy",)))
     b.rec(ev.ConsentGiven, **consent_fields(b, "boy", ("mother", "boy")))
@@ -114,7 +108,10 @@ def test_a_vague_purpose_is_refused(b: CaseBuilder) -> None:
             **consent_fields(b, "mother", ("mother",), purpose=purpose),
         )
     rejected(
-        b, RuleViolation, "in at least 10 characters", ev.ConsentGiven,
+        b,
+        RuleViolation,
+        "in at least 10 characters",
+        ev.ConsentGiven,
         **consent_fields(b, "mother", ("mother",), purpose="job plan"),
     )
 

@@ -43,8 +43,7 @@ def test_another_department_may_not_decide_in_the_legal_area(b: CaseBuilder) -> 
     rejected(
         b,
         RuleViolation,
-        "a decision under serviceloven § 52 belongs to children-family; "
-        "jobcenter may not record it",
+        "a decision under serviceloven § 52 belongs to children-family; jobcenter may not record it",
         ev.DecisionMade,
         worker("jobcenter"),
         **decision(b),

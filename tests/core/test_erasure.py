@@ -59,9 +59,7 @@ def test_an_erasure_request_gets_one_decision_with_its_legal_basis() -> None:
     )
 
 
-def test_a_destroyed_key_makes_only_that_case_unreadable(
-    make_log: MakeLog, devices: Devices
-) -> None:
+def test_a_destroyed_key_makes_only_that_case_unreadable(make_log: MakeLog, devices: Devices) -> None:
     log = make_log()
     cases = [family() for _ in range(3)]
     for b in cases:
@@ -90,20 +88,14 @@ def test_the_wrapped_key_is_gone_from_the_database(make_log: MakeLog, devices: D
     b = family()
     devices.push_case(log, b)
     t = log.tables
-    (wrapped_before,) = log.recorder.run(
-        f"SELECT wrapped FROM {t.keys} WHERE case_id={t.p}", (b.case_id,)
-    )[0]
+    (wrapped_before,) = log.recorder.run(f"SELECT wrapped FROM {t.keys} WHERE case_id={t.p}", (b.case_id,))[0]
     assert wrapped_before is not None
     log.destroy_key(b.case_id)
-    rows = log.recorder.run(
-        f"SELECT wrapped, destroyed_at FROM {t.keys} WHERE case_id={t.p}", (b.case_id,)
-    )
+    rows = log.recorder.run(f"SELECT wrapped, destroyed_at FROM {t.keys} WHERE case_id={t.p}", (b.case_id,))
     assert rows[0][0] is None and rows[0][1] is not None
 
 
-def test_the_erased_header_is_recorded_after_key_destruction(
-    make_log: MakeLog, devices: Devices
-) -> None:
+def test_the_erased_header_is_recorded_after_key_destruction(make_log: MakeLog, devices: Devices) -> None:
     from core.recording import make_event
     from core.sealing import seal
     from tests.core.conftest import worker

@@ -28,15 +28,12 @@ def test_a_disability_measure_waits_for_the_analysis_meeting() -> None:
     rejected(
         b,
         RuleViolation,
-        "in the disability model no measure may start before the "
-        "cross-disciplinary analysis meeting has been held",
+        "in the disability model no measure may start before the cross-disciplinary analysis meeting has been held",
         ev.ActivityStarted,
         activity_id="a1",
     )
     b.rec(ev.MeetingHeld, meeting_id="m0", kind="status", participants=("children-disability",))
-    rejected(
-        b, RuleViolation, "analysis meeting has been held", ev.ActivityStarted, activity_id="a1"
-    )
+    rejected(b, RuleViolation, "analysis meeting has been held", ev.ActivityStarted, activity_id="a1")
     b.rec(
         ev.MeetingHeld,
         meeting_id="m1",
@@ -50,14 +47,10 @@ def test_a_disability_measure_waits_for_the_analysis_meeting() -> None:
 def test_other_measures_start_without_the_meeting() -> None:
     b = with_activity("children-family")
     b.rec(ev.ActivityStarted, activity_id="a1")
-    rejected(
-        b, RuleViolation, "activity a1 has already started", ev.ActivityStarted, activity_id="a1"
-    )
+    rejected(b, RuleViolation, "activity a1 has already started", ev.ActivityStarted, activity_id="a1")
     b.rec(ev.ActivityEnded, activity_id="a1")
     rejected(b, RuleViolation, "activity a1 is not running", ev.ActivityEnded, activity_id="a1")
-    rejected(
-        b, UnknownReference, "activity zz is not part of case", ev.ActivityStarted, activity_id="zz"
-    )
+    rejected(b, UnknownReference, "activity zz is not part of case", ev.ActivityStarted, activity_id="zz")
 
 
 def test_an_activity_belongs_to_a_goal() -> None:
@@ -279,8 +272,15 @@ def test_only_the_coordinator_resolves_a_flagged_conflict() -> None:
         conflict_id="k1",
         resolution="mine wins",
     )
-    rejected(b, InvalidInput, "says how the conflict was resolved", ev.ConflictResolved, coordinator,
-             conflict_id="k1", resolution=" ")
+    rejected(
+        b,
+        InvalidInput,
+        "says how the conflict was resolved",
+        ev.ConflictResolved,
+        coordinator,
+        conflict_id="k1",
+        resolution=" ",
+    )
     b.rec(ev.ConflictResolved, coordinator, conflict_id="k1", resolution="both kept; plan revised")
     assert b.state.conflicts["k1"] is True
 
@@ -289,8 +289,21 @@ def test_a_financing_split_names_known_departments_and_whole_percentages() -> No
     b = family()
     b.rec(ev.GoalAdded, goal_id="g", text="school every day", owner="children-family")
     b.rec(ev.ActivityAdded, activity_id="a1", goal_id="g", activity_department="children-family", kind="mentor")
-    rejected(b, InvalidInput, "whole percentage from 1 to 100", ev.FinancingAgreed,
-             activity_id="a1", shares={"children-family": 120, "jobcenter": -20})
-    rejected(b, RuleViolation, "unknown department 'treasury'", ev.FinancingAgreed,
-             activity_id="a1", shares={"children-family": 100}, paid_by="treasury")
+    rejected(
+        b,
+        InvalidInput,
+        "whole percentage from 1 to 100",
+        ev.FinancingAgreed,
+        activity_id="a1",
+        shares={"children-family": 120, "jobcenter": -20},
+    )
+    rejected(
+        b,
+        RuleViolation,
+        "unknown department 'treasury'",
+        ev.FinancingAgreed,
+        activity_id="a1",
+        shares={"children-family": 100},
+        paid_by="treasury",
+    )
     b.rec(ev.FinancingAgreed, activity_id="a1", shares={"children-family": 100}, granted_by="children-family")

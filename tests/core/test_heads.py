@@ -76,8 +76,9 @@ def test_an_in_memory_log_has_no_heads() -> None:
 
 
 def test_heads_answer_none_when_postgresql_cannot_be_reached() -> None:
-    heads = PostgresHeads({"host": "127.0.0.1", "port": 1, "dbname": "postgres", "user": "postgres"},
-                          '"public"."stored_events"')
+    heads = PostgresHeads(
+        {"host": "127.0.0.1", "port": 1, "dbname": "postgres", "user": "postgres"}, '"public"."stored_events"'
+    )
     try:
         assert seq(heads, family().case_id) is None and position(heads) is None
     finally:

@@ -183,9 +183,7 @@ def test_a_correction_is_a_new_event_and_keeps_the_history() -> None:
         person_id="ghost",
         name="X",
     )
-    rejected(
-        b, InvalidInput, "a person's role is one of", ev.PersonCorrected, person_id=pid, role="boss"
-    )
+    rejected(b, InvalidInput, "a person's role is one of", ev.PersonCorrected, person_id=pid, role="boss")
 
 
 def test_events_name_only_persons_of_the_case() -> None:

@@ -17,9 +17,7 @@ from tests.core.conftest import Devices, family
 MakeLog = Callable[..., CaseLog]
 
 
-def test_appended_events_read_back_in_order_with_positions(
-    make_log: MakeLog, devices: Devices
-) -> None:
+def test_appended_events_read_back_in_order_with_positions(make_log: MakeLog, devices: Devices) -> None:
     log = make_log()
     a, b = family(), family()
     ra = devices.push_case(log, a)
@@ -34,9 +32,7 @@ def test_appended_events_read_back_in_order_with_positions(
     assert sorted(log.case_ids()) == sorted([a.case_id, b.case_id])
 
 
-def test_a_repeated_push_is_a_duplicate_and_stores_nothing_twice(
-    make_log: MakeLog, devices: Devices
-) -> None:
+def test_a_repeated_push_is_a_duplicate_and_stores_nothing_twice(make_log: MakeLog, devices: Devices) -> None:
     log = make_log()
     a = family()
     first = devices.push_case(log, a)
@@ -64,9 +60,7 @@ def test_a_batch_signed_by_another_key_is_refused(make_log: MakeLog, devices: De
     a = family()
     device_id = a.sealed[0].header.device
     devices.enroll(log, device_id)
-    forged = sign_batch(
-        DeviceKeys.generate().signing, "b1", device_id, [s.digest for s in a.sealed]
-    )
+    forged = sign_batch(DeviceKeys.generate().signing, "b1", device_id, [s.digest for s in a.sealed])
     with pytest.raises(SignatureInvalid, match=f"batch b1 is not signed by device {device_id}"):
         log.append(a.sealed, forged, [a.key])
     assert log.max_position() == 0

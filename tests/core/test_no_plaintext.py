@@ -35,9 +35,7 @@ def record_family(make_log: MakeLog, devices: Devices) -> CaseLog:
     for name, cpr, role in zip(NAMES, CPRS, ["parent", "parent", "child"], strict=True):
         b.rec(ev.PersonAdded, person_id=ev.new_id(), role=role, name=name, cpr=cpr, persons=())
     for note in NOTES:
-        b.rec(
-            ev.ContactRecorded, contact_id=ev.new_id(), kind="home-visit", note=note, place=NAMES[0]
-        )
+        b.rec(ev.ContactRecorded, contact_id=ev.new_id(), kind="home-visit", note=note, place=NAMES[0])
     b.rec(ev.MeetingHeld, meeting_id="m", kind="network", minutes=NOTES[0])
     devices.push_case(log, b)
     assert log.open(log.case_events(b.case_id)[3]).name == NAMES[0]  # type: ignore[attr-defined]
@@ -75,9 +73,7 @@ def check_postgres_tables(log: CaseLog) -> None:
     with psycopg.connect(POSTGRES) as conn:
         tables = [
             r[0]
-            for r in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema=%s", (schema,)
-            )
+            for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema=%s", (schema,))
         ]
         assert "cases_events" in tables and len(tables) >= 5
         for table in tables:

@@ -64,9 +64,7 @@ class EventsPerCase:
         return writes
 
     def rows(self, log: CaseLog) -> list[tuple[Any, ...]]:
-        return log.recorder.run(
-            f"SELECT position, case_id, seq, topic FROM {self.table} ORDER BY position"
-        )  # type: ignore[no-any-return]
+        return log.recorder.run(f"SELECT position, case_id, seq, topic FROM {self.table} ORDER BY position")  # type: ignore[no-any-return]
 
 
 @pytest.fixture
@@ -96,9 +94,7 @@ def test_catch_up_applies_every_event_once(log: CaseLog) -> None:
     assert view.rows(log) == expected(log)
 
 
-def test_a_crash_in_handle_skips_nothing_and_repeats_nothing(
-    log: CaseLog, devices: Devices
-) -> None:
+def test_a_crash_in_handle_skips_nothing_and_repeats_nothing(log: CaseLog, devices: Devices) -> None:
     crashing = EventsPerCase(log, crash_on_page=3)
     runner = ProjectionRunner(log, crashing, page=4)
     with pytest.raises(Crash):

@@ -94,9 +94,7 @@ def attempt(b: CaseBuilder, command: Command) -> None:
                 by,
                 goal_id=goal,
                 text=f"rev {n}",
-                base_revision=b.state.goals[goal].revision
-                if goal in b.state.goals and n % 2
-                else max(n % 4, 1),
+                base_revision=b.state.goals[goal].revision if goal in b.state.goals and n % 2 else max(n % 4, 1),
             )
         elif kind == "close_goal":
             b.rec(ev.GoalClosed, by, goal_id=goal)

@@ -25,9 +25,7 @@ def test_a_payload_moved_to_another_event_or_case_does_not_open() -> None:
     b, other = family(), family()
     s1, s2 = b.sealed[1], b.sealed[2]
     moved = replace(s2, ciphertext=s1.ciphertext, nonce=s1.nonce)
-    with pytest.raises(
-        DecryptionError, match=f"event {s2.event_id} of case {b.case_id} does not open"
-    ):
+    with pytest.raises(DecryptionError, match=f"event {s2.event_id} of case {b.case_id} does not open"):
         open_sealed(moved, b.key)
     with pytest.raises(DecryptionError, match="was not sealed with this case's key"):
         open_sealed(s1, other.key)

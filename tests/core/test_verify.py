@@ -23,11 +23,7 @@ class Raw:
         self.log = log
         self.sqlite = log.tables.p == "?"
         r = log.recorder
-        self.table = (
-            r.events_table_name
-            if self.sqlite
-            else f'"{r.datastore.schema}"."{r.events_table_name}"'
-        )
+        self.table = r.events_table_name if self.sqlite else f'"{r.datastore.schema}"."{r.events_table_name}"'
         self.pos = "rowid" if self.sqlite else "notification_id"
         self.p = log.tables.p
 
@@ -39,9 +35,7 @@ class Raw:
         return bytes(rows[0][0])
 
     def set_state(self, position: int, state: bytes) -> None:
-        self.run(
-            f"UPDATE {self.table} SET state={self.p} WHERE {self.pos}={self.p}", (state, position)
-        )
+        self.run(f"UPDATE {self.table} SET state={self.p} WHERE {self.pos}={self.p}", (state, position))
 
     def delete(self, position: int) -> None:
         self.run(f"DELETE FROM {self.table} WHERE {self.pos}={self.p}", (position,))
@@ -54,9 +48,7 @@ class Raw:
 
 
 @pytest.fixture
-def logged(
-    make_log: MakeLog, devices: Devices
-) -> tuple[CaseLog, list[CaseBuilder], list[list[Receipt]]]:
+def logged(make_log: MakeLog, devices: Devices) -> tuple[CaseLog, list[CaseBuilder], list[list[Receipt]]]:
     log = make_log()
     cases = [family(), family()]
     for b in cases:
@@ -134,8 +126,7 @@ def test_a_deleted_event_is_reported(logged: Any) -> None:
     after = receipts[0][3].position
     assert (cases[0].case_id, after) in problems_at(report)
     assert any(
-        p.position == after and "sequence 4 follows 2: an event is missing" in p.problem
-        for p in report.problems
+        p.position == after and "sequence 4 follows 2: an event is missing" in p.problem for p in report.problems
     )
 
 
@@ -166,12 +157,9 @@ def test_an_event_moved_to_another_case_id_is_reported(logged: Any) -> None:
     pos = receipts[0][-1].position
     other: Any = UUID(cases[1].case_id).hex if raw.sqlite else UUID(cases[1].case_id)
     raw.run(
-        f"UPDATE {raw.table} SET originator_id={raw.p}, originator_version={raw.p} "
-        f"WHERE {raw.pos}={raw.p}",
+        f"UPDATE {raw.table} SET originator_id={raw.p}, originator_version={raw.p} WHERE {raw.pos}={raw.p}",
         (other, len(receipts[1]) + 1, pos),
     )
     report = verify(log)
     assert (cases[1].case_id, pos) in problems_at(report)
-    assert any(
-        p.case_id == cases[0].case_id and "log ends earlier" in p.problem for p in report.problems
-    )
+    assert any(p.case_id == cases[0].case_id and "log ends earlier" in p.problem for p in report.problems)

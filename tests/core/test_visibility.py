@@ -79,14 +79,10 @@ def test_withdrawal_hides_from_that_moment_and_replay_shows_the_past() -> None:
     b = refugee_family()
     c = b.consent("mother", ["mother"], ["jobcenter"], ["plan", "contact"])
     b.rec(ev.GoalAdded, goal_id="g", text="work", owner="jobcenter", persons=(b.persons["mother"],))
-    rev2 = b.rec(
-        ev.GoalRevised, goal_id="g", text="work 2", base_revision=1, persons=(b.persons["mother"],)
-    )
+    rev2 = b.rec(ev.GoalRevised, goal_id="g", text="work 2", base_revision=1, persons=(b.persons["mother"],))
     before_withdrawal = b.clock.now + timedelta(seconds=1)
     b.rec(ev.ConsentWithdrawn, consent_id=c.consent_id, persons=(b.persons["mother"],))  # type: ignore[attr-defined]
-    rev3 = b.rec(
-        ev.GoalRevised, goal_id="g", text="work 3", base_revision=2, persons=(b.persons["mother"],)
-    )
+    rev3 = b.rec(ev.GoalRevised, goal_id="g", text="work 3", base_revision=2, persons=(b.persons["mother"],))
     now = seen(b, "jobcenter")
     assert now is not None
     assert rev2.event_id not in now and rev3.event_id not in now

@@ -129,12 +129,14 @@ def _check(case: Any, fuzzed: Fuzzed) -> None:
 @pytest.mark.parametrize(
     ("path", "method", "mode"), OPERATIONS, ids=[f"{g.value}-{m.upper()} {p}" for p, m, g in OPERATIONS]
 )
-def test_no_input_makes_the_server_fail(path: str, method: str, mode: GenerationMode,
-                                        api_schema: Any, fuzzed: Fuzzed) -> None:
+def test_no_input_makes_the_server_fail(
+    path: str, method: str, mode: GenerationMode, api_schema: Any, fuzzed: Fuzzed
+) -> None:
     operation = api_schema[path][method]
 
-    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
-              database=None)
+    @settings(
+        max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+    )
     @given(operation.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
         _check(case, fuzzed)

@@ -139,9 +139,7 @@ def enroll_device(server: Server, env: dict[str, str], folder: Path, worker: str
     tovholder("client", "init", str(folder), "--server", server.url, "--code", code, "--json", env=env)
 
 
-def enroll(
-    server: Server, env: dict[str, str], folder: Path, worker: str, dept: str, role: str = "caseworker"
-) -> str:
+def enroll(server: Server, env: dict[str, str], folder: Path, worker: str, dept: str, role: str = "caseworker") -> str:
     """Add a worker and enroll their laptop in `folder`; returns the worker's staff token."""
     token = add_worker(server, worker, dept, role)
     enroll_device(server, env, folder, worker)

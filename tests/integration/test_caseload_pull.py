@@ -55,8 +55,16 @@ def open_cases(folder: Path, n_cases: int, contacts: int) -> list[str]:
             state, key = laptop.view(case).state, laptop.key(case)
             for _ in range(contacts):
                 _, sealed = record(
-                    state, key, laptop.directory, ev.ContactRecorded, laptop.author, seen_seq=0,
-                    contact_id=ev.new_id(), kind="street-outreach", note="Met by the station", persons=(person,),
+                    state,
+                    key,
+                    laptop.directory,
+                    ev.ContactRecorded,
+                    laptop.author,
+                    seen_seq=0,
+                    contact_id=ev.new_id(),
+                    kind="street-outreach",
+                    note="Met by the station",
+                    persons=(person,),
                 )
                 laptop.store.add_pending(sealed)
             cases.append(case)
@@ -86,7 +94,9 @@ def test_pull_killed_between_pages_resumes_to_the_same_copy(
 
     sync = subprocess.Popen(
         [*EXE, "client", "--data", str(cut), "sync", "--page", str(PAGE), "--json"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while stored(cut)[0] == 0 and sync.poll() is None and time.monotonic() < deadline:

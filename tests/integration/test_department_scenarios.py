@@ -115,42 +115,105 @@ def test_refugee_family_each_department_sees_its_own_work_and_what_consent_cover
     case = opened["case"]
     made["opened"] = opened["event"]
     family = {
-        "father": ("parent", 41), "mother": ("parent", 38), "child8": ("child", 8),
-        "child12": ("child", 12), "child16": ("child", 16),
+        "father": ("parent", 41),
+        "mother": ("parent", 38),
+        "child8": ("child", 8),
+        "child12": ("child", 12),
+        "child16": ("child", 16),
     }
     person: dict[str, str] = {}
     for label, (role, age) in family.items():
         person[label] = rec(
-            cf, label, "person", "add", case, "--role", role, "--name", f"The {label}",
-            "--birth-date", born(today, age), made_key="person",
+            cf,
+            label,
+            "person",
+            "add",
+            case,
+            "--role",
+            role,
+            "--name",
+            f"The {label}",
+            "--birth-date",
+            born(today, age),
+            made_key="person",
         )
     rec(cf, "coordinator", "coordinator", "assign", case, "--worker", "w-mette")
     for dept in ("jobcenter", "benefits", "school", "health", "youth-guidance"):
         rec(cf, f"team-{dept}", "team", "add", case, "--department", dept)
     given_by = {
-        "father": ["father"], "mother": ["mother"], "child8": ["father"],
-        "child12": ["mother"], "child16": ["mother", "child16"],
+        "father": ["father"],
+        "mother": ["mother"],
+        "child8": ["father"],
+        "child12": ["mother"],
+        "child16": ["mother", "child16"],
     }
     consent_of: dict[str, str] = {}
     for label, givers in given_by.items():
         view = ["--child-view", "Wants to stay in the same class"] if label == "child12" else []
         consent_of[person[label]] = rec(
-            cf, f"consent-{label}", "consent", "give", case, "--subject", person[label],
-            "--given-by", ",".join(person[g] for g in givers), "--to", "jobcenter,school,children-family",
-            "--categories", CATEGORIES, "--purpose", "One coordinated family plan across job, school and family",
-            "--until", (today + timedelta(days=300)).isoformat(), *view, made_key="consent",
+            cf,
+            f"consent-{label}",
+            "consent",
+            "give",
+            case,
+            "--subject",
+            person[label],
+            "--given-by",
+            ",".join(person[g] for g in givers),
+            "--to",
+            "jobcenter,school,children-family",
+            "--categories",
+            CATEGORIES,
+            "--purpose",
+            "One coordinated family plan across job, school and family",
+            "--until",
+            (today + timedelta(days=300)).isoformat(),
+            *view,
+            made_key="consent",
         )
     rec(
-        cf, "visit", "contact", "record", case, "--kind", "home-visit", "--place", "home",
-        "--person", person["father"], "--note", "First home visit",
+        cf,
+        "visit",
+        "contact",
+        "record",
+        case,
+        "--kind",
+        "home-visit",
+        "--place",
+        "home",
+        "--person",
+        person["father"],
+        "--note",
+        "First home visit",
     )
     goal = rec(
-        cf, "goal", "goal", "add", case, "--person", person["father"], "--text", "Danish course module 2",
-        "--owner", "jobcenter", made_key="goal",
+        cf,
+        "goal",
+        "goal",
+        "add",
+        case,
+        "--person",
+        person["father"],
+        "--text",
+        "Danish course module 2",
+        "--owner",
+        "jobcenter",
+        made_key="goal",
     )
     rec(
-        cf, "health-note", "contact", "record", case, "--kind", "meeting", "--categories", "health",
-        "--person", person["mother"], "--note", "Sleeps badly since the flight",
+        cf,
+        "health-note",
+        "contact",
+        "record",
+        case,
+        "--kind",
+        "meeting",
+        "--categories",
+        "health",
+        "--person",
+        person["mother"],
+        "--note",
+        "Sleeps badly since the flight",
     )
     client(cf, env, "sync")
 
@@ -162,15 +225,41 @@ def test_refugee_family_each_department_sees_its_own_work_and_what_consent_cover
             rec(laptops[dept], "progress", "progress", "record", case, goal, "--score", "3", "--note", "4 of 5 days")
         elif dept == "school":
             rec(
-                laptops[dept], "school-meeting", "contact", "record", case, "--kind", "meeting",
-                "--categories", "education", "--person", person["child8"], "--note", "Reads well",
+                laptops[dept],
+                "school-meeting",
+                "contact",
+                "record",
+                case,
+                "--kind",
+                "meeting",
+                "--categories",
+                "education",
+                "--person",
+                person["child8"],
+                "--note",
+                "Reads well",
             )
         else:
             rec(
-                laptops[dept], "decision", "decision", "record", case, "--legal-basis", "aktivloven § 81",
-                "--kind", "one-off-payment", "--considerations", "Winter clothing for three children",
-                "--facts", made["visit"], "--explanation", "You get a one-off payment for winter clothing",
-                "--amount", "450000", "--person", person["mother"],
+                laptops[dept],
+                "decision",
+                "decision",
+                "record",
+                case,
+                "--legal-basis",
+                "aktivloven § 81",
+                "--kind",
+                "one-off-payment",
+                "--considerations",
+                "Winter clothing for three children",
+                "--facts",
+                made["visit"],
+                "--explanation",
+                "You get a one-off payment for winter clothing",
+                "--amount",
+                "450000",
+                "--person",
+                person["mother"],
             )
         client(laptops[dept], env, "sync")
 
@@ -246,20 +335,41 @@ def test_withdrawal_hides_what_the_consent_covered_and_replay_shows_the_day_befo
     opened = client(office, env, "case", "open", "--kind", "citizen", "--lead", "adult-social")
     case = opened["case"]
     citizen = client(
-        office, env, "person", "add", case, "--role", "citizen", "--name", "Kim Citizen",
-        "--birth-date", born(today, 34),
+        office,
+        env,
+        "person",
+        "add",
+        case,
+        "--role",
+        "citizen",
+        "--name",
+        "Kim Citizen",
+        "--birth-date",
+        born(today, 34),
     )["person"]
     client(office, env, "coordinator", "assign", case, "--worker", "w-ulla")
     client(office, env, "team", "add", case, "--department", "jobcenter")
     given = client(
-        office, env, "consent", "give", case, "--subject", citizen, "--given-by", citizen, "--to", "jobcenter",
-        "--categories", "identity,contact,plan,employment", "--purpose", "A job plan that fits the treatment",
-        "--until", (today + timedelta(days=200)).isoformat(),
+        office,
+        env,
+        "consent",
+        "give",
+        case,
+        "--subject",
+        citizen,
+        "--given-by",
+        citizen,
+        "--to",
+        "jobcenter",
+        "--categories",
+        "identity,contact,plan,employment",
+        "--purpose",
+        "A job plan that fits the treatment",
+        "--until",
+        (today + timedelta(days=200)).isoformat(),
     )
     visit = client(office, env, "contact", "record", case, "--kind", "home-visit", "--person", citizen)["event"]
-    added = client(
-        office, env, "goal", "add", case, "--person", citizen, "--text", "A job", "--owner", "jobcenter"
-    )
+    added = client(office, env, "goal", "add", case, "--person", citizen, "--text", "A job", "--owner", "jobcenter")
     goal = added["goal"]
     rev1 = added["event"]
     rev2 = client(office, env, "goal", "revise", case, goal, "--text", "A part-time job")["event"]
@@ -268,8 +378,19 @@ def test_withdrawal_hides_what_the_consent_covered_and_replay_shows_the_day_befo
     admin(server, "case", "assign", case, "--worker", "w-jonas")
     client(job, env, "sync")
     own = client(
-        job, env, "contact", "record", case, "--kind", "meeting", "--categories", "employment",
-        "--person", citizen, "--note", "Job interview prepared",
+        job,
+        env,
+        "contact",
+        "record",
+        case,
+        "--kind",
+        "meeting",
+        "--categories",
+        "employment",
+        "--person",
+        citizen,
+        "--note",
+        "Job interview prepared",
     )["event"]
     client(job, env, "sync")
 
@@ -331,8 +452,17 @@ def test_turning_18_moves_the_whole_history_to_adult_services_under_the_young_pe
     person: dict[str, str] = {}
     for label, role, age in (("young", "child", 18), ("mother", "parent", 47), ("father", "parent", 50)):
         out = client(
-            cf, env, "person", "add", case, "--role", role, "--name", f"The {label}",
-            "--birth-date", born(today, age, days=20),
+            cf,
+            env,
+            "person",
+            "add",
+            case,
+            "--role",
+            role,
+            "--name",
+            f"The {label}",
+            "--birth-date",
+            born(today, age, days=20),
         )
         person[label], made[label] = out["person"], out["event"]
     young = person["young"]
@@ -341,20 +471,57 @@ def test_turning_18_moves_the_whole_history_to_adult_services_under_the_young_pe
 
     # The parents can no longer consent for their 18-year-old: refused on the laptop itself.
     refused = tovholder(
-        "client", "--data", str(cf), "consent", "give", case, "--subject", young,
-        "--given-by", f"{person['mother']},{person['father']}", "--to", "children-family,adult-social",
-        "--categories", CATEGORIES, "--purpose", "Support after the placement ends",
-        "--until", (today + timedelta(days=300)).isoformat(), "--json", env=env, check=False,
+        "client",
+        "--data",
+        str(cf),
+        "consent",
+        "give",
+        case,
+        "--subject",
+        young,
+        "--given-by",
+        f"{person['mother']},{person['father']}",
+        "--to",
+        "children-family,adult-social",
+        "--categories",
+        CATEGORIES,
+        "--purpose",
+        "Support after the placement ends",
+        "--until",
+        (today + timedelta(days=300)).isoformat(),
+        "--json",
+        env=env,
+        check=False,
     )
     assert refused.returncode != 0 and refused.stdout == ""
     assert "an adult gives their own consent" in refused.stderr and "Traceback" not in refused.stderr
 
     made["visit"] = client(
-        cf, env, "contact", "record", case, "--kind", "home-visit", "--categories", "family", "--person", young,
-        "--note", "Visit at the foster family",
+        cf,
+        env,
+        "contact",
+        "record",
+        case,
+        "--kind",
+        "home-visit",
+        "--categories",
+        "family",
+        "--person",
+        young,
+        "--note",
+        "Visit at the foster family",
     )["event"]
     made["goal"] = client(
-        cf, env, "goal", "add", case, "--person", young, "--text", "Own flat with support", "--owner",
+        cf,
+        env,
+        "goal",
+        "add",
+        case,
+        "--person",
+        young,
+        "--text",
+        "Own flat with support",
+        "--owner",
         "children-family",
     )["event"]
     for kind, participants in (
@@ -363,12 +530,34 @@ def test_turning_18_moves_the_whole_history_to_adult_services_under_the_young_pe
         ("statutory-18", "children-family,adult-social"),
     ):
         made[kind] = client(
-            cf, env, "meeting", "record", case, "--kind", kind, "--participants", participants,
-            "--person", young, "--minutes", f"The {kind} meeting on the way to adult life",
+            cf,
+            env,
+            "meeting",
+            "record",
+            case,
+            "--kind",
+            kind,
+            "--participants",
+            participants,
+            "--person",
+            young,
+            "--minutes",
+            f"The {kind} meeting on the way to adult life",
         )["event"]
     made["health-note"] = client(
-        cf, env, "contact", "record", case, "--kind", "phone", "--categories", "health", "--person", young,
-        "--note", "Medication reviewed",
+        cf,
+        env,
+        "contact",
+        "record",
+        case,
+        "--kind",
+        "phone",
+        "--categories",
+        "health",
+        "--person",
+        young,
+        "--note",
+        "Medication reviewed",
     )["event"]
     made["transfer"] = client(
         cf, env, "case", "transfer", case, "--to", "adult-social", "--reason", "turned 18: to adult services"
@@ -383,9 +572,23 @@ def test_turning_18_moves_the_whole_history_to_adult_services_under_the_young_pe
     client(adult, env, "sync")
     assert laptop_copy(adult, case) == server_copy(server, case)
     own_consent = client(
-        adult, env, "consent", "give", case, "--subject", young, "--given-by", young,
-        "--to", "adult-social", "--categories", CATEGORIES, "--purpose", "Support in adult life after the placement",
-        "--until", (today + timedelta(days=365)).isoformat(),
+        adult,
+        env,
+        "consent",
+        "give",
+        case,
+        "--subject",
+        young,
+        "--given-by",
+        young,
+        "--to",
+        "adult-social",
+        "--categories",
+        CATEGORIES,
+        "--purpose",
+        "Support in adult life after the placement",
+        "--until",
+        (today + timedelta(days=365)).isoformat(),
     )
     made["own-consent"] = own_consent["event"]
     client(adult, env, "sync")
@@ -402,9 +605,7 @@ def test_turning_18_moves_the_whole_history_to_adult_services_under_the_young_pe
     assert ids(view["events"]) == [e for e in every if e not in hidden]
     assert {e["basis"] for e in view["events"] if e["event"] != made["own-consent"]} == {"consent"}
     assert bases(view["events"])[made["own-consent"]] == "own"
-    assert {tuple(e["grounds"]) for e in view["events"] if e["basis"] == "consent"} == {
-        (own_consent["consent"],)
-    }
+    assert {tuple(e["grounds"]) for e in view["events"] if e["basis"] == "consent"} == {(own_consent["consent"],)}
     assert [p["person"] for p in view["persons"]] == [young]
     assert [g["text"] for g in view["plan"]] == ["Own flat with support"]
     assert ids(replay["views"]["adult-social"]) == ids(view["events"])

@@ -58,8 +58,19 @@ def test_offline_drop_in_session_converges(server: Server, env: dict[str, str], 
     def contacts(folder: Path) -> list[str]:
         return [
             rec(
-                folder, "contact", "record", "--kind", "drop-in", "--place", "Værestedet",
-                "--challenges", "finances,housing", "--note", f"Contact {n + 1} at the drop-in", "--person", person,
+                folder,
+                "contact",
+                "record",
+                "--kind",
+                "drop-in",
+                "--place",
+                "Værestedet",
+                "--challenges",
+                "finances,housing",
+                "--note",
+                f"Contact {n + 1} at the drop-in",
+                "--person",
+                person,
             )
             for n in range(2)
         ]
@@ -73,17 +84,39 @@ def test_offline_drop_in_session_converges(server: Server, env: dict[str, str], 
         elif folder == laptops["bo"]:
             made.append(
                 rec(
-                    folder, "decision", "record", "--legal-basis", "aktivloven § 81", "--kind", "one-off-payment",
-                    "--considerations", "An unforeseen need for a deposit", "--facts", made[0],
-                    "--explanation", "You get a one-off payment for the deposit", "--amount", "450000",
-                    "--person", person,
+                    folder,
+                    "decision",
+                    "record",
+                    "--legal-basis",
+                    "aktivloven § 81",
+                    "--kind",
+                    "one-off-payment",
+                    "--considerations",
+                    "An unforeseen need for a deposit",
+                    "--facts",
+                    made[0],
+                    "--explanation",
+                    "You get a one-off payment for the deposit",
+                    "--amount",
+                    "450000",
+                    "--person",
+                    person,
                 )
             )
         else:
             made.append(
                 rec(
-                    folder, "goal", "add", "--person", person, "--text", "Find a room near the centre",
-                    "--owner", "adult-social", "--parent", goal,
+                    folder,
+                    "goal",
+                    "add",
+                    "--person",
+                    person,
+                    "--text",
+                    "Find a room near the centre",
+                    "--owner",
+                    "adult-social",
+                    "--parent",
+                    goal,
                 )
             )
             made.append(rec(folder, "goal", "revise", goal, "--text", "A room of one's own before summer"))

@@ -35,9 +35,7 @@ def record_many(folder: Path, n: int) -> str:
     with Laptop(LaptopStore.open(folder, PASSPHRASE)) as laptop:
         case = laptop.open_case("citizen", "jobcenter").case_id
         person = ev.new_id()
-        laptop.record(
-            case, ev.PersonAdded, person_id=person, role="citizen", name=NAME, persons=(person,)
-        )
+        laptop.record(case, ev.PersonAdded, person_id=person, role="citizen", name=NAME, persons=(person,))
         state, key = laptop.view(case).state, laptop.key(case)
         for _ in range(n):
             _, sealed = record(
@@ -65,9 +63,7 @@ def sealed_copy(server: Server, case: str) -> list[tuple[int, bytes, bytes]]:
         close_recorder(recorder)
 
 
-def test_killed_mid_push_then_lost_laptop(
-    server: Server, env: dict[str, str], tmp_path: Path
-) -> None:
+def test_killed_mid_push_then_lost_laptop(server: Server, env: dict[str, str], tmp_path: Path) -> None:
     laptop = tmp_path / "laptop"
     enroll(server, env, laptop, "w-anna", "jobcenter")
     case = record_many(laptop, 400)
@@ -120,8 +116,6 @@ def test_killed_mid_push_then_lost_laptop(
     assert done.returncode != 0 and "passphrase" in done.stderr and NAME not in done.stdout
     # ... it is revoked and can no longer sync, and nothing synced before is lost.
     tovholder("admin", "device", "revoke", device, "--server", server.url, "--json", env=env)
-    done = tovholder(
-        "client", "--data", str(laptop), "sync", "--attempts", "1", env=env, check=False
-    )
+    done = tovholder("client", "--data", str(laptop), "sync", "--attempts", "1", env=env, check=False)
     assert done.returncode != 0 and "revoked" in done.stderr and "Traceback" not in done.stderr
     assert sealed_copy(server, case) == copy

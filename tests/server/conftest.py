@@ -34,21 +34,15 @@ class Api:
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         async def go() -> httpx.Response:
             transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://tovholder.test"
-            ) as client:
+            async with httpx.AsyncClient(transport=transport, base_url="http://tovholder.test") as client:
                 return await client.request(method, path, **kw)
 
         return asyncio.run(go())
 
     def admin(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        return self.request(
-            method, path, headers={"Authorization": f"Bearer {self.admin_token}"}, **kw
-        )
+        return self.request(method, path, headers={"Authorization": f"Bearer {self.admin_token}"}, **kw)
 
-    def enroll(
-        self, worker: str, department: str = "jobcenter", role: str = "caseworker"
-    ) -> SignedLaptop:
+    def enroll(self, worker: str, department: str = "jobcenter", role: str = "caseworker") -> SignedLaptop:
         token = self.ctx.store.add_worker(worker, department, role)
         code, _ = self.ctx.store.enrollment_code(worker, 600)
         keys = DeviceKeys.generate()
@@ -97,9 +91,7 @@ class SignedLaptop:
         }
 
     def post(self, path: str, body: bytes, **kw: Any) -> httpx.Response:
-        return self.api.request(
-            "POST", path, content=body, headers=self.headers("POST", path, body, **kw)
-        )
+        return self.api.request("POST", path, content=body, headers=self.headers("POST", path, body, **kw))
 
 
 @pytest.fixture

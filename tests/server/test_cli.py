@@ -53,9 +53,7 @@ def test_init_makes_a_private_data_folder_and_prints_the_token_once(tmp_path: Pa
         "--dir",
         str(tmp_path / "srv"),
     )
-    assert (
-        bad.returncode == 1 and "unknown department" in bad.stderr and "Traceback" not in bad.stderr
-    )
+    assert bad.returncode == 1 and "unknown department" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_audit_verify_finds_one_changed_byte(tmp_path: Path) -> None:

@@ -44,9 +44,7 @@ def test_push_then_pull_over_http(api: Api) -> None:
     r = dev.post("/v1/sync/push", body)
     assert r.status_code == 200 and r.headers["content-type"] == "application/msgpack"
     assert [x.status for x in decode_push_response(r.content).results] == ["accepted", "accepted"]
-    page = decode_pull_response(
-        dev.post("/v1/sync/pull", encode_pull(PullRequest(after=0))).content
-    )
+    page = decode_pull_response(dev.post("/v1/sync/pull", encode_pull(PullRequest(after=0))).content)
     assert [e.case_id for e in page.events] == [case_id, case_id] and page.next == page.head
     again = dev.post("/v1/sync/push", body)
     assert [x.status for x in decode_push_response(again.content).results] == [
@@ -65,20 +63,14 @@ def test_unsigned_unknown_forged_skewed_and_replayed_requests_are_refused(api: A
     assert "X-Tovholder-Device" in _error(api.request("POST", "/v1/sync/push", content=body), 401)
     headers = dev.headers("POST", "/v1/sync/push", body)
     forged = {**headers, "X-Tovholder-Device": "dev-nobody"}
-    assert "not enrolled" in _error(
-        api.request("POST", "/v1/sync/push", content=body, headers=forged), 401
-    )
+    assert "not enrolled" in _error(api.request("POST", "/v1/sync/push", content=body, headers=forged), 401)
     tampered = dev.headers("POST", "/v1/sync/push", body + b"x")
-    assert "signature" in _error(
-        api.request("POST", "/v1/sync/push", content=body, headers=tampered), 401
-    )
+    assert "signature" in _error(api.request("POST", "/v1/sync/push", content=body, headers=tampered), 401)
     import time
 
     assert "clock" in _error(dev.post("/v1/sync/push", body, now=time.time() - 3600), 401)
     assert api.request("POST", "/v1/sync/push", content=body, headers=headers).status_code == 200
-    assert "already received" in _error(
-        api.request("POST", "/v1/sync/push", content=body, headers=headers), 401
-    )
+    assert "already received" in _error(api.request("POST", "/v1/sync/push", content=body, headers=headers), 401)
     assert api.ctx.log.max_position() == 2
 
 
@@ -97,9 +89,7 @@ def test_malformed_oversized_and_forged_batches_store_nothing(api: Api) -> None:
     assert "msgpack" in _error(dev.post("/v1/sync/push", b"\xc1not msgpack"), 400)
     assert "batch" in _error(dev.post("/v1/sync/push", msgpack.packb({"v": 1, "batch": []})), 400)
     assert "version" in _error(dev.post("/v1/sync/pull", msgpack.packb({"v": 9})), 400)
-    assert "limit" in _error(
-        dev.post("/v1/sync/pull", msgpack.packb({"v": 1, "after": 0, "limit": "x"})), 400
-    )
+    assert "limit" in _error(dev.post("/v1/sync/pull", msgpack.packb({"v": 1, "after": 0, "limit": "x"})), 400)
     huge = b"\0" * (api.ctx.settings.max_body_bytes + 1)
     _error(dev.post("/v1/sync/push", huge), 413)
     # A batch signed by another device's key, sent by this device.
@@ -183,6 +173,7 @@ def test_a_batch_waits_for_the_batch_it_follows_and_is_refused_when_that_never_c
 
     # Sent at once, the follower first: it waits for the first and lands after it.
     api.ctx.extras["batch_order"] = BatchOrder(api.ctx.push.judged_here, api.ctx.push.judged, wait=30)
+
     async def both() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=api.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://tovholder.test") as client:

@@ -60,9 +60,7 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
-        )
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256())
     )
@@ -107,9 +105,7 @@ def _start(
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise RuntimeError(
-                f"the server did not start: {proc.stderr.read() if proc.stderr else ''!r}"
-            )
+            raise RuntimeError(f"the server did not start: {proc.stderr.read() if proc.stderr else ''!r}")
         time.sleep(0.1)
 
 
@@ -209,9 +205,7 @@ def test_enroll_push_and_pull_over_a_socket(live: tuple[str, Path]) -> None:
                 return await client.post(path, content=payload, headers=headers)
 
             pushed = decode_push_response((await post("/v1/sync/push", body)).content)
-            pulled = decode_pull_response(
-                (await post("/v1/sync/pull", encode_pull(PullRequest(after=0)))).content
-            )
+            pulled = decode_pull_response((await post("/v1/sync/pull", encode_pull(PullRequest(after=0)))).content)
             return [r.status for r in pushed.results], len(pulled.events)
 
     statuses, pulled = asyncio.run(scenario())
@@ -307,13 +301,15 @@ def test_a_department_added_on_the_data_folder_is_known_to_the_running_server(tm
         )
 
     try:
-        first = run("admin", "worker", "add", "anna", "--department", "jobcenter", "--role", "caseworker",
-                    "--server", url)
+        first = run(
+            "admin", "worker", "add", "anna", "--department", "jobcenter", "--role", "caseworker", "--server", url
+        )
         assert first.returncode == 0, first.stderr  # the server has the departments in memory now
         added = run("admin", "department", "add", "museum", "--name", "Museum", "--dir", str(folder))
         assert added.returncode == 0, added.stderr
-        worker = run("admin", "worker", "add", "mus", "--department", "museum", "--role", "caseworker",
-                     "--server", url, "--json")
+        worker = run(
+            "admin", "worker", "add", "mus", "--department", "museum", "--role", "caseworker", "--server", url, "--json"
+        )
         assert worker.returncode == 0, worker.stderr
         assert json.loads(worker.stdout)["token"]
     finally:

@@ -37,9 +37,7 @@ def test_file_then_environment(tmp_path: Path) -> None:
         ("port = [\n", {}, "not valid TOML"),
     ],
 )
-def test_unusable_settings_are_refused(
-    tmp_path: Path, text: str, env: dict[str, str], fragment: str
-) -> None:
+def test_unusable_settings_are_refused(tmp_path: Path, text: str, env: dict[str, str], fragment: str) -> None:
     (tmp_path / CONFIG_FILE).write_text(text)
     with pytest.raises(ConfigurationError, match=fragment):
         load(tmp_path, env)

@@ -44,9 +44,7 @@ def _accept_again(world: World) -> None:
         log.recorder.run("DROP TRIGGER refuse_flags", commit=True)
     else:
         schema = log.recorder.datastore.schema
-        log.recorder.run(
-            f'DROP TRIGGER refuse_flags ON "{schema}".{log.recorder.events_table_name}', commit=True
-        )
+        log.recorder.run(f'DROP TRIGGER refuse_flags ON "{schema}".{log.recorder.events_table_name}', commit=True)
 
 
 def test_a_clash_is_never_stored_without_its_flag(world: World) -> None:

@@ -10,8 +10,15 @@ from tests.views.conftest import World
 
 
 def shared(b: CaseBuilder, to: tuple[str, ...], reason: str) -> ev.CaseEvent:
-    return b.rec(ev.SharedOnLegalBasis, worker("children-family"), share_id=ev.new_id(),
-                 basis="forvaltningsloven-28", recipients=to, share_categories=("contact",), reason=reason)
+    return b.rec(
+        ev.SharedOnLegalBasis,
+        worker("children-family"),
+        share_id=ev.new_id(),
+        basis="forvaltningsloven-28",
+        recipients=to,
+        share_categories=("contact",),
+        reason=reason,
+    )
 
 
 def test_exceptions_span_the_log_and_name_basis_recipients_reason_and_author(world: World) -> None:
@@ -40,8 +47,9 @@ def test_a_persons_own_file_holds_what_concerns_them_and_the_looks(world: World)
     other = b.contact(person="father", note="about the father")
     world.push(b)
     world.access.record("anna", "jobcenter", b.case_id, "department-case", "planning")
-    own = citizen_export(world.log, b.case_id, world.access.entries(b.case_id), b.persons["mother"],
-                         withhold_staff=True)
+    own = citizen_export(
+        world.log, b.case_id, world.access.entries(b.case_id), b.persons["mother"], withhold_staff=True
+    )
     ids = {e["event"] for e in own["events"]}
     assert mine.event_id in ids and other.event_id not in ids
     assert [p["name"] for p in own["persons"]] == ["Person mother"]

@@ -22,8 +22,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def test_replay_access_log_and_erase(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_replay_access_log_and_erase(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder, admin_token = init_data_dir(tmp_path / "srv")
     ctx = ServerContext.open(folder, {})
     auditor_token = ctx.store.add_worker("ida", "children-family", "auditor")
@@ -49,15 +50,36 @@ def test_replay_access_log_and_erase(tmp_path: Path, capsys: pytest.CaptureFixtu
     own = json.loads(out)
     assert own["staff_withheld"] and all(a["worker"] is None for a in own["access_log"])
     assert len(own["events"]) == len(b.events)
-    code, _, err = run(capsys, "admin", "case", "erase", b.case_id, "--dir", str(folder),
-                       "--archive", str(tmp_path / "a.json"), "--yes")
+    code, _, err = run(
+        capsys,
+        "admin",
+        "case",
+        "erase",
+        b.case_id,
+        "--dir",
+        str(folder),
+        "--archive",
+        str(tmp_path / "a.json"),
+        "--yes",
+    )
     assert code != 0 and "administrator" in err and "Traceback" not in err
 
     monkeypatch.setenv("TOVHOLDER_TOKEN", admin_token)
     code, _, err = run(capsys, "audit", "replay", b.case_id, "--dir", str(folder))
     assert code != 0 and "auditor" in err
-    code, out, err = run(capsys, "admin", "case", "erase", b.case_id, "--dir", str(folder),
-                         "--archive", str(tmp_path / "a.json"), "--yes", "--json")
+    code, out, err = run(
+        capsys,
+        "admin",
+        "case",
+        "erase",
+        b.case_id,
+        "--dir",
+        str(folder),
+        "--archive",
+        str(tmp_path / "a.json"),
+        "--yes",
+        "--json",
+    )
     assert code == 0, err
     assert json.loads(out)["events"] == len(b.events)
     assert "a private note" in (tmp_path / "a.json").read_text()

@@ -131,8 +131,7 @@ def test_a_number_given_by_an_event_the_department_cannot_see_is_not_found(world
     b = CaseBuilder().open()
     b.join("jobcenter", "health")
     pid = ev.new_id()
-    b.rec(ev.PersonAdded, worker("jobcenter"), person_id=pid, role="parent", name="P",
-          cpr=CPR, persons=(pid,))
+    b.rec(ev.PersonAdded, worker("jobcenter"), person_id=pid, role="parent", name="P", cpr=CPR, persons=(pid,))
     b.rec(ev.PersonCorrected, worker("health"), person_id=pid, cpr=NEW_CPR, persons=(pid,))
     world.push(b)
     runner(world).catch_up()
@@ -155,8 +154,15 @@ def test_erasure_removes_the_rows_when_the_tombstone_arrives(world: World, tmp_p
     cpr = runner(world)
     cpr.catch_up()
     assert {r[1] for r in rows(world)} == {b.case_id, other.case_id}
-    erase(world.log, b.case_id, tmp_path / "a.json", server_id="server",
-          signing=world.server_keys.signing, now=world.now, on_erased=world.cache.forget)
+    erase(
+        world.log,
+        b.case_id,
+        tmp_path / "a.json",
+        server_id="server",
+        signing=world.server_keys.signing,
+        now=world.now,
+        on_erased=world.cache.forget,
+    )
     cpr.catch_up()
     assert {r[1] for r in rows(world)} == {other.case_id}
     assert [c for c, _ in found(world, CPR, "jobcenter")] == [other.case_id]
@@ -177,8 +183,9 @@ def test_a_case_whose_key_is_gone_is_not_indexed(world: World) -> None:
 
 def test_rebuild_from_zero_gives_the_same_rows(world: World) -> None:
     cases = [with_cpr(), with_cpr(NEW_CPR), family()]
-    cases[0].rec(ev.PersonCorrected, person_id=cases[0].persons["boy"], cpr="010115-1234",
-                 persons=(cases[0].persons["boy"],))
+    cases[0].rec(
+        ev.PersonCorrected, person_id=cases[0].persons["boy"], cpr="010115-1234", persons=(cases[0].persons["boy"],)
+    )
     for b in cases:
         world.push(b)
     cpr = ProjectionRunner(world.log, CprIndexProjection(world.log), page=3)
@@ -195,10 +202,17 @@ def test_rebuild_from_zero_gives_the_same_rows(world: World) -> None:
 
 
 def post(s: Server, who: str, body: Any, dept: str | None = None, **kw: Any) -> Any:
-    department = dept or {"jobcenter": "jobcenter", "health": "health", "youth": "youth-guidance",
-                          "lead": "children-family"}[who]
-    return s.request("POST", f"/v1/departments/{department}/search",
-                     headers={"Authorization": f"Bearer {s.tokens[who]}"}, json=body, **kw)
+    department = (
+        dept
+        or {"jobcenter": "jobcenter", "health": "health", "youth": "youth-guidance", "lead": "children-family"}[who]
+    )
+    return s.request(
+        "POST",
+        f"/v1/departments/{department}/search",
+        headers={"Authorization": f"Bearer {s.tokens[who]}"},
+        json=body,
+        **kw,
+    )
 
 
 def test_search_over_http(server: Server) -> None:  # noqa: F811
@@ -246,13 +260,19 @@ def test_every_search_is_in_the_access_log_without_the_number(server: Server) ->
     post(server, "health", {"cpr": CPR, "purpose": "intake"})
     post(server, "jobcenter", {"cpr": "1703854"})
     entries = server.get("/v1/audit/access-log", "auditor").json()["entries"]
-    searches = [(e["worker"], e["department"], e["case"], e["purpose"], e["outcome"]) for e in entries
-                if e["view"] == "department-search"]
-    assert sorted(searches, key=repr) == sorted([
-        ("anna", "jobcenter", b.case_id, "intake", "shown"),
-        ("hans", "health", None, "intake", "shown"),  # a search that found nothing
-        ("anna", "jobcenter", None, "casework", "refused"),  # a malformed number
-    ], key=repr)
+    searches = [
+        (e["worker"], e["department"], e["case"], e["purpose"], e["outcome"])
+        for e in entries
+        if e["view"] == "department-search"
+    ]
+    assert sorted(searches, key=repr) == sorted(
+        [
+            ("anna", "jobcenter", b.case_id, "intake", "shown"),
+            ("hans", "health", None, "intake", "shown"),  # a search that found nothing
+            ("anna", "jobcenter", None, "casework", "refused"),  # a malformed number
+        ],
+        key=repr,
+    )
     of_case = server.get(f"/v1/audit/access-log?case={b.case_id}", "auditor").json()["entries"]
     assert [e["worker"] for e in of_case if e["view"] == "department-search"] == ["anna"]
     logged = repr(server.ctx.log.recorder.run(f"SELECT * FROM {server.ctx.log.tables.q}access_log"))
@@ -301,8 +321,9 @@ def test_search_command_on_a_data_folder(
     assert code != 0 and "ten digits" in err and "1703854" not in err
 
     monkeypatch.setenv("TOVHOLDER_CPR", CPR)
-    code, out, err = run(capsys, "search", "cpr", "--department", "jobcenter", "--dir", str(folder),
-                         "--purpose", "intake", "--json")
+    code, out, err = run(
+        capsys, "search", "cpr", "--department", "jobcenter", "--dir", str(folder), "--purpose", "intake", "--json"
+    )
     assert code == 0, err
     assert [(c["case"], c["persons"]) for c in json.loads(out)] == [(b.case_id, [b.persons["mother"]])]
     code, out, err = run(capsys, "search", "cpr", "--department", "jobcenter", "--dir", str(folder))

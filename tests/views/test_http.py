@@ -75,8 +75,15 @@ def recorded(s: Server) -> tuple[CaseBuilder, ev.CaseEvent, ev.CaseEvent]:
     consent = b.consent("mother", ["mother"], ["jobcenter"], ["contact"], valid_until=date(2099, 1, 1))
     visit = b.contact(note="secret note about the home")
     b.rec(ev.MeetingHeld, meeting_id="m1", kind="ssp", participants=("children-family", "health"))
-    b.rec(ev.SharedOnLegalBasis, share_id="s1", basis="retsplejeloven-115", recipients=("health",),
-          share_categories=("contact",), reason="risk of crime", persons=(b.persons["mother"],))
+    b.rec(
+        ev.SharedOnLegalBasis,
+        share_id="s1",
+        basis="retsplejeloven-115",
+        recipients=("health",),
+        share_categories=("contact",),
+        reason="risk of crime",
+        persons=(b.persons["mother"],),
+    )
     s.push(b)
     return b, consent, visit
 
@@ -175,9 +182,13 @@ def test_pages_sign_in_caseload_case_and_audit(server: Server) -> None:
             await c.post("/ui/sign-out")
             r = await c.post("/ui/sign-in", data={"token": server.tokens["auditor"]})
             assert r.headers["location"] == "/ui/audit"
-            for path in (f"/ui/audit/cases/{b.case_id}?as_of=2030-01-01", "/ui/audit/verify",
-                         f"/ui/audit/access-log?case={b.case_id}", "/ui/audit/exceptions",
-                         f"/ui/audit/replay?case={b.case_id}"):
+            for path in (
+                f"/ui/audit/cases/{b.case_id}?as_of=2030-01-01",
+                "/ui/audit/verify",
+                f"/ui/audit/access-log?case={b.case_id}",
+                "/ui/audit/exceptions",
+                f"/ui/audit/replay?case={b.case_id}",
+            ):
                 r = await c.get(path)
                 assert r.status_code == 200, (path, r.text)
             assert "retsplejeloven-115" in r.text
@@ -235,7 +246,9 @@ def test_a_removed_token_stops_working_within_the_ttl_and_admin_changes_forget_a
     assert server.get(path, "lead").status_code == 403  # remembered: bo is children-family's
     store.log.recorder.run(f"DELETE FROM {store.t_tokens} WHERE subject={store.p}", ("bo",), commit=True)
     added = server.request(
-        "POST", "/v1/admin/departments", json={"id": "library", "name": "Library"},
+        "POST",
+        "/v1/admin/departments",
+        json={"id": "library", "name": "Library"},
         headers={"Authorization": f"Bearer {server.tokens['admin']}"},
     )
     assert added.status_code == 201, added.text
@@ -256,8 +269,11 @@ def test_a_case_view_is_sent_compressed_to_clients_that_accept_it(server: Server
     }
     encodings = {accept: r.headers.get("content-encoding") for accept, r in answers.items()}
     assert encodings == {
-        "identity": None, "deflate": "deflate", "gzip": "gzip",
-        "gzip, deflate, br, zstd": "deflate", "gzip;q=1, deflate;q=0.1": "gzip",
+        "identity": None,
+        "deflate": "deflate",
+        "gzip": "gzip",
+        "gzip, deflate, br, zstd": "deflate",
+        "gzip;q=1, deflate;q=0.1": "gzip",
     }
     plain = answers["identity"].json()
     assert visit.event_id in {e["event"] for e in plain["events"]}
@@ -278,8 +294,9 @@ def test_reads_from_memory_answer_as_the_full_path_and_see_what_others_appended(
     first = server.get(path, "jobcenter")
     assert first.status_code == 200 and reading.views.judged == 1
     for accept in ("identity", "deflate", "gzip", "deflate", "identity"):
-        again = server.request("GET", path, headers={
-            "Authorization": f"Bearer {server.tokens['jobcenter']}", "Accept-Encoding": accept})
+        again = server.request(
+            "GET", path, headers={"Authorization": f"Bearer {server.tokens['jobcenter']}", "Accept-Encoding": accept}
+        )
         assert again.status_code == 200 and without_moment(again.json()) == without_moment(first.json())
     assert reading.views.judged == 1  # all answered from what was judged at the first read
     # A remembered token of another department is refused on this path too.

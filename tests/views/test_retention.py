@@ -30,8 +30,13 @@ def test_undecided_requests_are_overdue_after_30_days(world: World) -> None:
     b.rec(ev.ErasureRequested, request_id="r1", requested_by=b.persons["mother"])
     other = family({"mother": ("parent", 38)})
     other.rec(ev.ErasureRequested, request_id="r2", requested_by=other.persons["mother"])
-    other.rec(ev.ErasureDecided, request_id="r2", granted=False, legal_basis="arkivloven",
-              reason="a public authority keeps its case records")
+    other.rec(
+        ev.ErasureDecided,
+        request_id="r2",
+        granted=False,
+        legal_basis="arkivloven",
+        reason="a public authority keeps its case records",
+    )
     world.push(b)
     world.push(other)
     world.index.catch_up()
@@ -72,8 +77,15 @@ def test_erasure_archives_tombstones_and_destroys_the_key(world: World, tmp_path
     with pytest.raises(InvalidInput, match="exists already"):
         erase(world.log, b.case_id, taken, server_id="server", signing=world.server_keys.signing, now=world.now)
     assert not world.log.erased(b.case_id)
-    done = erase(world.log, b.case_id, archive, server_id="server", signing=world.server_keys.signing,
-                 now=world.now, on_erased=world.cache.forget)
+    done = erase(
+        world.log,
+        b.case_id,
+        archive,
+        server_id="server",
+        signing=world.server_keys.signing,
+        now=world.now,
+        on_erased=world.cache.forget,
+    )
     assert done.events == len(b.events)
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     saved = json.loads(archive.read_text())
@@ -87,8 +99,14 @@ def test_erasure_archives_tombstones_and_destroys_the_key(world: World, tmp_path
     report = verify(world.log)
     assert report.ok, report.problems
     with pytest.raises(RuleViolation, match="already erased"):
-        erase(world.log, b.case_id, tmp_path / "again.json", server_id="server",
-              signing=world.server_keys.signing, now=world.now)
+        erase(
+            world.log,
+            b.case_id,
+            tmp_path / "again.json",
+            server_id="server",
+            signing=world.server_keys.signing,
+            now=world.now,
+        )
     # A rebuilt index knows the case only as erased, with no parties.
     world.index.rebuild()
     assert department_cases(world.log, "jobcenter") == []
@@ -98,6 +116,12 @@ def test_a_closed_case_past_retention_may_be_erased(world: World, tmp_path: Path
     b = family({"mother": ("parent", 38)})
     closed_case(b)
     world.push(b)
-    erase(world.log, b.case_id, tmp_path / "a.json", server_id="server", signing=world.server_keys.signing,
-          now=TODAY + 6 * YEAR)
+    erase(
+        world.log,
+        b.case_id,
+        tmp_path / "a.json",
+        server_id="server",
+        signing=world.server_keys.signing,
+        now=TODAY + 6 * YEAR,
+    )
     assert world.log.erased(b.case_id)

@@ -38,9 +38,15 @@ def test_refugee_family(world: World) -> None:
     child = b.consent("girl", ["mother"], ["school"], ["contact"], child_view="agrees")
     girl_visit = b.contact(person="girl", note="the girl likes school")
     decision = b.rec(
-        ev.DecisionMade, worker("benefits"), decision_id="d1", legal_basis="aktivloven § 81",
-        legal_area="aktivloven", kind="allowance", considerations="income below the limit",
-        facts=(visit.event_id,), explanation="You receive help with rent.",
+        ev.DecisionMade,
+        worker("benefits"),
+        decision_id="d1",
+        legal_basis="aktivloven § 81",
+        legal_area="aktivloven",
+        kind="allowance",
+        considerations="income below the limit",
+        facts=(visit.event_id,),
+        explanation="You receive help with rent.",
     )
     world.push(b)
     world.index.catch_up()
@@ -71,16 +77,19 @@ def test_withdrawal_takes_effect_on_the_next_read_and_replay_shows_the_past(worl
     b.lead = "children-family"
     b.join("jobcenter")
     c = b.consent("citizen", ["citizen"], ["jobcenter"], ["plan", "contact"])
-    goal = b.rec(ev.GoalAdded, goal_id="g1", text="find a flat", owner="children-family",
-                 persons=(b.persons["citizen"],))
-    b.rec(ev.GoalRevised, goal_id="g1", text="find a flat near school", base_revision=1,
-          persons=(b.persons["citizen"],))
+    goal = b.rec(
+        ev.GoalAdded, goal_id="g1", text="find a flat", owner="children-family", persons=(b.persons["citizen"],)
+    )
+    b.rec(
+        ev.GoalRevised, goal_id="g1", text="find a flat near school", base_revision=1, persons=(b.persons["citizen"],)
+    )
     world.push(b)
     before = world.now
     b.clock.now = TODAY + timedelta(days=2)
     withdraw = b.rec(ev.ConsentWithdrawn, worker("children-family"), consent_id=c.consent_id)  # type: ignore[attr-defined]
-    rev3 = b.rec(ev.GoalRevised, goal_id="g1", text="a flat and a job", base_revision=2,
-                 persons=(b.persons["citizen"],))
+    rev3 = b.rec(
+        ev.GoalRevised, goal_id="g1", text="a flat and a job", base_revision=2, persons=(b.persons["citizen"],)
+    )
     world.push(b)
     now = world.now
 
@@ -100,13 +109,20 @@ def test_withdrawal_takes_effect_on_the_next_read_and_replay_shows_the_past(worl
 def test_turning_18_moves_the_case_and_the_young_persons_consent_replaces_the_parents(world: World) -> None:
     b = family({"mother": ("parent", 44), "youth": ("child", 14)})
     b.join("school")
-    b.consent("youth", ["mother"], ["school"], ["contact"], child_view="agrees",
-              valid_until=TODAY.date() + timedelta(days=5 * 365))
+    b.consent(
+        "youth",
+        ["mother"],
+        ["school"],
+        ["contact"],
+        child_view="agrees",
+        valid_until=TODAY.date() + timedelta(days=5 * 365),
+    )
     early = b.contact(person="youth", note="a talk at school")
     for years, kind in ((2, "statutory-16"), (3.5, "statutory-17.5"), (4, "statutory-18")):
         b.clock.now = TODAY + timedelta(days=int(years * 365) + 2)
-        b.rec(ev.MeetingHeld, meeting_id=kind, kind=kind, participants=("children-family",),
-              persons=(b.persons["youth"],))
+        b.rec(
+            ev.MeetingHeld, meeting_id=kind, kind=kind, participants=("children-family",), persons=(b.persons["youth"],)
+        )
     world.push(b)
     young = department_case(world.cache, b.case_id, "school", DIRECTORY, TODAY + timedelta(days=1))
     assert early.event_id in ids(young)
@@ -115,10 +131,14 @@ def test_turning_18_moves_the_case_and_the_young_persons_consent_replaces_the_pa
     assert early.event_id not in ids(department_case(world.cache, b.case_id, "school", DIRECTORY, eighteen))
 
     b.clock.now = eighteen
-    b.rec(ev.CaseTransferred, from_department="children-family", to_department="adult-social",
-          reason="turned 18")
-    own = b.consent("youth", ["youth"], ["school", "adult-social"], ["contact", "plan"],
-                    valid_until=eighteen.date() + timedelta(days=180))
+    b.rec(ev.CaseTransferred, from_department="children-family", to_department="adult-social", reason="turned 18")
+    own = b.consent(
+        "youth",
+        ["youth"],
+        ["school", "adult-social"],
+        ["contact", "plan"],
+        valid_until=eighteen.date() + timedelta(days=180),
+    )
     world.push(b)
     world.index.catch_up()
     later = world.now

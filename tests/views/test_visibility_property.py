@@ -22,15 +22,18 @@ CATEGORIES = ("contact", "plan", "family", "finances", "health")
 CONSENTABLE = ("contact", "plan", "family", "finances")  # no special category: no one-year limit
 
 
-
 def subset(xs: tuple[str, ...]) -> st.SearchStrategy[list[str]]:
     return st.lists(st.sampled_from(xs), min_size=1, max_size=len(xs), unique=True)
 
 
 actions = st.lists(
     st.one_of(
-        st.tuples(st.just("contact"), st.sampled_from(PERSONS), subset(CATEGORIES),
-                  st.sampled_from(("children-family", *DEPARTMENTS))),
+        st.tuples(
+            st.just("contact"),
+            st.sampled_from(PERSONS),
+            subset(CATEGORIES),
+            st.sampled_from(("children-family", *DEPARTMENTS)),
+        ),
         st.tuples(st.just("consent"), st.sampled_from(PERSONS), subset(DEPARTMENTS), subset(CONSENTABLE)),
         st.tuples(st.just("withdraw"), st.integers(0, 5)),
         st.tuples(st.just("share"), subset(AUTHORITIES), subset(CATEGORIES)),
@@ -48,12 +51,18 @@ def expected(events: list[ev.CaseEvent], department: str, at: datetime) -> dict[
         elif isinstance(e, ev.ConsentWithdrawn):
             consents[e.consent_id]["withdrawn"] = e.occurred_at
     active = [
-        c["e"] for c in consents.values()
-        if department in c["e"].recipients and c["e"].occurred_at <= at
-        and (c["withdrawn"] is None or at < c["withdrawn"]) and at.date() <= c["e"].valid_until
+        c["e"]
+        for c in consents.values()
+        if department in c["e"].recipients
+        and c["e"].occurred_at <= at
+        and (c["withdrawn"] is None or at < c["withdrawn"])
+        and at.date() <= c["e"].valid_until
     ]
-    shares = [(i, e) for i, e in enumerate(events) if isinstance(e, ev.SharedOnLegalBasis)
-              and department in e.recipients and e.occurred_at <= at]
+    shares = [
+        (i, e)
+        for i, e in enumerate(events)
+        if isinstance(e, ev.SharedOnLegalBasis) and department in e.recipients and e.occurred_at <= at
+    ]
     out: dict[str, str] = {}
     for i, e in enumerate(events):
         if e.department == department:
@@ -69,8 +78,10 @@ def expected(events: list[ev.CaseEvent], department: str, at: datetime) -> dict[
             for p in e.persons or (None,)  # an event about no one in particular: any consent
         ):
             out[e.event_id] = "consent"
-        elif e.categories and department in AUTHORITIES and any(
-            j > i and set(e.categories) <= set(s.share_categories) for j, s in shares
+        elif (
+            e.categories
+            and department in AUTHORITIES
+            and any(j > i and set(e.categories) <= set(s.share_categories) for j, s in shares)
         ):
             out[e.event_id] = "legal-basis"
     return out
@@ -98,8 +109,14 @@ def test_department_view_equals_the_rules(steps: list[tuple[Any, ...]], data: st
                     b.rec(ev.ConsentWithdrawn, consent_id=cid)
         else:
             _, recipients, cats = step
-            b.rec(ev.SharedOnLegalBasis, share_id=ev.new_id(), basis="forvaltningsloven-28",
-                  recipients=tuple(recipients), share_categories=tuple(cats), reason="needed for a decision")
+            b.rec(
+                ev.SharedOnLegalBasis,
+                share_id=ev.new_id(),
+                basis="forvaltningsloven-28",
+                recipients=tuple(recipients),
+                share_categories=tuple(cats),
+                reason="needed for a decision",
+            )
     moments = [e.header.recorded_at for e in b.events[setup - 1 :]]
     at = data.draw(st.sampled_from(moments)) + timedelta(seconds=1)
     held = [e for e in b.events if e.header.recorded_at <= at]
