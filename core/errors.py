@@ -2,7 +2,7 @@
 
     TovholderError                      root of every error the project raises
     └── CoreError
-        ├── RuleViolation               a command breaks a rule of DOMAIN.md; nothing recorded
+        ├── RuleViolation               a command breaks a rule of docs/domain.md; nothing recorded
         │   └── UnknownReference        names a case, person, goal, consent ... that is not there
         ├── InvalidInput                a value of the wrong shape (date, CPR, category, ...)
         ├── CodecError                  bytes that are not a well-formed sealed event or payload

@@ -1,4 +1,4 @@
-"""The rules of DOMAIN.md, judged when an event is recorded.
+"""The rules of docs/domain.md, judged when an event is recorded.
 
 `check(state, event, directory)` raises `RuleViolation` with a plain sentence when the
 event breaks a rule; nothing is recorded then. Each rule is a function named after it,

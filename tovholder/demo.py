@@ -6,7 +6,7 @@ drop-in worker records offline while the office revises the same goal, both sync
 clash is flagged, the citizen withdraws consent for the jobcenter, and the department
 views and an audit replay show what each department could see before and after.
 
-``--refugee-family`` instead records scenario 1 of DOMAIN.md straight into a log (no
+``--refugee-family`` instead records scenario 1 of docs/domain.md straight into a log (no
 network), verifies it and prints what each department may see and on which grounds.
 """
 

@@ -1,4 +1,4 @@
-"""Scenarios 1, 3 and 4 of DOMAIN.md over HTTP, against a real server on loopback.
+"""Scenarios 1, 3 and 4 of docs/domain.md over HTTP, against a real server on loopback.
 
 Every record is made by a real field laptop (`tovholder client ...` with the worker's
 passphrase in the environment) of a worker of the department concerned, and synced;

@@ -1,4 +1,4 @@
-"""Scenario 2 of DOMAIN.md, the offline drop-in session, with every laptop a real process.
+"""Scenario 2 of docs/domain.md, the offline drop-in session, with every laptop a real process.
 
 Three outposted caseworkers (jobcenter, benefits, adult services) hold the citizen's case
 on their laptops. With the server down they record 6 contacts, a referral to the

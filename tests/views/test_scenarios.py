@@ -1,4 +1,4 @@
-"""Scenarios 1, 3 and 4 of DOMAIN.md through the log: recorded on laptops, appended to the
+"""Scenarios 1, 3 and 4 of docs/domain.md through the log: recorded on laptops, appended to the
 server's log, then read through the department views and replayed by an auditor."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Property: for random histories of contacts, consents, withdrawals and legal-basis
 shares, what a department view shows (and on which basis) equals a plain, independent
-reading of rules 1 to 4 of DOMAIN.md, at every moment of the history."""
+reading of rules 1 to 4 of docs/domain.md, at every moment of the history."""
 
 from __future__ import annotations
 
