@@ -18,7 +18,7 @@ The purpose of a look is taken from ``?purpose=`` or the ``X-Tovholder-Purpose``
 (a search takes it from its body, so the CPR number is never in a URL or a log line).
 
 `Reading` holds the view services of one server process in ``ctx.extras["reading"]``.
-A department's case view is answered from `core.views.ViewCache` (the encoded JSON of
+A department's case view is answered from `server.view_cache.ViewCache` (the encoded JSON of
 the view judged earlier, while it cannot have changed): on the event loop itself when
 everything it needs is in memory (`remembered_case_answer`), otherwise with its token
 check, view and access-log entry in one trip to the thread pool; compressed once per
@@ -44,27 +44,20 @@ from starlette.routing import BaseRoute, Route
 
 from core.access_log import DEFAULT_RETENTION, AccessLog
 from core.audit import citizen_export, exceptions, records_of_processing, replay
+from core.case_cache import CaseCache
+from core.case_index import CaseIndexProjection, CaseRow, case_rows, department_cases
+from core.case_view import case_json, department_case
 from core.cpr_index import CprIndexProjection, search
 from core.errors import CaseErased, InvalidInput, KeyNotHeld
 from core.projection import ProjectionRunner
 from core.retention import due_cases, overdue_requests
 from core.sealing import from_micros
-from core.views import (
-    CaseCache,
-    CaseIndexProjection,
-    CaseRow,
-    JudgedView,
-    ViewCache,
-    case_json,
-    case_rows,
-    department_case,
-    department_cases,
-)
 from server.auth import principal, read_body, remembered_principal
 from server.compression import MIN_SIZE, CompressedCache, CompressedParts, preferred_coding
 from server.context import ServerContext
 from server.errors import Forbidden, NotFound
 from server.store import Principal
+from server.view_cache import JudgedView, ViewCache
 
 AUDITOR = "auditor"
 SEARCH_BODY_LIMIT = 4096  # bytes; a CPR number and a purpose

@@ -17,10 +17,10 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from core.case_index import CaseIndexProjection
 from core.console import emit, fail
 from core.cpr_index import CprIndexProjection
 from core.projection import ProjectionRunner
-from core.views import CaseIndexProjection
 from server.context import ServerContext
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.case_index import CaseIndexProjection, department_cases
 from core.departments import Department
-from core.views import CaseIndexProjection, department_cases
 from server.app import create_app
 from server.context import ServerContext, init_data_dir
 from server.reading import Reading
