@@ -22,7 +22,7 @@ import httpx
 
 from core.console import emit, fail
 from core.departments import Department
-from server import admin as admin_routes
+from server.admin import actions as admin_routes
 from server.context import ServerContext
 
 

@@ -20,9 +20,8 @@ from core.retention import erase
 from server.admin_cli import local, remote, target_options, token_from_env
 from server.context import ServerContext
 from server.errors import Forbidden, Unauthorized
-from server.reading import (
+from server.reading.queries import (
     AUDITOR,
-    Reading,
     access_entries,
     audit_case,
     exception_rows,
@@ -30,6 +29,7 @@ from server.reading import (
     parse_moment,
     retention_report,
 )
+from server.reading.service import Reading
 from server.store import Principal
 from sync.push import SERVER_ID
 

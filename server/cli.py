@@ -16,7 +16,7 @@ from core.console import emit, fail
 from core.verify import verify
 from server import admin_cli, audit_cli, search_cli
 from server.context import ServerContext, init_data_dir, read_secret
-from server.integrity import report_json
+from server.reading.queries import report_json
 from server.run import serve
 
 

@@ -9,7 +9,7 @@ from starlette.routing import Route
 from server.app import create_app
 from server.context import ServerContext, init_data_dir
 from server.openapi import document
-from server.reading import Reading
+from server.reading.service import Reading
 
 
 def test_every_operation_served_is_documented_and_every_documented_one_served(tmp_path: Path) -> None:

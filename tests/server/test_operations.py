@@ -14,7 +14,7 @@ from core.case_index import CaseIndexProjection, department_cases
 from core.departments import Department
 from server.app import create_app
 from server.context import ServerContext, init_data_dir
-from server.reading import Reading
+from server.reading.service import Reading
 from server.settings import write_config
 from server.store import DIRECTORY_TTL
 from tests.core.conftest import Devices, family
