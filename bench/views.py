@@ -42,6 +42,7 @@ from rich.table import Table
 
 from bench.log import DEVICE, NOTE, timed, workload
 from core import events as ev
+from core.case_index import CaseIndexProjection
 from core.keys import CaseKey, DeviceKeys, KeyEncryptionKey
 from core.log import CaseLog
 from core.projection import ProjectionRunner
@@ -49,7 +50,6 @@ from core.recording import Author, make_event
 from core.sealing import seal
 from core.signing import sign_batch
 from core.storage import close_recorder, open_recorder, recorder_env
-from core.views import CaseIndexProjection
 from server.context import ServerContext, init_data_dir
 
 LEAD = "children-family"

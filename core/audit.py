@@ -24,9 +24,9 @@ from typing import Any
 from core import events as ev
 from core.access_log import Access
 from core.case import CaseState, fold
+from core.case_view import event_json, seen_json
 from core.departments import Directory
 from core.log import CaseLog, LoggedEvent
-from core.views import event_json, seen_json
 from core.visibility import Seen, all_views
 
 

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core import events as ev
+from core.case_cache import CachedCase, CaseCache
 from core.departments import Directory
 from core.errors import CaseErased, InvalidInput, KeyNotHeld
 from core.keys import CprIndex, normalise_cpr
 from core.log import CaseLog, LoggedEvent
 from core.projection import Write
-from core.views import CachedCase, CaseCache
 from core.visibility import department_view
 
 PERSON_TOPICS = frozenset((ev.PersonAdded.TOPIC, ev.PersonCorrected.TOPIC))

@@ -1,6 +1,6 @@
 """Where each case's history ends, asked from the event loop: for answering reads from memory.
 
-A department's case view is kept judged in memory (`core.views.ViewCache`), and it may be
+A department's case view is kept judged in memory (`server.view_cache.ViewCache`), and it may be
 answered from there only while the case has no newer event, wherever that event was
 appended (this process, another server instance, an administrator's command). Asking the
 database through the recorder's connection pool is exact but costs a trip to a worker

@@ -10,7 +10,7 @@
   appended in a batch the server signs, and then the case key is destroyed. The log
   stays intact and verifiable, but no event of the case can be opened again.
 
-Both lists are SQL over the case index of `core.views` (ids, statuses and times only), so
+Both lists are SQL over the case index of `core.case_index` (ids, statuses and times only), so
 they need no case key and scale with the number of cases, not events.
 """
 
@@ -29,12 +29,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core import events as ev
 from core.case import fold
+from core.case_index import CaseRow, case_rows
+from core.case_view import event_json
 from core.errors import InvalidInput, RuleViolation
 from core.log import CaseLog
 from core.recording import Author, make_event
 from core.sealing import from_micros, seal, to_micros
 from core.signing import sign_batch
-from core.views import CaseRow, case_rows, event_json
 
 DECISION_DEADLINE = timedelta(days=30)
 #: Years a case is kept after closing, by kind, unless the settings say otherwise.

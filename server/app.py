@@ -1,4 +1,4 @@
-"""The Starlette application: composed from the route modules, with one error shape.
+"""The Starlette application: every route of the server listed once, with one error shape.
 
 Every error of any layer becomes ``{"error": {"status": int, "message": str}}`` with the
 status `server.errors.status_of` gives it; an unexpected error is logged by its type and
@@ -7,11 +7,8 @@ answered 500 without details, so no case data can leak into a response or a log 
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
-from collections.abc import Sequence
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -22,10 +19,13 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import TovholderError
-from server import admin, integrity, syncing
+from server import pages, syncing
+from server.admin import routes as admin
 from server.context import ServerContext
 from server.errors import error_body, status_of
 from server.openapi import document
+from server.reading import audit, departments
+from server.reading.service import Reading
 
 log = logging.getLogger("tovholder.server")
 
@@ -104,40 +104,59 @@ class Timing:
             self.ctx.metrics.observe(route, status, time.perf_counter() - started)
 
 
-def extra_routes(ctx: ServerContext, modules: Sequence[str] = ("server.reading",)) -> list[BaseRoute]:
-    """Routes of the department views and audit, when that part of the server is installed.
+#: Every route of the server. A request is matched against them in order: the busiest first.
+ROUTES: list[BaseRoute] = [
+    Route("/healthz", healthz, methods=["GET"]),
+    # Department views (server.reading.departments)
+    Route("/v1/departments/{dept}/cases/{case}", departments.department_show, methods=["GET"]),
+    Route("/v1/departments/{dept}/cases", departments.department_list, methods=["GET"]),
+    Route("/v1/departments/{dept}/search", departments.department_search, methods=["POST"]),
+    # Audit and the citizen's own file (server.reading.audit)
+    Route("/v1/audit/cases/{case}", audit.audit_replay, methods=["GET"]),
+    Route("/v1/audit/access-log", audit.audit_access_log, methods=["GET"]),
+    Route("/v1/audit/exceptions", audit.audit_exceptions, methods=["GET"]),
+    Route("/v1/audit/processing", audit.audit_processing, methods=["GET"]),
+    Route("/v1/audit/retention", audit.audit_retention, methods=["GET"]),
+    Route("/v1/audit/verify", audit.audit_verify, methods=["GET"]),
+    Route("/v1/citizens/{case}/export", audit.citizen_file, methods=["GET"]),
+    # Pages for staff and auditors (server.pages)
+    Route("/ui", pages.home, methods=["GET"]),
+    Route("/ui/sign-in", pages.sign_in_form, methods=["GET"]),
+    Route("/ui/sign-in", pages.sign_in, methods=["POST"]),
+    Route("/ui/sign-out", pages.sign_out, methods=["POST"]),
+    Route("/ui/cases", pages.caseload, methods=["GET"]),
+    Route("/ui/cases/{case}", pages.case_page, methods=["GET"]),
+    Route("/ui/audit", pages.audit_home, methods=["GET"]),
+    Route("/ui/audit/replay", pages.audit_case_page, methods=["GET"]),
+    Route("/ui/audit/cases/{case}", pages.audit_case_page, methods=["GET"]),
+    Route("/ui/audit/verify", pages.audit_verify, methods=["GET"]),
+    Route("/ui/audit/access-log", pages.audit_access, methods=["GET"]),
+    Route("/ui/audit/exceptions", pages.audit_exceptions, methods=["GET"]),
+    # Enrollment, push and pull of the field laptops (server.syncing)
+    *syncing.routes,
+    Route("/metrics", metrics, methods=["GET"]),
+    Route("/openapi.json", openapi, methods=["GET"]),
+    # The administrator (server.admin.routes)
+    Route("/v1/admin/departments", admin.list_departments, methods=["GET"]),
+    Route("/v1/admin/departments", admin.add_department, methods=["POST"]),
+    Route("/v1/admin/workers", admin.list_workers, methods=["GET"]),
+    Route("/v1/admin/workers", admin.add_worker, methods=["POST"]),
+    Route("/v1/admin/devices", admin.list_devices, methods=["GET"]),
+    Route("/v1/admin/devices/enrollments", admin.enroll_device, methods=["POST"]),
+    Route("/v1/admin/devices/{device}/revoke", admin.revoke_device, methods=["POST"]),
+    Route("/v1/admin/cases/{case}/assignments", admin.assign_case, methods=["POST"]),
+    Route("/v1/admin/cases/{case}/assignments/{worker}", admin.unassign_case, methods=["DELETE"]),
+]
 
-    Such a module offers ``routes(ctx) -> list[BaseRoute]``.
-    """
-    found: list[BaseRoute] = []
-    for name in modules:
-        try:
-            module: Any = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        factory = getattr(module, "routes", None)
-        if callable(factory):
-            found.extend(factory(ctx))
-    return found
 
-
-def create_app(ctx: ServerContext, routes: Sequence[BaseRoute] | None = None) -> Starlette:
+def create_app(ctx: ServerContext) -> Starlette:
     """The application for an opened server context."""
-    # A request is matched against the routes in order: the busiest come first.
-    base: list[BaseRoute] = [
-        Route("/healthz", healthz, methods=["GET"]),
-        *(extra_routes(ctx) if routes is None else routes),
-        *syncing.routes,
-        Route("/metrics", metrics, methods=["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
-        *admin.routes,
-        # After the views' routes, so an audit module of theirs answers first.
-        *integrity.routes,
-    ]
+    # Made before the first request, so requests arriving together share them, and the
+    # views' lag is in /metrics from the start.
+    Reading.of(ctx)
+    pages.sessions(ctx)
     app = Starlette(
-        routes=base,
+        routes=ROUTES,
         exception_handlers={
             TovholderError: on_domain_error,
             HTTPException: on_http_error,
@@ -145,6 +164,6 @@ def create_app(ctx: ServerContext, routes: Sequence[BaseRoute] | None = None) ->
         },
     )
     app.state.ctx = ctx
-    known = {r.path for r in base if isinstance(r, Route)}
+    known = {r.path for r in ROUTES if isinstance(r, Route)}
     app.add_middleware(Timing, ctx=ctx, known=known)
     return app

@@ -2,7 +2,7 @@
 
 A department's view of a 200-event case is some 170 KB of JSON, and sending it costs
 the server more than finding it. Its JSON is fixed around one small part, the moment
-of reading (`core.views.JudgedView`: head, moment, tail), so the head and the tail are
+of reading (`server.view_cache.JudgedView`: head, moment, tail), so the head and the tail are
 compressed once, each into raw deflate blocks of its own, and every answer adds only
 its moment, as a stored block. Deflate blocks made by separate compressors may follow one another in
 one stream when each but the last ends on a byte boundary (a sync flush): a back

@@ -1,9 +1,20 @@
-"""The OpenAPI 3.1 document of the HTTP API, written by hand next to the routes it describes."""
+"""The OpenAPI 3.1 document of the HTTP API, built from one table of its operations.
+
+`OPERATIONS` has one row per operation (method, path, summary, what it answers, who may
+call it, what it takes); `document` turns the table into the document served at
+``/openapi.json``. The routes themselves are listed in `server.app`; a test checks that
+the two lists name the same operations.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+S = {"type": "string"}
+I = {"type": "integer"}  # noqa: E741
+B = {"type": "boolean"}
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -11,13 +22,14 @@ ERROR = {
         "error": {
             "type": "object",
             "required": ["status", "message"],
-            "properties": {"status": {"type": "integer"}, "message": {"type": "string"}},
+            "properties": {"status": I, "message": S},
         }
     },
 }
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 
-def _json(schema: dict[str, Any]) -> dict[str, Any]:
+def _json(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
 
@@ -25,59 +37,209 @@ def _obj(**props: Any) -> dict[str, Any]:
     return {"type": "object", "properties": props}
 
 
-S = {"type": "string"}
-I = {"type": "integer"}  # noqa: E741
-B = {"type": "boolean"}
-ERRORS = {
-    str(code): {"description": desc, **_json({"$ref": "#/components/schemas/Error"})}
-    for code, desc in (
-        (400, "malformed request"),
-        (401, "missing, unknown or badly signed credentials"),
-        (403, "credentials that may not do this"),
-        (404, "no such resource"),
-        (409, "conflict or stale cursor"),
-        (413, "body, batch or page too large"),
-    )
-}
-DEVICE_AUTH: list[dict[str, list[str]]] = [{"deviceSignature": []}]
-ADMIN_AUTH: list[dict[str, list[str]]] = [{"bearer": []}]
+def _list(items: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+def _errors(*described: tuple[int, str]) -> dict[str, Any]:
+    return {str(code): {"description": text, **_json(ERROR_REF)} for code, text in described}
+
+
+#: The errors of the sync and admin operations.
+ERRORS = _errors(
+    (400, "malformed request"),
+    (401, "missing, unknown or badly signed credentials"),
+    (403, "credentials that may not do this"),
+    (404, "no such resource"),
+    (409, "conflict or stale cursor"),
+    (413, "body, batch or page too large"),
+)
+#: The errors of the department views and the audit operations.
+READING_ERRORS = _errors(
+    (400, "malformed as_of or limit"),
+    (401, "missing or unknown staff token"),
+    (403, "a token of another department, or not an auditor's"),
+    (404, "no such case, or one the department may not see (the same answer)"),
+    (410, "the case was erased"),
+)
 MSGPACK = {"content": {"application/msgpack": {"schema": {"type": "string", "format": "binary"}}}}
+ANY_JSON: dict[str, Any] = {"content": {"application/json": {}}}
+
+DEPARTMENT = _obj(id=S, name=S, authority=B, legal_areas=_list(S), disability_model=B)
+WORKER = _obj(id=S, department=S, role=S)
+DEVICE = _obj(device=S, worker=S, enrolled_at=I, revoked_at={"type": ["integer", "null"]})
+ASSIGNMENT = _obj(case=S, worker=S, assigned=B, changed=B)
+ENROLLED = _obj(
+    device=S,
+    worker=S,
+    department=S,
+    role=S,
+    server_agreement_key=S,
+    server_signing_key=S,
+    ca_cert={"type": ["string", "null"]},
+)
+SEARCH = _obj(
+    cpr={"type": "string", "description": "DDMMYY-SSSS or ten digits"},
+    purpose={"type": "string", "description": "why (access log)"},
+) | {"required": ["cpr"]}
+SEARCH_ERRORS = {
+    **READING_ERRORS,
+    **_errors((400, "malformed body or CPR number (never echoed)"), (413, "body larger than 4096 bytes")),
+}
+
+#: Parameters: (name, where, description); a path parameter is required.
+Param = tuple[str, str, str]
+DEPT: Param = ("dept", "path", "department id")
+CASE: Param = ("case", "path", "case id")
+PURPOSE: Param = ("purpose", "query", "why the case is looked at (access log)")
 
 
-def _op(
-    summary: str,
-    ok: dict[str, Any],
-    *,
-    security: list[Any] | None = None,
-    body: dict[str, Any] | None = None,
-    status: str = "200",
-) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "responses": {status: {"description": "ok", **ok}, **ERRORS},
-    }
-    if security is not None:
-        op["security"] = security
-    if body is not None:
-        op["requestBody"] = {"required": True, **body}
-    return op
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the HTTP API as the document describes it."""
+
+    method: str
+    path: str
+    summary: str
+    answer: Mapping[str, Any] = field(default_factory=lambda: ANY_JSON)  # the success response's content
+    security: str | None = None  # "bearer" (staff or admin token) or "deviceSignature"
+    body: Mapping[str, Any] | None = None
+    status: str = "200"
+    parameters: tuple[Param, ...] = ()
+    errors: Mapping[str, Any] = field(default_factory=lambda: ERRORS)
+
+    def item(self) -> dict[str, Any]:
+        """The operation object of the document."""
+        op: dict[str, Any] = {
+            "summary": self.summary,
+            "responses": {self.status: {"description": "ok", **self.answer}, **self.errors},
+        }
+        if self.security is not None:
+            op["security"] = [{self.security: []}]
+        if self.parameters:
+            op["parameters"] = [
+                {"name": n, "in": where, "required": where == "path", "description": d, "schema": S}
+                for n, where, d in self.parameters
+            ]
+        if self.body is not None:
+            op["requestBody"] = {"required": True, **self.body}
+        return op
+
+
+def _admin(method: str, path: str, summary: str, answer: Mapping[str, Any], **kw: Any) -> Operation:
+    return Operation(method, path, summary, _json(answer), "bearer", **kw)
+
+
+def _reading(path: str, summary: str, *params: Param) -> Operation:
+    """A GET of the department views or the audit: staff token, purpose for the access log."""
+    return Operation("get", path, summary, security="bearer", parameters=(*params, PURPOSE), errors=READING_ERRORS)
+
+
+def _sync(path: str, summary: str) -> Operation:
+    return Operation("post", path, summary, MSGPACK, "deviceSignature", MSGPACK)
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("get", "/healthz", "liveness and the log's head", _json(_obj(status=S, head=I))),
+    Operation("get", "/metrics", "Prometheus metrics", {"content": {"text/plain": {"schema": S}}}),
+    Operation("get", "/openapi.json", "this document", _json({"type": "object"})),
+    Operation(
+        "post",
+        "/v1/enroll",
+        "redeem a one-time code for a new device",
+        _json(ENROLLED),
+        body=_json(_obj(code=S, signing_key=S, agreement_key=S)),
+        status="201",
+    ),
+    _sync("/v1/sync/push", "push a signed batch of sealed events (msgpack; see sync/protocol.py)"),
+    _sync("/v1/sync/pull", "pull the caseload after a cursor (msgpack; see sync/protocol.py)"),
+    _admin("get", "/v1/admin/departments", "list departments", _obj(departments=_list(DEPARTMENT))),
+    _admin(
+        "post",
+        "/v1/admin/departments",
+        "add a department",
+        _obj(department=DEPARTMENT),
+        body=_json(_obj(id=S, name=S, authority=B)),
+        status="201",
+    ),
+    _admin("get", "/v1/admin/workers", "list workers", _obj(workers=_list(WORKER))),
+    _admin(
+        "post",
+        "/v1/admin/workers",
+        "add a worker; the answer carries their staff token, shown once",
+        _obj(worker=WORKER, token=S),
+        body=_json(WORKER),
+        status="201",
+    ),
+    _admin("get", "/v1/admin/devices", "list enrolled devices", _obj(devices=_list(DEVICE))),
+    _admin(
+        "post",
+        "/v1/admin/devices/enrollments",
+        "make a one-time enrollment code for a worker's laptop",
+        _obj(worker=S, code=S, expires_at=I),
+        body=_json(_obj(worker=S)),
+        status="201",
+    ),
+    _admin("post", "/v1/admin/devices/{device}/revoke", "revoke a device: it can no longer sync", DEVICE),
+    _admin(
+        "post",
+        "/v1/admin/cases/{case}/assignments",
+        "assign a case to a worker",
+        ASSIGNMENT,
+        body=_json(_obj(worker=S)),
+    ),
+    _admin("delete", "/v1/admin/cases/{case}/assignments/{worker}", "remove an assignment", ASSIGNMENT),
+    _reading("/v1/departments/{dept}/cases", "the cases the department is a party to", DEPT),
+    _reading("/v1/departments/{dept}/cases/{case}", "the case as the department may see it now", DEPT, CASE),
+    Operation(
+        "post",
+        "/v1/departments/{dept}/search",
+        "the cases the department may see with a person of this CPR number "
+        "(POST: the number is never in a URL or an access-log line)",
+        _json(_obj(department=S, cases=_list({"type": "object"}))),
+        "bearer",
+        _json(SEARCH),
+        parameters=(DEPT,),
+        errors=SEARCH_ERRORS,
+    ),
+    _reading(
+        "/v1/audit/cases/{case}",
+        "replay: the case and each department's view as of a moment",
+        CASE,
+        ("as_of", "query", "ISO 8601 time or YYYY-MM-DD; default now"),
+    ),
+    _reading("/v1/audit/access-log", "who looked at what, when and why", ("case", "query", "one case only")),
+    _reading("/v1/audit/exceptions", "shares on a legal basis without consent", ("case", "query", "one case only")),
+    _reading("/v1/audit/verify", "integrity of the whole log: chains, sequences, signatures"),
+    _reading("/v1/audit/processing", "record of processing activities"),
+    _reading("/v1/audit/retention", "overdue erasure requests and cases past retention", ("as_of", "query", "moment")),
+    _reading(
+        "/v1/citizens/{case}/export",
+        "a citizen's own file and the looks at it",
+        CASE,
+        ("person", "query", "one person id"),
+        ("withhold_staff", "query", "1 to leave out staff names"),
+    ),
+)
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer", "description": "staff or admin token"},
+    "deviceSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Tovholder-Signature",
+        "description": "base64 Ed25519 signature by the device key over "
+        "METHOD\\nPATH\\nTIME\\nNONCE\\nhex(SHA-256(body)), with X-Tovholder-Device, "
+        "X-Tovholder-Time (Unix seconds) and X-Tovholder-Nonce",
+    },
+}
 
 
 def document() -> dict[str, Any]:
-    """The whole document, with the reading routes' paths when that module is installed."""
-    doc = _document()
-    try:
-        from server.reading import openapi_paths
-    except ImportError:
-        return doc
-    doc["paths"].update(openapi_paths())
-    return doc
-
-
-def _document() -> dict[str, Any]:
-    department = _obj(id=S, name=S, authority=B, legal_areas={"type": "array", "items": S}, disability_model=B)
-    worker = _obj(id=S, department=S, role=S)
-    device = _obj(device=S, worker=S, enrolled_at=I, revoked_at={"type": ["integer", "null"]})
+    """The whole document: one path item per path of `OPERATIONS`, in the table's order."""
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in OPERATIONS:
+        paths.setdefault(operation.path, {})[operation.method] = operation.item()
     return {
         "openapi": "3.1.0",
         "info": {
@@ -85,123 +247,6 @@ def _document() -> dict[str, Any]:
             "version": "1",
             "description": "One encrypted, immutable event history per social-work case.",
         },
-        "components": {
-            "schemas": {"Error": ERROR},
-            "securitySchemes": {
-                "bearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "staff or admin token",
-                },
-                "deviceSignature": {
-                    "type": "apiKey",
-                    "in": "header",
-                    "name": "X-Tovholder-Signature",
-                    "description": "base64 Ed25519 signature by the device key over "
-                    "METHOD\\nPATH\\nTIME\\nNONCE\\nhex(SHA-256(body)), with X-Tovholder-Device, "
-                    "X-Tovholder-Time (Unix seconds) and X-Tovholder-Nonce",
-                },
-            },
-        },
-        "paths": {
-            "/healthz": {"get": _op("liveness and the log's head", _json(_obj(status=S, head=I)))},
-            "/metrics": {"get": _op("Prometheus metrics", {"content": {"text/plain": {"schema": S}}})},
-            "/openapi.json": {"get": _op("this document", _json({"type": "object"}))},
-            "/v1/enroll": {
-                "post": _op(
-                    "redeem a one-time code for a new device",
-                    _json(
-                        _obj(
-                            device=S,
-                            worker=S,
-                            department=S,
-                            role=S,
-                            server_agreement_key=S,
-                            server_signing_key=S,
-                            ca_cert={"type": ["string", "null"]},
-                        )
-                    ),
-                    body=_json(_obj(code=S, signing_key=S, agreement_key=S)),
-                    status="201",
-                )
-            },
-            "/v1/sync/push": {
-                "post": _op(
-                    "push a signed batch of sealed events (msgpack; see sync/protocol.py)",
-                    MSGPACK,
-                    security=DEVICE_AUTH,
-                    body=MSGPACK,
-                )
-            },
-            "/v1/sync/pull": {
-                "post": _op(
-                    "pull the caseload after a cursor (msgpack; see sync/protocol.py)",
-                    MSGPACK,
-                    security=DEVICE_AUTH,
-                    body=MSGPACK,
-                )
-            },
-            "/v1/admin/departments": {
-                "get": _op(
-                    "list departments",
-                    _json(_obj(departments={"type": "array", "items": department})),
-                    security=ADMIN_AUTH,
-                ),
-                "post": _op(
-                    "add a department",
-                    _json(_obj(department=department)),
-                    security=ADMIN_AUTH,
-                    body=_json(_obj(id=S, name=S, authority=B)),
-                    status="201",
-                ),
-            },
-            "/v1/admin/workers": {
-                "get": _op(
-                    "list workers",
-                    _json(_obj(workers={"type": "array", "items": worker})),
-                    security=ADMIN_AUTH,
-                ),
-                "post": _op(
-                    "add a worker; the answer carries their staff token, shown once",
-                    _json(_obj(worker=worker, token=S)),
-                    security=ADMIN_AUTH,
-                    body=_json(worker),
-                    status="201",
-                ),
-            },
-            "/v1/admin/devices": {
-                "get": _op(
-                    "list enrolled devices",
-                    _json(_obj(devices={"type": "array", "items": device})),
-                    security=ADMIN_AUTH,
-                )
-            },
-            "/v1/admin/devices/enrollments": {
-                "post": _op(
-                    "make a one-time enrollment code for a worker's laptop",
-                    _json(_obj(worker=S, code=S, expires_at=I)),
-                    security=ADMIN_AUTH,
-                    body=_json(_obj(worker=S)),
-                    status="201",
-                )
-            },
-            "/v1/admin/devices/{device}/revoke": {
-                "post": _op("revoke a device: it can no longer sync", _json(device), security=ADMIN_AUTH)
-            },
-            "/v1/admin/cases/{case}/assignments": {
-                "post": _op(
-                    "assign a case to a worker",
-                    _json(_obj(case=S, worker=S, assigned=B, changed=B)),
-                    security=ADMIN_AUTH,
-                    body=_json(_obj(worker=S)),
-                )
-            },
-            "/v1/admin/cases/{case}/assignments/{worker}": {
-                "delete": _op(
-                    "remove an assignment",
-                    _json(_obj(case=S, worker=S, assigned=B, changed=B)),
-                    security=ADMIN_AUTH,
-                )
-            },
-        },
+        "components": {"schemas": {"Error": ERROR}, "securitySchemes": SECURITY_SCHEMES},
+        "paths": paths,
     }

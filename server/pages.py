@@ -3,7 +3,7 @@
 Staff sign in with their staff token; the server answers with a session cookie (random,
 HttpOnly, SameSite=Strict, Secure behind HTTPS) that maps to the worker in memory only,
 so the token itself is never kept in the browser. Pages reuse the JSON routes' work
-(`server.reading`), so the same rules and the same access-log entries apply; they are
+(`server.reading.queries`), so the same rules and the same access-log entries apply; they are
 sent with ``Cache-Control: no-store`` so no case data is written to a browser's disk.
 
     /ui/sign-in                  sign in with a staff token (POST), sign out (/ui/sign-out)
@@ -30,23 +30,22 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from core.errors import TovholderError
 from core.verify import verify
 from server.context import ServerContext
 from server.errors import Forbidden, Unauthorized, status_of
-from server.integrity import report_json
-from server.reading import (
+from server.reading.queries import (
     AUDITOR,
-    Reading,
     access_entries,
     audit_case,
     exception_rows,
     list_cases,
     parse_moment,
+    report_json,
     show_case,
 )
+from server.reading.service import Reading
 from server.store import Principal
 
 COOKIE = "tovholder_session"
@@ -227,21 +226,3 @@ async def audit_exceptions(request: Request, ctx: ServerContext, r: Reading, who
     _auditor(who)
     rows = await run_in_threadpool(exception_rows, r, who, None, "audit")
     return render("exceptions.html", who=who, rows=rows)
-
-
-def routes(ctx: ServerContext) -> list[BaseRoute]:
-    sessions(ctx)
-    return [
-        Route("/ui", home, methods=["GET"]),
-        Route("/ui/sign-in", sign_in_form, methods=["GET"]),
-        Route("/ui/sign-in", sign_in, methods=["POST"]),
-        Route("/ui/sign-out", sign_out, methods=["POST"]),
-        Route("/ui/cases", caseload, methods=["GET"]),
-        Route("/ui/cases/{case}", case_page, methods=["GET"]),
-        Route("/ui/audit", audit_home, methods=["GET"]),
-        Route("/ui/audit/replay", audit_case_page, methods=["GET"]),
-        Route("/ui/audit/cases/{case}", audit_case_page, methods=["GET"]),
-        Route("/ui/audit/verify", audit_verify, methods=["GET"]),
-        Route("/ui/audit/access-log", audit_access, methods=["GET"]),
-        Route("/ui/audit/exceptions", audit_exceptions, methods=["GET"]),
-    ]

@@ -11,7 +11,7 @@ from core.errors import TovholderError
 
 def build_parser() -> argparse.ArgumentParser:
     from client import cli as client_cli
-    from server import cli as server_cli
+    from server import commands
     from tovholder import demo
 
     parser = argparse.ArgumentParser(
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="One shared, encrypted, immutable history per social-work case.",
     )
     groups = parser.add_subparsers(dest="group", metavar="COMMAND", required=True)
-    server_cli.register(groups)
+    commands.register(groups)
     client_cli.register(groups)
     demo.register(groups)
     return parser

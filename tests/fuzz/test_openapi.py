@@ -25,7 +25,7 @@ from schemathesis import GenerationMode
 from server.app import create_app
 from server.context import ServerContext, init_data_dir
 from server.openapi import document
-from server.reading import Reading
+from server.reading.service import Reading
 from tests.conftest import BACKENDS, POSTGRES, _drop_schema
 from tests.core.conftest import Devices, family
 

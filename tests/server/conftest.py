@@ -29,7 +29,7 @@ class Api:
     admin_token: str
 
     def __post_init__(self) -> None:
-        self.app = create_app(self.ctx, routes=[])
+        self.app = create_app(self.ctx)
 
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         async def go() -> httpx.Response:

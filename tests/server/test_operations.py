@@ -10,11 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.case_index import CaseIndexProjection, department_cases
 from core.departments import Department
-from core.views import CaseIndexProjection, department_cases
 from server.app import create_app
 from server.context import ServerContext, init_data_dir
-from server.reading import Reading
+from server.reading.service import Reading
 from server.settings import write_config
 from server.store import DIRECTORY_TTL
 from tests.core.conftest import Devices, family

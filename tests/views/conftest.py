@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 import pytest
 
 from core.access_log import AccessLog
+from core.case_cache import CaseCache
+from core.case_index import CaseIndexProjection
 from core.keys import DeviceKeys, KeyEncryptionKey
 from core.log import CaseLog, Receipt
 from core.projection import ProjectionRunner
 from core.storage import close_recorder, open_recorder
-from core.views import CaseCache, CaseIndexProjection
 from tests.core.conftest import TODAY, CaseBuilder, Devices
 
 

@@ -22,7 +22,7 @@ from core.storage import close_recorder, open_recorder
 from server.app import create_app
 from server.auth import TOKEN_TTL, TokenCache
 from server.context import ServerContext, init_data_dir
-from server.reading import Reading
+from server.reading.service import Reading
 from tests.core.conftest import CaseBuilder, Devices, family, worker
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from core import events as ev
+from core.case_index import department_cases
+from core.case_view import department_case
 from core.errors import CaseErased, InvalidInput, RuleViolation
 from core.retention import due_cases, erase, overdue_requests
 from core.verify import verify
-from core.views import department_case, department_cases
 from tests.core.conftest import DIRECTORY, TODAY, CaseBuilder, family, worker
 from tests.views.conftest import World
 

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from core import events as ev
 from core.audit import replay
-from core.views import department_case, department_cases
+from core.case_index import department_cases
+from core.case_view import department_case
 from tests.core.conftest import DIRECTORY, TODAY, CaseBuilder, family, worker
 from tests.views.conftest import World
 

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from core import events as ev
-from core.views import ViewCache
+from server.view_cache import ViewCache
 from tests.core.conftest import DIRECTORY, family, worker
 from tests.views.conftest import World
 

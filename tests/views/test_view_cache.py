@@ -9,7 +9,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from core import events as ev
-from core.views import ViewCache, case_json, department_case, encode_json, next_change
+from core.case_view import case_json, department_case, next_change
+from server.view_cache import ViewCache, encode_json
 from tests.core.conftest import DIRECTORY, TODAY, CaseBuilder, family, worker
 from tests.views.conftest import World
 

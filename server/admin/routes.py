@@ -1,5 +1,17 @@
 """HTTP endpoints of the administrator (JSON, admin bearer token): departments, workers,
-device enrollment and revocation, case assignments."""
+device enrollment and revocation, case assignments.
+
+    GET, POST /v1/admin/departments                      list, add a department
+    GET, POST /v1/admin/workers                          list, add a worker (token shown once)
+    GET /v1/admin/devices                                the enrolled laptops
+    POST /v1/admin/devices/enrollments                   a one-time enrollment code
+    POST /v1/admin/devices/{device}/revoke               a laptop that may no longer sync
+    POST /v1/admin/cases/{case}/assignments              assign a case to a worker
+    DELETE /v1/admin/cases/{case}/assignments/{worker}   end an assignment
+
+What changes who may do what (a department, a worker, a revoked device, an assignment)
+clears the process's remembered tokens at once.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +20,12 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from core.departments import Department
 from core.errors import InvalidInput
-from core.log import Device
+from server.admin.actions import assign, department_json, device_json, revoke, unassign
 from server.auth import admin, forget_tokens, read_body
 from server.context import ServerContext
-from server.errors import NotFound
 from server.syncing import parse_json
 
 
@@ -33,25 +43,6 @@ def _text(payload: dict[str, Any], name: str, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{what}: field {name!r} must be a non-empty string")
     return value.strip()
-
-
-def department_json(d: Department) -> dict[str, Any]:
-    return {
-        "id": d.id,
-        "name": d.name,
-        "authority": d.authority,
-        "legal_areas": list(d.legal_areas),
-        "disability_model": d.disability_model,
-    }
-
-
-def device_json(d: Device) -> dict[str, Any]:
-    return {
-        "device": d.device_id,
-        "worker": d.worker,
-        "enrolled_at": d.enrolled_at,
-        "revoked_at": d.revoked_at,
-    }
 
 
 async def list_departments(request: Request) -> Response:
@@ -111,31 +102,12 @@ async def enroll_device(request: Request) -> Response:
     return JSONResponse({"worker": worker, "code": code, "expires_at": expires}, status_code=201)
 
 
-def revoke(ctx: ServerContext, device_id: str) -> dict[str, Any]:
-    if device_id == "server" or not ctx.log.revoke_device(device_id):
-        raise NotFound(f"device {device_id} is not enrolled")
-    device = ctx.log.device(device_id)
-    return device_json(device) if device else {"device": device_id}
-
-
 async def revoke_device(request: Request) -> Response:
     ctx = _ctx(request)
     await run_in_threadpool(admin, ctx, request)
     answer = await run_in_threadpool(revoke, ctx, request.path_params["device"])
     forget_tokens(ctx)
     return JSONResponse(answer)
-
-
-def assign(ctx: ServerContext, case_id: str, worker: str) -> dict[str, Any]:
-    if ctx.store.worker(worker) is None:
-        raise NotFound(f"worker {worker} does not exist")
-    changed = ctx.caseload.assign(case_id, worker)
-    return {"case": case_id, "worker": worker, "assigned": True, "changed": changed}
-
-
-def unassign(ctx: ServerContext, case_id: str, worker: str) -> dict[str, Any]:
-    changed = ctx.caseload.unassign(case_id, worker)
-    return {"case": case_id, "worker": worker, "assigned": False, "changed": changed}
 
 
 async def assign_case(request: Request) -> Response:
@@ -154,16 +126,3 @@ async def unassign_case(request: Request) -> Response:
     answer = await run_in_threadpool(unassign, ctx, p["case"], p["worker"])
     forget_tokens(ctx)
     return JSONResponse(answer)
-
-
-routes = [
-    Route("/v1/admin/departments", list_departments, methods=["GET"]),
-    Route("/v1/admin/departments", add_department, methods=["POST"]),
-    Route("/v1/admin/workers", list_workers, methods=["GET"]),
-    Route("/v1/admin/workers", add_worker, methods=["POST"]),
-    Route("/v1/admin/devices", list_devices, methods=["GET"]),
-    Route("/v1/admin/devices/enrollments", enroll_device, methods=["POST"]),
-    Route("/v1/admin/devices/{device}/revoke", revoke_device, methods=["POST"]),
-    Route("/v1/admin/cases/{case}/assignments", assign_case, methods=["POST"]),
-    Route("/v1/admin/cases/{case}/assignments/{worker}", unassign_case, methods=["DELETE"]),
-]

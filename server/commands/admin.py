@@ -1,83 +1,31 @@
-"""The `admin` command group: departments, workers, devices and case assignments.
+"""The `admin` command group: departments, workers, devices, case assignments, erasure and
+the rebuild of the department views; the whole tree is assembled here (`register`).
 
 Each command either talks HTTP to a running server (``--server URL`` or
 ``TOVHOLDER_SERVER``, with the admin token from ``TOVHOLDER_TOKEN`` or a prompt) or
 acts directly on a server data folder (``--dir DIR``, for scripts and the demo). Both
-paths give the same JSON answer as the HTTP API.
+paths give the same JSON answer as the HTTP API (`server.commands.targets`). Erasing a
+case and rebuilding the views act on the data folder only: erasure writes the archive
+file on the server's own disk and cannot be undone, so it asks for a typed confirmation.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
-import os
-import ssl
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
 from core.console import emit, fail
 from core.departments import Department
-from server import admin as admin_routes
+from core.retention import erase
+from server.admin.actions import assign, department_json, device_json, revoke, unassign
+from server.commands.targets import local, remote, target_options, token_from_env
+from server.commands.views import rebuild
 from server.context import ServerContext
-
-
-def token_from_env() -> str:
-    """The staff or admin token: TOVHOLDER_TOKEN, else a prompt (never argv)."""
-    token = os.environ.get("TOVHOLDER_TOKEN", "").strip()
-    if token:
-        return token
-    if sys.stdin.isatty():
-        token = getpass.getpass("Token: ").strip()
-    if not token:
-        fail("set TOVHOLDER_TOKEN to your token (it is never taken from the command line)")
-    return token
-
-
-def trust(ca_file: str | None) -> ssl.SSLContext | bool:
-    """Verify HTTPS against the municipality's CA (TOVHOLDER_CA), else the system's CAs."""
-    return ssl.create_default_context(cafile=ca_file) if ca_file else True
-
-
-def server_url(args: argparse.Namespace) -> str:
-    url = getattr(args, "server", None) or os.environ.get("TOVHOLDER_SERVER", "")
-    if not url:
-        fail("say which server: --server URL or TOVHOLDER_SERVER, or act on a data folder with --dir")
-    return str(url).rstrip("/")
-
-
-async def _request(url: str, method: str, path: str, json: Any, ca: str | None) -> Any:
-    async with httpx.AsyncClient(base_url=url, timeout=30.0, verify=trust(ca)) as client:
-        try:
-            response = await client.request(
-                method, path, json=json, headers={"Authorization": f"Bearer {token_from_env()}"}
-            )
-        except httpx.HTTPError as exc:
-            fail(f"cannot reach the server at {url}: {type(exc).__name__}")
-    try:
-        body = response.json()
-    except ValueError:
-        fail(f"the server answered {response.status_code} without a JSON body")
-    if response.status_code >= 400:
-        message = body.get("error", {}).get("message") if isinstance(body, dict) else None
-        fail(f"the server refused ({response.status_code}): {message or 'no reason given'}")
-    return body
-
-
-def remote(args: argparse.Namespace, method: str, path: str, json: Any = None) -> Any:
-    return asyncio.run(_request(server_url(args), method, path, json, os.environ.get("TOVHOLDER_CA")))
-
-
-def local(args: argparse.Namespace, action: Callable[[ServerContext], Any]) -> Any:
-    ctx = ServerContext.open(args.dir)
-    try:
-        return action(ctx)
-    finally:
-        ctx.close()
+from server.errors import Forbidden
+from server.reading.service import Reading
+from sync.push import SERVER_ID
 
 
 def _department_add(args: argparse.Namespace) -> int:
@@ -86,7 +34,7 @@ def _department_add(args: argparse.Namespace) -> int:
 
         def act(ctx: ServerContext) -> Any:
             ctx.store.add_department(dept)
-            return {"department": admin_routes.department_json(dept)}
+            return {"department": department_json(dept)}
 
         result = local(args, act)
     else:
@@ -102,7 +50,7 @@ def _department_add(args: argparse.Namespace) -> int:
 
 def _department_list(args: argparse.Namespace) -> int:
     if args.dir:
-        rows = local(args, lambda ctx: [admin_routes.department_json(d) for d in ctx.store.departments()])
+        rows = local(args, lambda ctx: [department_json(d) for d in ctx.store.departments()])
     else:
         rows = remote(args, "GET", "/v1/admin/departments")["departments"]
     emit(rows, as_json=args.json, title="departments", columns=["id", "name", "authority"])
@@ -162,7 +110,7 @@ def _device_enroll(args: argparse.Namespace) -> int:
 
 def _device_revoke(args: argparse.Namespace) -> int:
     if args.dir:
-        result = local(args, lambda ctx: admin_routes.revoke(ctx, args.device))
+        result = local(args, lambda ctx: revoke(ctx, args.device))
     else:
         result = remote(args, "POST", f"/v1/admin/devices/{args.device}/revoke")
     emit(result, as_json=args.json, title="device revoked")
@@ -173,7 +121,7 @@ def _device_list(args: argparse.Namespace) -> int:
     if args.dir:
         rows = local(
             args,
-            lambda ctx: [admin_routes.device_json(d) for d in ctx.log.devices() if d.device_id != "server"],
+            lambda ctx: [device_json(d) for d in ctx.log.devices() if d.device_id != "server"],
         )
     else:
         rows = remote(args, "GET", "/v1/admin/devices")["devices"]
@@ -188,7 +136,7 @@ def _device_list(args: argparse.Namespace) -> int:
 
 def _case_assign(args: argparse.Namespace) -> int:
     if args.dir:
-        result = local(args, lambda ctx: admin_routes.assign(ctx, args.case, args.worker))
+        result = local(args, lambda ctx: assign(ctx, args.case, args.worker))
     else:
         result = remote(args, "POST", f"/v1/admin/cases/{args.case}/assignments", {"worker": args.worker})
     emit(result, as_json=args.json, title="case assigned")
@@ -197,28 +145,51 @@ def _case_assign(args: argparse.Namespace) -> int:
 
 def _case_unassign(args: argparse.Namespace) -> int:
     if args.dir:
-        result = local(args, lambda ctx: admin_routes.unassign(ctx, args.case, args.worker))
+        result = local(args, lambda ctx: unassign(ctx, args.case, args.worker))
     else:
         result = remote(args, "DELETE", f"/v1/admin/cases/{args.case}/assignments/{args.worker}")
     emit(result, as_json=args.json, title="case unassigned")
     return 0
 
 
-def target_options() -> argparse.ArgumentParser:
-    """--dir / --server / --json, shared by every admin command."""
-    common = argparse.ArgumentParser(add_help=False)
-    where = common.add_mutually_exclusive_group()
-    where.add_argument("--dir", help="act directly on this server data folder")
-    where.add_argument("--server", help="server URL (default: TOVHOLDER_SERVER); token from TOVHOLDER_TOKEN")
-    common.add_argument("--json", action="store_true", help="print one JSON document")
-    return common
+def _erase(args: argparse.Namespace) -> int:
+    if not args.dir:
+        fail("erasure is done on the server's data folder: give --dir DIR")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            fail("erasure cannot be undone: confirm with --yes, or run it in a terminal")
+        answer = input(f"Erase case {args.case} for good? Type the case id to confirm: ").strip()
+        if answer != args.case:
+            fail("not confirmed; nothing was erased")
+
+    def act(ctx: ServerContext) -> Any:
+        who = ctx.store.principal(token_from_env())
+        if who is None or not who.is_admin:
+            raise Forbidden("erasing a case needs the administrator's token in TOVHOLDER_TOKEN")
+        r = Reading.of(ctx)
+        done = erase(
+            ctx.log,
+            args.case,
+            args.archive,
+            server_id=SERVER_ID,
+            signing=ctx.server_keys.signing,
+            now=r.now(),
+            years=r.retention_years,
+            on_erased=r.forget,
+        )
+        return {
+            "case": done.case_id,
+            "archive": done.archive,
+            "events": done.events,
+            "tombstone": done.tombstone,
+            "position": done.position,
+        }
+
+    emit(local(args, act), as_json=args.json, title="case erased")
+    return 0
 
 
-def register(groups: Any) -> None:
-    common = target_options()
-    group = groups.add_parser("admin", help="departments, workers, devices and case assignments")
-    kinds = group.add_subparsers(dest="admin_kind", metavar="WHAT", required=True)
-
+def _departments(kinds: Any, common: argparse.ArgumentParser) -> None:
     dept = kinds.add_parser("department", help="the municipality's departments").add_subparsers(
         dest="action", metavar="ACTION", required=True
     )
@@ -233,6 +204,8 @@ def register(groups: Any) -> None:
     p.set_defaults(func=_department_add)
     dept.add_parser("list", parents=[common], help="list departments").set_defaults(func=_department_list)
 
+
+def _workers(kinds: Any, common: argparse.ArgumentParser) -> None:
     worker = kinds.add_parser("worker", help="workers and their staff tokens").add_subparsers(
         dest="action", metavar="ACTION", required=True
     )
@@ -243,6 +216,8 @@ def register(groups: Any) -> None:
     p.set_defaults(func=_worker_add)
     worker.add_parser("list", parents=[common], help="list workers").set_defaults(func=_worker_list)
 
+
+def _devices(kinds: Any, common: argparse.ArgumentParser) -> None:
     device = kinds.add_parser("device", help="field laptops").add_subparsers(
         dest="action", metavar="ACTION", required=True
     )
@@ -254,6 +229,8 @@ def register(groups: Any) -> None:
     p.set_defaults(func=_device_revoke)
     device.add_parser("list", parents=[common], help="list enrolled laptops").set_defaults(func=_device_list)
 
+
+def _cases(kinds: Any, common: argparse.ArgumentParser) -> None:
     case = kinds.add_parser("case", help="which worker's laptops receive a case").add_subparsers(
         dest="action", metavar="ACTION", required=True
     )
@@ -265,7 +242,34 @@ def register(groups: Any) -> None:
         p.add_argument("case")
         p.add_argument("--worker", required=True)
         p.set_defaults(func=func)
-    from server import audit_cli, views_cli  # imported here: they build on this module's helpers
+    p = case.add_parser("erase", help="archive a case to a file, then destroy its key (cannot be undone)")
+    p.add_argument("case")
+    p.add_argument("--dir", required=True, help="the server data folder")
+    p.add_argument("--archive", required=True, help="new file for the JSON archive (mode 0600)")
+    p.add_argument("--yes", action="store_true", help="skip the typed confirmation")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=_erase)
 
-    audit_cli.register_case(case)
-    views_cli.register_views(kinds)
+
+def _views(kinds: Any) -> None:
+    actions = kinds.add_parser("views", help="the department views derived from the log").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    p = actions.add_parser(
+        "rebuild", help="drop the department views and rebuild them from the whole log, with progress"
+    )
+    p.add_argument("--dir", help="the server data folder whose views to rebuild")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=rebuild)
+
+
+def register(groups: Any) -> None:
+    """Add the `admin` group and its whole tree to the `tovholder` parser."""
+    common = target_options()
+    group = groups.add_parser("admin", help="departments, workers, devices and case assignments")
+    kinds = group.add_subparsers(dest="admin_kind", metavar="WHAT", required=True)
+    _departments(kinds, common)
+    _workers(kinds, common)
+    _devices(kinds, common)
+    _cases(kinds, common)
+    _views(kinds)

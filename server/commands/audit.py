@@ -1,37 +1,82 @@
-"""Commands for auditors and for erasure: `audit replay`, `audit access-log`,
-`audit exceptions`, `audit retention`, `audit export` and `admin case erase`.
+"""The `audit` command group, for auditors: verify the log, replay a case, read the access
+log, the exceptions report, the retention report and a citizen's own file; the whole tree
+is assembled here (`register`).
 
-The audit commands ask a running server (``--server URL`` or ``TOVHOLDER_SERVER``) or act
-on a server data folder (``--dir DIR``); either way they need an auditor's staff token
-from ``TOVHOLDER_TOKEN`` (or a prompt), so the access log names who looked. Erasure is
-done on the data folder only, by an administrator, after a typed confirmation: it writes
-the archive file on the server's own disk and cannot be undone.
+The commands ask a running server (``--server URL`` or ``TOVHOLDER_SERVER``) or act on a
+server data folder (``--dir DIR``); either way they need an auditor's staff token from
+``TOVHOLDER_TOKEN`` (or a prompt), so the access log names who looked (verifying the log
+takes an administrator's token too, and on a data folder needs none: it reads no case).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 from urllib.parse import quote
 
-from core.console import emit, fail
-from core.retention import erase
-from server.admin_cli import local, remote, target_options, token_from_env
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from core.console import emit
+from core.verify import verify
+from server.commands.targets import local, remote, target_options, token_from_env
 from server.context import ServerContext
 from server.errors import Forbidden, Unauthorized
-from server.reading import (
+from server.reading.queries import (
     AUDITOR,
-    Reading,
     access_entries,
     audit_case,
     exception_rows,
     export_case,
     parse_moment,
+    report_json,
     retention_report,
 )
+from server.reading.service import Reading
 from server.store import Principal
-from sync.push import SERVER_ID
+
+
+def _report_rows(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"case": p["case"], "position": p["position"], "seq": p["seq"], "problem": p["problem"]} for p in problems]
+
+
+def _verify_local(data_dir: str, show_progress: bool) -> dict[str, Any]:
+    ctx = ServerContext.open(data_dir)
+    try:
+        with Progress(
+            TextColumn("[bold]verifying the log"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            disable=not show_progress,
+        ) as bar:
+            task = bar.add_task("verify", total=ctx.log.max_position() or 1)
+            report = verify(ctx.log, lambda done, total: bar.update(task, completed=done, total=total or 1))
+    finally:
+        ctx.close()
+    return report_json(report)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    if args.dir:
+        result = _verify_local(args.dir, not args.json)
+    else:
+        result = dict(remote(args, "GET", "/v1/audit/verify", timeout=600.0))
+    if args.json:
+        emit(result, as_json=True)
+    else:
+        summary = {k: result.get(k) for k in ("ok", "events", "cases", "batches")}
+        emit(summary, as_json=False, title="log verification")
+        if result.get("problems"):
+            emit(
+                _report_rows(result["problems"]),
+                as_json=False,
+                title="problems found",
+                columns=["case", "position", "seq", "problem"],
+            )
+    return 0 if result.get("ok") and not result.get("problems") else 1
 
 
 def _auditor(ctx: ServerContext) -> Principal:
@@ -148,73 +193,6 @@ def _retention(args: argparse.Namespace) -> int:
     return 0
 
 
-def _erase(args: argparse.Namespace) -> int:
-    if not args.dir:
-        fail("erasure is done on the server's data folder: give --dir DIR")
-    if not args.yes:
-        if not sys.stdin.isatty():
-            fail("erasure cannot be undone: confirm with --yes, or run it in a terminal")
-        answer = input(f"Erase case {args.case} for good? Type the case id to confirm: ").strip()
-        if answer != args.case:
-            fail("not confirmed; nothing was erased")
-
-    def act(ctx: ServerContext) -> Any:
-        who = ctx.store.principal(token_from_env())
-        if who is None or not who.is_admin:
-            raise Forbidden("erasing a case needs the administrator's token in TOVHOLDER_TOKEN")
-        r = Reading.of(ctx)
-        done = erase(
-            ctx.log,
-            args.case,
-            args.archive,
-            server_id=SERVER_ID,
-            signing=ctx.server_keys.signing,
-            now=r.now(),
-            years=r.retention_years,
-            on_erased=r.forget,
-        )
-        return {
-            "case": done.case_id,
-            "archive": done.archive,
-            "events": done.events,
-            "tombstone": done.tombstone,
-            "position": done.position,
-        }
-
-    emit(local(args, act), as_json=args.json, title="case erased")
-    return 0
-
-
-def register_audit(actions: Any) -> None:
-    """Add `replay`, `access-log`, `exceptions`, `retention` and `export` to the `audit` group."""
-    common = target_options()
-    p = actions.add_parser("replay", parents=[common], help="a case and what each department could see, as of a moment")
-    p.add_argument("case")
-    p.add_argument("--as-of", help="ISO 8601 time or YYYY-MM-DD (default: now)")
-    p.set_defaults(func=_replay)
-    p = actions.add_parser("access-log", parents=[common], help="who looked at a case, when and why")
-    p.add_argument("case")
-    p.set_defaults(func=_access_log)
-    actions.add_parser(
-        "exceptions", parents=[common], help="every share made on a legal basis without consent"
-    ).set_defaults(func=_exceptions)
-    actions.add_parser(
-        "retention", parents=[common], help="overdue erasure requests and cases past retention"
-    ).set_defaults(func=_retention)
-    register_export(actions)
-
-
-def register_case(case_actions: Any) -> None:
-    """Add `erase` to the `admin case` group."""
-    p = case_actions.add_parser("erase", help="archive a case to a file, then destroy its key (cannot be undone)")
-    p.add_argument("case")
-    p.add_argument("--dir", required=True, help="the server data folder")
-    p.add_argument("--archive", required=True, help="new file for the JSON archive (mode 0600)")
-    p.add_argument("--yes", action="store_true", help="skip the typed confirmation")
-    p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_erase)
-
-
 def _export(args: argparse.Namespace) -> int:
     if args.dir:
 
@@ -237,11 +215,31 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_export(actions: Any) -> None:
-    """Add `export` (a citizen's own file, always JSON) to the `audit` group."""
-    p = actions.add_parser(
-        "export", parents=[target_options()], help="a citizen's own file and the looks at it, as JSON"
-    )
+def register(groups: Any) -> None:
+    """Add the `audit` group and its whole tree to the `tovholder` parser."""
+    common = target_options()
+    group = groups.add_parser("audit", help="verify the log, replay cases, read the access log")
+    actions = group.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
+    p = actions.add_parser("verify", help="verify chains and signatures of the whole log; exit 1 on problems")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--dir", help="verify this server data folder directly")
+    where.add_argument("--server", help="ask this server (staff token from TOVHOLDER_TOKEN)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=_verify)
+    p = actions.add_parser("replay", parents=[common], help="a case and what each department could see, as of a moment")
+    p.add_argument("case")
+    p.add_argument("--as-of", help="ISO 8601 time or YYYY-MM-DD (default: now)")
+    p.set_defaults(func=_replay)
+    p = actions.add_parser("access-log", parents=[common], help="who looked at a case, when and why")
+    p.add_argument("case")
+    p.set_defaults(func=_access_log)
+    actions.add_parser(
+        "exceptions", parents=[common], help="every share made on a legal basis without consent"
+    ).set_defaults(func=_exceptions)
+    actions.add_parser(
+        "retention", parents=[common], help="overdue erasure requests and cases past retention"
+    ).set_defaults(func=_retention)
+    p = actions.add_parser("export", parents=[common], help="a citizen's own file and the looks at it, as JSON")
     p.add_argument("case")
     p.add_argument("--person", help="only the events concerning this person id")
     p.add_argument("--withhold-staff", action="store_true", help="leave out the names of staff")

@@ -18,10 +18,11 @@ from typing import Any
 from urllib.parse import quote
 
 from core.console import emit, fail
-from server.admin_cli import local, remote, target_options, token_from_env
+from server.commands.targets import local, remote, target_options, token_from_env
 from server.context import ServerContext
 from server.errors import Unauthorized
-from server.reading import Reading, search_cpr, staff_of
+from server.reading.queries import search_cpr, staff_of
+from server.reading.service import Reading
 
 
 def cpr_from_env() -> str:

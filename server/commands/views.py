@@ -1,4 +1,5 @@
-"""`tovholder admin views rebuild`: drop the department views and build them again from zero.
+"""`tovholder admin views rebuild`: drop the department views and build them again from zero
+(registered with the rest of the `admin` tree in `server.commands.admin`).
 
 The views are derived data: every row can be recomputed from the log. Rebuilding is how
 an operator recovers from a damaged view table, or applies a change in how the views are
@@ -17,10 +18,10 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from core.case_index import CaseIndexProjection
 from core.console import emit, fail
 from core.cpr_index import CprIndexProjection
 from core.projection import ProjectionRunner
-from core.views import CaseIndexProjection
 from server.context import ServerContext
 
 
@@ -62,7 +63,8 @@ def rebuild_views(ctx: ServerContext, show_progress: bool) -> list[dict[str, Any
     return rows
 
 
-def _rebuild(args: argparse.Namespace) -> int:
+def rebuild(args: argparse.Namespace) -> int:
+    """The command: rebuild the views of ``--dir`` and print one row per view."""
     if not args.dir:
         fail("rebuilding rewrites the view tables of a data folder: give --dir DIR")
     ctx = ServerContext.open(args.dir)
@@ -77,14 +79,3 @@ def _rebuild(args: argparse.Namespace) -> int:
         columns=["view", "events", "position", "seconds", "events_per_second"],
     )
     return 0
-
-
-def register_views(kinds: Any) -> None:
-    """Add `admin views rebuild` under the `admin` group's subcommands."""
-    views = kinds.add_parser("views", help="the department views derived from the log").add_subparsers(
-        dest="action", metavar="ACTION", required=True
-    )
-    p = views.add_parser("rebuild", help="drop the department views and rebuild them from the whole log, with progress")
-    p.add_argument("--dir", help="the server data folder whose views to rebuild")
-    p.add_argument("--json", action="store_true", help="print one JSON document")
-    p.set_defaults(func=_rebuild)

@@ -1,0 +1,197 @@
+"""The case index: which cases a department is a party to, kept in two tables of the database.
+
+`CaseIndexProjection` follows the log (through `core.projection.ProjectionRunner`, rows
+and position in one transaction, rebuildable from zero) and owns two tables that hold
+only ids, statuses, department ids and times, never a name, CPR number or note:
+
+    view_cases        case id, kind, lead department, status, closed at, last
+                      position and sequence, earliest undecided erasure request
+    view_dept_cases   department, case id, whether it is a party now, last position
+
+`department_cases` lists a department's cases from them and `case_rows` reads them for
+other questions: the retention and erasure lists (`core.retention`) and the CPR search's
+answer. Finding a department's cases is fast this way; what the department may see of
+one is judged when it is read (`core.case_view`), never stored here.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core import events as ev
+from core.case import CaseState
+from core.errors import CaseErased, KeyNotHeld
+from core.log import CaseLog, LoggedEvent
+from core.projection import Write
+from core.sealing import to_micros
+
+#: Event types whose payload changes who is a party, the case's status or its erasure
+#: requests; the index opens only these (their type is readable without the key).
+INDEX_TOPICS = frozenset(
+    cls.TOPIC
+    for cls in (
+        ev.CaseOpened,
+        ev.CaseClosed,
+        ev.CaseReopened,
+        ev.CaseTransferred,
+        ev.CaseErased,
+        ev.CoordinatorAssigned,
+        ev.TeamMemberJoined,
+        ev.TeamMemberLeft,
+        ev.ErasureRequested,
+        ev.ErasureDecided,
+    )
+)
+
+
+def table_names(log: CaseLog) -> tuple[str, str]:
+    """(cases table, department-cases table), schema-qualified on PostgreSQL."""
+    q = log.tables.q
+    return f"{q}view_cases", f"{q}view_dept_cases"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """One case as the index holds it: no personal data, only ids, statuses and times."""
+
+    case_id: str
+    kind: str | None
+    lead: str | None
+    status: str
+    closed_at: int | None  # µs since the epoch
+    erasure_requested_at: int | None  # earliest undecided request, µs
+    position: int
+    seq: int
+
+
+class CaseIndexProjection:
+    """Projection of the log onto `view_cases` and `view_dept_cases`.
+
+    For each case touched by a page it folds the index-relevant events of the case up to
+    the page's last position (decrypting only those) and rewrites the case's rows, so a
+    replayed or rebuilt page always lands on the same rows.
+    """
+
+    name = "view_case_index"
+
+    def __init__(self, log: CaseLog, remember: int = 100_000) -> None:
+        self.log = log
+        self.cases, self.dept_cases = table_names(log)
+        # Index states folded so far, by case: (sequence folded up to, state). The log is
+        # immutable, so a state folded to sequence n stays right and a later page only
+        # folds the case's newer events; without this, each page re-read every touched
+        # case from its start and a rebuild grew quadratic in the length of a case.
+        self.remember = remember
+        self._folded: OrderedDict[str, tuple[int, CaseState]] = OrderedDict()
+
+    def create_statements(self, placeholder: str) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.cases} (case_id TEXT PRIMARY KEY, kind TEXT, "
+            "lead TEXT, status TEXT NOT NULL, closed_at BIGINT, erasure_requested_at BIGINT, "
+            "position BIGINT NOT NULL, seq BIGINT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.dept_cases} (department TEXT NOT NULL, "
+            "case_id TEXT NOT NULL, party INTEGER NOT NULL, position BIGINT NOT NULL, "
+            "PRIMARY KEY (department, case_id))",
+        ]
+
+    def drop_statements(self) -> list[str]:
+        return [f"DROP TABLE IF EXISTS {self.dept_cases}", f"DROP TABLE IF EXISTS {self.cases}"]
+
+    def handle(self, events: Sequence[LoggedEvent]) -> list[Write]:
+        last: dict[str, tuple[int, int]] = {}
+        paged: dict[str, list[LoggedEvent]] = {}
+        for le in events:
+            case_id = le.sealed.case_id
+            last[case_id] = (le.position, le.seq)
+            paged.setdefault(case_id, []).append(le)
+        p = self.log.tables.p
+        delete_case = f"DELETE FROM {self.cases} WHERE case_id={p}"
+        insert_case = f"INSERT INTO {self.cases} VALUES ({p},{p},{p},{p},{p},{p},{p},{p})"
+        delete_parties = f"DELETE FROM {self.dept_cases} WHERE case_id={p}"
+        insert_party = f"INSERT INTO {self.dept_cases} VALUES ({p},{p},{p},{p})"
+        cases: list[Write] = []
+        parties: list[Write] = []
+        for case_id, (position, seq) in last.items():
+            state = self._index_state(case_id, seq, paged[case_id])
+            requested = [at for at, granted in state.erasure_requests.values() if granted is None]
+            cases.append(
+                (
+                    insert_case,
+                    (
+                        case_id,
+                        state.kind,
+                        state.lead,
+                        state.status,
+                        to_micros(state.closed_at) if state.closed_at else None,
+                        to_micros(min(requested)) if requested else None,
+                        position,
+                        seq,
+                    ),
+                )
+            )
+            for department in state.memberships:
+                party = int(state.is_party(department) and state.status != "erased")
+                parties.append((insert_party, (department, case_id, party, position)))
+        # Grouped by statement, so the runner sends each group as one executemany.
+        cleared = [(case_id,) for case_id in last]
+        return [
+            *((delete_case, c) for c in cleared),
+            *cases,
+            *((delete_parties, c) for c in cleared),
+            *parties,
+        ]
+
+    def _index_state(self, case_id: str, upto: int, page: Sequence[LoggedEvent] = ()) -> CaseState:
+        """The case folded from its index-relevant events up to sequence `upto`.
+
+        Membership and status live in sealed payloads, so those events are opened; an
+        erased case cannot be opened any more and is indexed as erased with no parties.
+        Only the events after the sequence folded last time are read, and not even those
+        when the page at hand (the case's events in it, in order) follows on from it.
+        """
+        done, state = self._folded.get(case_id, (0, None))
+        if state is None or done > upto:
+            done, state = 0, CaseState(case_id)
+        if state.status != "erased":
+            follows = bool(page) and page[0].seq == done + 1 and page[-1].seq == upto
+            logged = list(page) if follows else self.log.case_events(case_id, after=done, upto=upto)
+            if any(le.sealed.topic == ev.CaseErased.TOPIC for le in logged):
+                state = CaseState(case_id, status="erased")
+            else:
+                try:
+                    for le in logged:
+                        if le.sealed.topic in INDEX_TOPICS:
+                            state.apply(self.log.open(le))
+                except (CaseErased, KeyNotHeld):
+                    state = CaseState(case_id, status="erased")
+        self._folded[case_id] = (upto, state)
+        self._folded.move_to_end(case_id)
+        while len(self._folded) > self.remember:
+            self._folded.popitem(last=False)
+        return state
+
+
+def case_rows(log: CaseLog, where: str = "", params: Sequence[Any] = ()) -> list[CaseRow]:
+    """Rows of `view_cases`, optionally filtered by a SQL condition on its columns."""
+    cases, _ = table_names(log)
+    sql = (
+        "SELECT case_id, kind, lead, status, closed_at, erasure_requested_at, position, seq "
+        f"FROM {cases}{' WHERE ' + where if where else ''} ORDER BY case_id"
+    )
+    return [CaseRow(*r) for r in log.recorder.run(sql, params)]
+
+
+def department_cases(log: CaseLog, department: str) -> list[CaseRow]:
+    """The cases a department is a party to now, newest activity first."""
+    cases, dept_cases = table_names(log)
+    p = log.tables.p
+    rows = log.recorder.run(
+        "SELECT c.case_id, c.kind, c.lead, c.status, c.closed_at, c.erasure_requested_at, "
+        f"c.position, c.seq FROM {dept_cases} d JOIN {cases} c ON c.case_id = d.case_id "
+        f"WHERE d.department={p} AND d.party=1 AND c.status<>'erased' ORDER BY c.position DESC",
+        (department,),
+    )
+    return [CaseRow(*r) for r in rows]

@@ -1,0 +1,60 @@
+"""What an administrator does to a server data folder, answered as the HTTP API answers it.
+
+The HTTP endpoints (`server.admin.routes`) and the `admin` commands acting on a data
+folder (`server.commands.admin`) share these, so both give the same JSON. Nothing here
+knows of HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.departments import Department
+from core.log import Device
+from server.context import ServerContext
+from server.errors import NotFound
+
+
+def department_json(d: Department) -> dict[str, Any]:
+    """A department as the API shows it: authority or not, legal areas of the delegation plan."""
+    return {
+        "id": d.id,
+        "name": d.name,
+        "authority": d.authority,
+        "legal_areas": list(d.legal_areas),
+        "disability_model": d.disability_model,
+    }
+
+
+def device_json(d: Device) -> dict[str, Any]:
+    """An enrolled laptop as the API shows it: its worker and when it was enrolled, revoked."""
+    return {
+        "device": d.device_id,
+        "worker": d.worker,
+        "enrolled_at": d.enrolled_at,
+        "revoked_at": d.revoked_at,
+    }
+
+
+def revoke(ctx: ServerContext, device_id: str) -> dict[str, Any]:
+    """Revoke a laptop: it is refused at once, at its next request; NotFound when no such
+    laptop is enrolled (the server's own device cannot be revoked)."""
+    if device_id == "server" or not ctx.log.revoke_device(device_id):
+        raise NotFound(f"device {device_id} is not enrolled")
+    device = ctx.log.device(device_id)
+    return device_json(device) if device else {"device": device_id}
+
+
+def assign(ctx: ServerContext, case_id: str, worker: str) -> dict[str, Any]:
+    """Put a case in a worker's caseload, so their laptops receive it; NotFound for an
+    unknown worker."""
+    if ctx.store.worker(worker) is None:
+        raise NotFound(f"worker {worker} does not exist")
+    changed = ctx.caseload.assign(case_id, worker)
+    return {"case": case_id, "worker": worker, "assigned": True, "changed": changed}
+
+
+def unassign(ctx: ServerContext, case_id: str, worker: str) -> dict[str, Any]:
+    """End an assignment: the worker's laptops drop the case and its key at their next pull."""
+    changed = ctx.caseload.unassign(case_id, worker)
+    return {"case": case_id, "worker": worker, "assigned": False, "changed": changed}

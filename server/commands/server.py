@@ -1,0 +1,58 @@
+"""The `server` command group: make a server data folder, and serve it over HTTP(S)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from core.console import emit
+from server.context import ServerContext, init_data_dir, read_secret
+
+
+def _init(args: argparse.Namespace) -> int:
+    path, token = init_data_dir(args.dir, args.database_url)
+    result = {"data_dir": str(path), "admin_token": token}
+    if args.json:
+        emit(result, as_json=True)
+    else:
+        emit(result, as_json=False, title="server data folder created")
+        Console(stderr=True).print(
+            "The admin token is shown only this once; keep it in a password manager and pass it as TOVHOLDER_TOKEN."
+        )
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Loaded here, as it is only needed to serve: the other commands of the server's
+    # groups start without uvicorn and the Starlette application.
+    from server.run import serve
+
+    ctx = ServerContext.open(args.dir)
+    s = ctx.settings
+    cert, key = args.cert or s.cert, args.key or s.key
+    if cert and ctx.ca_pem is None:
+        # Laptops pin what they get at enrollment: the certificate itself when self-signed.
+        ctx.ca_pem = read_secret(Path(cert), "TLS certificate")
+    serve(ctx, args.host or s.host, args.port or s.port, cert, key)
+    return 0
+
+
+def register(groups: Any) -> None:
+    """Add the `server` group (`init`, `run`) to the `tovholder` parser."""
+    group = groups.add_parser("server", help="set up and run the sync server")
+    actions = group.add_subparsers(dest="server_action", metavar="ACTION", required=True)
+    p = actions.add_parser("init", help="create a server data folder; prints the first admin token once")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--database-url", help="postgresql://... (default: SQLite in DIR)")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=_init)
+    p = actions.add_parser("run", help="serve the HTTP API (HTTPS with --cert/--key)")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="TCP port (default 8000)")
+    p.add_argument("--cert", help="TLS certificate chain (PEM)")
+    p.add_argument("--key", help="TLS private key (PEM)")
+    p.set_defaults(func=_run)
