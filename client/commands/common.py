@@ -14,6 +14,8 @@ from core import events as ev
 from core.console import emit
 from core.errors import InvalidInput
 
+SERVER_ENV = "TOVHOLDER_SERVER"
+
 
 @dataclass
 class Parsers:
@@ -21,11 +23,16 @@ class Parsers:
 
     sub: Any
 
-    def leaf(self, parent: Any, name: str, func: Callable[..., Any], help: str, *, json: bool = True) -> Any:
+    def leaf(self, parent: Any, name: str, func: Callable[..., Any] | str, help: str, *, json: bool = True) -> Any:
+        """A command; `func` runs it, or is its path ("client sync") when the composition
+        root loads it only for that command (`tovholder.__main__.COMMANDS`)."""
         p = parent.add_parser(name, help=help, description=help)
         if json:
             p.add_argument("--json", action="store_true", help="print one JSON document")
-        p.set_defaults(func=func)
+        if isinstance(func, str):
+            p.set_defaults(func=None, deferred=func)
+        else:
+            p.set_defaults(func=func)
         return p
 
     def group(self, name: str, help: str) -> Any:
