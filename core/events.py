@@ -17,9 +17,9 @@ import dataclasses
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import (
     Any,
