@@ -35,7 +35,7 @@ from typing import (
     get_type_hints,
 )
 
-from core.errors import CodecError, InvalidInput
+from core.errors import CodecError, InvalidField, InvalidInput
 
 CATEGORIES: tuple[str, ...] = (
     "identity",
@@ -229,18 +229,18 @@ def catalogue(cls: type[CaseEvent]) -> type[CaseEvent]:
 
 
 def check_fields(cls: type[CaseEvent], names: Iterable[str]) -> None:
-    """InvalidInput naming the first field that an event of `cls` does not have, or the
-    first one it needs that is not among `names`."""
+    """InvalidField (an InvalidInput) naming the first field that an event of `cls` does
+    not have, or the first one it needs that is not among `names`."""
     given = set(names)
     known = {name for name, _, _ in cls._codec}
     unknown = sorted(given - known)
     if unknown:
-        raise InvalidInput(
+        raise InvalidField(
             f"a {cls.TOPIC} event has no field {unknown[0]!r}; its fields are {', '.join(sorted(known))}"
         )
     missing = [name for name, _, _ in cls._codec if name not in given and name not in cls._defaults]
     if missing:
-        raise InvalidInput(f"a {cls.TOPIC} event needs the field {missing[0]!r}")
+        raise InvalidField(f"a {cls.TOPIC} event needs the field {missing[0]!r}")
 
 
 E = TypeVar("E", bound="CaseEvent")
@@ -263,7 +263,7 @@ def payload(cls: Callable[Concatenate[Header, P], E], /, *args: P.args, **fields
     error here, and at run time an InvalidInput naming the field."""
     kind = cast(type[E], cls)
     if args:
-        raise InvalidInput(f"the fields of a {kind.TOPIC} event are given by name")
+        raise InvalidField(f"the fields of a {kind.TOPIC} event are given by name")
     check_fields(kind, fields)
     return Payload(kind, fields)
 
