@@ -4,7 +4,9 @@ Everything but `init` and `sync` works without a connection. The passphrase come
 TOVHOLDER_PASSPHRASE or a prompt, never from the command line. Each recording command
 prints the new event's id and the id of what it made; `--json` prints one JSON document.
 The recording and reading commands live by topic in `client.commands`; this module puts
-them together with enrollment, sync and status.
+them together with enrollment, sync and status. `init` and `sync` are declared here by
+their path ("client sync") and live in `client.commands.online`, which the composition
+root loads only for them: the network client is never loaded to record offline.
 """
 
 from __future__ import annotations
