@@ -191,6 +191,9 @@ class Laptop:
         explanation: str,
         decision_id: str | None = None,
         amount: int | None = None,
+        effective_from: date | None = None,
+        effective_to: date | None = None,
+        appeal_deadline: date | None = None,
         persons: tuple[str, ...] = (),
     ) -> ev.DecisionMade:
         """Record a decision; its legal area comes from the delegation plan."""
@@ -204,6 +207,9 @@ class Laptop:
             facts=facts,
             explanation=explanation,
             amount=amount,
+            effective_from=effective_from,
+            effective_to=effective_to,
+            appeal_deadline=appeal_deadline,
             persons=persons,
         )
         return self.record(case_id, decision)
