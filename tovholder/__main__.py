@@ -7,9 +7,10 @@ names, so a laptop command never pays for the server (or the server for the lapt
 is the one place where a module is imported inside a function, and `GROUPS` the one
 place that names the group modules.
 
-Within a group, a command whose work needs heavy modules (the network client for `client
-init` and `client sync`) is declared by its group by its path ("client sync") instead of a function,
-and `COMMANDS` says where it lives, so recording a contact offline never loads httpx.
+Within a group, a command whose work needs heavy modules (the network client of `client
+init` and `client sync`) is declared by its group with its path ("client sync") in place
+of a function, and `COMMANDS` says where it lives, so recording a contact offline never
+loads httpx. The server's groups are registered by `SERVER_COMMANDS`.
 """
 
 from __future__ import annotations
