@@ -4,30 +4,22 @@ Everything but `init` and `sync` works without a connection. The passphrase come
 TOVHOLDER_PASSPHRASE or a prompt, never from the command line. Each recording command
 prints the new event's id and the id of what it made; `--json` prints one JSON document.
 The recording and reading commands live by topic in `client.commands`; this module puts
-them together with enrollment, sync and status.
+them together with enrollment, sync and status. `init` and `sync` are declared here by
+their path ("client sync") and live in `client.commands.online`, which the composition
+root loads only for them: the network client is never loaded to record offline.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 from pathlib import Path
 from typing import Any
 
 from client.commands import cases, plan, sharing, work
-from client.commands.common import Parsers, open_laptop
+from client.commands.common import SERVER_ENV, Parsers, open_laptop
 from client.commands.show import case_document
-from client.errors import AlreadyEnrolled
-from client.laptop import read_passphrase
-from client.store import store_path
-from client.sync import Backoff, Syncer, enroll_laptop
 from core.console import emit
-from core.errors import InvalidInput
-from core.runtime import tune_for_throughput
 from core.sealing import from_micros
-
-SERVER_ENV = "TOVHOLDER_SERVER"
 
 
 def register(groups: Any) -> None:
@@ -41,7 +33,7 @@ def register(groups: Any) -> None:
     parsers = Parsers(client.add_subparsers(dest="client_command", metavar="COMMAND", required=True))
     sub = parsers.sub
 
-    p = parsers.leaf(sub, "init", cmd_init, "enroll this laptop with a server and create its store")
+    p = parsers.leaf(sub, "init", "client init", "enroll this laptop with a server and create its store")
     p.add_argument("dir", metavar="DIR", type=Path, help="the data folder to create")
     p.add_argument("--server", help=f"the server's URL (or {SERVER_ENV})")
     p.add_argument("--code", required=True, help="the one-time enrollment code from IT")
@@ -52,7 +44,7 @@ def register(groups: Any) -> None:
     work.register(parsers)
     plan.register(parsers)
 
-    p = parsers.leaf(sub, "sync", cmd_sync, "push the outbox and pull the caseload")
+    p = parsers.leaf(sub, "sync", "client sync", "push the outbox and pull the caseload")
     p.add_argument("--batch", type=int, default=500, help="events per pushed batch")
     p.add_argument("--page", type=int, default=1000, help="events per pulled page")
     p.add_argument("--attempts", type=int, default=6, help="tries per request before giving up")
@@ -63,37 +55,6 @@ __all__ = ["case_document", "register"]
 
 
 # --- commands ---------------------------------------------------------------------------
-
-
-def cmd_init(args: argparse.Namespace) -> None:
-    server = args.server or os.environ.get(SERVER_ENV)
-    if not server:
-        raise InvalidInput(f"say which server to enroll with: --server URL or {SERVER_ENV}")
-    server = server.rstrip("/")
-    if store_path(args.dir).exists():
-        raise AlreadyEnrolled(f"{args.dir} already holds a laptop store; use another folder")
-    ca_pem = args.ca.read_text() if args.ca else None
-    passphrase = read_passphrase(confirm=True)
-    meta = asyncio.run(enroll_laptop(args.dir, server, args.code, passphrase, ca_pem=ca_pem))
-    emit(
-        {k: meta[k] for k in ("device_id", "worker", "department", "role", "server_url")},
-        as_json=args.json,
-        title="enrolled",
-    )
-
-
-def cmd_sync(args: argparse.Namespace) -> None:
-    tune_for_throughput()
-    with open_laptop(args) as laptop:
-        syncer = Syncer(
-            laptop,
-            batch_size=args.batch,
-            page_size=args.page,
-            progress=not args.json,
-            backoff=Backoff(attempts=max(1, args.attempts)),
-        )
-        report = asyncio.run(syncer.sync())
-    emit(report.as_dict(), as_json=args.json, title="sync")
 
 
 def cmd_status(args: argparse.Namespace) -> None:

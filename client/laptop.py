@@ -14,9 +14,9 @@ import getpass
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 
 from client.store import LaptopStore
 from core import events as ev
@@ -27,6 +27,8 @@ from core.keys import CaseKey
 from core.recording import Author, record
 from core.sealing import open_sealed, parse
 
+E = TypeVar("E", bound=ev.CaseEvent)
+P = ParamSpec("P")
 PASSPHRASE_ENV = "TOVHOLDER_PASSPHRASE"  # noqa: S105 (the name of a variable)
 
 
@@ -127,58 +129,90 @@ class Laptop:
         """Open a case offline: its key is made here and kept wrapped until pushed."""
         case_id = ev.new_id()
         key = CaseKey.generate(case_id)
-        _, sealed = record(
-            CaseState(case_id),
-            key,
-            self.directory,
-            ev.CaseOpened,
-            self.author,
-            seen_seq=0,
-            clock=self.clock,
-            kind=kind,
-            lead_department=lead,
-            reason=reason,
-        )
+        opened = ev.payload(ev.CaseOpened, kind=kind, lead_department=lead, reason=reason)
+        _, sealed = record(CaseState(case_id), key, self.directory, opened, self.author, seen_seq=0, clock=self.clock)
         self.store.put_key(key, pushed=False)
         self.store.add_pending(sealed)
         return open_sealed(sealed, key)
 
-    def record(self, case_id: str, cls: type[ev.CaseEvent], **fields: Any) -> ev.CaseEvent:
-        """Check a new event against the worker's view, seal it and put it in the outbox."""
+    @overload
+    def record(self, case_id: str, what: ev.Payload[E], /) -> E: ...
+
+    @overload
+    def record(
+        self, case_id: str, what: Callable[Concatenate[ev.Header, P], E], /, *args: P.args, **fields: P.kwargs
+    ) -> E: ...
+
+    def record(self, case_id: str, what: Any, /, *args: Any, **fields: Any) -> Any:
+        """Check a new event against the worker's view, seal it and put it in the outbox.
+
+        `what` is the event's typed payload (`core.events.payload`), or its class with the
+        fields as keywords, typed the same way.
+        """
+        if not isinstance(what, ev.Payload):
+            what = ev.payload(what, *args, **fields)
         view = self.view(case_id)
         event, sealed = record(
             view.state,
             self.key(case_id),
             self.directory,
-            cls,
+            what,
             self.author,
             seen_seq=view.confirmed_seq,
             clock=self.clock,
-            **fields,
         )
         self.store.add_pending(sealed)
         return event
 
-    def revise_goal(self, case_id: str, goal_id: str, text: str, **fields: Any) -> ev.CaseEvent:
+    def revise_goal(self, case_id: str, goal_id: str, text: str, *, due: date | None = None) -> ev.GoalRevised:
         """Revise a goal from the revision the worker sees now."""
         goal = self.view(case_id).state.goals.get(goal_id)
         if goal is None:
             raise UnknownReference(f"goal {goal_id} is not part of case {case_id}")
-        return self.record(
-            case_id,
-            ev.GoalRevised,
-            goal_id=goal_id,
-            text=text,
-            base_revision=goal.revision,
-            persons=(goal.person,) if goal.person else (),
-            **fields,
+        persons = (goal.person,) if goal.person else ()
+        revised = ev.payload(
+            ev.GoalRevised, goal_id=goal_id, text=text, base_revision=goal.revision, due=due, persons=persons
         )
+        return self.record(case_id, revised)
 
-    def record_decision(self, case_id: str, legal_basis: str, **fields: Any) -> ev.CaseEvent:
-        """Record a decision; its legal area comes from the delegation plan."""
+    def legal_area(self, legal_basis: str) -> str:
+        """The legal area of a decision under `legal_basis`, from the delegation plan."""
         _, area = self.directory.owner_of(legal_basis)
-        fields.setdefault("decision_id", ev.new_id())
-        return self.record(case_id, ev.DecisionMade, legal_basis=legal_basis, legal_area=area, **fields)
+        return area
+
+    def record_decision(
+        self,
+        case_id: str,
+        legal_basis: str,
+        *,
+        kind: str,
+        considerations: str,
+        facts: tuple[str, ...],
+        explanation: str,
+        decision_id: str | None = None,
+        amount: int | None = None,
+        effective_from: date | None = None,
+        effective_to: date | None = None,
+        appeal_deadline: date | None = None,
+        persons: tuple[str, ...] = (),
+    ) -> ev.DecisionMade:
+        """Record a decision; its legal area comes from the delegation plan."""
+        decision = ev.payload(
+            ev.DecisionMade,
+            decision_id=decision_id or ev.new_id(),
+            legal_basis=legal_basis,
+            legal_area=self.legal_area(legal_basis),
+            kind=kind,
+            considerations=considerations,
+            facts=facts,
+            explanation=explanation,
+            amount=amount,
+            effective_from=effective_from,
+            effective_to=effective_to,
+            appeal_deadline=appeal_deadline,
+            persons=persons,
+        )
+        return self.record(case_id, decision)
 
     def cases(self) -> list[dict[str, Any]]:
         """One row per held case: lead, persons, events confirmed and pending."""

@@ -32,11 +32,11 @@ import msgpack
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from client.errors import AlreadyEnrolled, NotEnrolled
+from core.chain import genesis, next_link
+from core.embedded import close_recorder, open_recorder
 from core.errors import CodecError, KeyNotHeld
 from core.keys import CaseKey, DeviceKeys, PassphraseKey
-from core.log import genesis, next_link
 from core.sealing import SealedEvent, parse
-from core.storage import close_recorder, open_recorder
 
 DB_NAME = "laptop.db"
 _DEVICE_LABEL = b"device-keys"

@@ -5,6 +5,7 @@
         ├── RuleViolation               a command breaks a rule of docs/domain.md; nothing recorded
         │   └── UnknownReference        names a case, person, goal, consent ... that is not there
         ├── InvalidInput                a value of the wrong shape (date, CPR, category, ...)
+        │   └── InvalidField            a payload names a field its event kind lacks, or lacks one
         ├── CodecError                  bytes that are not a well-formed sealed event or payload
         ├── DecryptionError             a ciphertext that does not open under its key
         │   └── WrongPassphrase         a laptop store opened with the wrong passphrase
@@ -39,6 +40,14 @@ class UnknownReference(RuleViolation):
 
 class InvalidInput(CoreError):
     """A value does not have the shape the domain requires."""
+
+
+class InvalidField(InvalidInput, TypeError):
+    """A payload names a field its kind of event does not have, or lacks one it needs.
+
+    Also a TypeError, which is what calling the event class with that keyword raises, so
+    code that builds events directly sees the same kind of error as before.
+    """
 
 
 class CodecError(CoreError):

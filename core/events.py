@@ -17,12 +17,25 @@ import dataclasses
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import MappingProxyType
-from typing import Any, ClassVar, NamedTuple, cast, get_args, get_origin, get_type_hints
+from typing import (
+    Any,
+    ClassVar,
+    Concatenate,
+    Generic,
+    NamedTuple,
+    ParamSpec,
+    TypeVar,
+    cast,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
-from core.errors import CodecError, InvalidInput
+from core.errors import CodecError, InvalidField, InvalidInput
 
 CATEGORIES: tuple[str, ...] = (
     "identity",
@@ -111,7 +124,8 @@ class CaseEvent:
     _codec: ClassVar[tuple[tuple[str, Any, Any], ...]] = ()
     _defaults: ClassVar[dict[str, Any]] = {}
 
-    header: Header
+    # Positional, so that `payload(cls, ...)` can be typed as "the constructor after the header".
+    header: Header = field(kw_only=False)
     persons: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
 
@@ -212,6 +226,46 @@ def catalogue(cls: type[CaseEvent]) -> type[CaseEvent]:
     }
     _REGISTRY[cls.TOPIC] = cls
     return cls
+
+
+def check_fields(cls: type[CaseEvent], names: Iterable[str]) -> None:
+    """InvalidField (an InvalidInput) naming the first field that an event of `cls` does
+    not have, or the first one it needs that is not among `names`."""
+    given = set(names)
+    known = {name for name, _, _ in cls._codec}
+    unknown = sorted(given - known)
+    if unknown:
+        raise InvalidField(
+            f"a {cls.TOPIC} event has no field {unknown[0]!r}; its fields are {', '.join(sorted(known))}"
+        )
+    missing = [name for name, _, _ in cls._codec if name not in given and name not in cls._defaults]
+    if missing:
+        raise InvalidField(f"a {cls.TOPIC} event needs the field {missing[0]!r}")
+
+
+E = TypeVar("E", bound="CaseEvent")
+P = ParamSpec("P")
+
+
+@dataclass(frozen=True)
+class Payload(Generic[E]):
+    """What a command says of a new event: its kind and its fields, before it has a header.
+
+    Built with `payload`, which mypy checks against the event class's own fields.
+    """
+
+    kind: type[E]
+    fields: Mapping[str, Any] = field(repr=False)  # names, notes: never in a log line
+
+
+def payload(cls: Callable[Concatenate[Header, P], E], /, *args: P.args, **fields: P.kwargs) -> Payload[E]:
+    """The typed payload of a new event of `cls`: a misspelt or missing field is a mypy
+    error here, and at run time an InvalidInput naming the field."""
+    kind = cast(type[E], cls)
+    if args:
+        raise InvalidField(f"the fields of a {kind.TOPIC} event are given by name")
+    check_fields(kind, fields)
+    return Payload(kind, fields)
 
 
 def event_class(topic: str) -> type[CaseEvent]:

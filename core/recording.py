@@ -3,6 +3,9 @@
 Used wherever events are made (a field laptop, the server's own events, the demo): the
 new event is judged against the case state by `core.rules` first; only then is it sealed
 under the case key. A rule broken raises RuleViolation and nothing is made.
+
+A command says what it records as a typed payload (`core.events.payload`), so a
+misspelt field is caught by mypy, and at run time by an InvalidInput naming it.
 """
 
 from __future__ import annotations
@@ -10,14 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from core import events as ev
 from core.case import CaseState
 from core.departments import Directory
+from core.errors import InvalidInput
 from core.keys import CaseKey
 from core.rules import check
 from core.sealing import SealedEvent, seal
+
+E = TypeVar("E", bound=ev.CaseEvent)
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class Author:
 
 
 def make_event(
-    cls: type[ev.CaseEvent],
+    cls: type[E],
     case_id: str,
     key_id: str,
     author: Author,
@@ -41,8 +47,13 @@ def make_event(
     clock: Callable[[], datetime] = ev.utcnow,
     event_id: str | None = None,
     **fields: Any,
-) -> ev.CaseEvent:
-    """Build an event of `cls` with a fresh header; categories default to the class's."""
+) -> E:
+    """Build an event of `cls` with a fresh header; categories default to the class's.
+
+    The fields are checked by name at run time (InvalidInput); the server's own events
+    are made here directly, a worker's through `record` and a typed payload.
+    """
+    ev.check_fields(cls, fields)
     now = clock()
     header = ev.Header(
         event_id=event_id or ev.new_event_id(),
@@ -66,15 +77,25 @@ def record(
     state: CaseState,
     key: CaseKey,
     directory: Directory,
-    cls: type[ev.CaseEvent],
+    what: ev.Payload[E] | type[E],
     author: Author,
     *,
     seen_seq: int | None = None,
     occurred_at: datetime | None = None,
     clock: Callable[[], datetime] = ev.utcnow,
     **fields: Any,
-) -> tuple[ev.CaseEvent, SealedEvent]:
-    """Check and seal a new event; `state` is then advanced by it."""
+) -> tuple[E, SealedEvent]:
+    """Check and seal a new event; `state` is then advanced by it.
+
+    `what` is the event's typed payload; an event class with its fields as keywords is
+    still taken (checked by name at run time only) for callers that build events in bulk.
+    """
+    if isinstance(what, ev.Payload):
+        if fields:
+            raise InvalidInput(f"the fields of a {what.kind.TOPIC} event belong in its payload")
+        cls, fields = what.kind, dict(what.fields)
+    else:
+        cls = what
     event = make_event(
         cls,
         state.case_id,

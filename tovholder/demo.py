@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core import events as ev
 from core.case import CaseState
@@ -30,7 +30,10 @@ from core.sealing import SealedEvent
 from core.signing import sign_batch
 from core.storage import close_recorder, open_recorder
 from core.verify import verify
-from core.visibility import all_views
+from core.visibility import Seen, all_views
+from tovholder.story import whole_story
+
+E = TypeVar("E", bound=ev.CaseEvent)
 
 FAMILY = {
     "father": ("parent", "Ahmad Karimi", "120384-1233", date(1984, 3, 12)),
@@ -70,8 +73,9 @@ class Field:
             self.author.device, self.author.worker, self.keys.signing_public, self.keys.agreement_public
         )
 
-    def record(self, state: CaseState, key: CaseKey, cls: type[ev.CaseEvent], **fields: Any) -> ev.CaseEvent:
-        event, sealed = record(state, key, self.directory, cls, self.author, **fields)
+    def record(self, state: CaseState, key: CaseKey, what: ev.Payload[E]) -> E:
+        """Check and seal the typed payload, as a laptop would, and keep it for the next sync."""
+        event, sealed = record(state, key, self.directory, what, self.author)
         self.pending.append(sealed)
         return event
 
@@ -90,59 +94,14 @@ def refugee_family(log: CaseLog, directory: Directory, today: date) -> tuple[str
     case_id = ev.new_id()
     key = CaseKey.generate(case_id)
     st = CaseState(case_id)
-    cf.record(st, key, ev.CaseOpened, kind="family", lead_department="children-family", reason="refugee family")
-    people: dict[str, str] = {}
-    for label, (role, name, cpr, born) in FAMILY.items():
-        if born is None:
-            age = int(label.removeprefix("child"))
-            born = today.replace(year=today.year - age) - timedelta(days=40)
-        pid = ev.new_id()
-        people[label] = pid
-        cf.record(
-            st,
-            key,
-            ev.PersonAdded,
-            person_id=pid,
-            role=role,
-            name=name,
-            cpr=cpr,
-            birth_date=born,
-            persons=(pid,),
-        )
-    cf.record(st, key, ev.CoordinatorAssigned, worker="mette", coordinator_department="children-family")
+    opened = ev.payload(ev.CaseOpened, kind="family", lead_department="children-family", reason="refugee family")
+    cf.record(st, key, opened)
+    people = _family(cf, st, key, today)
+    cf.record(st, key, ev.payload(ev.CoordinatorAssigned, worker="mette", coordinator_department="children-family"))
     for dept in ("jobcenter", "benefits", "school", "health", "youth-guidance"):
-        cf.record(st, key, ev.TeamMemberJoined, member_department=dept)
-    until = today + timedelta(days=300)
-    recipients = ("jobcenter", "school", "children-family")
-    cats = ("identity", "contact", "plan", "family", "education", "employment")
-    consent_of = {}
-    for label, pid in people.items():
-        givers: tuple[str, ...]
-        if label in ("father", "mother"):
-            givers = (pid,)
-        elif label == "child16":
-            givers = (people["mother"], pid)
-        else:
-            givers = (people["mother"],)
-        consent_id = ev.new_id()
-        consent_of[label] = consent_id
-        cf.record(
-            st,
-            key,
-            ev.ConsentGiven,
-            consent_id=consent_id,
-            subject=pid,
-            given_by=givers,
-            recipients=recipients,
-            consent_categories=cats,
-            purpose="coordinated family plan across jobcenter, school and family services",
-            valid_until=until,
-            child_view="wants to stay in the same school" if label == "child12" else None,
-            persons=(pid,),
-        )
-    cf.record(
-        st,
-        key,
+        cf.record(st, key, ev.payload(ev.TeamMemberJoined, member_department=dept))
+    _consents(cf, st, key, people, today)
+    visit = ev.payload(
         ev.ContactRecorded,
         contact_id=ev.new_id(),
         kind="home-visit",
@@ -152,25 +111,71 @@ def refugee_family(log: CaseLog, directory: Directory, today: date) -> tuple[str
         note=SECRET_NOTE,
         categories=("contact",),
     )
+    cf.record(st, key, visit)
     goal = ev.new_id()
+    course = "Father completes Danish course module 2"
     cf.record(
-        st,
-        key,
-        ev.GoalAdded,
-        goal_id=goal,
-        text="Father completes Danish course module 2",
-        owner="jobcenter",
-        persons=(people["father"],),
+        st, key, ev.payload(ev.GoalAdded, goal_id=goal, text=course, owner="jobcenter", persons=(people["father"],))
     )
     cf.sync((key,))
     facts = (next(iter(st.event_ids)),)
-    job.record(
-        st, key, ev.ProgressRecorded, goal_id=goal, score=3, note="attends 4 of 5 days", persons=(people["father"],)
+    progress = ev.payload(
+        ev.ProgressRecorded, goal_id=goal, score=3, note="attends 4 of 5 days", persons=(people["father"],)
     )
+    job.record(st, key, progress)
     job.sync()
-    ben.record(
-        st,
-        key,
+    ben.record(st, key, _winter_clothing(facts, people["mother"]))
+    ben.sync()
+    return case_id, people
+
+
+def _family(cf: Field, st: CaseState, key: CaseKey, today: date) -> dict[str, str]:
+    """The five persons of the family, added to the case; their ids by label."""
+    people: dict[str, str] = {}
+    for label, (role, name, cpr, born) in FAMILY.items():
+        if born is None:
+            age = int(label.removeprefix("child"))
+            born = today.replace(year=today.year - age) - timedelta(days=40)
+        pid = ev.new_id()
+        people[label] = pid
+        added = ev.payload(
+            ev.PersonAdded, person_id=pid, role=role, name=name, cpr=cpr, birth_date=born, persons=(pid,)
+        )
+        cf.record(st, key, added)
+    return people
+
+
+def _consents(cf: Field, st: CaseState, key: CaseKey, people: dict[str, str], today: date) -> None:
+    """One consent per person (the parents for the younger children, the 16-year-old too)."""
+    until = today + timedelta(days=300)
+    recipients = ("jobcenter", "school", "children-family")
+    cats = ("identity", "contact", "plan", "family", "education", "employment")
+    for label, pid in people.items():
+        givers: tuple[str, ...]
+        if label in ("father", "mother"):
+            givers = (pid,)
+        elif label == "child16":
+            givers = (people["mother"], pid)
+        else:
+            givers = (people["mother"],)
+        given = ev.payload(
+            ev.ConsentGiven,
+            consent_id=ev.new_id(),
+            subject=pid,
+            given_by=givers,
+            recipients=recipients,
+            consent_categories=cats,
+            purpose="coordinated family plan across jobcenter, school and family services",
+            valid_until=until,
+            child_view="wants to stay in the same school" if label == "child12" else None,
+            persons=(pid,),
+        )
+        cf.record(st, key, given)
+
+
+def _winter_clothing(facts: tuple[str, ...], mother: str) -> ev.Payload[ev.DecisionMade]:
+    """The benefits department's one-off payment, with the facts it rests on."""
+    return ev.payload(
         ev.DecisionMade,
         decision_id=ev.new_id(),
         legal_basis="aktivloven § 81",
@@ -180,10 +185,8 @@ def refugee_family(log: CaseLog, directory: Directory, today: date) -> tuple[str
         facts=facts,
         explanation="You receive a one-off payment for winter clothing.",
         amount=450000,
-        persons=(people["mother"],),
+        persons=(mother,),
     )
-    ben.sync()
-    return case_id, people
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,9 +195,18 @@ def run(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         if args.refugee_family:
             return _story(folder, args.json)
-        from tovholder.story import whole_story
-
         return whole_story(folder, args.json)
+
+
+def _department_row(dept: str, seen: list[Seen]) -> dict[str, Any]:
+    """How many events a department may see, and on which grounds."""
+    return {
+        "department": dept,
+        "sees": len(seen),
+        "own": sum(s.basis == "own" for s in seen),
+        "consent": sum(s.basis == "consent" for s in seen),
+        "recipient": sum(s.basis == "recipient" for s in seen),
+    }
 
 
 def _story(folder: Path, as_json: bool) -> int:
@@ -211,17 +223,7 @@ def _story(folder: Path, as_json: bool) -> int:
         raw = db.read_bytes() + (Path(str(db) + "-wal").read_bytes() if Path(str(db) + "-wal").exists() else b"")
         secrets = (*(v[1] for v in FAMILY.values()), SECRET_NOTE, "120384-1233", "1203841233")
         leaked = [s for s in secrets if s.encode() in raw]
-        rows = []
-        for dept, seen in sorted(views.items()):
-            rows.append(
-                {
-                    "department": dept,
-                    "sees": len(seen),
-                    "own": sum(s.basis == "own" for s in seen),
-                    "consent": sum(s.basis == "consent" for s in seen),
-                    "recipient": sum(s.basis == "recipient" for s in seen),
-                }
-            )
+        rows = [_department_row(dept, seen) for dept, seen in sorted(views.items())]
         shares = [
             {
                 "seq": s.seq,

@@ -101,10 +101,25 @@ def whole_story(folder: Path, as_json: bool) -> int:
 
 
 def _tell(s: Story) -> dict[str, Any]:
+    admin = ("--dir", str(s.server_dir))
+    tokens = _set_up(s, admin)
+    case, consents, goal = _open_case(s, admin)
+    _offline(s, case, goal)
+    jobcenter_before = s.read(tokens["jonas"], f"/v1/departments/jobcenter/cases/{case}")
+    before_withdrawal = utcnow()
+    time.sleep(0.01)
+    s.say("[bold]6. The citizen withdraws consent for the jobcenter[/bold]")
+    s.laptop("laptop-mette", "consent", "withdraw", case, consents["jobcenter"])
+    s.laptop("laptop-mette", "sync")
+    s.laptop("laptop-ali", "sync")
+    return _views_and_audit(s, case, tokens, jobcenter_before, before_withdrawal.isoformat())
+
+
+def _set_up(s: Story, admin: tuple[str, ...]) -> dict[str, str]:
+    """Steps 1 and 2: the server, its workers (the staff tokens of two), two laptops."""
     s.say("[bold]1. The municipality sets up a server[/bold] (SQLite, key-encryption key beside it)")
     s.run("server", "init", str(s.server_dir))
     s.start_server()
-    admin = ("--dir", str(s.server_dir))
     s.run("admin", "worker", "add", "mette", "--department", "children-family", "--role", "coordinator", *admin)
     s.run("admin", "worker", "add", "ali", "--department", "drop-in", "--role", "outreach", *admin)
     tokens = {
@@ -120,80 +135,51 @@ def _tell(s: Story) -> dict[str, Any]:
     for worker, name in (("mette", "laptop-mette"), ("ali", "laptop-ali")):
         code = s.run("admin", "device", "enroll", "--worker", worker, *admin)["code"]
         s.run("client", "init", str(s.folder / name), "--server", s.url, "--code", code)
+    return tokens
 
+
+def _open_case(s: Story, admin: tuple[str, ...]) -> tuple[str, dict[str, str], str]:
+    """Step 3: the office opens the case; returns the case, its consents by department, the goal."""
     s.say("[bold]3. The office opens the case[/bold]: a citizen, a team, a consent, a goal")
-    case = s.laptop("laptop-mette", "case", "open", "--kind", "citizen", "--lead", "children-family")["case"]
+    mette = ("laptop-mette",)
+    case = s.laptop(*mette, "case", "open", "--kind", "citizen", "--lead", "children-family")["case"]
     person = s.laptop(
-        "laptop-mette",
-        "person",
-        "add",
-        case,
-        "--role",
-        "citizen",
-        "--name",
-        "Jens Demo Jensen",
-        "--cpr",
-        "010190-1235",
-        "--birth-date",
-        "1990-01-01",
+        *mette,
+        *("person", "add", case, "--role", "citizen", "--name", "Jens Demo Jensen"),
+        *("--cpr", "010190-1235", "--birth-date", "1990-01-01"),
     )["person"]
     for dept in ("jobcenter", "drop-in"):
-        s.laptop("laptop-mette", "team", "add", case, "--department", dept)
+        s.laptop(*mette, "team", "add", case, "--department", dept)
     until = (utcnow() + timedelta(days=180)).date().isoformat()
     consents = {
         dept: s.laptop(
-            "laptop-mette",
-            "consent",
-            "give",
-            case,
-            "--subject",
-            person,
-            "--given-by",
-            person,
-            "--to",
-            dept,
-            "--categories",
-            "contact,plan,employment",
-            "--purpose",
-            f"coordinate the job plan and housing support with {dept}",
-            "--until",
-            until,
+            *mette,
+            *("consent", "give", case, "--subject", person, "--given-by", person, "--to", dept),
+            *("--categories", "contact,plan,employment", "--until", until),
+            *("--purpose", f"coordinate the job plan and housing support with {dept}"),
         )["consent"]
         for dept in ("jobcenter", "drop-in")
     }
     goal = s.laptop(
-        "laptop-mette",
-        "goal",
-        "add",
-        case,
-        "--person",
-        person,
-        "--text",
-        "Stable housing by spring",
-        "--owner",
-        "children-family",
+        *mette,
+        *("goal", "add", case, "--person", person, "--text", "Stable housing by spring", "--owner", "children-family"),
     )["goal"]
-    s.laptop("laptop-mette", "sync")
+    s.laptop(*mette, "sync")
     s.run("admin", "case", "assign", case, "--worker", "ali", *admin)
     s.laptop("laptop-ali", "sync")
     s.say(f"   case {case}: synced; assigned to ali, whose laptop pulled it with its key")
+    return case, consents, goal
 
+
+def _offline(s: Story, case: str, goal: str) -> None:
+    """Steps 4 and 5: both laptops record without a connection, then sync."""
     s.say("[bold]4. The connection drops[/bold]: ali records at the drop-in centre, the office revises the plan")
     s.stop_server()
     for note in ("Came in for help with a letter from the bank", "Talked about finding a room near work"):
         s.laptop(
             "laptop-ali",
-            "contact",
-            "record",
-            case,
-            "--kind",
-            "drop-in",
-            "--place",
-            "Værestedet",
-            "--categories",
-            "contact",
-            "--note",
-            note,
+            *("contact", "record", case, "--kind", "drop-in", "--place", "Værestedet"),
+            *("--categories", "contact", "--note", note),
         )
     s.laptop("laptop-ali", "goal", "revise", case, goal, "--text", "A room of his own before summer")
     s.laptop("laptop-mette", "goal", "revise", case, goal, "--text", "Stable housing and a job plan by spring")
@@ -206,17 +192,14 @@ def _tell(s: Story) -> dict[str, Any]:
     s.laptop("laptop-ali", "sync")
     s.laptop("laptop-mette", "sync")
 
-    jobcenter_before = s.read(tokens["jonas"], f"/v1/departments/jobcenter/cases/{case}")
-    before_withdrawal = utcnow()
-    time.sleep(0.01)
-    s.say("[bold]6. The citizen withdraws consent for the jobcenter[/bold]")
-    s.laptop("laptop-mette", "consent", "withdraw", case, consents["jobcenter"])
-    s.laptop("laptop-mette", "sync")
-    s.laptop("laptop-ali", "sync")
 
+def _views_and_audit(
+    s: Story, case: str, tokens: dict[str, str], jobcenter_before: Any, before_withdrawal: str
+) -> dict[str, Any]:
+    """Step 7: what the jobcenter reads now, the audit replay then and now, the verification."""
     s.say("[bold]7. Department views and the audit, over HTTP[/bold]")
     jobcenter_after = s.read(tokens["jonas"], f"/v1/departments/jobcenter/cases/{case}")
-    replay_then = s.read(tokens["aud"], f"/v1/audit/cases/{case}", as_of=before_withdrawal.isoformat())
+    replay_then = s.read(tokens["aud"], f"/v1/audit/cases/{case}", as_of=before_withdrawal)
     replay_now = s.read(tokens["aud"], f"/v1/audit/cases/{case}")
     looks = s.read(tokens["aud"], "/v1/audit/access-log", case=case)
     verify = s.run("audit", "verify", "--dir", str(s.server_dir), check=False)
@@ -225,48 +208,52 @@ def _tell(s: Story) -> dict[str, Any]:
         {"department": d, "saw before withdrawal": len(then_views.get(d, [])), "sees now": len(now_views.get(d, []))}
         for d in sorted(set(then_views) | set(now_views))
     ]
-    conflicts = sum(e["type"] == "conflict.flagged" for e in replay_now["events"])
-    replay_matches = [e["event"] for e in then_views.get("jobcenter", [])] == [
-        e["event"] for e in jobcenter_before["events"]
-    ]
-    mette = s.laptop("laptop-mette", "case", "show", case)
-    ali = s.laptop("laptop-ali", "case", "show", case)
-    if not s.quiet:
-        out.print(
-            f"   GET /v1/departments/jobcenter/cases/{case[:8]}…: {len(jobcenter_before['events'])} "
-            f"events before the withdrawal, {len(jobcenter_after['events'])} after"
-        )
-        out.print(
-            f"   GET /v1/audit/cases/{case[:8]}…?as_of=<before>: the jobcenter's view then "
-            f"{'matches' if replay_matches else 'DIFFERS FROM'} what it read then"
-        )
-        emit(rows, as_json=False, title="Events each party department may see (audit replay)")
-        out.print(
-            f"   log: {len(replay_now['events'])} events, verified "
-            f"{'clean' if verify and verify.get('ok') else 'with PROBLEMS'}; conflicts flagged for the "
-            f"coordinator: {conflicts}; looks at the case in the access log: {len(looks.get('entries', looks))}"
-        )
-        out.print(
-            "Look at: the jobcenter saw the plan and the contacts under its consent before "
-            "the withdrawal, and now only the consent and its withdrawal; the replay as of "
-            "before shows exactly what it saw then; both goal revisions are kept and the "
-            "clash is flagged for the coordinator; the drop-in centre (not an authority) "
-            "sees what its own consent covers; every read is in the access log."
-        )
-        out.print("   (keep the server folder and both laptops with --keep DIR)")
-    return {
+    result = {
         "case": case,
         "events": len(replay_now["events"]),
         "verified": bool(verify and verify.get("ok")),
-        "conflicts": conflicts,
+        "conflicts": sum(e["type"] == "conflict.flagged" for e in replay_now["events"]),
         "views": rows,
         "jobcenter_before": len(jobcenter_before["events"]),
         "jobcenter_after": len(jobcenter_after["events"]),
-        "replay_matches_what_jobcenter_saw": replay_matches,
+        "replay_matches_what_jobcenter_saw": [e["event"] for e in then_views.get("jobcenter", [])]
+        == [e["event"] for e in jobcenter_before["events"]],
         "access_log_entries": len(looks.get("entries", looks)),
-        "laptops_agree": _same_history(mette, ali),
+        "laptops_agree": _same_history(
+            s.laptop("laptop-mette", "case", "show", case), s.laptop("laptop-ali", "case", "show", case)
+        ),
         "folder": str(s.folder),
     }
+    if not s.quiet:
+        _narrate(result, rows)
+    return result
+
+
+def _narrate(result: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """What a person reads at the end of the story."""
+    case = result["case"]
+    out.print(
+        f"   GET /v1/departments/jobcenter/cases/{case[:8]}…: {result['jobcenter_before']} "
+        f"events before the withdrawal, {result['jobcenter_after']} after"
+    )
+    out.print(
+        f"   GET /v1/audit/cases/{case[:8]}…?as_of=<before>: the jobcenter's view then "
+        f"{'matches' if result['replay_matches_what_jobcenter_saw'] else 'DIFFERS FROM'} what it read then"
+    )
+    emit(rows, as_json=False, title="Events each party department may see (audit replay)")
+    out.print(
+        f"   log: {result['events']} events, verified "
+        f"{'clean' if result['verified'] else 'with PROBLEMS'}; conflicts flagged for the "
+        f"coordinator: {result['conflicts']}; looks at the case in the access log: {result['access_log_entries']}"
+    )
+    out.print(
+        "Look at: the jobcenter saw the plan and the contacts under its consent before "
+        "the withdrawal, and now only the consent and its withdrawal; the replay as of "
+        "before shows exactly what it saw then; both goal revisions are kept and the "
+        "clash is flagged for the coordinator; the drop-in centre (not an authority) "
+        "sees what its own consent covers; every read is in the access log."
+    )
+    out.print("   (keep the server folder and both laptops with --keep DIR)")
 
 
 def _same_history(a: Any, b: Any) -> bool:

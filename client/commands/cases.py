@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from client.commands.common import Parsers, day, open_laptop, recorded
+from client.commands.common import Parsers, day, open_laptop, record, recorded
 from client.commands.show import cmd_case_show
 from core import events as ev
 from core.console import emit
@@ -12,71 +12,68 @@ from core.errors import InvalidInput, RuleViolation, UnknownReference
 
 
 def register(p: Parsers) -> None:
+    _register_case(p)
+    _register_person(p)
+    _register_team(p)
+    a = p.single(
+        "coordinator", "the case's coordinator", "assign", cmd_coordinator, "assign the coordinator (tovholder)"
+    )
+    a.add_argument("--worker", required=True, metavar="ID")
+    a.add_argument("--department", metavar="DEPT", help="default: this worker's department")
+    a.add_argument("--reason", default="intake", choices=("intake", "handover", "cover"))
+
+
+def _register_case(p: Parsers) -> None:
     case = p.group("case", "open, close, reopen, transfer, show and list cases")
     a = p.leaf(case, "open", cmd_case_open, "open a new case (prints the case id)")
     a.add_argument("--kind", required=True, choices=("citizen", "family"))
     a.add_argument("--lead", required=True, metavar="DEPT", help="the lead department")
     a.add_argument("--reason", default="")
-    a = p.leaf(case, "close", cmd_case_close, "close the case (its retention clock starts)")
-    a.add_argument("case", metavar="CASE")
+    a = p.on_case(case, "close", cmd_case_close, "close the case (its retention clock starts)")
     a.add_argument("--reason", default="")
-    a = p.leaf(case, "reopen", cmd_case_reopen, "reopen a closed case (its retention clock stops)")
-    a.add_argument("case", metavar="CASE")
+    a = p.on_case(case, "reopen", cmd_case_reopen, "reopen a closed case (its retention clock stops)")
     a.add_argument("--reason", default="")
-    a = p.leaf(
+    a = p.on_case(
         case,
         "transfer",
         cmd_case_transfer,
         "transfer the case to another lead department, with its whole history",
     )
-    a.add_argument("case", metavar="CASE")
     a.add_argument("--to", required=True, metavar="DEPT", help="the new lead department")
     a.add_argument("--reason", default="", help='e.g. "turned 18: to adult services"')
-    a = p.leaf(case, "show", cmd_case_show, "the case as this worker sees it, pending events marked")
-    a.add_argument("case", metavar="CASE")
+    p.on_case(case, "show", cmd_case_show, "the case as this worker sees it, pending events marked")
     p.leaf(case, "list", cmd_case_list, "the cases held on this laptop")
 
+
+def _register_person(p: Parsers) -> None:
     person = p.group("person", "persons of a case")
-    a = p.leaf(person, "add", cmd_person_add, "add a person to a case (prints the person id)")
-    a.add_argument("case", metavar="CASE")
+    a = p.on_case(person, "add", cmd_person_add, "add a person to a case (prints the person id)")
     a.add_argument("--role", required=True, choices=ev.PERSON_ROLES)
     a.add_argument("--name", required=True)
     a.add_argument("--cpr")
     a.add_argument("--birth-date", metavar="YYYY-MM-DD")
-    a = p.leaf(person, "correct", cmd_person_correct, "correct a person's details (a new event; nothing is edited)")
-    a.add_argument("case", metavar="CASE")
+    a = p.on_case(person, "correct", cmd_person_correct, "correct a person's details (a new event; nothing is edited)")
     a.add_argument("person", metavar="PERSON")
     a.add_argument("--role", choices=ev.PERSON_ROLES)
     a.add_argument("--name")
     a.add_argument("--cpr")
     a.add_argument("--birth-date", metavar="YYYY-MM-DD")
 
+
+def _register_team(p: Parsers) -> None:
     team = p.group("team", "the departments that are parties")
-    a = p.leaf(team, "add", cmd_team_add, "make a department a party to the case")
-    a.add_argument("case", metavar="CASE")
+    a = p.on_case(team, "add", cmd_team_add, "make a department a party to the case")
     a.add_argument("--department", required=True, metavar="DEPT")
     a.add_argument("--worker", metavar="ID")
     a.add_argument("--role", default="caseworker", dest="member_role")
-    a = p.leaf(
+    a = p.on_case(
         team,
         "leave",
         cmd_team_leave,
         "a worker leaves the team, or (without --worker) the department stops being a party",
     )
-    a.add_argument("case", metavar="CASE")
     a.add_argument("--department", required=True, metavar="DEPT")
     a.add_argument("--worker", metavar="ID")
-
-    a = p.leaf(
-        p.group("coordinator", "the case's coordinator"),
-        "assign",
-        cmd_coordinator,
-        "assign the coordinator (tovholder)",
-    )
-    a.add_argument("case", metavar="CASE")
-    a.add_argument("--worker", required=True, metavar="ID")
-    a.add_argument("--department", metavar="DEPT", help="default: this worker's department")
-    a.add_argument("--reason", default="intake", choices=("intake", "handover", "cover"))
 
 
 def cmd_case_open(args: argparse.Namespace) -> None:
@@ -86,27 +83,18 @@ def cmd_case_open(args: argparse.Namespace) -> None:
 
 
 def cmd_case_close(args: argparse.Namespace) -> None:
-    with open_laptop(args) as laptop:
-        e = laptop.record(args.case, ev.CaseClosed, reason=args.reason)
-    recorded(args, e)
+    record(args, ev.payload(ev.CaseClosed, reason=args.reason))
 
 
 def cmd_case_reopen(args: argparse.Namespace) -> None:
-    with open_laptop(args) as laptop:
-        e = laptop.record(args.case, ev.CaseReopened, reason=args.reason)
-    recorded(args, e)
+    record(args, ev.payload(ev.CaseReopened, reason=args.reason))
 
 
 def cmd_case_transfer(args: argparse.Namespace) -> None:
     with open_laptop(args) as laptop:
         lead = laptop.view(args.case).state.lead
-        e = laptop.record(
-            args.case,
-            ev.CaseTransferred,
-            from_department=lead or "",
-            to_department=args.to,
-            reason=args.reason,
-        )
+        transfer = ev.payload(ev.CaseTransferred, from_department=lead or "", to_department=args.to, reason=args.reason)
+        e = laptop.record(args.case, transfer)
     recorded(args, e)
 
 
@@ -123,19 +111,16 @@ def cmd_case_list(args: argparse.Namespace) -> None:
 
 def cmd_person_add(args: argparse.Namespace) -> None:
     person_id = ev.new_id()
-    birth = day(args.birth_date, "--birth-date")
-    with open_laptop(args) as laptop:
-        e = laptop.record(
-            args.case,
-            ev.PersonAdded,
-            person_id=person_id,
-            role=args.role,
-            name=args.name,
-            cpr=args.cpr,
-            birth_date=birth,
-            persons=(person_id,),
-        )
-    recorded(args, e, person=person_id)
+    added = ev.payload(
+        ev.PersonAdded,
+        person_id=person_id,
+        role=args.role,
+        name=args.name,
+        cpr=args.cpr,
+        birth_date=day(args.birth_date, "--birth-date"),
+        persons=(person_id,),
+    )
+    record(args, added, person=person_id)
 
 
 def cmd_person_correct(args: argparse.Namespace) -> None:
@@ -144,30 +129,23 @@ def cmd_person_correct(args: argparse.Namespace) -> None:
         raise InvalidInput("say what to correct: --role, --name, --cpr or --birth-date")
     if args.name is not None and not args.name.strip():
         raise InvalidInput("a person's corrected name cannot be empty")
-    with open_laptop(args) as laptop:
-        e = laptop.record(
-            args.case,
-            ev.PersonCorrected,
-            person_id=args.person,
-            role=args.role,
-            name=args.name,
-            cpr=args.cpr,
-            birth_date=birth,
-            persons=(args.person,),
-        )
-    recorded(args, e, person=args.person)
+    corrected = ev.payload(
+        ev.PersonCorrected,
+        person_id=args.person,
+        role=args.role,
+        name=args.name,
+        cpr=args.cpr,
+        birth_date=birth,
+        persons=(args.person,),
+    )
+    record(args, corrected, person=args.person)
 
 
 def cmd_team_add(args: argparse.Namespace) -> None:
-    with open_laptop(args) as laptop:
-        e = laptop.record(
-            args.case,
-            ev.TeamMemberJoined,
-            member_department=args.department,
-            worker=args.worker,
-            member_role=args.member_role,
-        )
-    recorded(args, e)
+    joined = ev.payload(
+        ev.TeamMemberJoined, member_department=args.department, worker=args.worker, member_role=args.member_role
+    )
+    record(args, joined)
 
 
 def cmd_team_leave(args: argparse.Namespace) -> None:
@@ -185,21 +163,18 @@ def cmd_team_leave(args: argparse.Namespace) -> None:
                     "the lead department's last worker cannot leave; add another worker or transfer the case first"
                 )
         e = laptop.record(
-            args.case,
-            ev.TeamMemberLeft,
-            member_department=args.department,
-            worker=args.worker,
+            args.case, ev.payload(ev.TeamMemberLeft, member_department=args.department, worker=args.worker)
         )
     recorded(args, e)
 
 
 def cmd_coordinator(args: argparse.Namespace) -> None:
     with open_laptop(args) as laptop:
-        e = laptop.record(
-            args.case,
+        assigned = ev.payload(
             ev.CoordinatorAssigned,
             worker=args.worker,
             coordinator_department=args.department or laptop.author.department,
             reason=args.reason,
         )
+        e = laptop.record(args.case, assigned)
     recorded(args, e)

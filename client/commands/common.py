@@ -14,6 +14,8 @@ from core import events as ev
 from core.console import emit
 from core.errors import InvalidInput
 
+SERVER_ENV = "TOVHOLDER_SERVER"
+
 
 @dataclass
 class Parsers:
@@ -21,16 +23,31 @@ class Parsers:
 
     sub: Any
 
-    def leaf(self, parent: Any, name: str, func: Callable[..., Any], help: str, *, json: bool = True) -> Any:
+    def leaf(self, parent: Any, name: str, func: Callable[..., Any] | str, help: str, *, json: bool = True) -> Any:
+        """A command; `func` runs it, or is its path ("client sync") when the composition
+        root loads it only for that command (`tovholder.__main__.COMMANDS`)."""
         p = parent.add_parser(name, help=help, description=help)
         if json:
             p.add_argument("--json", action="store_true", help="print one JSON document")
-        p.set_defaults(func=func)
+        if isinstance(func, str):
+            p.set_defaults(func=None, deferred=func)
+        else:
+            p.set_defaults(func=func)
         return p
 
     def group(self, name: str, help: str) -> Any:
         g = self.sub.add_parser(name, help=help, description=help)
         return g.add_subparsers(dest=f"{name}_command", metavar="COMMAND", required=True)
+
+    def on_case(self, parent: Any, name: str, func: Callable[..., Any], help: str) -> Any:
+        """A command about one case: a leaf whose first argument is the case id."""
+        p = self.leaf(parent, name, func, help)
+        p.add_argument("case", metavar="CASE")
+        return p
+
+    def single(self, group: str, group_help: str, name: str, func: Callable[..., Any], help: str) -> Any:
+        """A group with one command about a case, as `contact record CASE`."""
+        return self.on_case(self.group(group, group_help), name, func, help)
 
 
 def open_laptop(args: argparse.Namespace) -> Laptop:
@@ -58,6 +75,21 @@ def day(text: str | None, flag: str) -> date | None:
 def recorded(args: argparse.Namespace, event: ev.CaseEvent, **made: str) -> None:
     """Print the new event's id, its case and the id of what it made."""
     emit({"event": event.event_id, "case": event.case_id, **made}, as_json=args.json)
+
+
+def record(args: argparse.Namespace, what: ev.Payload[Any], **made: str) -> None:
+    """Record the typed payload in the case `args.case` names, then print what was made."""
+    with open_laptop(args) as laptop:
+        e = laptop.record(args.case, what)
+    recorded(args, e, **made)
+
+
+def record_seen(args: argparse.Namespace, build: Callable[[CaseView], ev.Payload[Any]], **made: str) -> None:
+    """Record the typed payload `build` makes from the worker's view of the case (for
+    fields that come from what is already there), then print what was made."""
+    with open_laptop(args) as laptop:
+        e = laptop.record(args.case, build(laptop.view(args.case)))
+    recorded(args, e, **made)
 
 
 # --- the persons an event concerns, when the worker does not name them ----------------------

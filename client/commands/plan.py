@@ -11,9 +11,12 @@ from client.commands.common import (
     day,
     goal_persons,
     open_laptop,
+    record,
+    record_seen,
     recorded,
     split,
 )
+from client.laptop import CaseView
 from core import events as ev
 from core.errors import InvalidInput
 
@@ -21,86 +24,76 @@ SHARES_FORM = "--shares is written DEPT=PCT[,DEPT=PCT...], e.g. jobcenter=60,add
 
 
 def register(p: Parsers) -> None:
-    goal = p.group("goal", "goals of the shared plan")
-    a = p.leaf(goal, "add", cmd_goal_add, "add a goal (prints the goal id)")
-    a.add_argument("case", metavar="CASE")
-    a.add_argument("--person", required=True, metavar="PERSON")
-    a.add_argument("--text", required=True)
-    a.add_argument("--owner", required=True, metavar="DEPT")
-    a.add_argument("--parent", metavar="GOAL", help="makes this a sub-goal")
-    a.add_argument("--due", metavar="YYYY-MM-DD")
-    a.add_argument("--set-by-citizen", action="store_true")
-    a = p.leaf(goal, "revise", cmd_goal_revise, "revise a goal from the revision you see")
-    a.add_argument("case", metavar="CASE")
-    a.add_argument("goal", metavar="GOAL")
-    a.add_argument("--text", required=True)
-    a = p.leaf(goal, "close", cmd_goal_close, "close a goal (reached, or no longer pursued)")
-    a.add_argument("case", metavar="CASE")
-    a.add_argument("goal", metavar="GOAL")
-    a.add_argument("--reason", default="")
-
-    a = p.leaf(
-        p.group("progress", "progress on goals"),
-        "record",
-        cmd_progress,
-        "record a small-step score (1 to 5)",
-    )
-    a.add_argument("case", metavar="CASE")
+    _register_goal(p)
+    a = p.single("progress", "progress on goals", "record", cmd_progress, "record a small-step score (1 to 5)")
     a.add_argument("goal", metavar="GOAL")
     a.add_argument("--score", required=True, type=int, choices=range(1, 6), metavar="1..5")
     a.add_argument("--note", default="")
-
-    activity = p.group("activity", "activities (measures) towards a goal")
-    a = p.leaf(activity, "add", cmd_activity_add, "add an activity to a goal (prints the activity id)")
-    a.add_argument("case", metavar="CASE")
-    a.add_argument("--goal", required=True, metavar="GOAL")
-    a.add_argument("--department", required=True, metavar="DEPT", help="the department that carries it out")
-    a.add_argument("--kind", required=True, help='e.g. "mentor", "treatment course"')
-    a.add_argument("--starts", metavar="YYYY-MM-DD", help="planned start")
-    a.add_argument("--ends", metavar="YYYY-MM-DD", help="planned end")
-    a = p.leaf(
-        activity,
-        "start",
-        cmd_activity_start,
-        "start an activity (in the disability model only after the analysis meeting)",
-    )
-    a.add_argument("case", metavar="CASE")
-    a.add_argument("activity", metavar="ACTIVITY")
-    a.add_argument("--on", metavar="YYYY-MM-DD", help="default: today")
-    a = p.leaf(activity, "end", cmd_activity_end, "end a running activity")
-    a.add_argument("case", metavar="CASE")
-    a.add_argument("activity", metavar="ACTIVITY")
-    a.add_argument("--on", metavar="YYYY-MM-DD", help="default: today")
-
-    a = p.leaf(
-        p.group("financing", "who pays for an activity"),
+    _register_activity(p)
+    a = p.single(
+        "financing",
+        "who pays for an activity",
         "agree",
         cmd_financing,
         "record the departments' agreed split of an activity's cost (shares add up to 100 percent)",
     )
-    a.add_argument("case", metavar="CASE")
     a.add_argument("activity", metavar="ACTIVITY")
     a.add_argument("--shares", required=True, metavar="DEPT=PCT[,DEPT=PCT...]")
     a.add_argument("--granted-by", metavar="DEPT", help="default: the activity's department")
     a.add_argument("--paid-by", metavar="DEPT", help="default: the activity's department")
 
 
+def _register_goal(p: Parsers) -> None:
+    goal = p.group("goal", "goals of the shared plan")
+    a = p.on_case(goal, "add", cmd_goal_add, "add a goal (prints the goal id)")
+    a.add_argument("--person", required=True, metavar="PERSON")
+    a.add_argument("--text", required=True)
+    a.add_argument("--owner", required=True, metavar="DEPT")
+    a.add_argument("--parent", metavar="GOAL", help="makes this a sub-goal")
+    a.add_argument("--due", metavar="YYYY-MM-DD")
+    a.add_argument("--set-by-citizen", action="store_true")
+    a = p.on_case(goal, "revise", cmd_goal_revise, "revise a goal from the revision you see")
+    a.add_argument("goal", metavar="GOAL")
+    a.add_argument("--text", required=True)
+    a = p.on_case(goal, "close", cmd_goal_close, "close a goal (reached, or no longer pursued)")
+    a.add_argument("goal", metavar="GOAL")
+    a.add_argument("--reason", default="")
+
+
+def _register_activity(p: Parsers) -> None:
+    activity = p.group("activity", "activities (measures) towards a goal")
+    a = p.on_case(activity, "add", cmd_activity_add, "add an activity to a goal (prints the activity id)")
+    a.add_argument("--goal", required=True, metavar="GOAL")
+    a.add_argument("--department", required=True, metavar="DEPT", help="the department that carries it out")
+    a.add_argument("--kind", required=True, help='e.g. "mentor", "treatment course"')
+    a.add_argument("--starts", metavar="YYYY-MM-DD", help="planned start")
+    a.add_argument("--ends", metavar="YYYY-MM-DD", help="planned end")
+    a = p.on_case(
+        activity,
+        "start",
+        cmd_activity_start,
+        "start an activity (in the disability model only after the analysis meeting)",
+    )
+    a.add_argument("activity", metavar="ACTIVITY")
+    a.add_argument("--on", metavar="YYYY-MM-DD", help="default: today")
+    a = p.on_case(activity, "end", cmd_activity_end, "end a running activity")
+    a.add_argument("activity", metavar="ACTIVITY")
+    a.add_argument("--on", metavar="YYYY-MM-DD", help="default: today")
+
+
 def cmd_goal_add(args: argparse.Namespace) -> None:
     goal_id = ev.new_id()
-    due = day(args.due, "--due")
-    with open_laptop(args) as laptop:
-        e = laptop.record(
-            args.case,
-            ev.GoalAdded,
-            goal_id=goal_id,
-            text=args.text,
-            owner=args.owner,
-            parent_goal=args.parent,
-            due=due,
-            set_by_citizen=args.set_by_citizen,
-            persons=(args.person,),
-        )
-    recorded(args, e, goal=goal_id)
+    added = ev.payload(
+        ev.GoalAdded,
+        goal_id=goal_id,
+        text=args.text,
+        owner=args.owner,
+        parent_goal=args.parent,
+        due=day(args.due, "--due"),
+        set_by_citizen=args.set_by_citizen,
+        persons=(args.person,),
+    )
+    record(args, added, goal=goal_id)
 
 
 def cmd_goal_revise(args: argparse.Namespace) -> None:
@@ -110,24 +103,19 @@ def cmd_goal_revise(args: argparse.Namespace) -> None:
 
 
 def cmd_goal_close(args: argparse.Namespace) -> None:
-    with open_laptop(args) as laptop:
-        persons = goal_persons(laptop.view(args.case), args.goal)
-        e = laptop.record(args.case, ev.GoalClosed, goal_id=args.goal, reason=args.reason, persons=persons)
-    recorded(args, e, goal=args.goal)
+    def closed(view: CaseView) -> ev.Payload[ev.GoalClosed]:
+        persons = goal_persons(view, args.goal)
+        return ev.payload(ev.GoalClosed, goal_id=args.goal, reason=args.reason, persons=persons)
+
+    record_seen(args, closed, goal=args.goal)
 
 
 def cmd_progress(args: argparse.Namespace) -> None:
-    with open_laptop(args) as laptop:
-        persons = goal_persons(laptop.view(args.case), args.goal)
-        e = laptop.record(
-            args.case,
-            ev.ProgressRecorded,
-            goal_id=args.goal,
-            score=args.score,
-            note=args.note,
-            persons=persons,
-        )
-    recorded(args, e, goal=args.goal)
+    def progress(view: CaseView) -> ev.Payload[ev.ProgressRecorded]:
+        persons = goal_persons(view, args.goal)
+        return ev.payload(ev.ProgressRecorded, goal_id=args.goal, score=args.score, note=args.note, persons=persons)
+
+    record_seen(args, progress, goal=args.goal)
 
 
 def cmd_activity_add(args: argparse.Namespace) -> None:
@@ -137,10 +125,9 @@ def cmd_activity_add(args: argparse.Namespace) -> None:
     if not args.kind.strip():
         raise InvalidInput("an activity needs a kind, e.g. --kind mentor")
     activity_id = ev.new_id()
-    with open_laptop(args) as laptop:
-        persons = goal_persons(laptop.view(args.case), args.goal)
-        e = laptop.record(
-            args.case,
+
+    def added(view: CaseView) -> ev.Payload[ev.ActivityAdded]:
+        return ev.payload(
             ev.ActivityAdded,
             activity_id=activity_id,
             goal_id=args.goal,
@@ -148,9 +135,10 @@ def cmd_activity_add(args: argparse.Namespace) -> None:
             kind=args.kind,
             starts=starts,
             ends=ends,
-            persons=persons,
+            persons=goal_persons(view, args.goal),
         )
-    recorded(args, e, activity=activity_id)
+
+    record_seen(args, added, activity=activity_id)
 
 
 def cmd_activity_start(args: argparse.Namespace) -> None:
@@ -161,12 +149,13 @@ def cmd_activity_end(args: argparse.Namespace) -> None:
     _activity_step(args, ev.ActivityEnded)
 
 
-def _activity_step(args: argparse.Namespace, cls: type[ev.CaseEvent]) -> None:
+def _activity_step(args: argparse.Namespace, cls: type[ev.ActivityStarted | ev.ActivityEnded]) -> None:
     on = day(args.on, "--on")
-    with open_laptop(args) as laptop:
-        persons = activity_persons(laptop.view(args.case), args.activity)
-        e = laptop.record(args.case, cls, activity_id=args.activity, on=on, persons=persons)
-    recorded(args, e, activity=args.activity)
+
+    def step(view: CaseView) -> ev.Payload[ev.ActivityStarted | ev.ActivityEnded]:
+        return ev.payload(cls, activity_id=args.activity, on=on, persons=activity_persons(view, args.activity))
+
+    record_seen(args, step, activity=args.activity)
 
 
 def parse_shares(text: str) -> dict[str, int]:
@@ -195,8 +184,7 @@ def cmd_financing(args: argparse.Namespace) -> None:
         granted_by, paid_by = args.granted_by or own, args.paid_by or own
         for dept in {granted_by, paid_by} - {""}:
             laptop.directory.get(dept)
-        e = laptop.record(
-            args.case,
+        agreed = ev.payload(
             ev.FinancingAgreed,
             activity_id=args.activity,
             shares=MappingProxyType(shares),
@@ -204,4 +192,5 @@ def cmd_financing(args: argparse.Namespace) -> None:
             paid_by=paid_by,
             persons=activity_persons(view, args.activity),
         )
+        e = laptop.record(args.case, agreed)
     recorded(args, e, activity=args.activity)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from client.commands.common import Parsers, first_event, open_laptop, recorded, split
+from client.commands.common import Parsers, first_event, record, record_seen, split
+from client.laptop import CaseView
 from core import events as ev
 from core.errors import UnknownReference
 from core.rules import LEGAL_BASES
@@ -13,8 +14,7 @@ from core.rules import LEGAL_BASES
 
 def register(p: Parsers) -> None:
     consent = p.group("consent", "consents given and withdrawn")
-    a = p.leaf(consent, "give", cmd_consent_give, "record a consent (prints the consent id)")
-    a.add_argument("case", metavar="CASE")
+    a = p.on_case(consent, "give", cmd_consent_give, "record a consent (prints the consent id)")
     a.add_argument("--subject", required=True, metavar="PERSON")
     a.add_argument("--given-by", required=True, metavar="PERSON[,PERSON...]")
     a.add_argument("--to", required=True, metavar="DEPT[,DEPT...]")
@@ -22,18 +22,17 @@ def register(p: Parsers) -> None:
     a.add_argument("--purpose", required=True)
     a.add_argument("--until", required=True, metavar="YYYY-MM-DD")
     a.add_argument("--child-view", help="the child's own view (required from 10)")
-    a = p.leaf(consent, "withdraw", cmd_consent_withdraw, "withdraw a consent")
-    a.add_argument("case", metavar="CASE")
+    a = p.on_case(consent, "withdraw", cmd_consent_withdraw, "withdraw a consent")
     a.add_argument("consent", metavar="CONSENT_ID")
     a.add_argument("--reason", default="")
 
-    a = p.leaf(
-        p.group("share", "sharing without consent, on a legal basis"),
+    a = p.single(
+        "share",
+        "sharing without consent, on a legal basis",
         "record",
         cmd_share,
         "record a share on a legal basis (prints the share id); it shows in the auditor's exceptions report",
     )
-    a.add_argument("case", metavar="CASE")
     a.add_argument("--basis", required=True, choices=tuple(LEGAL_BASES))
     a.add_argument("--to", required=True, metavar="DEPT[,DEPT...]", help="receiving authorities")
     a.add_argument("--categories", required=True, metavar="CAT[,CAT...]")
@@ -43,12 +42,10 @@ def register(p: Parsers) -> None:
     a.add_argument("--person", metavar="PERSON[,PERSON...]", help="the persons it concerns")
 
     erasure = p.group("erasure", "requests for erasure and their decisions")
-    a = p.leaf(erasure, "request", cmd_erasure_request, "record a request for erasure (prints the request id)")
-    a.add_argument("case", metavar="CASE")
+    a = p.on_case(erasure, "request", cmd_erasure_request, "record a request for erasure (prints the request id)")
     a.add_argument("--requested-by", required=True, metavar="PERSON")
     a.add_argument("--reason", default="")
-    a = p.leaf(erasure, "decide", cmd_erasure_decide, "grant or refuse a request for erasure, with its legal basis")
-    a.add_argument("case", metavar="CASE")
+    a = p.on_case(erasure, "decide", cmd_erasure_decide, "grant or refuse a request for erasure, with its legal basis")
     a.add_argument("request", metavar="REQUEST")
     outcome = a.add_mutually_exclusive_group(required=True)
     outcome.add_argument("--grant", action="store_true", help="the case key is destroyed after an archive export")
@@ -59,76 +56,64 @@ def register(p: Parsers) -> None:
 
 def cmd_consent_give(args: argparse.Namespace) -> None:
     consent_id = ev.new_id()
-    with open_laptop(args) as laptop:
-        e = laptop.record(
-            args.case,
-            ev.ConsentGiven,
-            consent_id=consent_id,
-            subject=args.subject,
-            given_by=split(args.given_by),
-            recipients=split(args.to),
-            consent_categories=split(args.categories),
-            purpose=args.purpose,
-            valid_until=ev.parse_date(args.until, "--until"),
-            child_view=args.child_view,
-            persons=(args.subject,),
-        )
-    recorded(args, e, consent=consent_id)
+    given = ev.payload(
+        ev.ConsentGiven,
+        consent_id=consent_id,
+        subject=args.subject,
+        given_by=split(args.given_by),
+        recipients=split(args.to),
+        consent_categories=split(args.categories),
+        purpose=args.purpose,
+        valid_until=ev.parse_date(args.until, "--until"),
+        child_view=args.child_view,
+        persons=(args.subject,),
+    )
+    record(args, given, consent=consent_id)
 
 
 def cmd_consent_withdraw(args: argparse.Namespace) -> None:
-    with open_laptop(args) as laptop:
-        consent = laptop.view(args.case).state.consents.get(args.consent)
+    def withdrawn(view: CaseView) -> ev.Payload[ev.ConsentWithdrawn]:
+        consent = view.state.consents.get(args.consent)
         persons = (consent.subject,) if consent else ()
-        e = laptop.record(
-            args.case,
-            ev.ConsentWithdrawn,
-            consent_id=args.consent,
-            reason=args.reason,
-            persons=persons,
-        )
-    recorded(args, e, consent=args.consent)
+        return ev.payload(ev.ConsentWithdrawn, consent_id=args.consent, reason=args.reason, persons=persons)
+
+    record_seen(args, withdrawn, consent=args.consent)
 
 
 def cmd_share(args: argparse.Namespace) -> None:
     share_id = ev.new_id()
-    with open_laptop(args) as laptop:
-        e = laptop.record(
-            args.case,
-            ev.SharedOnLegalBasis,
-            share_id=share_id,
-            basis=args.basis,
-            recipients=split(args.to),
-            share_categories=split(args.categories),
-            reason=args.reason,
-            meeting_id=args.meeting,
-            purpose=args.purpose,
-            persons=split(args.person),
-        )
-    recorded(args, e, share=share_id)
+    shared = ev.payload(
+        ev.SharedOnLegalBasis,
+        share_id=share_id,
+        basis=args.basis,
+        recipients=split(args.to),
+        share_categories=split(args.categories),
+        reason=args.reason,
+        meeting_id=args.meeting,
+        purpose=args.purpose,
+        persons=split(args.person),
+    )
+    record(args, shared, share=share_id)
 
 
 def cmd_erasure_request(args: argparse.Namespace) -> None:
     request_id = ev.new_id()
-    with open_laptop(args) as laptop:
-        e = laptop.record(
-            args.case,
-            ev.ErasureRequested,
-            request_id=request_id,
-            requested_by=args.requested_by,
-            reason=args.reason,
-            persons=(args.requested_by,),
-        )
-    recorded(args, e, request=request_id)
+    requested = ev.payload(
+        ev.ErasureRequested,
+        request_id=request_id,
+        requested_by=args.requested_by,
+        reason=args.reason,
+        persons=(args.requested_by,),
+    )
+    record(args, requested, request=request_id)
 
 
 def cmd_erasure_decide(args: argparse.Namespace) -> None:
-    with open_laptop(args) as laptop:
-        request = first_event(laptop.view(args.case), ev.ErasureRequested, request_id=args.request)
+    def decided(view: CaseView) -> ev.Payload[ev.ErasureDecided]:
+        request = first_event(view, ev.ErasureRequested, request_id=args.request)
         if request is None:
             raise UnknownReference(f"erasure request {args.request} is not part of case {args.case}")
-        e = laptop.record(
-            args.case,
+        return ev.payload(
             ev.ErasureDecided,
             request_id=args.request,
             granted=args.grant,
@@ -136,4 +121,5 @@ def cmd_erasure_decide(args: argparse.Namespace) -> None:
             reason=args.reason,
             persons=request.persons,
         )
-    recorded(args, e, request=args.request)
+
+    record_seen(args, decided, request=args.request)

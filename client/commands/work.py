@@ -5,78 +5,33 @@ from __future__ import annotations
 
 import argparse
 
-from client.commands.common import Parsers, categories_given, first_event, open_laptop, persons_of, recorded, split
+from client.commands.common import (
+    Parsers,
+    categories_given,
+    first_event,
+    open_laptop,
+    persons_of,
+    record,
+    record_seen,
+    recorded,
+    split,
+)
+from client.laptop import CaseView
 from core import events as ev
 from core.errors import InvalidInput, UnknownReference
 
 
 def register(p: Parsers) -> None:
-    a = p.leaf(
-        p.group("contact", "contacts with the citizen"),
-        "record",
-        cmd_contact,
-        "record a contact (prints the contact id)",
-    )
-    a.add_argument("case", metavar="CASE")
-    a.add_argument("--kind", required=True, choices=ev.CONTACT_KINDS)
-    a.add_argument("--place", default="")
-    a.add_argument("--categories", metavar="CAT[,CAT...]", help="information categories (default contact)")
-    a.add_argument("--challenges", metavar="TEXT[,TEXT...]", help="challenges raised, e.g. finances,housing")
-    a.add_argument("--person", metavar="PERSON[,PERSON...]", help="the persons it concerns")
-    a.add_argument("--one-off", action="store_true", help="a one-off contact, not an ongoing one")
-    a.add_argument("--note", default="")
-
-    a = p.leaf(
-        p.group("meeting", "meetings held in the case"),
-        "record",
-        cmd_meeting,
-        "record a meeting that was held (prints the meeting id)",
-    )
-    a.add_argument("case", metavar="CASE")
-    a.add_argument("--kind", required=True, choices=ev.MEETING_KINDS)
-    a.add_argument("--participants", metavar="DEPT[,DEPT...]", help="the departments taking part")
-    a.add_argument("--chair", default="", metavar="WORKER")
-    a.add_argument("--minute-taker", default="", metavar="WORKER")
-    a.add_argument("--minutes", default="")
-    a.add_argument("--person", metavar="PERSON[,PERSON...]", help="the persons it concerns")
-
-    a = p.leaf(
-        p.group("assessment", "assessments of a child's situation (ICS)"),
-        "record",
-        cmd_assessment,
-        "record an assessment of the three ICS areas and its summary",
-    )
-    a.add_argument("case", metavar="CASE")
-    a.add_argument("--development", required=True, help="the child's development")
-    a.add_argument("--parenting-capacity", required=True)
-    a.add_argument("--family-environment", required=True, help="family and environment")
-    a.add_argument("--summary", required=True, help="one combined summary")
-    a.add_argument(
-        "--person", metavar="PERSON[,PERSON...]", help="the persons it concerns (default: the case's children)"
-    )
-
-    referral = p.group("referral", "referrals to other departments")
-    a = p.leaf(referral, "make", cmd_referral, "refer the citizen to another department (prints the referral id)")
-    a.add_argument("case", metavar="CASE")
-    a.add_argument("--to", required=True, metavar="DEPT")
-    a.add_argument("--reason", required=True)
-    a.add_argument("--person", metavar="PERSON[,PERSON...]")
-    a.add_argument("--categories", metavar="CAT[,CAT...]", help="information categories (default plan)")
-    a = p.leaf(referral, "outcome", cmd_referral_outcome, "record whether the citizen arrived where referred")
-    a.add_argument("case", metavar="CASE")
-    a.add_argument("referral", metavar="REFERRAL")
-    arrived = a.add_mutually_exclusive_group(required=True)
-    arrived.add_argument("--arrived", action="store_true", dest="arrived", default=None)
-    arrived.add_argument("--not-arrived", action="store_false", dest="arrived")
-    a.add_argument("--note", default="")
-
-    a = p.leaf(
-        p.group("decision", "decisions in a legal area"),
+    _register_contact_and_meeting(p)
+    _register_assessment(p)
+    _register_referral(p)
+    a = p.single(
+        "decision",
+        "decisions in a legal area",
         "record",
         cmd_decision,
         "record a decision of your department's legal area (prints the decision id)",
     )
-    a.add_argument("case", metavar="CASE")
     a.add_argument("--legal-basis", required=True, help='e.g. "aktivloven § 81"')
     a.add_argument("--kind", required=True, choices=ev.DECISION_KINDS)
     a.add_argument("--considerations", required=True)
@@ -85,63 +40,115 @@ def register(p: Parsers) -> None:
     a.add_argument("--amount", type=int, help="in øre")
     a.add_argument("--person", metavar="PERSON[,PERSON...]")
 
-    a = p.leaf(
-        p.group("conflict", "conflicts the server flagged between concurrent events"),
+    a = p.single(
+        "conflict",
+        "conflicts the server flagged between concurrent events",
         "resolve",
         cmd_conflict_resolve,
         "resolve a flagged conflict (the coordinator's task)",
     )
-    a.add_argument("case", metavar="CASE")
     a.add_argument("conflict", metavar="CONFLICT")
     a.add_argument("--resolution", required=True, help="how the clash was settled")
 
 
+def _register_contact_and_meeting(p: Parsers) -> None:
+    a = p.single(
+        "contact", "contacts with the citizen", "record", cmd_contact, "record a contact (prints the contact id)"
+    )
+    a.add_argument("--kind", required=True, choices=ev.CONTACT_KINDS)
+    a.add_argument("--place", default="")
+    a.add_argument("--categories", metavar="CAT[,CAT...]", help="information categories (default contact)")
+    a.add_argument("--challenges", metavar="TEXT[,TEXT...]", help="challenges raised, e.g. finances,housing")
+    a.add_argument("--person", metavar="PERSON[,PERSON...]", help="the persons it concerns")
+    a.add_argument("--one-off", action="store_true", help="a one-off contact, not an ongoing one")
+    a.add_argument("--note", default="")
+
+    a = p.single(
+        "meeting",
+        "meetings held in the case",
+        "record",
+        cmd_meeting,
+        "record a meeting that was held (prints the meeting id)",
+    )
+    a.add_argument("--kind", required=True, choices=ev.MEETING_KINDS)
+    a.add_argument("--participants", metavar="DEPT[,DEPT...]", help="the departments taking part")
+    a.add_argument("--chair", default="", metavar="WORKER")
+    a.add_argument("--minute-taker", default="", metavar="WORKER")
+    a.add_argument("--minutes", default="")
+    a.add_argument("--person", metavar="PERSON[,PERSON...]", help="the persons it concerns")
+
+
+def _register_assessment(p: Parsers) -> None:
+    a = p.single(
+        "assessment",
+        "assessments of a child's situation (ICS)",
+        "record",
+        cmd_assessment,
+        "record an assessment of the three ICS areas and its summary",
+    )
+    a.add_argument("--development", required=True, help="the child's development")
+    a.add_argument("--parenting-capacity", required=True)
+    a.add_argument("--family-environment", required=True, help="family and environment")
+    a.add_argument("--summary", required=True, help="one combined summary")
+    a.add_argument(
+        "--person", metavar="PERSON[,PERSON...]", help="the persons it concerns (default: the case's children)"
+    )
+
+
+def _register_referral(p: Parsers) -> None:
+    referral = p.group("referral", "referrals to other departments")
+    a = p.on_case(referral, "make", cmd_referral, "refer the citizen to another department (prints the referral id)")
+    a.add_argument("--to", required=True, metavar="DEPT")
+    a.add_argument("--reason", required=True)
+    a.add_argument("--person", metavar="PERSON[,PERSON...]")
+    a.add_argument("--categories", metavar="CAT[,CAT...]", help="information categories (default plan)")
+    a = p.on_case(referral, "outcome", cmd_referral_outcome, "record whether the citizen arrived where referred")
+    a.add_argument("referral", metavar="REFERRAL")
+    arrived = a.add_mutually_exclusive_group(required=True)
+    arrived.add_argument("--arrived", action="store_true", dest="arrived", default=None)
+    arrived.add_argument("--not-arrived", action="store_false", dest="arrived")
+    a.add_argument("--note", default="")
+
+
 def cmd_contact(args: argparse.Namespace) -> None:
     contact_id = ev.new_id()
-    with open_laptop(args) as laptop:
-        e = laptop.record(
-            args.case,
-            ev.ContactRecorded,
-            contact_id=contact_id,
-            kind=args.kind,
-            place=args.place,
-            challenges=split(args.challenges),
-            ongoing=not args.one_off,
-            note=args.note,
-            persons=split(args.person),
-            **categories_given(args),
-        )
-    recorded(args, e, contact=contact_id)
+    contact = ev.payload(
+        ev.ContactRecorded,
+        contact_id=contact_id,
+        kind=args.kind,
+        place=args.place,
+        challenges=split(args.challenges),
+        ongoing=not args.one_off,
+        note=args.note,
+        persons=split(args.person),
+        **categories_given(args),
+    )
+    record(args, contact, contact=contact_id)
 
 
 def cmd_meeting(args: argparse.Namespace) -> None:
     meeting_id = ev.new_id()
-    with open_laptop(args) as laptop:
-        e = laptop.record(
-            args.case,
-            ev.MeetingHeld,
-            meeting_id=meeting_id,
-            kind=args.kind,
-            participants=split(args.participants),
-            chair=args.chair,
-            minute_taker=args.minute_taker,
-            minutes=args.minutes,
-            persons=split(args.person),
-        )
-    recorded(args, e, meeting=meeting_id)
+    meeting = ev.payload(
+        ev.MeetingHeld,
+        meeting_id=meeting_id,
+        kind=args.kind,
+        participants=split(args.participants),
+        chair=args.chair,
+        minute_taker=args.minute_taker,
+        minutes=args.minutes,
+        persons=split(args.person),
+    )
+    record(args, meeting, meeting=meeting_id)
 
 
 def cmd_assessment(args: argparse.Namespace) -> None:
     texts = (args.development, args.parenting_capacity, args.family_environment, args.summary)
     if not all(t.strip() for t in texts):
         raise InvalidInput("an assessment describes all three ICS areas and gives a summary")
-    with open_laptop(args) as laptop:
-        persons = split(args.person)
-        if not persons:
-            state = laptop.view(args.case).state
-            persons = tuple(p.person_id for p in state.persons.values() if p.role == "child")
-        e = laptop.record(
-            args.case,
+
+    def assessment(view: CaseView) -> ev.Payload[ev.AssessmentRecorded]:
+        persons = split(args.person) or tuple(p.person_id for p in view.state.persons.values() if p.role == "child")
+        return ev.payload(
             ev.AssessmentRecorded,
             development=args.development,
             parenting_capacity=args.parenting_capacity,
@@ -149,14 +156,14 @@ def cmd_assessment(args: argparse.Namespace) -> None:
             summary=args.summary,
             persons=persons,
         )
-    recorded(args, e)
+
+    record_seen(args, assessment)
 
 
 def cmd_referral(args: argparse.Namespace) -> None:
     referral_id = ev.new_id()
     with open_laptop(args) as laptop:
-        e = laptop.record(
-            args.case,
+        made = ev.payload(
             ev.ReferralMade,
             referral_id=referral_id,
             from_department=laptop.author.department,
@@ -165,21 +172,19 @@ def cmd_referral(args: argparse.Namespace) -> None:
             persons=split(args.person),
             **categories_given(args),
         )
+        e = laptop.record(args.case, made)
     recorded(args, e, referral=referral_id)
 
 
 def cmd_referral_outcome(args: argparse.Namespace) -> None:
-    with open_laptop(args) as laptop:
-        made = first_event(laptop.view(args.case), ev.ReferralMade, referral_id=args.referral)
-        e = laptop.record(
-            args.case,
-            ev.ReferralOutcome,
-            referral_id=args.referral,
-            arrived=bool(args.arrived),
-            note=args.note,
-            persons=made.persons if made is not None else (),
+    def outcome(view: CaseView) -> ev.Payload[ev.ReferralOutcome]:
+        made = first_event(view, ev.ReferralMade, referral_id=args.referral)
+        persons = made.persons if made is not None else ()
+        return ev.payload(
+            ev.ReferralOutcome, referral_id=args.referral, arrived=bool(args.arrived), note=args.note, persons=persons
         )
-    recorded(args, e, referral=args.referral)
+
+    record_seen(args, outcome, referral=args.referral)
 
 
 def cmd_decision(args: argparse.Namespace) -> None:
@@ -207,16 +212,12 @@ def cmd_decision(args: argparse.Namespace) -> None:
 def cmd_conflict_resolve(args: argparse.Namespace) -> None:
     if not args.resolution.strip():
         raise InvalidInput("a resolution says how the conflict was settled")
-    with open_laptop(args) as laptop:
-        view = laptop.view(args.case)
+
+    def resolved(view: CaseView) -> ev.Payload[ev.ConflictResolved]:
         flagged = first_event(view, ev.ConflictFlagged, conflict_id=args.conflict)
         if flagged is None:
             raise UnknownReference(f"conflict {args.conflict} is not part of case {args.case}")
-        e = laptop.record(
-            args.case,
-            ev.ConflictResolved,
-            conflict_id=args.conflict,
-            resolution=args.resolution,
-            persons=flagged.persons or persons_of(view, flagged.events),
-        )
-    recorded(args, e, conflict=args.conflict)
+        persons = flagged.persons or persons_of(view, flagged.events)
+        return ev.payload(ev.ConflictResolved, conflict_id=args.conflict, resolution=args.resolution, persons=persons)
+
+    record_seen(args, resolved, conflict=args.conflict)

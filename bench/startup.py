@@ -1,0 +1,152 @@
+"""`python -m bench.startup`: what a `tovholder` command costs as a whole process.
+
+Each command runs as a real process (`python -m tovholder ...`) on a laptop store made
+for the run (the real scrypt cost, one open case), N times, interleaved, beside the
+same-run baselines: `python -c pass`, `python -c "import eventsourcing.sqlite"` (the
+library's persistence a laptop uses) and `python` plus one scrypt derivation with the
+store key's parameters (what unlocking a store costs by design, not start-up). For each
+it reports the CPU time of the child (user + system, `resource.getrusage(RUSAGE_CHILDREN)`)
+and the wall time, min and median, and the ratio of the median CPU to the bare
+interpreter's. `import the contact command` is start-up alone: what `tovholder client
+... contact record` imports before it runs.
+
+Target: a recording command starts (imports) in under 0.3 s of CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from client.laptop import Laptop
+from client.store import LaptopStore
+from core.keys import DeviceKeys, PassphraseKey
+
+PASSPHRASE = "bench passphrase"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_store(folder: Path) -> str:
+    """A laptop store with the real scrypt cost and one open case; returns the case id."""
+    store = LaptopStore.create(
+        folder,
+        PASSPHRASE,
+        DeviceKeys.generate(),
+        {
+            "device_id": "dev-bench",
+            "worker": "w-bench",
+            "department": "jobcenter",
+            "role": "caseworker",
+            "server_url": "http://127.0.0.1:9",
+            "ca_cert": None,
+            "server_agreement_key": DeviceKeys.generate().agreement_public,
+            "departments": [],
+        },
+    )
+    with Laptop(store) as laptop:
+        return laptop.open_case("citizen", "jobcenter").case_id
+
+
+def commands(folder: Path, case: str) -> dict[str, list[str]]:
+    """The processes to time, by the name in the table."""
+    py = [sys.executable]
+    client = [*py, "-m", "tovholder", "client", "--data", str(folder)]
+    return {
+        "python -c pass": [*py, "-c", "pass"],
+        "python -c 'import eventsourcing.sqlite'": [*py, "-c", "import eventsourcing.sqlite"],
+        "python + scrypt of the passphrase": [*py, "-c", SCRYPT],
+        "tovholder --help": [*py, "-m", "tovholder", "--help"],
+        "client contact record": [*client, "contact", "record", case, "--kind", "phone"],
+        "client case show": [*client, "case", "show", case],
+        "client status": [*client, "status"],
+        "import the contact command": [*py, "-c", "import tovholder.__main__, client.cli"],
+    }
+
+
+# What unlocking a store costs by design: scrypt with the store key's parameters.
+SCRYPT = f"import hashlib; hashlib.scrypt(b'pw', salt=bytes(16), n={PassphraseKey.N}, r=8, p=1, maxmem=2**26, dklen=32)"
+
+
+def run_once(argv: list[str]) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of one child process."""
+    env = {**os.environ, "TOVHOLDER_PASSPHRASE": PASSPHRASE}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, timeout=120)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, wall
+
+
+def measure(runs: int, folder: Path, case: str) -> dict[str, dict[str, float]]:
+    """Min and median CPU and wall per command; runs interleave the commands."""
+    todo = commands(folder, case)
+    cpu: dict[str, list[float]] = {name: [] for name in todo}
+    wall: dict[str, list[float]] = {name: [] for name in todo}
+    for _ in range(max(1, runs)):
+        for name, argv in todo.items():
+            c, w = run_once(argv)
+            cpu[name].append(c)
+            wall[name].append(w)
+    bare = statistics.median(cpu["python -c pass"])
+    return {
+        name: {
+            "cpu_min": min(cpu[name]),
+            "cpu_median": statistics.median(cpu[name]),
+            "wall_min": min(wall[name]),
+            "wall_median": statistics.median(wall[name]),
+            "cpu_vs_python": statistics.median(cpu[name]) / bare if bare else 0.0,
+        }
+        for name in todo
+    }
+
+
+def print_table(results: dict[str, dict[str, float]], runs: int) -> None:
+    table = Table(title=f"tovholder start-up, {runs} runs each (seconds; ratio = median CPU / python -c pass)")
+    for column in ("command", "CPU min", "CPU median", "wall min", "wall median", "ratio"):
+        table.add_column(column, justify="left" if column == "command" else "right")
+    for name, r in results.items():
+        table.add_row(
+            name,
+            f"{r['cpu_min']:.3f}",
+            f"{r['cpu_median']:.3f}",
+            f"{r['wall_min']:.3f}",
+            f"{r['wall_median']:.3f}",
+            f"{r['cpu_vs_python']:.1f}x",
+        )
+    Console().print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per command (min and median are kept)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    args = parser.parse_args(argv)
+    for key in [k for k in os.environ if k.startswith(("SQLITE_", "PERSISTENCE_", "CIPHER_"))]:
+        del os.environ[key]
+    with tempfile.TemporaryDirectory(prefix="tovholder-bench-") as tmp:
+        folder = Path(tmp) / "laptop"
+        case = make_store(folder)
+        results = measure(args.runs, folder, case)
+    document: dict[str, Any] = {"runs": args.runs, "results": results}
+    if args.json:
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        print_table(results, args.runs)
+
+
+if __name__ == "__main__":
+    main()
