@@ -128,6 +128,21 @@ def erase(
         "reason": "granted erasure request" if granted else "retention period ran out",
         "events": [event_json(e, received.get(e.event_id)) for e in events],
     }
+    _write_archive(path, document)
+    author = Author(server_id, "server", state.lead or "", server_id)
+    tombstone = make_event(ev.CaseErased, case_id, events[0].header.key_id, author, state.seq, clock=lambda: now)
+    sealed = seal(tombstone, None)
+    batch = sign_batch(signing, str(uuid.uuid4()), server_id, [sealed.digest])
+    receipt = log.append([sealed], batch, verify=False)[0]
+    log.destroy_key(case_id)
+    if on_erased is not None:
+        on_erased(case_id)
+    return Erasure(case_id, str(path), len(events), tombstone.event_id, receipt.position)
+
+
+def _write_archive(path: Path, document: dict[str, Any]) -> None:
+    """Write the archive file (mode 0600) to disk; InvalidInput when it exists already or
+    cannot be written."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -138,12 +153,3 @@ def erase(
         json.dump(document, f, ensure_ascii=False, indent=1)
         f.flush()
         os.fsync(f.fileno())
-    author = Author(server_id, "server", state.lead or "", server_id)
-    tombstone = make_event(ev.CaseErased, case_id, events[0].header.key_id, author, state.seq, clock=lambda: now)
-    sealed = seal(tombstone, None)
-    batch = sign_batch(signing, str(uuid.uuid4()), server_id, [sealed.digest])
-    receipt = log.append([sealed], batch, verify=False)[0]
-    log.destroy_key(case_id)
-    if on_erased is not None:
-        on_erased(case_id)
-    return Erasure(case_id, str(path), len(events), tombstone.event_id, receipt.position)

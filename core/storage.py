@@ -1,23 +1,28 @@
-"""Choosing persistence: a database URL becomes one of the library's recorders.
+"""Choosing persistence: a database URL becomes the case log's `LogStore`.
 
 ``sqlite:///path/to/file.db`` (the embedded default, one file in WAL mode) or
 ``postgresql://user[:password]@host[:port]/database[?schema=name]`` (production and
 multi-instance). Both go through the eventsourcing library's own persistence modules,
-with our recorder subclasses plugged in by topic.
+with our recorder subclasses (`core.recorders`) plugged in by topic; the laptop plugs in
+its own recorder the same way (`open_application_recorder`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
 import psycopg
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import Environment, get_topic
 
 from core.errors import ConfigurationError
+from core.logstore import LogStore
 from core.recorders import PostgresCaseLogRecorder, SQLiteCaseLogRecorder
+
+R = TypeVar("R", bound=ApplicationRecorder)
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
 
@@ -77,24 +82,27 @@ def ensure_schema(env: dict[str, str]) -> None:
         raise ConfigurationError(f"cannot reach PostgreSQL at {where}: {exc.__class__.__name__}") from exc
 
 
-def open_recorder(database_url: str, name: str = "cases", recorder_class: type | None = None) -> Any:
-    """Construct the application recorder for a database URL, creating tables if needed."""
+def open_application_recorder(database_url: str, name: str, recorder_class: type[R]) -> R:
+    """Construct an application recorder of the given class for a database URL, creating
+    its tables if needed; ConfigurationError when the URL names another backend."""
     env = recorder_env(database_url, recorder_class)
     ensure_schema(env)
-    factory = InfrastructureFactory.construct(Environment(name, env))
-    recorder: ApplicationRecorder = factory.application_recorder()
-    recorder._factory = factory  # type: ignore[attr-defined]  # keep the pool alive
+    recorder = InfrastructureFactory.construct(Environment(name, env)).application_recorder()
+    if not isinstance(recorder, recorder_class):
+        raise ConfigurationError(f"a {recorder_class.__name__} cannot keep its data at {urlparse(database_url).scheme}")
     return recorder
 
 
-def close_recorder(recorder: Any) -> None:
-    """Stop the recorder's background work and close its connections."""
-    checkpointer = getattr(recorder, "checkpointer", None)
-    if checkpointer is not None:
-        checkpointer.stop()
-    heads = getattr(recorder, "heads", None)
-    if heads is not None:
-        heads.close()
-    factory = getattr(recorder, "_factory", None)
-    if factory is not None:
-        factory.close()
+def open_recorder(database_url: str, name: str = "cases") -> LogStore:
+    """The case log's store for a database URL, creating its tables if needed."""
+    if urlparse(database_url).scheme == "sqlite":
+        return open_application_recorder(database_url, name, SQLiteCaseLogRecorder)
+    return open_application_recorder(database_url, name, PostgresCaseLogRecorder)
+
+
+def close_recorder(recorder: LogStore | SQLiteApplicationRecorder) -> None:
+    """Stop the store's background work and close its connections."""
+    if isinstance(recorder, SQLiteApplicationRecorder) and not isinstance(recorder, SQLiteCaseLogRecorder):
+        recorder.datastore.close()
+    else:
+        recorder.close()

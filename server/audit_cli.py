@@ -31,7 +31,7 @@ from server.reading import (
     retention_report,
 )
 from server.store import Principal
-from sync.push import SERVER_ID
+from sync.protocol import SERVER_ID
 
 
 def _auditor(ctx: ServerContext) -> Principal:

@@ -55,6 +55,9 @@ from core.signing import BatchSeal
 from sync.errors import LimitExceeded, MalformedMessage
 
 VERSION = 1
+SERVER_ID = "server"
+"""The server's id where the protocol names a party: the recipient of key grants a laptop
+wraps for the server, and the device and author of what the server itself records."""
 MAX_BATCH = 5000
 MAX_PAGE = 5000
 DEFAULT_PAGE = 1000
@@ -109,8 +112,12 @@ class PullRequest:
     holding: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PulledEvent:
+    """An event as the server confirmed it: the sealed bytes as the laptop signed them, and
+    what the server added on append (case sequence, global position, time received in µs,
+    chain link). The shape of a pulled page's events and of the laptop's confirmed copy."""
+
     position: int
     seq: int
     case_id: str

@@ -1,8 +1,8 @@
 """HTTP endpoints of the field laptops: enrollment, push and pull.
 
 Thin: each handler reads the body within the size limit, authenticates the device, decodes
-the msgpack message with `sync.protocol` and hands it to the pure push or pull code in a
-worker thread (the database calls block).
+the msgpack message with `sync.protocol` and hands it to the push or pull service
+(`server.syncing.push`, `server.syncing.pull`) in a worker thread (the database calls block).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from core.errors import InvalidInput
 from server.auth import authenticate_device, read_body
 from server.context import ServerContext
 from server.errors import Unauthorized
-from server.ordering import BatchOrder
+from server.syncing.ordering import BatchOrder
+from server.syncing.pull import PullingDevice, pull
+from server.syncing.push import Worker
 from sync.errors import LimitExceeded
 from sync.protocol import decode_pull, decode_push, encode_pull_response, encode_push_response
-from sync.pull import PullingDevice, pull
-from sync.push import Worker
 
 MSGPACK = "application/msgpack"
 
