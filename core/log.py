@@ -1,14 +1,14 @@
-"""The server's case log: sealed events, chained per case, stored on the library's recorder.
+"""The server's case log: sealed events, chained per case, kept in a `core.logstore.LogStore`.
 
 On append the log checks the device's batch signature (once per batch), gives each new
 event the next sequence of its case, extends the case's hash chain
 
     link(n) = SHA-256(link(n-1) || n as 8 bytes || SHA-256(sealed bytes of event n))
 
-and stores, per event, one library stored event whose state is the envelope
-the envelope (format byte, chain link, time received in µs, batch id, sealed bytes; see
-`envelope`). The global position is
-the library's notification id. What the device signed is never changed.
+and stores, per event, one library stored event whose state is the envelope (format
+byte, chain link, time received in µs, batch id, sealed bytes; see `envelope`). The
+global position is the library's notification id. What the device signed is never
+changed. The log knows no SQL: it asks its store (`core.logstore`) in the domain's words.
 
 Appends are idempotent on the event id: an event already in the log answers
 ``duplicate`` with its original sequence and position, and nothing is stored twice.

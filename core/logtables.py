@@ -37,6 +37,7 @@ class LogTables:
         self.openers_tracking = f"{qualify}sync_openers_position"
 
     def create(self) -> list[str]:
+        """The statements that make the tables (and their indexes) if they are missing."""
         b = self.blob
         return [
             f"CREATE TABLE IF NOT EXISTS {self.batches} (batch_id TEXT PRIMARY KEY, "
@@ -58,15 +59,18 @@ class LogTables:
         ]
 
     def insert_batch(self) -> str:
+        """Keep a batch's signed manifest."""
         p = self.p
         # A batch re-sent with the same id carries the same signed manifest: keep the first.
         return f"INSERT INTO {self.batches} VALUES ({p},{p},{p},{p},{p}) ON CONFLICT (batch_id) DO NOTHING"
 
     def insert_index(self) -> str:
+        """Index an event id at its case and sequence."""
         p = self.p
         return f"INSERT INTO {self.index} VALUES ({p},{p},{p})"
 
     def insert_key(self) -> str:
+        """Keep a case key wrapped under the KEK."""
         p = self.p
         return f"INSERT INTO {self.keys} (case_id, key_id, wrapped) VALUES ({p},{p},{p})"
 

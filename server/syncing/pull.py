@@ -14,10 +14,9 @@ names its cursor (a global position) and the cases it holds. The answer has, in 
 jumps over other workers' events and the gaps a rolled-back transaction leaves: when the
 page is not full, everything up to the head read before the query was scanned.
 
-The library's notification log filters only by topic, so the page is one query of the
-log's store on the events table (`CaseLog.page`): `originator_id IN (caseload) AND
-position in (after, head]`, served by the primary key `(originator_id,
-originator_version)` per case.
+The library's notification log filters only by topic, so the page is one question of
+our own to the log's store (`CaseLog.page`): the events of the caseload's cases with
+position in (after, head], served per case by the events table's primary key.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from sync.errors import StaleCursor
 from sync.protocol import KeyGrant, PulledEvent, PullRequest, PullResponse
 
 MAX_BACKFILL_CASES = 20
-_CHUNK = 500
 
 
 @dataclass(frozen=True)
