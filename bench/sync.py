@@ -42,7 +42,7 @@ from rich.console import Console
 from rich.table import Table
 
 from client.laptop import Laptop
-from client.store import LaptopStore, PageEvent
+from client.store import LaptopStore
 from client.sync import Syncer, SyncReport, enroll_laptop, tls_verify
 from core import events as ev
 from core.keys import CaseKey, DeviceKeys, KeyEncryptionKey, accept_grant
@@ -53,10 +53,10 @@ from core.sealing import parse, seal, to_micros
 from core.signing import sign_batch
 from core.storage import close_recorder, open_recorder
 from server.context import ServerContext
-from sync.caseload import Caseload
+from server.syncing.caseload import Caseload
+from server.syncing.pull import PullingDevice, pull
+from server.syncing.push import PushService, Worker
 from sync.protocol import PullRequest, PushRequest, encode_push
-from sync.pull import PullingDevice, pull
-from sync.push import PushService, Worker
 
 BATCH = 1000
 PASSPHRASE = "bench passphrase"
@@ -330,8 +330,7 @@ def bench_first_sync(b: Bench, code: str, expected: int, page: int) -> dict[str,
         while more:
             answer = pull(ctx.log, caseload, who, PullRequest(cursor, page, tuple(store.held_cases())))
             grants = [accept_grant(keys.agreement, device_id, g.case_id, g.key_id, g.grant) for g in answer.grants]
-            events = [PageEvent(e.position, e.seq, e.case_id, e.sealed, e.received, e.link) for e in answer.events]
-            store.apply_page(events, grants, answer.drop, answer.next, to_micros(ev.utcnow()))
+            store.apply_page(answer.events, grants, answer.drop, answer.next, to_micros(ev.utcnow()))
             cursor, more = answer.next, answer.more
         inproc = time.perf_counter() - t0
     finally:

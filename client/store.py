@@ -37,6 +37,7 @@ from core.embedded import close_recorder, open_recorder
 from core.errors import CodecError, KeyNotHeld
 from core.keys import CaseKey, DeviceKeys, PassphraseKey
 from core.sealing import SealedEvent, parse
+from sync.pulled import PulledEvent
 
 DB_NAME = "laptop.db"
 _DEVICE_LABEL = b"device-keys"
@@ -70,18 +71,6 @@ class LaptopRecorder(SQLiteApplicationRecorder):
 
 
 @dataclass(frozen=True, slots=True)
-class Confirmed:
-    """An event as the server confirmed it: sealed bytes plus what the server added."""
-
-    position: int
-    seq: int
-    case_id: str
-    sealed: bytes
-    received: int
-    link: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class Pending:
     """An outbox entry: an event recorded here that the server has not confirmed yet."""
 
@@ -91,18 +80,6 @@ class Pending:
     sealed: bytes
     status: str  # pending | sent | rejected
     reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class PageEvent:
-    """One event of a pulled page, as the store applies it."""
-
-    position: int
-    seq: int
-    case_id: str
-    sealed: bytes
-    received: int
-    link: bytes
 
 
 def store_path(folder: Path) -> Path:
@@ -121,19 +98,15 @@ def _unpack(raw: bytes) -> Any:
 class LaptopStore:
     """The encrypted local store of one enrolled laptop, unlocked with the passphrase."""
 
-    def __init__(self, recorder: Any, key: PassphraseKey, device_keys: DeviceKeys) -> None:
+    def __init__(self, recorder: LaptopRecorder, key: PassphraseKey, device_keys: DeviceKeys) -> None:
         self.recorder = recorder
         self._key = key
         self.device_keys = device_keys
 
     # -- opening ----------------------------------------------------------------------
     @staticmethod
-    def _recorder(folder: Path) -> Any:
-        return open_recorder(
-            f"sqlite:///{store_path(folder).resolve()}",
-            name="laptop",
-            recorder_class=LaptopRecorder,
-        )
+    def _recorder(folder: Path) -> LaptopRecorder:
+        return open_recorder(f"sqlite:///{store_path(folder).resolve()}", "laptop", LaptopRecorder)
 
     @classmethod
     def create(
@@ -239,7 +212,7 @@ class LaptopStore:
             c.executemany("UPDATE case_keys SET pushed=1 WHERE case_id=?", [(i,) for i in case_ids])
 
     # -- confirmed events -------------------------------------------------------------
-    def confirmed(self, case_id: str) -> list[Confirmed]:
+    def confirmed(self, case_id: str) -> list[PulledEvent]:
         """A case's confirmed events in the server's case order."""
         rows = self._run(
             "SELECT originator_version, state FROM stored_events WHERE originator_id=? ORDER BY originator_version",
@@ -300,7 +273,7 @@ class LaptopStore:
     # -- applying a pulled page -------------------------------------------------------
     def apply_page(
         self,
-        events: Sequence[PageEvent],
+        events: Sequence[PulledEvent],
         keys: Sequence[CaseKey],
         drops: Sequence[str],
         cursor: int,
@@ -314,51 +287,56 @@ class LaptopStore:
         the outbox: they are the worker's recorded work and still go to the server.
         Returns how many events were new.
         """
-        new = 0
         with self.recorder.datastore.transaction(commit=True) as c:
             for key in keys:
                 c.execute(
                     "INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, 1)",
                     (key.case_id, key.key_id, self._key.wrap(key)),
                 )
-            ordered = sorted(events, key=lambda x: (x.case_id, x.seq))
-            hexes = {case_id: UUID(case_id).hex for case_id in {e.case_id for e in ordered}}
-            held = _held(c, [(hexes[e.case_id], e.seq) for e in ordered])
-            links: dict[tuple[str, int], bytes] = {}
-            stored: list[tuple[str, int, str, bytes]] = []
-            confirmed: list[tuple[str, str, int, int]] = []
-            for e in ordered:
-                sealed = parse(e.sealed)
-                if sealed.case_id != e.case_id:
-                    raise CodecError(f"the server sent event {sealed.event_id} under the wrong case")
-                if (hexes[e.case_id], e.seq) in held:
-                    continue
-                prev = links.get((e.case_id, e.seq - 1))
-                if prev is None:
-                    prev = _link_before(c, e.case_id, e.seq)
-                if prev is not None and next_link(prev, e.seq, sealed.digest) != e.link:
-                    raise CodecError(f"event {e.seq} of case {e.case_id} does not continue the case's chain")
-                links[(e.case_id, e.seq)] = e.link
-                held.add((hexes[e.case_id], e.seq))
-                stored.append(
-                    (hexes[e.case_id], e.seq, sealed.topic, _pack([e.sealed, e.position, e.received, e.link]))
-                )
-                confirmed.append((sealed.event_id, e.case_id, e.seq, e.position))
+            stored, confirmed = _checked_page(c, events)
             # One statement each for the whole page.
             c.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", stored)
             c.executemany("INSERT OR REPLACE INTO confirmed_index VALUES (?, ?, ?, ?)", confirmed)
             c.executemany("DELETE FROM outbox WHERE event_id=?", [(row[0],) for row in confirmed])
-            new = len(stored)
             for case_id in drops:
                 c.execute("DELETE FROM stored_events WHERE originator_id=?", (UUID(case_id).hex,))
                 c.execute("DELETE FROM confirmed_index WHERE case_id=?", (case_id,))
                 c.execute("DELETE FROM case_keys WHERE case_id=?", (case_id,))
             c.execute("INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (_pack(cursor),))
             c.execute("INSERT OR REPLACE INTO meta VALUES ('last_sync', ?)", (_pack(synced_at),))
-        return new
+        return len(stored)
 
 
-def _meta_rows(recorder: Any, names: Sequence[str]) -> dict[str, Any]:
+def _checked_page(
+    c: Any, events: Sequence[PulledEvent]
+) -> tuple[list[tuple[str, int, str, bytes]], list[tuple[str, str, int, int]]]:
+    """The rows of the page's new events (stored events, confirmed index), each checked to
+    continue its case's chain; CodecError for the first that does not."""
+    ordered = sorted(events, key=lambda x: (x.case_id, x.seq))
+    hexes = {case_id: UUID(case_id).hex for case_id in {e.case_id for e in ordered}}
+    held = _held(c, [(hexes[e.case_id], e.seq) for e in ordered])
+    links: dict[tuple[str, int], bytes] = {}
+    stored: list[tuple[str, int, str, bytes]] = []
+    confirmed: list[tuple[str, str, int, int]] = []
+    for e in ordered:
+        sealed = parse(e.sealed)
+        if sealed.case_id != e.case_id:
+            raise CodecError(f"the server sent event {sealed.event_id} under the wrong case")
+        if (hexes[e.case_id], e.seq) in held:
+            continue
+        prev = links.get((e.case_id, e.seq - 1))
+        if prev is None:
+            prev = _link_before(c, e.case_id, e.seq)
+        if prev is not None and next_link(prev, e.seq, sealed.digest) != e.link:
+            raise CodecError(f"event {e.seq} of case {e.case_id} does not continue the case's chain")
+        links[(e.case_id, e.seq)] = e.link
+        held.add((hexes[e.case_id], e.seq))
+        stored.append((hexes[e.case_id], e.seq, sealed.topic, _pack([e.sealed, e.position, e.received, e.link])))
+        confirmed.append((sealed.event_id, e.case_id, e.seq, e.position))
+    return stored, confirmed
+
+
+def _meta_rows(recorder: LaptopRecorder, names: Sequence[str]) -> dict[str, Any]:
     marks = ",".join("?" * len(names))
     with recorder.datastore.transaction(commit=False) as c:
         c.execute(f"SELECT name, value FROM meta WHERE name IN ({marks})", list(names))
@@ -394,6 +372,6 @@ def _link_before(c: Any, case_id: str, seq: int) -> bytes | None:
     return None if row is None else bytes(_unpack(row[0])[3])
 
 
-def _confirmed(case_id: str, seq: int, state: bytes) -> Confirmed:
+def _confirmed(case_id: str, seq: int, state: bytes) -> PulledEvent:
     sealed, position, received, link = _unpack(state)
-    return Confirmed(position, seq, case_id, bytes(sealed), received, bytes(link))
+    return PulledEvent(position, seq, case_id, bytes(sealed), received, bytes(link))

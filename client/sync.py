@@ -14,8 +14,8 @@ and the cursor moves only with a stored page, so a sync cut off at either end is
 run again.
 
 Every request is signed by the device key (headers ``X-Tovholder-Device``, ``-Time``,
-``-Nonce``, ``-Signature``: Ed25519 over ``METHOD\\nPATH\\nTIME\\nNONCE\\n`` plus the
-SHA-256 hex of the body). Network failures and server errors 5xx/429 are retried with
+``-Nonce``, ``-Signature``: Ed25519 over the canonical form of `sync.signature`, the same
+bytes the server verifies). Network failures and server errors 5xx/429 are retried with
 exponential backoff (after RFC 8961's advice: back off, cap, give up in bounded time),
 with an injectable sleep so tests never wait; a refused device is not retried.
 """
@@ -44,13 +44,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from client.errors import AlreadyEnrolled, DeviceRefused, ServerRejected, ServerUnreachable
 from client.laptop import Laptop
-from client.store import LaptopStore, PageEvent, store_path
+from client.store import LaptopStore, store_path
 from core import events as ev
 from core.keys import CaseKey, DeviceKeys, accept_grant, grant_key
 from core.sealing import to_micros
 from core.signing import sign_batch
 from sync.protocol import (
     DEFAULT_PAGE,
+    SERVER_ID,
     KeyGrant,
     PullRequest,
     PushRequest,
@@ -59,9 +60,9 @@ from sync.protocol import (
     encode_pull,
     encode_push,
 )
+from sync.signature import DEVICE_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIME_HEADER, signed_message
 
 MSGPACK = "application/msgpack"
-SERVER_RECIPIENT = "server"
 IN_FLIGHT = 2  # pushed batches on the way at once; the server judges them in order
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -78,12 +79,12 @@ def auth_headers(
     """The headers that authenticate one request as coming from this device."""
     stamp = str(int(now if now is not None else time.time()))
     nonce = nonce or base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
-    message = f"{method.upper()}\n{path}\n{stamp}\n{nonce}\n{hashlib.sha256(body).hexdigest()}"
+    message = signed_message(method, path, stamp, nonce, body)
     return {
-        "X-Tovholder-Device": device_id,
-        "X-Tovholder-Time": stamp,
-        "X-Tovholder-Nonce": nonce,
-        "X-Tovholder-Signature": base64.b64encode(signing.sign(message.encode())).decode(),
+        DEVICE_HEADER: device_id,
+        TIME_HEADER: stamp,
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: base64.b64encode(signing.sign(message)).decode(),
     }
 
 
@@ -339,7 +340,7 @@ class Syncer:
         )
         cases = {p.case_id for p in batch}
         grants = tuple(
-            KeyGrant(k.case_id, k.key_id, grant_key(k, server_public, SERVER_RECIPIENT))
+            KeyGrant(k.case_id, k.key_id, grant_key(k, server_public, SERVER_ID))
             for c, k in unpushed.items()
             if c in cases
         )
@@ -379,11 +380,12 @@ class Syncer:
                     accept_grant(device.agreement, self.laptop.device_id, g.case_id, g.key_id, g.grant)
                     for g in page.grants
                 ]
-                events = [PageEvent(e.position, e.seq, e.case_id, e.sealed, e.received, e.link) for e in page.events]
                 next_cursor = max(cursor, page.next)
                 if page.departments:
                     self.laptop.learn_directory(list(page.departments))
-                report.pulled += self.store.apply_page(events, keys, page.drop, next_cursor, to_micros(ev.utcnow()))
+                report.pulled += self.store.apply_page(
+                    page.events, keys, page.drop, next_cursor, to_micros(ev.utcnow())
+                )
                 report.pages += 1
                 report.granted.extend(k.case_id for k in keys)
                 report.dropped.extend(page.drop)

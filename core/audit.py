@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,7 @@ from core.access_log import Access
 from core.case import CaseState, fold
 from core.case_view import event_json, seen_json
 from core.departments import Directory
-from core.log import CaseLog, LoggedEvent
+from core.log import CaseLog
 from core.visibility import Seen, all_views
 
 
@@ -115,7 +115,7 @@ def exceptions(log: CaseLog, case_id: str | None = None) -> list[ExceptionRow]:
     """Every `shared on legal basis` event of the log (or one case), oldest first.
     Erased cases cannot be opened any more and are left out."""
     topic = ev.SharedOnLegalBasis.TOPIC
-    logged = log.case_events(case_id) if case_id else _of_topic(log, topic)
+    logged = log.case_events(case_id) if case_id else log.of_topic(topic)
     rows: list[ExceptionRow] = []
     erased: set[str] = set()
     for le in logged:
@@ -143,19 +143,6 @@ def exceptions(log: CaseLog, case_id: str | None = None) -> list[ExceptionRow]:
             )
         )
     return rows
-
-
-def _of_topic(log: CaseLog, topic: str, page: int = 1000) -> Iterator[LoggedEvent]:
-    """Every logged event of one type, through the library's topic-filtered notification
-    log, so the rest of the log is not even read."""
-    after = 0
-    while True:
-        rows = log.recorder.select_notifications(after, page, topics=(topic,), inclusive_of_start=False)
-        if not rows:
-            return
-        for n in rows:
-            yield CaseLog._logged(n.id, None, n.originator_version, n.topic, n.state)
-        after = rows[-1].id
 
 
 def citizen_export(

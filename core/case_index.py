@@ -8,9 +8,9 @@ only ids, statuses, department ids and times, never a name, CPR number or note:
                       position and sequence, earliest undecided erasure request
     view_dept_cases   department, case id, whether it is a party now, last position
 
-`department_cases` lists a department's cases from them and `case_rows` reads them for
-other questions: the retention and erasure lists (`core.retention`) and the CPR search's
-answer. Finding a department's cases is fast this way; what the department may see of
+`department_cases` lists a department's cases from them; `cases_by_id`, `closed_cases`
+and `undecided_erasures` answer the CPR search and the retention and erasure lists
+(`core.retention`). Finding a department's cases is fast this way; what the department may see of
 one is judged when it is read (`core.case_view`), never stored here.
 """
 
@@ -174,14 +174,37 @@ class CaseIndexProjection:
         return state
 
 
-def case_rows(log: CaseLog, where: str = "", params: Sequence[Any] = ()) -> list[CaseRow]:
-    """Rows of `view_cases`, optionally filtered by a SQL condition on its columns."""
+def _case_rows(log: CaseLog, where: str = "", params: Sequence[Any] = ()) -> list[CaseRow]:
+    """Rows of `view_cases`, optionally filtered by a condition on its columns."""
     cases, _ = table_names(log)
     sql = (
         "SELECT case_id, kind, lead, status, closed_at, erasure_requested_at, position, seq "
         f"FROM {cases}{' WHERE ' + where if where else ''} ORDER BY case_id"
     )
     return [CaseRow(*r) for r in log.recorder.run(sql, params)]
+
+
+def cases_by_id(log: CaseLog, case_ids: Sequence[str]) -> list[CaseRow]:
+    """The index rows of the named cases (those the index knows), in case id order."""
+    if not case_ids:
+        return []
+    marks = ",".join([log.tables.p] * len(case_ids))
+    return _case_rows(log, f"case_id IN ({marks})", list(case_ids))
+
+
+def closed_cases(log: CaseLog) -> list[CaseRow]:
+    """Cases closed and not reopened: those whose retention clock runs."""
+    return _case_rows(log, "status='closed' AND closed_at IS NOT NULL")
+
+
+def undecided_erasures(log: CaseLog, requested_before: int) -> list[CaseRow]:
+    """Cases not erased whose erasure was requested at or before a moment (µs since the epoch)."""
+    p = log.tables.p
+    return _case_rows(
+        log,
+        f"erasure_requested_at IS NOT NULL AND erasure_requested_at<={p} AND status<>'erased'",
+        (requested_before,),
+    )
 
 
 def department_cases(log: CaseLog, department: str) -> list[CaseRow]:

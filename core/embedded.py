@@ -8,15 +8,17 @@ both backends and therefore loads psycopg and the library's postgres module.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 from urllib.parse import unquote
 
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import Environment, get_topic
 
 from core.errors import ConfigurationError
 
 SQLITE_PREFIX = "sqlite:///"
+R = TypeVar("R", bound=ApplicationRecorder)
 
 
 def sqlite_env(database_url: str, recorder_class: type) -> dict[str, str]:
@@ -32,16 +34,19 @@ def sqlite_env(database_url: str, recorder_class: type) -> dict[str, str]:
     }
 
 
-def open_recorder(database_url: str, name: str, recorder_class: type) -> Any:
-    """Construct the SQLite application recorder of `recorder_class`, creating its tables."""
-    factory = InfrastructureFactory.construct(Environment(name, sqlite_env(database_url, recorder_class)))
-    recorder: ApplicationRecorder = factory.application_recorder()
-    recorder._factory = factory  # type: ignore[attr-defined]  # keep the datastore alive
+def construct(name: str, env: dict[str, str], recorder_class: type[R]) -> R:
+    """The library's application recorder for an environment, checked to be `recorder_class`."""
+    recorder = InfrastructureFactory.construct(Environment(name, env)).application_recorder()
+    if not isinstance(recorder, recorder_class):
+        raise ConfigurationError(f"a {recorder_class.__name__} cannot keep its data in {env['PERSISTENCE_MODULE']}")
     return recorder
 
 
-def close_recorder(recorder: Any) -> None:
+def open_recorder(database_url: str, name: str, recorder_class: type[R]) -> R:
+    """Construct the SQLite application recorder of `recorder_class`, creating its tables."""
+    return construct(name, sqlite_env(database_url, recorder_class), recorder_class)
+
+
+def close_recorder(recorder: SQLiteApplicationRecorder) -> None:
     """Close the recorder's connections."""
-    factory = getattr(recorder, "_factory", None)
-    if factory is not None:
-        factory.close()
+    recorder.datastore.close()

@@ -1,14 +1,14 @@
-"""The server's case log: sealed events, chained per case, stored on the library's recorder.
+"""The server's case log: sealed events, chained per case, kept in a `core.logstore.LogStore`.
 
 On append the log checks the device's batch signature (once per batch), gives each new
 event the next sequence of its case, extends the case's hash chain
 
     link(n) = SHA-256(link(n-1) || n as 8 bytes || SHA-256(sealed bytes of event n))
 
-and stores, per event, one library stored event whose state is the envelope
-the envelope (format byte, chain link, time received in µs, batch id, sealed bytes; see
-`envelope`). The global position is
-the library's notification id. What the device signed is never changed.
+and stores, per event, one library stored event whose state is the envelope (format
+byte, chain link, time received in µs, batch id, sealed bytes; see `envelope`). The
+global position is the library's notification id. What the device signed is never
+changed. The log knows no SQL: it asks its store (`core.logstore`) in the domain's words.
 
 Appends are idempotent on the event id: an event already in the log answers
 ``duplicate`` with its original sequence and position, and nothing is stored twice.
@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
-from uuid import UUID
+from typing import NamedTuple
 
 from eventsourcing.persistence import IntegrityError
 
 from core import events as ev
+from core.chain import genesis
 from core.errors import (
     CaseErased,
     CodecError,
@@ -37,19 +36,10 @@ from core.errors import (
 )
 from core.heads import CaseHeads
 from core.keys import CaseKey, KeyEncryptionKey
-from core.recorders import Row
+from core.logstore import Device as Device  # re-exported: the log speaks of devices
+from core.logstore import EventRow, LogStore, Row
 from core.sealing import SealedEvent, from_micros, open_sealed, parse, to_micros
 from core.signing import BatchSeal
-
-GENESIS = b"tovholder/chain/v1\x00"
-
-
-def genesis(case_id: str) -> bytes:
-    return hashlib.sha256(GENESIS + case_id.encode()).digest()
-
-
-def next_link(prev: bytes, seq: int, digest: bytes) -> bytes:
-    return hashlib.sha256(prev + seq.to_bytes(8, "big") + digest).digest()
 
 
 class LoggedEvent(NamedTuple):
@@ -78,16 +68,6 @@ class Receipt(NamedTuple):
     position: int
 
 
-@dataclass(frozen=True, slots=True)
-class Device:
-    device_id: str
-    worker: str
-    signing_key: bytes
-    agreement_key: bytes
-    enrolled_at: int
-    revoked_at: int | None
-
-
 ENVELOPE = 1
 
 
@@ -114,10 +94,27 @@ def unpack_envelope(state: bytes) -> tuple[bytes, int, bytes, str]:
     return state[end:], int.from_bytes(state[33:41], "big", signed=True), state[1:33], batch_id
 
 
+def logged(position: int, seq: int, state: bytes) -> LoggedEvent:
+    """A stored event read back: its envelope opened (not its payload); CodecError when
+    the envelope or the sealed event is malformed."""
+    sealed, received, link, batch_id = unpack_envelope(bytes(state))
+    return LoggedEvent(position, seq, parse(sealed), received, link, batch_id)
+
+
+class _Staged(NamedTuple):
+    """An append worked out before it is stored: rows, index, seals and new chain heads."""
+
+    rows: list[Row]
+    indexed: list[tuple[str, str, int]]
+    batches: list[tuple[str, str, int, bytes, bytes]]
+    heads: dict[str, tuple[int, bytes]]
+    fresh: dict[str, int]  # event id -> index in `rows`
+
+
 class CaseLog:
     """Append, read and key-handling for the server's log of all cases."""
 
-    def __init__(self, recorder: Any, kek: KeyEncryptionKey, clock: Callable[[], datetime] = ev.utcnow):
+    def __init__(self, recorder: LogStore, kek: KeyEncryptionKey, clock: Callable[[], datetime] = ev.utcnow):
         self.recorder = recorder
         self.tables = recorder.tables
         self.kek = kek
@@ -130,54 +127,44 @@ class CaseLog:
     @property
     def heads(self) -> CaseHeads | None:
         """Where each case ends, asked from the event loop (`core.heads`); None in memory."""
-        heads: CaseHeads | None = getattr(self.recorder, "heads", None)
-        return heads
+        return self.recorder.heads
 
     # -- devices -----------------------------------------------------------------------
     def register_device(self, device_id: str, worker: str, signing_key: bytes, agreement_key: bytes) -> None:
-        t = self.tables
-        self.recorder.run(
-            f"INSERT INTO {t.devices} VALUES ({t.p},{t.p},{t.p},{t.p},{t.p},NULL)",
-            (device_id, signing_key, agreement_key, worker, to_micros(self.clock())),
-            commit=True,
-        )
+        """Enroll a device of a worker with its public keys."""
+        enrolled = to_micros(self.clock())
+        self.recorder.add_device(Device(device_id, worker, signing_key, agreement_key, enrolled, None))
 
     def revoke_device(self, device_id: str) -> bool:
-        t = self.tables
+        """Refuse a device from now on; False when it is not enrolled."""
         if self.device(device_id) is None:
             return False
-        self.recorder.run(
-            f"UPDATE {t.devices} SET revoked_at={t.p} WHERE device_id={t.p} AND revoked_at IS NULL",
-            (to_micros(self.clock()), device_id),
-            commit=True,
-        )
+        self.recorder.revoke_device(device_id, to_micros(self.clock()))
         self._devices.pop(device_id, None)
         return True
 
     def device(self, device_id: str) -> Device | None:
+        """An enrolled device, revoked or not; None when unknown."""
         cached = self._devices.get(device_id)
         if cached is not None:
             return cached
-        t = self.tables
-        rows = self.recorder.run(
-            f"SELECT device_id, worker, signing_key, agreement_key, enrolled_at, revoked_at "
-            f"FROM {t.devices} WHERE device_id={t.p}",
-            (device_id,),
-        )
-        if not rows:
-            return None
-        r = rows[0]
-        device = Device(r[0], r[1], bytes(r[2]), bytes(r[3]), r[4], r[5])
-        self._devices[device_id] = device
+        device = self.recorder.device(device_id)
+        if device is not None:
+            self._devices[device_id] = device
+        return device
+
+    def enrolled_device(self, device_id: str) -> Device:
+        """The device, when it is enrolled and not revoked; SignatureInvalid otherwise."""
+        device = self.device(device_id)
+        if device is None:
+            raise SignatureInvalid(f"device {device_id} is not enrolled")
+        if device.revoked_at is not None:
+            raise SignatureInvalid(f"device {device_id} was revoked")
         return device
 
     def devices(self) -> list[Device]:
-        t = self.tables
-        rows = self.recorder.run(
-            f"SELECT device_id, worker, signing_key, agreement_key, enrolled_at, revoked_at "
-            f"FROM {t.devices} ORDER BY enrolled_at"
-        )
-        return [Device(r[0], r[1], bytes(r[2]), bytes(r[3]), r[4], r[5]) for r in rows]
+        """Every enrolled device, in order of enrollment."""
+        return self.recorder.devices()
 
     # -- keys --------------------------------------------------------------------------
     def case_key(self, case_id: str) -> CaseKey:
@@ -185,51 +172,39 @@ class CaseLog:
         key = self._keys.get(case_id)
         if key is not None:
             return key
-        t = self.tables
-        rows = self.recorder.run(f"SELECT key_id, wrapped, destroyed_at FROM {t.keys} WHERE case_id={t.p}", (case_id,))
-        if not rows:
+        stored = self.recorder.case_key(case_id)
+        if stored is None:
             raise KeyNotHeld(f"no key is held for case {case_id}")
-        key_id, wrapped, destroyed = rows[0]
-        if destroyed is not None or wrapped is None:
+        if stored.destroyed_at is not None or stored.wrapped is None:
             raise CaseErased(f"case {case_id} was erased: its key was destroyed")
-        key = self.kek.unwrap(case_id, key_id, bytes(wrapped))
+        key = self.kek.unwrap(case_id, stored.key_id, stored.wrapped)
         self._keys[case_id] = key
         return key
 
     def has_key(self, case_id: str) -> bool:
-        t = self.tables
-        return bool(self.recorder.run(f"SELECT 1 FROM {t.keys} WHERE case_id={t.p}", (case_id,)))
+        """Whether the log holds (or held, before erasure) the case's key."""
+        return self.recorder.has_key(case_id)
 
     def add_key(self, key: CaseKey) -> None:
         """Store a case key wrapped under the KEK (idempotent for the same key)."""
         if self.has_key(key.case_id):
             return
-        t = self.tables
-        self.recorder.run(t.insert_key(), (key.case_id, key.key_id, self.kek.wrap(key)), commit=True)
+        self.recorder.add_key(key.case_id, key.key_id, self.kek.wrap(key))
 
     def destroy_key(self, case_id: str) -> None:
         """Crypto-shredding: overwrite and forget the wrapped case key. The log stays intact."""
-        t = self.tables
-        self.recorder.run(
-            f"UPDATE {t.keys} SET wrapped=NULL, destroyed_at={t.p} WHERE case_id={t.p}",
-            (to_micros(self.clock()), case_id),
-            commit=True,
-        )
+        self.recorder.destroy_key(case_id, to_micros(self.clock()))
         self._keys.pop(case_id, None)
 
     def erased(self, case_id: str) -> bool:
-        t = self.tables
-        rows = self.recorder.run(f"SELECT destroyed_at FROM {t.keys} WHERE case_id={t.p}", (case_id,))
-        return bool(rows) and rows[0][0] is not None
+        """Whether the case's key was destroyed."""
+        stored = self.recorder.case_key(case_id)
+        return stored is not None and stored.destroyed_at is not None
 
     # -- append ------------------------------------------------------------------------
     def check_seal(self, events: Sequence[SealedEvent], seal: BatchSeal) -> Device:
         """Verify that an enrolled, unrevoked device signed exactly these events."""
-        device = self.device(seal.device_id)
-        if device is None:
-            raise SignatureInvalid(f"device {seal.device_id} is not enrolled")
-        if device.revoked_at is not None:
-            raise SignatureInvalid(f"device {seal.device_id} was revoked")
+        device = self.enrolled_device(seal.device_id)
         if len(seal.digests) != len(events) or any(d != e.digest for d, e in zip(seal.digests, events, strict=True)):
             raise SignatureInvalid(f"batch {seal.batch_id} does not match the events it carries")
         if any(e.header.device != seal.device_id for e in events):
@@ -239,29 +214,15 @@ class CaseLog:
 
     def find(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         """Event id -> (case id, sequence) for those already in the log."""
-        if not event_ids:
-            return {}
-        t = self.tables
-        found: dict[str, tuple[str, int]] = {}
-        for i in range(0, len(event_ids), 500):
-            chunk = list(event_ids[i : i + 500])
-            marks = ",".join([t.p] * len(chunk))
-            for event_id, case_id, seq in self.recorder.run(
-                f"SELECT event_id, case_id, seq FROM {t.index} WHERE event_id IN ({marks})", chunk
-            ):
-                found[event_id] = (case_id, seq)
-        return found
+        return self.recorder.find(event_ids) if event_ids else {}
 
     def head(self, case_id: str) -> tuple[int, bytes]:
         """(last sequence, chain link) of a case; (0, genesis) for a new case."""
         cached = self._heads.get(case_id)
         if cached is not None:
             return cached
-        stored = self.recorder.select_events(UUID(case_id), desc=True, limit=1)
-        if not stored:
-            value = (0, genesis(case_id))
-        else:
-            value = (stored[0].originator_version, unpack_envelope(stored[0].state)[2])
+        last = self.recorder.last_event(case_id)
+        value = (0, genesis(case_id)) if last is None else (last[0], unpack_envelope(last[1])[2])
         self._heads[case_id] = value
         return value
 
@@ -313,12 +274,27 @@ class CaseLog:
     ) -> list[Receipt]:
         ids = [e.header.event_id for events, _ in groups for e in events]
         existing = self.find(ids) if look_up else {}
-        received = to_micros(self.clock())
-        rows: list[Row] = []
-        index: list[tuple[str, str, int]] = []
-        batches: list[tuple[str, str, int, bytes, bytes]] = []
-        heads: dict[str, tuple[int, bytes]] = {}
-        fresh: dict[str, int] = {}  # event id -> index in `rows`
+        staged = self._stage(groups, existing, to_micros(self.clock()))
+        keys = [
+            (k.case_id, k.key_id, self.kek.wrap(k))
+            for k in new_keys
+            if k.case_id not in self._keys and not self.has_key(k.case_id)
+        ]
+        positions: Sequence[int] = []
+        if staged.rows or keys:
+            positions = self.recorder.append(staged.rows, batches=staged.batches, index=staged.indexed, keys=keys)
+        self._heads.update(staged.heads)
+        return self._receipts(ids, existing, staged, positions)
+
+    def _stage(
+        self,
+        groups: Sequence[tuple[Sequence[SealedEvent], BatchSeal]],
+        existing: dict[str, tuple[str, int]],
+        received: int,
+    ) -> _Staged:
+        """Give each new event its case sequence, chain link and envelope."""
+        staged = _Staged([], [], [], {}, {})
+        rows, heads, fresh = staged.rows, staged.heads, staged.fresh
         sha256 = hashlib.sha256
         # The envelope's parts around the link are the same for a whole batch.
         prefix = b"\x01"
@@ -339,25 +315,26 @@ class CaseLog:
                 heads[case_id] = (seq, link)
                 fresh[event_id] = len(rows)
                 rows.append((case_id, seq, h.topic, b"".join((prefix, link, stamp, batch, e.raw))))
-                index.append((event_id, case_id, seq))
+                staged.indexed.append((event_id, case_id, seq))
             if len(rows) > before:
-                batches.append((seal.batch_id, seal.device_id, received, b"".join(seal.digests), seal.signature))
-        keys = [
-            (k.case_id, k.key_id, self.kek.wrap(k))
-            for k in new_keys
-            if k.case_id not in self._keys and not self.has_key(k.case_id)
-        ]
-        positions: Sequence[int] = []
-        if rows or keys:
-            positions = self.recorder.append(rows, batches=batches, index=index, keys=keys)
-        self._heads.update(heads)
-        dup_positions = self._positions([existing[i] for i in ids if i in existing])
+                staged.batches.append((seal.batch_id, seal.device_id, received, b"".join(seal.digests), seal.signature))
+        return staged
+
+    def _receipts(
+        self,
+        ids: Sequence[str],
+        existing: dict[str, tuple[str, int]],
+        staged: _Staged,
+        positions: Sequence[int],
+    ) -> list[Receipt]:
+        """One receipt per appended event id, in order; a repeated id is a duplicate."""
+        dup_positions = self.positions([existing[i] for i in ids if i in existing])
         receipts: list[Receipt] = []
         answered: set[str] = set()  # an id twice in one append: the second is a duplicate
         for event_id in ids:
-            at = fresh.get(event_id)
+            at = staged.fresh.get(event_id)
             if at is not None:
-                _, case_id, seq = index[at]
+                _, case_id, seq = staged.indexed[at]
                 status = "duplicate" if event_id in answered else "accepted"
                 answered.add(event_id)
                 receipts.append(Receipt(event_id, case_id, status, seq, positions[at]))
@@ -366,36 +343,26 @@ class CaseLog:
                 receipts.append(Receipt(event_id, case_id, "duplicate", seq, dup_positions.get((case_id, seq), 0)))
         return receipts
 
-    def _positions(self, pairs: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    def positions(self, places: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """(case id, sequence) -> global position, for events in the log."""
         out: dict[tuple[str, int], int] = {}
-        for case_id, seq in pairs:
+        for case_id, seq in set(places):
             for le in self.case_events(case_id, after=seq - 1, upto=seq):
                 out[(case_id, seq)] = le.position
         return out
 
     # -- reading -------------------------------------------------------------------------
     def max_position(self) -> int:
-        return self.recorder.max_notification_id() or 0
+        """The global position of the newest event (0 for an empty log)."""
+        return self.recorder.max_position()
 
     def read(self, after: int, limit: int = 1000) -> list[LoggedEvent]:
         """Events after a global position, in log order (one query; no per-row objects
         beyond what the caller gets)."""
-        table, position = self._events_table()
-        t = self.tables
-        rows = self.recorder.run(
-            f"SELECT {position}, originator_version, state FROM {table} "
-            f"WHERE {position}>{t.p} ORDER BY {position} LIMIT {t.p}",
-            (after, limit),
-        )
-        logged = self._logged
-        return [logged(r[0], None, r[1], "", r[2]) for r in rows]
-
-    def _events_table(self) -> tuple[str, str]:
-        if self.tables.p == "?":
-            return self.recorder.events_table_name, "rowid"
-        return f'"{self.recorder.datastore.schema}"."{self.recorder.events_table_name}"', "notification_id"
+        return _logged_rows(self.recorder.read(after, limit))
 
     def iterate(self, after: int = 0, page: int = 2000) -> Iterator[LoggedEvent]:
+        """Every event after a global position, in log order, read a page at a time."""
         while True:
             batch = self.read(after, page)
             if not batch:
@@ -403,30 +370,28 @@ class CaseLog:
             yield from batch
             after = batch[-1].position
 
+    def of_topic(self, topic: str, page: int = 1000) -> Iterator[LoggedEvent]:
+        """Every event of one type, in log order; the rest of the log is not even read."""
+        after = 0
+        while True:
+            rows = self.recorder.notifications(after, page, (topic,))
+            if not rows:
+                return
+            for r in rows:
+                yield logged(r.position, r.seq, r.state)
+            after = rows[-1].position
+
     def case_events(self, case_id: str, *, after: int = 0, upto: int | None = None) -> list[LoggedEvent]:
         """One case's events in sequence order, with their global positions."""
-        t = self.tables
-        table, position = self._events_table()
-        cid: Any = UUID(case_id).hex if t.p == "?" else UUID(case_id)
-        sql = (
-            f"SELECT {position}, originator_version, topic, state FROM {table} "
-            f"WHERE originator_id={t.p} AND originator_version>{t.p}"
-        )
-        params: list[Any] = [cid, after]
-        if upto is not None:
-            sql += f" AND originator_version<={t.p}"
-            params.append(upto)
-        sql += " ORDER BY originator_version"
-        return [self._logged(r[0], case_id, r[1], r[2], r[3]) for r in self.recorder.run(sql, params)]
+        return _logged_rows(self.recorder.case_events(case_id, after, upto))
+
+    def page(self, case_ids: Sequence[str], after: int, upto: int, limit: int) -> list[LoggedEvent]:
+        """Events of the given cases with position in (after, upto], in position order."""
+        return _logged_rows(self.recorder.page(case_ids, after, upto, limit))
 
     def case_ids(self) -> list[str]:
-        t = self.tables
-        return [r[0] for r in self.recorder.run(f"SELECT case_id FROM {t.keys} ORDER BY case_id")]
-
-    @staticmethod
-    def _logged(position: int, case_id: Any, seq: int, topic: str, state: bytes) -> LoggedEvent:
-        sealed, received, link, batch_id = unpack_envelope(bytes(state))
-        return LoggedEvent(position, seq, parse(sealed), received, link, batch_id)
+        """Every case the log holds or held a key of, sorted."""
+        return self.recorder.case_ids()
 
     def open(self, logged: LoggedEvent | SealedEvent) -> ev.CaseEvent:
         """Decrypt one event with its case key."""
@@ -436,14 +401,9 @@ class CaseLog:
         return open_sealed(sealed, self.case_key(sealed.case_id))
 
     def batch(self, batch_id: str) -> BatchSeal | None:
-        t = self.tables
-        rows = self.recorder.run(
-            f"SELECT device_id, digests, signature FROM {t.batches} WHERE batch_id={t.p}", (batch_id,)
-        )
-        if not rows:
-            return None
-        device_id, digests, signature = rows[0]
-        digests = bytes(digests)
-        return BatchSeal(
-            batch_id, device_id, tuple(digests[i : i + 32] for i in range(0, len(digests), 32)), bytes(signature)
-        )
+        """The signed manifest of a batch with an event in the log; None otherwise."""
+        return self.recorder.batch(batch_id)
+
+
+def _logged_rows(rows: Sequence[EventRow]) -> list[LoggedEvent]:
+    return [logged(position, seq, state) for position, seq, state in rows]

@@ -10,15 +10,13 @@ rebuilt from position zero, with progress reported.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import groupby
-from operator import itemgetter
-from typing import Any, Protocol
+from typing import Protocol
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError
 
 from core.log import CaseLog, LoggedEvent
+from core.logstore import Write as Write  # re-exported: the projections' row writes
 
-Write = tuple[str, Sequence[Any]]
 REBUILD_PAGE = 5000  # events per transaction when a view is rebuilt from zero
 
 
@@ -41,23 +39,21 @@ class ProjectionRunner:
         self.log = log
         self.projection = projection
         self.page = page
-        self.tracker = log.recorder._factory.tracking_recorder()
         for statement in projection.create_statements(log.tables.p):
             log.recorder.run(statement, commit=True)
 
     @property
     def position(self) -> int:
-        return self.tracker.max_tracking_id(self.projection.name) or 0
+        """The position of the last event the view applied."""
+        return self.log.recorder.tracked_position(self.projection.name)
 
     def lag(self) -> int:
+        """How many positions the view is behind the log."""
         return max(0, self.log.max_position() - self.position)
 
     def commit(self, writes: Sequence[Write], position: int) -> None:
-        with self.tracker.datastore.transaction(commit=True) as c:
-            # Runs of the same statement go to the database as one executemany.
-            for statement, run in groupby(writes, key=itemgetter(0)):
-                c.executemany(statement, [params for _, params in run])
-            self.tracker._insert_tracking(c, Tracking(self.projection.name, position))
+        """Write the view's rows and its new position in one transaction."""
+        self.log.recorder.commit_tracked(self.projection.name, writes, position)
 
     def catch_up(self, progress: Callable[[int, int], None] | None = None, page: int | None = None) -> int:
         """Apply every event after the tracked position, `page` events per transaction
@@ -88,15 +84,10 @@ class ProjectionRunner:
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Drop the view's rows and position, then apply the whole log again."""
-        t = self.log.tables
         for statement in self.projection.drop_statements():
             self.log.recorder.run(statement, commit=True)
-        table = getattr(self.tracker, "tracking_table_name", "tracking")
-        qualified = f'"{self.tracker.datastore.schema}"."{table}"' if t.p == "%s" else table
-        self.log.recorder.run(
-            f"DELETE FROM {qualified} WHERE application_name={t.p}", (self.projection.name,), commit=True
-        )
-        for statement in self.projection.create_statements(t.p):
+        self.log.recorder.forget_tracked(self.projection.name)
+        for statement in self.projection.create_statements(self.log.tables.p):
             self.log.recorder.run(statement, commit=True)
         # Each page rewrites the rows of every case it touches; from zero, that is most
         # cases on every page, so larger pages save most of the writing.

@@ -1,4 +1,4 @@
-"""The eventsourcing library's application recorders, extended with the log's own tables.
+"""The eventsourcing library's application recorders, extended into the case log's `LogStore`.
 
 The case log stores one library *stored event* per case event (originator id = case id,
 originator version = case sequence, topic = event type, state = the server's envelope
@@ -8,80 +8,34 @@ same transaction as the events they belong to:
 - ``batches``: each pushed batch's signed manifest (device, digests, signature);
 - ``event_index``: event id -> (case, sequence), which makes pushes idempotent;
 - ``case_keys``: each case key wrapped under the key-encryption key (erasure deletes it);
-- ``device_keys``: enrolled devices' public keys and revocation, for verification.
+- ``device_keys``: enrolled devices' public keys and revocation, for verification;
 
-One subclass per backend (SQLite, PostgreSQL) shares the SQL through `LogTables`.
+and, beside them, the caseloads that decide what a device pulls (``sync_assignments``,
+``sync_case_openers`` and the position ``sync_openers_position`` they were indexed up to).
+
+The SQL of those tables and of the reads of the library's events table is written once,
+in `core.logtables`; one subclass per backend here (SQLite, PostgreSQL) adds what
+differs: placeholders, how case ids and positions are stored, how a transaction is run,
+and the positions that views track. `core.logstore` is the seam the rest of the code sees.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.persistence import StoredEvent, Tracking
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
 
 from core.checkpoint import BACKSTOP_PAGES, Checkpointer
 from core.heads import CaseHeads, PostgresHeads, SQLiteHeads
-
-Row = tuple[str, int, str, bytes]
-"""A case event as the log stores it: case id, case sequence, event type, envelope."""
-
-
-class LogTables:
-    """SQL for the log's own tables, written once for both backends."""
-
-    def __init__(self, prefix: str, placeholder: str, blob: str, qualify: str = "") -> None:
-        self.p, self.blob, self.q = placeholder, blob, qualify
-        self.without_rowid = " WITHOUT ROWID" if placeholder == "?" else ""
-        self.batches = f"{qualify}{prefix}batches"
-        self.index = f"{qualify}{prefix}event_index"
-        self.keys = f"{qualify}{prefix}case_keys"
-        self.devices = f"{qualify}{prefix}device_keys"
-
-    def create(self) -> list[str]:
-        b = self.blob
-        return [
-            f"CREATE TABLE IF NOT EXISTS {self.batches} (batch_id TEXT PRIMARY KEY, "
-            f"device_id TEXT NOT NULL, received_at BIGINT NOT NULL, digests {b} NOT NULL, "
-            f"signature {b} NOT NULL)",
-            f"CREATE TABLE IF NOT EXISTS {self.index} (event_id TEXT PRIMARY KEY, "
-            f"case_id TEXT NOT NULL, seq BIGINT NOT NULL){self.without_rowid}",
-            f"CREATE TABLE IF NOT EXISTS {self.keys} (case_id TEXT PRIMARY KEY, "
-            f"key_id TEXT NOT NULL, wrapped {b}, destroyed_at BIGINT)",
-            f"CREATE TABLE IF NOT EXISTS {self.devices} (device_id TEXT PRIMARY KEY, "
-            f"signing_key {b} NOT NULL, agreement_key {b} NOT NULL, worker TEXT NOT NULL, "
-            "enrolled_at BIGINT NOT NULL, revoked_at BIGINT)",
-        ]
-
-    def insert_batch(self) -> str:
-        p = self.p
-        # A batch re-sent with the same id carries the same signed manifest: keep the first.
-        return f"INSERT INTO {self.batches} VALUES ({p},{p},{p},{p},{p}) ON CONFLICT (batch_id) DO NOTHING"
-
-    def insert_index(self) -> str:
-        p = self.p
-        return f"INSERT INTO {self.index} VALUES ({p},{p},{p})"
-
-    def insert_key(self) -> str:
-        p = self.p
-        return f"INSERT INTO {self.keys} (case_id, key_id, wrapped) VALUES ({p},{p},{p})"
-
-
-def write_extras(execute: Any, executemany: Any, t: LogTables, kwargs: dict[str, Any]) -> None:
-    """Write the batch seal, event index and new case keys that travel with an append."""
-    batches = kwargs.get("batches")
-    if batches:
-        executemany(t.insert_batch(), batches)
-    index = kwargs.get("index")
-    if index:
-        executemany(t.insert_index(), index)
-    keys = kwargs.get("keys")
-    if keys:
-        executemany(t.insert_key(), keys)
+from core.logstore import Row, Write
+from core.logtables import ExecuteMany, LogQueries, LogTables, write_extras
 
 
 def _tune_connections(datastore: SQLiteDatastore) -> None:
@@ -91,6 +45,9 @@ def _tune_connections(datastore: SQLiteDatastore) -> None:
     A commit then survives a crash of the process; after a power loss the newest commits
     may roll back (never corrupt). Laptops keep every event until they have pulled its
     confirmed copy back, so such a roll-back loses nothing: the laptop pushes it again.
+
+    The library offers no hook for connection settings, so this wraps its pool's
+    connection factory: the one place that reaches into the library's internals.
     """
     pool = datastore.pool
     if getattr(pool, "_tovholder_tuned", False):
@@ -107,16 +64,26 @@ def _tune_connections(datastore: SQLiteDatastore) -> None:
     pool._tovholder_tuned = True  # type: ignore[attr-defined]
 
 
-class SQLiteCaseLogRecorder(SQLiteApplicationRecorder):
+def _commit_writes(execute_many: ExecuteMany, writes: Sequence[Write]) -> None:
+    # Runs of the same statement go to the database as one executemany.
+    for statement, run in groupby(writes, key=itemgetter(0)):
+        execute_many(statement, [params for _, params in run])
+
+
+class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
     """SQLite: the library's events table plus the log tables, in one transaction."""
+
+    position = "rowid"
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         self.tables = LogTables("", "?", "BLOB")
         super().__init__(datastore, events_table_name)
+        self.events_table = events_table_name
         _tune_connections(datastore)
         memory = datastore.pool.is_sqlite_memory_mode
         self.checkpointer = None if memory else Checkpointer(datastore.pool.db_name)
         self.heads: CaseHeads | None = None if memory else SQLiteHeads(datastore.pool.db_name, events_table_name)
+        self._tracker: SQLiteTrackingRecorder | None = None
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.tables.create()]
@@ -126,10 +93,15 @@ class SQLiteCaseLogRecorder(SQLiteApplicationRecorder):
             c.execute("PRAGMA secure_delete=ON")
         super().create_table()
 
+    def stored_case_id(self, case_id: str) -> Any:
+        return UUID(case_id).hex
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        write_extras(c.execute, c.executemany, self.tables, kwargs)
+        write_extras(
+            c.executemany, self.tables, kwargs.get("batches", ()), kwargs.get("index", ()), kwargs.get("keys", ())
+        )
         if not stored_events:
             return []
         # One executemany: rowids of a rowid table are allocated max+1, in order, inside
@@ -142,14 +114,21 @@ class SQLiteCaseLogRecorder(SQLiteApplicationRecorder):
         last = c.fetchone()[0]
         return list(range(last - len(stored_events) + 1, last + 1))
 
-    def append(self, rows: Sequence[Row], **extras: Any) -> list[int]:
+    def append(
+        self,
+        rows: Sequence[Row],
+        *,
+        batches: Sequence[tuple[str, str, int, bytes, bytes]] = (),
+        index: Sequence[tuple[str, str, int]] = (),
+        keys: Sequence[tuple[str, str, bytes]] = (),
+    ) -> list[int]:
         """Insert case events given as rows, with the extras, in one transaction.
 
         The same as `insert_events`, without building a stored-event object per row:
         this is the server's ingest path. Returns the notification ids (positions).
         """
         with self.datastore.transaction(commit=True) as c:
-            write_extras(c.execute, c.executemany, self.tables, extras)
+            write_extras(c.executemany, self.tables, batches, index, keys)
             if not rows:
                 return []
             c.executemany(
@@ -160,49 +139,113 @@ class SQLiteCaseLogRecorder(SQLiteApplicationRecorder):
             last = c.fetchone()[0]
             return list(range(last - len(rows) + 1, last + 1))
 
-    def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[Any]:
-        """Run one statement of the log tables; rows as tuples."""
+    def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[tuple[Any, ...]]:
+        """Run one statement; rows as tuples."""
         with self.datastore.transaction(commit=commit) as c:
             c.execute(statement, params)
             return [tuple(r) for r in c.fetchall()]
 
+    def _tracking(self) -> SQLiteTrackingRecorder:
+        if self._tracker is None:
+            tracker = SQLiteTrackingRecorder(self.datastore)
+            tracker.create_table()
+            self._tracker = tracker
+        return self._tracker
 
-class PostgresCaseLogRecorder(PostgresApplicationRecorder):
+    def tracked_position(self, name: str) -> int:
+        return self._tracking().max_tracking_id(name) or 0
+
+    def commit_tracked(self, name: str, writes: Sequence[Write], position: int) -> None:
+        tracker = self._tracking()
+        with self.datastore.transaction(commit=True) as c:
+            _commit_writes(c.executemany, writes)
+            tracker._insert_tracking(c, Tracking(name, position))
+
+    def forget_tracked(self, name: str) -> None:
+        self.run("DELETE FROM tracking WHERE application_name=?", (name,), commit=True)
+
+    def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+        if self.heads is not None:
+            self.heads.close()
+        self.datastore.close()
+
+
+class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
     """PostgreSQL: the library's events table plus the log tables, in one transaction."""
+
+    position = "notification_id"
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         prefix = events_table_name.removesuffix("events")
-        self.tables = LogTables(prefix, "%s", "BYTEA", qualify=f'"{datastore.schema}".')
+        schema = f'"{datastore.schema}"'
+        self.tables = LogTables(prefix, "%s", "BYTEA", qualify=f"{schema}.")
+        self.events_table = f'{schema}."{events_table_name}"'
+        self.tracking_table = f"{prefix}tracking"
         connect = datastore.pool.kwargs
         self.heads: CaseHeads | None = PostgresHeads(
             connect() if callable(connect) else dict(connect or {}), f'"{datastore.schema}"."{events_table_name}"'
         )
+        self.checkpointer = None
         for statement in self.tables.create():
             self.sql_create_statements.append(SQL(statement))  # type: ignore[arg-type]
+        self._tracker: PostgresTrackingRecorder | None = None
+
+    def stored_case_id(self, case_id: str) -> Any:
+        return UUID(case_id)
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        write_extras(
-            lambda s, p: curs.execute(s, p),
-            lambda s, p: curs.executemany(s, p),
-            self.tables,
-            kwargs,
-        )
+        extras = (kwargs.get("batches", ()), kwargs.get("index", ()), kwargs.get("keys", ()))
+        write_extras(lambda s, p: curs.executemany(s, p), self.tables, *extras)
         super()._insert_events(curs, stored_events, **kwargs)
 
-    def append(self, rows: Sequence[Row], **extras: Any) -> list[int]:
+    def append(
+        self,
+        rows: Sequence[Row],
+        *,
+        batches: Sequence[tuple[str, str, int, bytes, bytes]] = (),
+        index: Sequence[tuple[str, str, int]] = (),
+        keys: Sequence[tuple[str, str, bytes]] = (),
+    ) -> list[int]:
         """Insert case events given as rows, with the extras, in one transaction."""
         ids: dict[str, UUID] = {}
         stored = [
             StoredEvent(ids.get(case_id) or ids.setdefault(case_id, UUID(case_id)), seq, topic, state)
             for case_id, seq, topic, state in rows
         ]
-        return list(self.insert_events(stored, **extras) or [])
+        return list(self.insert_events(stored, batches=batches, index=index, keys=keys) or [])
 
-    def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[Any]:
-        """Run one statement of the log tables; rows as tuples."""
+    def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[tuple[Any, ...]]:
+        """Run one statement; rows as tuples."""
         with self.datastore.transaction(commit=commit) as curs:
             curs.execute(statement, params)
             if curs.description is None:
                 return []
             return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r.values()) for r in curs.fetchall()]
+
+    def _tracking(self) -> PostgresTrackingRecorder:
+        if self._tracker is None:
+            tracker = PostgresTrackingRecorder(self.datastore, tracking_table_name=self.tracking_table)
+            tracker.create_table()
+            self._tracker = tracker
+        return self._tracker
+
+    def tracked_position(self, name: str) -> int:
+        return self._tracking().max_tracking_id(name) or 0
+
+    def commit_tracked(self, name: str, writes: Sequence[Write], position: int) -> None:
+        tracker = self._tracking()
+        with self.datastore.transaction(commit=True) as curs:
+            _commit_writes(lambda s, p: curs.executemany(s, p), writes)
+            tracker._insert_tracking(curs, Tracking(name, position))
+
+    def forget_tracked(self, name: str) -> None:
+        table = f'"{self.datastore.schema}"."{self.tracking_table}"'
+        self.run(f"DELETE FROM {table} WHERE application_name=%s", (name,), commit=True)
+
+    def close(self) -> None:
+        if self.heads is not None:
+            self.heads.close()
+        self.datastore.close()

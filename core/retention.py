@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core import events as ev
 from core.case import fold
-from core.case_index import CaseRow, case_rows
+from core.case_index import CaseRow, closed_cases, undecided_erasures
 from core.case_view import event_json
 from core.errors import InvalidInput, RuleViolation
 from core.log import CaseLog
@@ -52,12 +52,7 @@ def add_years(moment: datetime, years: int) -> datetime:
 
 def overdue_requests(log: CaseLog, now: datetime) -> list[CaseRow]:
     """Cases with an erasure request undecided for more than 30 days."""
-    p = log.tables.p
-    return case_rows(
-        log,
-        f"erasure_requested_at IS NOT NULL AND erasure_requested_at<={p} AND status<>'erased'",
-        (to_micros(now - DECISION_DEADLINE),),
-    )
+    return undecided_erasures(log, to_micros(now - DECISION_DEADLINE))
 
 
 def due_cases(
@@ -65,7 +60,7 @@ def due_cases(
 ) -> list[tuple[CaseRow, datetime]]:
     """Closed cases whose retention period has run out, with the day it ran out."""
     due: list[tuple[CaseRow, datetime]] = []
-    for row in case_rows(log, "status='closed' AND closed_at IS NOT NULL"):
+    for row in closed_cases(log):
         kept = years.get(row.kind or "", max(years.values(), default=0))
         until = add_years(from_micros(row.closed_at or 0), kept)
         if until <= now:
@@ -129,6 +124,21 @@ def erase(
         "reason": "granted erasure request" if granted else "retention period ran out",
         "events": [event_json(e, received.get(e.event_id)) for e in events],
     }
+    _write_archive(path, document)
+    author = Author(server_id, "server", state.lead or "", server_id)
+    tombstone = make_event(ev.CaseErased, case_id, events[0].header.key_id, author, state.seq, clock=lambda: now)
+    sealed = seal(tombstone, None)
+    batch = sign_batch(signing, str(uuid.uuid4()), server_id, [sealed.digest])
+    receipt = log.append([sealed], batch, verify=False)[0]
+    log.destroy_key(case_id)
+    if on_erased is not None:
+        on_erased(case_id)
+    return Erasure(case_id, str(path), len(events), tombstone.event_id, receipt.position)
+
+
+def _write_archive(path: Path, document: dict[str, Any]) -> None:
+    """Write the archive file (mode 0600) to disk; InvalidInput when it exists already or
+    cannot be written."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -139,12 +149,3 @@ def erase(
         json.dump(document, f, ensure_ascii=False, indent=1)
         f.flush()
         os.fsync(f.fileno())
-    author = Author(server_id, "server", state.lead or "", server_id)
-    tombstone = make_event(ev.CaseErased, case_id, events[0].header.key_id, author, state.seq, clock=lambda: now)
-    sealed = seal(tombstone, None)
-    batch = sign_batch(signing, str(uuid.uuid4()), server_id, [sealed.digest])
-    receipt = log.append([sealed], batch, verify=False)[0]
-    log.destroy_key(case_id)
-    if on_erased is not None:
-        on_erased(case_id)
-    return Erasure(case_id, str(path), len(events), tombstone.event_id, receipt.position)

@@ -478,7 +478,7 @@ def clash(seen: CaseState, now: CaseState, e: ev.CaseEvent) -> str | None:
     meanwhile (`now`), or None when it commutes. Clashing events are kept and flagged.
 
     Whether `e` breaks a rule against `now` at all is `check`'s question; the caller asks
-    it once (see `sync.push`).
+    it once (see `server.syncing.push`).
     """
     if not isinstance(e, CLASHING):
         return None

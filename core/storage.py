@@ -1,22 +1,24 @@
-"""Choosing persistence: a database URL becomes one of the library's recorders.
+"""Choosing persistence: a database URL becomes the case log's `LogStore`.
 
 ``sqlite:///path/to/file.db`` (the embedded default, one file in WAL mode) or
 ``postgresql://user[:password]@host[:port]/database[?schema=name]`` (production and
 multi-instance). Both go through the eventsourcing library's own persistence modules,
-with our recorder subclasses plugged in by topic.
+with our recorder subclasses (`core.recorders`) plugged in by topic; the laptop plugs in
+its own recorder the same way (`open_application_recorder`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import psycopg
-from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import get_topic
 
+from core.embedded import R, construct, sqlite_env
 from core.errors import ConfigurationError
+from core.logstore import LogStore
 from core.recorders import PostgresCaseLogRecorder, SQLiteCaseLogRecorder
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
@@ -26,16 +28,7 @@ def recorder_env(database_url: str, recorder_class: type | None = None) -> dict[
     """The library environment for a database URL (no secrets are logged from it)."""
     url = urlparse(database_url)
     if url.scheme == "sqlite":
-        if not database_url.startswith("sqlite:///"):
-            raise ConfigurationError("an SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
-        path = unquote(database_url[len("sqlite:///") :])
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": path,
-            "SQLITE_LOCK_TIMEOUT": "30",
-            "APPLICATION_RECORDER_TOPIC": get_topic(recorder_class or SQLiteCaseLogRecorder),
-            "CREATE_TABLE": "y",
-        }
+        return sqlite_env(database_url, recorder_class or SQLiteCaseLogRecorder)
     if url.scheme in ("postgres", "postgresql"):
         schema = parse_qs(url.query).get("schema", ["public"])[0]
         if not _SCHEMA.match(schema):
@@ -77,24 +70,24 @@ def ensure_schema(env: dict[str, str]) -> None:
         raise ConfigurationError(f"cannot reach PostgreSQL at {where}: {exc.__class__.__name__}") from exc
 
 
-def open_recorder(database_url: str, name: str = "cases", recorder_class: type | None = None) -> Any:
-    """Construct the application recorder for a database URL, creating tables if needed."""
+def open_application_recorder(database_url: str, name: str, recorder_class: type[R]) -> R:
+    """Construct an application recorder of the given class for a database URL, creating
+    its tables if needed; ConfigurationError when the URL names another backend."""
     env = recorder_env(database_url, recorder_class)
     ensure_schema(env)
-    factory = InfrastructureFactory.construct(Environment(name, env))
-    recorder: ApplicationRecorder = factory.application_recorder()
-    recorder._factory = factory  # type: ignore[attr-defined]  # keep the pool alive
-    return recorder
+    return construct(name, env, recorder_class)
 
 
-def close_recorder(recorder: Any) -> None:
-    """Stop the recorder's background work and close its connections."""
-    checkpointer = getattr(recorder, "checkpointer", None)
-    if checkpointer is not None:
-        checkpointer.stop()
-    heads = getattr(recorder, "heads", None)
-    if heads is not None:
-        heads.close()
-    factory = getattr(recorder, "_factory", None)
-    if factory is not None:
-        factory.close()
+def open_recorder(database_url: str, name: str = "cases") -> LogStore:
+    """The case log's store for a database URL, creating its tables if needed."""
+    if urlparse(database_url).scheme == "sqlite":
+        return open_application_recorder(database_url, name, SQLiteCaseLogRecorder)
+    return open_application_recorder(database_url, name, PostgresCaseLogRecorder)
+
+
+def close_recorder(recorder: LogStore | SQLiteApplicationRecorder) -> None:
+    """Stop the store's background work and close its connections."""
+    if isinstance(recorder, SQLiteApplicationRecorder) and not isinstance(recorder, SQLiteCaseLogRecorder):
+        recorder.datastore.close()
+    else:
+        recorder.close()

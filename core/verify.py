@@ -11,15 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from uuid import UUID
 
+from core.chain import genesis, next_link
 from core.errors import CodecError, SignatureInvalid
-from core.log import CaseLog, genesis, next_link, unpack_envelope
+from core.log import CaseLog, unpack_envelope
+from core.logstore import StoredRow
 from core.sealing import parse
 
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing wrong in the log, at a case's event (position 0 when it has none)."""
+
     case_id: str
     position: int
     seq: int
@@ -28,6 +31,8 @@ class Problem:
 
 @dataclass
 class Report:
+    """What `verify` found: counts, the problems, and each case's last chain link."""
+
     events: int = 0
     cases: int = 0
     batches: int = 0
@@ -45,58 +50,16 @@ def verify(log: CaseLog, progress: Callable[[int, int], None] | None = None) -> 
     total = log.max_position()
     heads: dict[str, tuple[int, bytes]] = {}
     batches: dict[str, tuple[set[bytes], str] | None] = {}
-    indexed = _index(log)
+    indexed = log.recorder.event_index()
     after = 0
     while True:
-        rows = log.recorder.select_notifications(after, 2000, inclusive_of_start=False)
+        rows = log.recorder.notifications(after, 2000)
         if not rows:
             break
-        for n in rows:
-            after = n.id
+        for row in rows:
+            after = row.position
             report.events += 1
-            case_id = str(n.originator_id if isinstance(n.originator_id, UUID) else UUID(str(n.originator_id)))
-            seq = n.originator_version
-
-            def flag(msg: str, case_id: str = case_id, pos: int = n.id, seq: int = seq) -> None:
-                report.problems.append(Problem(case_id, pos, seq, msg))
-
-            last_seq, link = heads.get(case_id, (0, genesis(case_id)))
-            try:
-                raw, _received, stored_link, batch_id = unpack_envelope(bytes(n.state))
-                sealed = parse(raw)
-            except CodecError as exc:
-                flag(f"the stored event cannot be read: {exc}")
-                heads[case_id] = (seq, b"")
-                continue
-            if seq != last_seq + 1:
-                flag(
-                    f"sequence {seq} follows {last_seq}: "
-                    + ("an event is missing" if seq > last_seq + 1 else "events are out of order")
-                )
-            if sealed.case_id != case_id:
-                flag(f"the sealed event belongs to case {sealed.case_id}, not to this case")
-            if sealed.topic != n.topic:
-                flag(f"the stored type {n.topic} differs from the sealed type {sealed.topic}")
-            if indexed.get(sealed.event_id) not in (None, (case_id, seq)):
-                flag(f"event {sealed.event_id} is indexed at another place in the log")
-            digest = sealed.digest
-            expected = next_link(link, seq, digest) if link else b""
-            if expected != stored_link:
-                flag("the chain link does not match: the event or one before it was altered, removed or reordered")
-            heads[case_id] = (seq, stored_link)
-            # Signature: the digest is in a manifest its device signed.
-            if batch_id not in batches:
-                batches[batch_id] = _check_batch(log, batch_id)
-                report.batches += 1
-            checked = batches[batch_id]
-            if checked is None:
-                flag(f"batch {batch_id} is missing or its signature does not verify")
-            else:
-                digests, device_id = checked
-                if digest not in digests:
-                    flag("the event is not among the events its device signed")
-                if sealed.header.device != device_id:
-                    flag(f"the event claims device {sealed.header.device} but batch was signed by {device_id}")
+            _check_event(log, row, report, heads, batches, indexed)
         if progress:
             progress(after, total)
     report.cases = len(heads)
@@ -109,9 +72,57 @@ def verify(log: CaseLog, progress: Callable[[int, int], None] | None = None) -> 
     return report
 
 
-def _index(log: CaseLog) -> dict[str, tuple[str, int]]:
-    t = log.tables
-    return {r[0]: (r[1], r[2]) for r in log.recorder.run(f"SELECT event_id, case_id, seq FROM {t.index}")}
+def _check_event(
+    log: CaseLog,
+    row: StoredRow,
+    report: Report,
+    heads: dict[str, tuple[int, bytes]],
+    batches: dict[str, tuple[set[bytes], str] | None],
+    indexed: dict[str, tuple[str, int]],
+) -> None:
+    """Check one stored event against the chain so far, the index and its batch's seal."""
+    case_id, seq = row.case_id, row.seq
+
+    def flag(msg: str) -> None:
+        report.problems.append(Problem(case_id, row.position, seq, msg))
+
+    last_seq, link = heads.get(case_id, (0, genesis(case_id)))
+    try:
+        raw, _received, stored_link, batch_id = unpack_envelope(row.state)
+        sealed = parse(raw)
+    except CodecError as exc:
+        flag(f"the stored event cannot be read: {exc}")
+        heads[case_id] = (seq, b"")
+        return
+    if seq != last_seq + 1:
+        flag(
+            f"sequence {seq} follows {last_seq}: "
+            + ("an event is missing" if seq > last_seq + 1 else "events are out of order")
+        )
+    if sealed.case_id != case_id:
+        flag(f"the sealed event belongs to case {sealed.case_id}, not to this case")
+    if sealed.topic != row.topic:
+        flag(f"the stored type {row.topic} differs from the sealed type {sealed.topic}")
+    if indexed.get(sealed.event_id) not in (None, (case_id, seq)):
+        flag(f"event {sealed.event_id} is indexed at another place in the log")
+    digest = sealed.digest
+    expected = next_link(link, seq, digest) if link else b""
+    if expected != stored_link:
+        flag("the chain link does not match: the event or one before it was altered, removed or reordered")
+    heads[case_id] = (seq, stored_link)
+    # Signature: the digest is in a manifest its device signed.
+    if batch_id not in batches:
+        batches[batch_id] = _check_batch(log, batch_id)
+        report.batches += 1
+    checked = batches[batch_id]
+    if checked is None:
+        flag(f"batch {batch_id} is missing or its signature does not verify")
+        return
+    digests, device_id = checked
+    if digest not in digests:
+        flag("the event is not among the events its device signed")
+    if sealed.header.device != device_id:
+        flag(f"the event claims device {sealed.header.device} but batch was signed by {device_id}")
 
 
 def _index_heads(indexed: dict[str, tuple[str, int]]) -> dict[str, int]:

@@ -19,13 +19,14 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import TovholderError
-from server import pages, syncing
+from server import pages
 from server.admin import routes as admin
 from server.context import ServerContext
 from server.errors import error_body, status_of
 from server.openapi import document
 from server.reading import audit, departments
 from server.reading.service import Reading
+from server.syncing import endpoints as syncing
 
 log = logging.getLogger("tovholder.server")
 
@@ -132,8 +133,10 @@ ROUTES: list[BaseRoute] = [
     Route("/ui/audit/verify", pages.audit_verify, methods=["GET"]),
     Route("/ui/audit/access-log", pages.audit_access, methods=["GET"]),
     Route("/ui/audit/exceptions", pages.audit_exceptions, methods=["GET"]),
-    # Enrollment, push and pull of the field laptops (server.syncing)
-    *syncing.routes,
+    # Enrollment, push and pull of the field laptops (server.syncing.endpoints)
+    Route("/v1/sync/push", syncing.push_endpoint, methods=["POST"]),
+    Route("/v1/sync/pull", syncing.pull_endpoint, methods=["POST"]),
+    Route("/v1/enroll", syncing.enroll_endpoint, methods=["POST"]),
     Route("/metrics", metrics, methods=["GET"]),
     Route("/openapi.json", openapi, methods=["GET"]),
     # The administrator (server.admin.routes)

@@ -5,8 +5,8 @@ A device signs each request with its Ed25519 key. The headers are
     X-Tovholder-Device     the device id given at enrollment
     X-Tovholder-Time       the request time, whole seconds since the Unix epoch
     X-Tovholder-Nonce      a fresh random string (at most 64 characters)
-    X-Tovholder-Signature  base64 Ed25519 signature over
-                           METHOD \\n PATH \\n TIME \\n NONCE \\n hex SHA-256 of the body
+    X-Tovholder-Signature  base64 Ed25519 signature over the request's canonical form
+                           (`sync.signature.signed_message`, shared with the laptop)
 
 A time more than `clock_skew_seconds` away, a nonce the device used before, an unknown
 or revoked device or a signature that does not verify is refused with 401 before the
@@ -24,30 +24,28 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
+import json
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from starlette.requests import Request
 
+from core.errors import InvalidInput
 from core.log import Device
 from server.context import ServerContext
 from server.errors import Forbidden, PayloadTooLarge, Unauthorized
 from server.store import Principal, WorkerRecord, digest
+from sync.signature import DEVICE_HEADER, MAX_NONCE, NONCE_HEADER, SIGNATURE_HEADER, TIME_HEADER, signed_message
 
-DEVICE = "x-tovholder-device"
-TIME = "x-tovholder-time"
-NONCE = "x-tovholder-nonce"
-SIGNATURE = "x-tovholder-signature"
-
-
-def signed_message(method: str, path: str, stamp: str, nonce: str, body: bytes) -> bytes:
-    """The bytes a device signs for one request."""
-    return f"{method.upper()}\n{path}\n{stamp}\n{nonce}\n{hashlib.sha256(body).hexdigest()}".encode()
+DEVICE = DEVICE_HEADER.lower()
+TIME = TIME_HEADER.lower()
+NONCE = NONCE_HEADER.lower()
+SIGNATURE = SIGNATURE_HEADER.lower()
 
 
 def authenticate_device(
@@ -78,8 +76,8 @@ def authenticate_device(
         raise Unauthorized(
             f"the request time is more than {skew} seconds away from the server's clock; check the laptop's clock"
         )
-    if len(nonce) > 64:
-        raise Unauthorized("X-Tovholder-Nonce is at most 64 characters")
+    if len(nonce) > MAX_NONCE:
+        raise Unauthorized(f"X-Tovholder-Nonce is at most {MAX_NONCE} characters")
     device = ctx.log.device(device_id)
     if device is None:
         raise Unauthorized(f"device {device_id} is not enrolled")
@@ -208,3 +206,14 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    """A JSON object from a request body; InvalidInput (400) otherwise."""
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidInput("the request body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise InvalidInput("the request body must be a JSON object")
+    return payload

@@ -19,8 +19,9 @@ from core.storage import close_recorder, open_recorder
 from server.metrics import Metrics
 from server.settings import CONFIG_FILE, Settings, load, write_config
 from server.store import ADMIN, AdminStore
-from sync.caseload import Caseload
-from sync.push import SERVER_ID, PushService
+from server.syncing.caseload import Caseload
+from server.syncing.push import PushService
+from sync.protocol import SERVER_ID
 
 
 def _write_secret(path: Path, data: str) -> None:

@@ -53,8 +53,12 @@ import msgpack
 
 from core.signing import BatchSeal
 from sync.errors import LimitExceeded, MalformedMessage
+from sync.pulled import PulledEvent
 
 VERSION = 1
+SERVER_ID = "server"
+"""The server's id where the protocol names a party: the recipient of key grants a laptop
+wraps for the server, and the device and author of what the server itself records."""
 MAX_BATCH = 5000
 MAX_PAGE = 5000
 DEFAULT_PAGE = 1000
@@ -107,16 +111,6 @@ class PullRequest:
     after: int
     limit: int = DEFAULT_PAGE
     holding: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PulledEvent:
-    position: int
-    seq: int
-    case_id: str
-    sealed: bytes
-    received: int
-    link: bytes
 
 
 @dataclass(frozen=True)

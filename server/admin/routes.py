@@ -24,9 +24,8 @@ from starlette.responses import JSONResponse, Response
 from core.departments import Department
 from core.errors import InvalidInput
 from server.admin.actions import assign, department_json, device_json, revoke, unassign
-from server.auth import admin, forget_tokens, read_body
+from server.auth import admin, forget_tokens, parse_json, read_body
 from server.context import ServerContext
-from server.syncing import parse_json
 
 
 def _ctx(request: Request) -> ServerContext:

@@ -25,7 +25,7 @@ from server.commands.views import rebuild
 from server.context import ServerContext
 from server.errors import Forbidden
 from server.reading.service import Reading
-from sync.push import SERVER_ID
+from sync.protocol import SERVER_ID
 
 
 def _department_add(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.audit import citizen_export, exceptions, records_of_processing, replay
-from core.case_index import CaseRow, case_rows, department_cases
+from core.case_index import CaseRow, cases_by_id, department_cases
 from core.case_view import case_json, department_case
 from core.cpr_index import search
 from core.errors import CaseErased, InvalidInput, KeyNotHeld
@@ -101,11 +101,7 @@ def search_cpr(r: Reading, who: Principal, department: str, cpr: str, purpose: s
         r.access.record(who.subject, department, None, "department-search", purpose, "refused")
         raise
     persons = {f.case_id: list(f.person_ids) for f in found}
-    marks = ",".join([r.ctx.log.tables.p] * len(persons))
-    rows = [
-        {**row_json(row), "persons": persons[row.case_id]}
-        for row in (case_rows(r.ctx.log, f"case_id IN ({marks})", list(persons)) if persons else [])
-    ]
+    rows = [{**row_json(row), "persons": persons[row.case_id]} for row in cases_by_id(r.ctx.log, list(persons))]
     for row in rows:
         r.access.record(who.subject, department, row["case"], "department-search", purpose)
     if not rows:

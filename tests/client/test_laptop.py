@@ -9,12 +9,13 @@ import pytest
 
 from client.errors import AlreadyEnrolled, NotEnrolled
 from client.laptop import Laptop
-from client.store import LaptopStore, PageEvent
+from client.store import LaptopStore
 from core import events as ev
+from core.chain import genesis, next_link
 from core.errors import CodecError, KeyNotHeld, RuleViolation, WrongPassphrase
 from core.keys import DeviceKeys
-from core.log import genesis, next_link
 from core.sealing import parse
+from sync.pulled import PulledEvent
 
 from .conftest import PASSPHRASE
 
@@ -98,7 +99,7 @@ def test_a_pulled_page_confirms_pending_events_and_moves_the_cursor(
     page = []
     for seq, p in enumerate(pending[:1], start=1):
         link = next_link(link, seq, parse(p.sealed).digest)
-        page.append(PageEvent(10 + seq, seq, case_id, p.sealed, 0, link))
+        page.append(PulledEvent(10 + seq, seq, case_id, p.sealed, 0, link))
     assert laptop.store.apply_page(page, [], [], 11, 0) == 1
     assert laptop.store.apply_page(page, [], [], 11, 0) == 0  # a replayed page changes nothing
 
@@ -118,14 +119,14 @@ def test_a_page_overlapping_what_is_held_stores_each_event_once(make_laptop: Cal
     link, page = genesis(case_id), []
     for seq, p in enumerate(pending, start=1):
         link = next_link(link, seq, parse(p.sealed).digest)
-        page.append(PageEvent(10 + seq, seq, case_id, p.sealed, 0, link))
+        page.append(PulledEvent(10 + seq, seq, case_id, p.sealed, 0, link))
     assert laptop.store.apply_page(page[:2], [], [], 12, 0) == 2
     # The next page repeats what is held, and one event twice (a retried answer).
     assert laptop.store.apply_page([page[3], *page[1:], page[2]], [], [], 15, 0) == 3
     assert laptop.store.count_confirmed() == len(pending) == 5
     assert laptop.view(case_id).confirmed_seq == 5 and not laptop.store.outbox(case_id)
     # Held events before a page's first new one are where its chain continues from.
-    broken = PageEvent(16, 6, case_id, pending[0].sealed, 0, b"\1" * 32)
+    broken = PulledEvent(16, 6, case_id, pending[0].sealed, 0, b"\1" * 32)
     with pytest.raises(CodecError):
         laptop.store.apply_page([page[4], broken], [], [], 16, 0)
     assert laptop.store.meta("cursor") == 15
@@ -136,7 +137,7 @@ def test_a_page_that_breaks_the_chain_is_refused_whole(make_laptop: Callable[...
     case_id, _ = open_citizen_case(laptop)
     first = laptop.store.outbox(case_id)[0]
     with pytest.raises(CodecError):
-        laptop.store.apply_page([PageEvent(1, 1, case_id, first.sealed, 0, b"\0" * 32)], [], [], 1, 0)
+        laptop.store.apply_page([PulledEvent(1, 1, case_id, first.sealed, 0, b"\0" * 32)], [], [], 1, 0)
     assert laptop.store.meta("cursor") == 0
     assert laptop.store.count_confirmed() == 0
 
@@ -146,7 +147,7 @@ def test_a_dropped_case_loses_its_events_and_key(make_laptop: Callable[..., Lapt
     case_id, _ = open_citizen_case(laptop)
     first = laptop.store.outbox(case_id)[0]
     link = next_link(genesis(case_id), 1, parse(first.sealed).digest)
-    laptop.store.apply_page([PageEvent(1, 1, case_id, first.sealed, 0, link)], [], [], 1, 0)
+    laptop.store.apply_page([PulledEvent(1, 1, case_id, first.sealed, 0, link)], [], [], 1, 0)
     laptop.store.apply_page([], [], [case_id], 2, 0)
     assert laptop.store.count_confirmed() == 0
     with pytest.raises(KeyNotHeld):

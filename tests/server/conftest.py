@@ -16,8 +16,8 @@ import pytest
 from core.keys import DeviceKeys
 from core.recording import Author
 from server.app import create_app
-from server.auth import signed_message
 from server.context import ServerContext, init_data_dir
+from sync.signature import signed_message
 from tests.sync.conftest import Laptop
 
 

@@ -15,7 +15,7 @@ import pytest
 from core import events as ev
 from core.log import envelope, unpack_envelope
 from server.context import ServerContext
-from sync.push import Worker
+from server.syncing.push import Worker
 from tests.sync.conftest import Laptop
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import msgpack
 
 from core import events as ev
 from core.signing import sign_batch
-from server.ordering import BatchOrder
+from server.syncing.ordering import BatchOrder
 from sync.protocol import (
     PullRequest,
     PushRequest,

@@ -19,7 +19,6 @@ import pytest
 
 from core.keys import DeviceKeys
 from core.recording import Author
-from server.auth import signed_message
 from server.context import init_data_dir
 from sync.protocol import (
     PullRequest,
@@ -28,6 +27,7 @@ from sync.protocol import (
     encode_pull,
     encode_push,
 )
+from sync.signature import signed_message
 from tests.sync.conftest import Laptop
 
 pytestmark = pytest.mark.slow

@@ -17,9 +17,9 @@ from core.log import CaseLog
 from core.recording import Author, record
 from core.sealing import SealedEvent
 from core.signing import sign_batch
-from sync.caseload import Caseload
+from server.syncing.caseload import Caseload
+from server.syncing.push import PushService, Worker
 from sync.protocol import KeyGrant, PushRequest
-from sync.push import PushService, Worker
 
 
 @dataclass

@@ -6,9 +6,9 @@ import pytest
 
 from core import events as ev
 from core.keys import accept_grant
+from server.syncing.pull import PullingDevice, pull
 from sync.errors import StaleCursor
 from sync.protocol import PullRequest
-from sync.pull import PullingDevice, pull
 from tests.sync.conftest import Laptop, World
 
 

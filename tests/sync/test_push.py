@@ -14,8 +14,8 @@ from core.recording import make_event
 from core.sealing import seal
 from core.signing import BatchSeal
 from core.verify import verify
+from server.syncing.push import PushService
 from sync.protocol import PushRequest
-from sync.push import PushService
 from tests.sync.conftest import Laptop, World
 
 

@@ -1,8 +1,9 @@
 """Push: how the server takes a laptop's batch of sealed events into the case log.
 
-Pure semantics, no HTTP. The batch signature is verified once; key grants for cases
-opened offline are unwrapped with the server's X25519 key; then every event is judged in
-order against the server's current state of its case:
+The server's push service, no HTTP in it (`server.syncing.endpoints` drives it). The
+batch signature is verified once; key grants for cases opened offline are unwrapped with
+the server's X25519 key; then every event is judged in order against the server's
+current state of its case:
 
 - a header that does not name the pushing device, its worker, department and role, a
   payload that does not open, or an event that breaks a rule of the domain is
@@ -24,7 +25,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,9 +48,8 @@ from core.recording import Author, make_event
 from core.rules import CLASHING, check, clash
 from core.sealing import SealedEvent, open_sealed, parse, seal
 from core.signing import BatchSeal, sign_batch
-from sync.protocol import Conflict, EventResult, PushRequest, PushResponse
+from sync.protocol import SERVER_ID, Conflict, EventResult, PushRequest, PushResponse
 
-SERVER_ID = "server"
 MAX_CONFLICT_EVENTS = 50
 CACHE_CASES = 2000  # decrypted cases kept in memory; a caseload is 20-60 per worker
 JUDGED_REMEMBERED = 10_000  # batch ids a push `after` them finds without asking the database
@@ -80,6 +80,19 @@ class _Work:
     key: CaseKey
     key_stored: bool
     seen: dict[int, tuple[CaseState, int]] = field(default_factory=dict)
+
+
+@dataclass
+class _Batch:
+    """One pushed batch as it is judged: results in batch order (None for a duplicate),
+    what was accepted, the clashes found, and the cases it touches."""
+
+    existing: dict[str, tuple[str, int]]  # event id -> (case, seq) of those already stored
+    results: list[EventResult | None] = field(default_factory=list)
+    accepted: list[SealedEvent] = field(default_factory=list)
+    taken: set[str] = field(default_factory=set)  # event ids accepted in this batch
+    clashes: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)  # case, rule, events
+    work: dict[str, _Work] = field(default_factory=dict)
 
 
 class PushService:
@@ -144,12 +157,7 @@ class PushService:
         batch = request.seal
         if batch.device_id != device_id:
             raise SignatureInvalid(f"batch {batch.batch_id} was signed for another device")
-        device = self.log.device(device_id)
-        if device is None:
-            raise SignatureInvalid(f"device {device_id} is not enrolled")
-        if device.revoked_at is not None:
-            raise SignatureInvalid(f"device {device_id} was revoked")
-        batch.verify(device.signing_key)
+        batch.verify(self.log.enrolled_device(device_id).signing_key)
         with self._lock:
             answer = self._push(request, device_id, worker)
         with self._judged_lock:
@@ -172,100 +180,112 @@ class PushService:
             return batch_id in self._judged
 
     def _push(self, request: PushRequest, device_id: str, worker: Worker) -> PushResponse:
-        directory = self.directory()
-        granted, bad_grants = self._grants(request)
         parsed: list[SealedEvent | None] = []
         for raw, digest in zip(request.events, request.seal.digests, strict=True):
             try:
                 parsed.append(parse(raw, digest))
             except CodecError:
                 parsed.append(None)
-        existing = self.log.find([s.event_id for s in parsed if s is not None])
-        results: list[EventResult | None] = []
-        accepted: list[SealedEvent] = []
-        clashes: list[tuple[str, str, tuple[str, ...]]] = []  # case, rule, events
-        work: dict[str, _Work] = {}
-        batch_ids: set[str] = set()
+        batch = _Batch(self.log.find([s.event_id for s in parsed if s is not None]))
+        granted, bad_grants = self._grants(request)
+        directory = self.directory()
         for sealed in parsed:
-            if sealed is None:
-                results.append(_rejected("", "", "the event is not a well-formed sealed event"))
-                continue
-            h = sealed.header
-            if sealed.event_id in existing or sealed.event_id in batch_ids:
-                results.append(None)  # a duplicate: answered from the receipts below
-                continue
-            reason = _header_problem(sealed, device_id, worker)
-            if reason is None and h.case_id in bad_grants:
-                reason = f"the key grant for case {h.case_id} does not open with the server's key"
-            if reason is not None:
-                results.append(_rejected(h.event_id, h.case_id, reason))
-                continue
-            try:
-                w = work.get(h.case_id)
-                if w is None:
-                    # Once per case and batch: the stored key wins over a grant sent along.
-                    key: CaseKey | None
-                    try:
-                        key, held = self.log.case_key(h.case_id), True
-                    except KeyNotHeld:
-                        key, held = granted.get(h.case_id), False
-                    if key is None:
-                        raise KeyNotHeld(f"no key is held for case {h.case_id}")
-                    if held:
-                        current = self.view(h.case_id, key)
-                        view = CaseView(deepcopy(current.state), list(current.events))
-                    else:
-                        view = CaseView(CaseState(h.case_id))  # no key held: the log has no event of it
-                    w = _Work(view, key, held)
-                    work[h.case_id] = w
-                event = open_sealed(sealed, w.key)
-            except KeyNotHeld:
-                results.append(
-                    _rejected(
-                        h.event_id,
-                        h.case_id,
-                        f"no key is held for case {h.case_id}; push its key grant with its first events",
-                    )
-                )
-                continue
-            except (DecryptionError, CodecError, CaseErased) as exc:
-                results.append(_rejected(h.event_id, h.case_id, str(exc)))
-                continue
-            verdict = self._judge(w, event, directory)
-            if isinstance(verdict, RuleViolation):
-                results.append(_rejected(h.event_id, h.case_id, str(verdict)))
-                continue
-            if verdict is not None:
-                clashes.append((h.case_id, verdict, self._clashing(w, event)))
-            w.view.state.apply(event)
-            w.view.events.append(event)
-            accepted.append(sealed)
-            batch_ids.add(h.event_id)
-            results.append(EventResult(h.event_id, "pending", h.case_id))
+            batch.results.append(self._take(batch, sealed, device_id, worker, granted, bad_grants, directory))
         receipts: dict[str, Receipt] = {}
         conflicts: tuple[Conflict, ...] = ()
-        if accepted:
-            landed = {s.case_id for s in accepted}
-            new_keys = [w.key for c, w in work.items() if not w.key_stored and c in landed]
-            flags = self._flags(clashes, work)
-            try:
-                for r in self.log.append(accepted, request.seal, new_keys, verify=False, also=flags[1]):
-                    receipts.setdefault(r.event_id, r)
-            except BaseException:
-                for case_id in work:
-                    self.forget(case_id)
-                raise
-            conflicts = flags[0]
-            self._install(work, receipts.values())
-            for case_id, _, _ in clashes:
+        if batch.accepted:
+            receipts, conflicts = self._store(batch, request.seal)
+        return PushResponse(self._answers(parsed, batch.results, receipts), conflicts)
+
+    def _take(
+        self,
+        batch: _Batch,
+        sealed: SealedEvent | None,
+        device_id: str,
+        worker: Worker,
+        granted: dict[str, CaseKey],
+        bad_grants: set[str],
+        directory: Directory,
+    ) -> EventResult | None:
+        """Judge one event of the batch: its result (`pending` when accepted), or None for
+        a duplicate, answered from the log once the batch is stored."""
+        if sealed is None:
+            return _rejected("", "", "the event is not a well-formed sealed event")
+        h = sealed.header
+        if sealed.event_id in batch.existing or sealed.event_id in batch.taken:
+            return None
+        reason = _header_problem(sealed, device_id, worker)
+        if reason is None and h.case_id in bad_grants:
+            reason = f"the key grant for case {h.case_id} does not open with the server's key"
+        if reason is not None:
+            return _rejected(h.event_id, h.case_id, reason)
+        try:
+            w = batch.work.get(h.case_id) or self._work(batch, h.case_id, granted)
+            event = open_sealed(sealed, w.key)
+        except KeyNotHeld:
+            reason = f"no key is held for case {h.case_id}; push its key grant with its first events"
+            return _rejected(h.event_id, h.case_id, reason)
+        except (DecryptionError, CodecError, CaseErased) as exc:
+            return _rejected(h.event_id, h.case_id, str(exc))
+        verdict = self._judge(w, event, directory)
+        if isinstance(verdict, RuleViolation):
+            return _rejected(h.event_id, h.case_id, str(verdict))
+        if verdict is not None:
+            batch.clashes.append((h.case_id, verdict, self._clashing(w, event)))
+        w.view.state.apply(event)
+        w.view.events.append(event)
+        batch.accepted.append(sealed)
+        batch.taken.add(h.event_id)
+        return EventResult(h.event_id, "pending", h.case_id)
+
+    def _work(self, batch: _Batch, case_id: str, granted: dict[str, CaseKey]) -> _Work:
+        """A case as this batch judges it, once per case and batch: the stored key wins
+        over a grant sent along. KeyNotHeld when there is neither."""
+        key: CaseKey | None
+        try:
+            key, held = self.log.case_key(case_id), True
+        except KeyNotHeld:
+            key, held = granted.get(case_id), False
+        if key is None:
+            raise KeyNotHeld(f"no key is held for case {case_id}")
+        if held:
+            current = self.view(case_id, key)
+            view = CaseView(deepcopy(current.state), list(current.events))
+        else:
+            view = CaseView(CaseState(case_id))  # no key held: the log has no event of it
+        w = batch.work[case_id] = _Work(view, key, held)
+        return w
+
+    def _store(self, batch: _Batch, seal: BatchSeal) -> tuple[dict[str, Receipt], tuple[Conflict, ...]]:
+        """Append the accepted events with the new keys and the conflict flags, in one
+        transaction; the receipts by event id and the conflicts flagged."""
+        landed = {s.case_id for s in batch.accepted}
+        new_keys = [w.key for c, w in batch.work.items() if not w.key_stored and c in landed]
+        conflicts, flags = self._flags(batch.clashes, batch.work)
+        receipts: dict[str, Receipt] = {}
+        try:
+            for r in self.log.append(batch.accepted, seal, new_keys, verify=False, also=flags):
+                receipts.setdefault(r.event_id, r)
+        except BaseException:
+            for case_id in batch.work:
                 self.forget(case_id)
-        # Answer duplicates (of the log or of this batch) with the original place.
+            raise
+        self._install(batch.work, receipts.values())
+        for case_id, _, _ in batch.clashes:
+            self.forget(case_id)
+        return receipts, conflicts
+
+    def _answers(
+        self,
+        parsed: Sequence[SealedEvent | None],
+        results: Sequence[EventResult | None],
+        receipts: dict[str, Receipt],
+    ) -> tuple[EventResult, ...]:
+        """The answer per event, in batch order; duplicates (of the log or of this batch)
+        with their original place."""
         dup_ids = [s.event_id for s, r in zip(parsed, results, strict=True) if s is not None and r is None]
-        places: dict[str, tuple[str, int]] = {}
-        positions: dict[tuple[str, int], int] = {}
-        if dup_ids:
-            places = self.log.find(dup_ids)
-            positions = self._positions(places)
+        places = self.log.find(dup_ids) if dup_ids else {}
+        positions = self.log.positions(places.values())
         final: list[EventResult] = []
         for sealed, res in zip(parsed, results, strict=True):
             if res is None:
@@ -276,21 +296,14 @@ class PushService:
                     final.append(EventResult(sealed.event_id, "duplicate", first.case_id, first.seq, first.position))
                 else:
                     case_id, seq = places[sealed.event_id]
-                    final.append(
-                        EventResult(
-                            sealed.event_id,
-                            "duplicate",
-                            case_id,
-                            seq,
-                            positions.get((case_id, seq), 0),
-                        )
-                    )
+                    position = positions.get((case_id, seq), 0)
+                    final.append(EventResult(sealed.event_id, "duplicate", case_id, seq, position))
             elif res.status == "pending":
                 r = receipts[res.event_id]
                 final.append(EventResult(r.event_id, r.status, r.case_id, r.seq, r.position))
             else:
                 final.append(res)
-        return PushResponse(tuple(final), conflicts)
+        return tuple(final)
 
     # -- judging -------------------------------------------------------------------------
     def _judge(self, w: _Work, e: ev.CaseEvent, directory: Directory) -> str | RuleViolation | None:
@@ -401,13 +414,6 @@ class PushService:
                 self._keep(case_id, w.view)
             else:
                 self.forget(case_id)
-
-    def _positions(self, places: dict[str, tuple[str, int]]) -> dict[tuple[str, int], int]:
-        out: dict[tuple[str, int], int] = {}
-        for case_id, seq in set(places.values()):
-            for logged in self.log.case_events(case_id, after=seq - 1, upto=seq):
-                out[(case_id, seq)] = logged.position
-        return out
 
 
 def _header_problem(sealed: SealedEvent, device_id: str, worker: Worker) -> str | None:

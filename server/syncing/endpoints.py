@@ -1,15 +1,14 @@
 """HTTP endpoints of the field laptops: enrollment, push and pull.
 
 Thin: each handler reads the body within the size limit, authenticates the device, decodes
-the msgpack message with `sync.protocol` and hands it to the pure push or pull code in a
-worker thread (the database calls block).
+the msgpack message with `sync.protocol` and hands it to the push or pull service
+(`server.syncing.push`, `server.syncing.pull`) in a worker thread (the database calls block).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import uuid
 from collections import Counter
 from dataclasses import asdict, replace
@@ -18,17 +17,16 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from core.errors import InvalidInput
-from server.auth import authenticate_device, read_body
+from server.auth import authenticate_device, parse_json, read_body
 from server.context import ServerContext
 from server.errors import Unauthorized
-from server.ordering import BatchOrder
+from server.syncing.ordering import BatchOrder
+from server.syncing.pull import PullingDevice, pull
+from server.syncing.push import Worker
 from sync.errors import LimitExceeded
 from sync.protocol import decode_pull, decode_push, encode_pull_response, encode_push_response
-from sync.pull import PullingDevice, pull
-from sync.push import Worker
 
 MSGPACK = "application/msgpack"
 
@@ -133,21 +131,3 @@ async def enroll_endpoint(request: Request) -> Response:
     payload = parse_json(body)
     answer = await run_in_threadpool(enroll, ctx, payload)
     return JSONResponse(answer, status_code=201)
-
-
-def parse_json(body: bytes) -> dict[str, Any]:
-    """A JSON object from a request body; InvalidInput (400) otherwise."""
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInput("the request body is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise InvalidInput("the request body must be a JSON object")
-    return payload
-
-
-routes = [
-    Route("/v1/enroll", enroll_endpoint, methods=["POST"]),
-    Route("/v1/sync/push", push_endpoint, methods=["POST"]),
-    Route("/v1/sync/pull", pull_endpoint, methods=["POST"]),
-]

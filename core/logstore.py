@@ -1,0 +1,229 @@
+"""The storage seam of the case log: everything the log, sync, views and audit ask of the database.
+
+`LogStore` is the one typed surface between the domain and SQL. Its implementations are
+the eventsourcing library's application recorders for SQLite and PostgreSQL, extended in
+`core.recorders`, which hold all SQL of the log's own tables (stored events, batches,
+event index, case keys, devices, caseloads). Code above the seam speaks of events,
+devices, keys and positions, never of tables or placeholders.
+
+Views that own their tables (`core.projection` and the projections it drives, the access
+log, the server's administration tables) write their own SQL through `LogStore.run`,
+naming their tables with `LogStore.tables` (`Dialect`), and commit their rows with the
+position they applied through `LogStore.commit_tracked`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol
+
+from core.heads import CaseHeads
+from core.signing import BatchSeal
+
+Row = tuple[str, int, str, bytes]
+"""A case event as the log stores it: case id, case sequence, event type, envelope."""
+
+EventRow = tuple[int, int, bytes]
+"""A stored case event as read back: global position, case sequence, envelope."""
+
+Write = tuple[str, Sequence[Any]]
+"""One statement of a view's own SQL with its parameters."""
+
+
+class StoredRow(NamedTuple):
+    """A stored case event with everything the database holds about it."""
+
+    position: int
+    case_id: str
+    seq: int
+    topic: str
+    state: bytes
+
+
+class StoredKey(NamedTuple):
+    """A case key as the log stores it: wrapped under the KEK until it is destroyed."""
+
+    key_id: str
+    wrapped: bytes | None
+    destroyed_at: int | None  # µs since the epoch; None while the key exists
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """An enrolled device: its worker, public keys, and when it was enrolled and revoked."""
+
+    device_id: str
+    worker: str
+    signing_key: bytes
+    agreement_key: bytes
+    enrolled_at: int
+    revoked_at: int | None
+
+
+class Dialect(Protocol):
+    """How a view that owns its tables writes SQL for this database."""
+
+    @property
+    def p(self) -> str:
+        """The parameter placeholder (``?`` on SQLite, ``%s`` on PostgreSQL)."""
+        ...
+
+    @property
+    def q(self) -> str:
+        """The prefix that puts a table in the log's schema (empty on SQLite)."""
+        ...
+
+
+class LogStore(Protocol):
+    """What the case log and those who follow it need from the database."""
+
+    @property
+    def tables(self) -> Dialect:
+        """Placeholder and schema prefix for the SQL of views that own their tables."""
+        ...
+
+    @property
+    def heads(self) -> CaseHeads | None:
+        """Where each case ends, asked from the event loop; None for an in-memory database."""
+        ...
+
+    # -- events ------------------------------------------------------------------------
+    def append(
+        self,
+        rows: Sequence[Row],
+        *,
+        batches: Sequence[tuple[str, str, int, bytes, bytes]] = (),
+        index: Sequence[tuple[str, str, int]] = (),
+        keys: Sequence[tuple[str, str, bytes]] = (),
+    ) -> list[int]:
+        """Store case events with their batch seals, event index rows and new wrapped keys,
+        in one transaction; the events' global positions. IntegrityError when a case
+        sequence or an event id is taken."""
+        ...
+
+    def max_position(self) -> int:
+        """The global position of the newest event (0 for an empty log)."""
+        ...
+
+    def last_event(self, case_id: str) -> tuple[int, bytes] | None:
+        """(sequence, envelope) of the case's last event; None for a case with no events."""
+        ...
+
+    def read(self, after: int, limit: int) -> list[EventRow]:
+        """Events after a global position, in log order."""
+        ...
+
+    def case_events(self, case_id: str, after: int = 0, upto: int | None = None) -> list[EventRow]:
+        """One case's events with sequence in (after, upto], in sequence order."""
+        ...
+
+    def page(self, case_ids: Sequence[str], after: int, upto: int, limit: int) -> list[EventRow]:
+        """Events of the given cases with position in (after, upto], in position order."""
+        ...
+
+    def cases_with_events_upto(self, case_ids: Sequence[str], upto: int) -> list[str]:
+        """Those of the cases that have an event at or below position `upto`, sorted."""
+        ...
+
+    def notifications(self, after: int, limit: int, topics: Sequence[str] = ()) -> list[StoredRow]:
+        """Events after a global position (of the given types only, when named), in log order."""
+        ...
+
+    def find(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """Event id -> (case id, sequence) for those of the events already stored."""
+        ...
+
+    def event_index(self) -> dict[str, tuple[str, int]]:
+        """The whole event index: event id -> (case id, sequence)."""
+        ...
+
+    def batch(self, batch_id: str) -> BatchSeal | None:
+        """The signed manifest of a stored batch; None when no event of it was stored."""
+        ...
+
+    # -- case keys ---------------------------------------------------------------------
+    def case_key(self, case_id: str) -> StoredKey | None:
+        """The case's stored key; None for a case the log never held a key of."""
+        ...
+
+    def has_key(self, case_id: str) -> bool:
+        """Whether the log holds (or held, before erasure) a key of the case."""
+        ...
+
+    def add_key(self, case_id: str, key_id: str, wrapped: bytes) -> None:
+        """Store a case key wrapped under the KEK."""
+        ...
+
+    def destroy_key(self, case_id: str, at: int) -> None:
+        """Overwrite the wrapped key and note when it was destroyed."""
+        ...
+
+    def case_ids(self, among: Iterable[str] | None = None) -> list[str]:
+        """Cases the log holds or held a key of (only those `among`, when given), sorted."""
+        ...
+
+    # -- devices -----------------------------------------------------------------------
+    def add_device(self, device: Device) -> None:
+        """Enroll a device."""
+        ...
+
+    def revoke_device(self, device_id: str, at: int) -> None:
+        """Mark a device revoked, unless it was already."""
+        ...
+
+    def device(self, device_id: str) -> Device | None:
+        """An enrolled device, revoked or not; None when unknown."""
+        ...
+
+    def devices(self) -> list[Device]:
+        """Every enrolled device, in order of enrollment."""
+        ...
+
+    # -- caseloads ---------------------------------------------------------------------
+    def assign(self, case_id: str, worker: str) -> bool:
+        """Assign a case to a worker; False when it already was."""
+        ...
+
+    def unassign(self, case_id: str, worker: str) -> bool:
+        """End an assignment; False when there was none."""
+        ...
+
+    def assigned(self, worker: str) -> list[str]:
+        """The cases assigned to a worker, sorted."""
+        ...
+
+    def openers_position(self) -> int:
+        """The position up to which the authors of opened cases are indexed."""
+        ...
+
+    def add_openers(self, found: Iterable[tuple[str, str]], position: int) -> None:
+        """Index (case id, author) of opened cases (the first author of a case wins), and
+        note that the log was indexed up to `position`."""
+        ...
+
+    def opened_by(self, worker: str) -> list[str]:
+        """The cases a worker opened, sorted."""
+        ...
+
+    # -- views that own their tables ----------------------------------------------------
+    def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[tuple[Any, ...]]:
+        """Run one statement of a view's own SQL; its rows as tuples."""
+        ...
+
+    def tracked_position(self, name: str) -> int:
+        """The position a view has applied (0 when it applied nothing)."""
+        ...
+
+    def commit_tracked(self, name: str, writes: Sequence[Write], position: int) -> None:
+        """Commit a view's row writes with its new position in one transaction.
+        IntegrityError when another writer recorded that position first."""
+        ...
+
+    def forget_tracked(self, name: str) -> None:
+        """Forget the position a view has applied (before rebuilding it)."""
+        ...
+
+    def close(self) -> None:
+        """Stop background work and close the database connections."""
+        ...

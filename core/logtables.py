@@ -1,0 +1,342 @@
+"""The SQL of the case log's own tables and of its reads, written once for both backends.
+
+`LogTables` names the tables and makes them; `LogQueries` answers the `core.logstore.LogStore`
+questions with SQL, given from its backend subclass (`core.recorders`) the placeholder,
+the events table with its position column, how case ids are stored, and `run`. This is,
+with `core.recorders`, the only code that knows the log's tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
+from operator import itemgetter
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError
+
+from core.logstore import Device, EventRow, StoredKey, StoredRow
+from core.signing import BatchSeal
+
+CHUNK = 500  # ids per IN (...) list: far below SQLite's parameter limit
+
+
+class LogTables:
+    """Names of the log's own tables and the SQL that makes them, for one backend."""
+
+    def __init__(self, prefix: str, placeholder: str, blob: str, qualify: str = "") -> None:
+        self.p, self.blob, self.q = placeholder, blob, qualify
+        self.without_rowid = " WITHOUT ROWID" if placeholder == "?" else ""
+        self.batches = f"{qualify}{prefix}batches"
+        self.index = f"{qualify}{prefix}event_index"
+        self.keys = f"{qualify}{prefix}case_keys"
+        self.devices = f"{qualify}{prefix}device_keys"
+        self.assignments = f"{qualify}sync_assignments"
+        self.openers = f"{qualify}sync_case_openers"
+        self.openers_tracking = f"{qualify}sync_openers_position"
+
+    def create(self) -> list[str]:
+        """The statements that make the tables (and their indexes) if they are missing."""
+        b = self.blob
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.batches} (batch_id TEXT PRIMARY KEY, "
+            f"device_id TEXT NOT NULL, received_at BIGINT NOT NULL, digests {b} NOT NULL, "
+            f"signature {b} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.index} (event_id TEXT PRIMARY KEY, "
+            f"case_id TEXT NOT NULL, seq BIGINT NOT NULL){self.without_rowid}",
+            f"CREATE TABLE IF NOT EXISTS {self.keys} (case_id TEXT PRIMARY KEY, "
+            f"key_id TEXT NOT NULL, wrapped {b}, destroyed_at BIGINT)",
+            f"CREATE TABLE IF NOT EXISTS {self.devices} (device_id TEXT PRIMARY KEY, "
+            f"signing_key {b} NOT NULL, agreement_key {b} NOT NULL, worker TEXT NOT NULL, "
+            "enrolled_at BIGINT NOT NULL, revoked_at BIGINT)",
+            f"CREATE TABLE IF NOT EXISTS {self.assignments} (case_id TEXT NOT NULL, "
+            "worker TEXT NOT NULL, PRIMARY KEY (case_id, worker))",
+            f"CREATE TABLE IF NOT EXISTS {self.openers} (case_id TEXT PRIMARY KEY, worker TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.openers_tracking} (position BIGINT NOT NULL)",
+            f"CREATE INDEX IF NOT EXISTS sync_assignments_worker ON {self.assignments} (worker)",
+            f"CREATE INDEX IF NOT EXISTS sync_case_openers_worker ON {self.openers} (worker)",
+        ]
+
+    def insert_batch(self) -> str:
+        """Keep a batch's signed manifest."""
+        p = self.p
+        # A batch re-sent with the same id carries the same signed manifest: keep the first.
+        return f"INSERT INTO {self.batches} VALUES ({p},{p},{p},{p},{p}) ON CONFLICT (batch_id) DO NOTHING"
+
+    def insert_index(self) -> str:
+        """Index an event id at its case and sequence."""
+        p = self.p
+        return f"INSERT INTO {self.index} VALUES ({p},{p},{p})"
+
+    def insert_key(self) -> str:
+        """Keep a case key wrapped under the KEK."""
+        p = self.p
+        return f"INSERT INTO {self.keys} (case_id, key_id, wrapped) VALUES ({p},{p},{p})"
+
+
+ExecuteMany = Callable[[str, Sequence[Sequence[Any]]], Any]
+
+
+def write_extras(
+    execute_many: ExecuteMany,
+    t: LogTables,
+    batches: Sequence[Sequence[Any]] = (),
+    index: Sequence[Sequence[Any]] = (),
+    keys: Sequence[Sequence[Any]] = (),
+) -> None:
+    """Write the batch seal, event index and new case keys that travel with an append."""
+    if batches:
+        execute_many(t.insert_batch(), batches)
+    if index:
+        execute_many(t.insert_index(), index)
+    if keys:
+        execute_many(t.insert_key(), keys)
+
+
+def _device(r: Sequence[Any]) -> Device:
+    return Device(r[0], r[1], bytes(r[2]), bytes(r[3]), r[4], r[5])
+
+
+@lru_cache(maxsize=65_536)  # a page repeats its cases; a caseload asks about the same ones
+def case_text(value: Any) -> str:
+    """A case id as text, from the UUID or hex the events table holds."""
+    return str(value if isinstance(value, UUID) else UUID(str(value)))
+
+
+@lru_cache(maxsize=65_536)
+def is_case_id(text: str) -> bool:
+    """Whether `text` is a case id in its canonical form (a lower-case UUID with dashes)."""
+    try:
+        return str(UUID(text)) == text
+    except ValueError:
+        return False
+
+
+class LogQueries:
+    """The SQL of `LogStore`, written once; a backend subclass supplies `run`, `append`,
+    the events table and how it stores case ids."""
+
+    tables: LogTables
+    events_table: str  # the library's events table, schema-qualified where needed
+    position: str  # its column of global positions
+    _DEVICE = "device_id, worker, signing_key, agreement_key, enrolled_at, revoked_at"
+
+    def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def stored_case_id(self, case_id: str) -> Any:
+        """A case id as the events table's originator id column holds it."""
+        raise NotImplementedError
+
+    def _in(self, items: Sequence[Any]) -> str:
+        return ",".join([self.tables.p] * len(items))
+
+    # -- events ------------------------------------------------------------------------
+    def max_position(self) -> int:
+        rows = self.run(f"SELECT MAX({self.position}) FROM {self.events_table}")
+        return int(rows[0][0] or 0)
+
+    def last_event(self, case_id: str) -> tuple[int, bytes] | None:
+        p = self.tables.p
+        rows = self.run(
+            f"SELECT originator_version, state FROM {self.events_table} WHERE originator_id={p} "
+            "ORDER BY originator_version DESC LIMIT 1",
+            (self.stored_case_id(case_id),),
+        )
+        return (rows[0][0], bytes(rows[0][1])) if rows else None
+
+    def read(self, after: int, limit: int) -> list[EventRow]:
+        p, position = self.tables.p, self.position
+        return self.run(
+            f"SELECT {position}, originator_version, state FROM {self.events_table} "
+            f"WHERE {position}>{p} ORDER BY {position} LIMIT {p}",
+            (after, limit),
+        )
+
+    def case_events(self, case_id: str, after: int = 0, upto: int | None = None) -> list[EventRow]:
+        p = self.tables.p
+        sql = (
+            f"SELECT {self.position}, originator_version, state FROM {self.events_table} "
+            f"WHERE originator_id={p} AND originator_version>{p}"
+        )
+        params: list[Any] = [self.stored_case_id(case_id), after]
+        if upto is not None:
+            sql += f" AND originator_version<={p}"
+            params.append(upto)
+        return self.run(sql + " ORDER BY originator_version", params)
+
+    def page(self, case_ids: Sequence[str], after: int, upto: int, limit: int) -> list[EventRow]:
+        ids = [self.stored_case_id(c) for c in case_ids if is_case_id(c)]
+        p, position = self.tables.p, self.position
+        rows: list[Any] = []
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i : i + CHUNK]
+            rows.extend(
+                self.run(
+                    f"SELECT {position}, originator_version, state FROM {self.events_table} "
+                    f"WHERE originator_id IN ({self._in(chunk)}) AND {position}>{p} AND {position}<={p} "
+                    f"ORDER BY {position} LIMIT {int(limit)}",
+                    [*chunk, after, upto],
+                )
+            )
+        rows.sort(key=itemgetter(0))
+        return rows[:limit]
+
+    def cases_with_events_upto(self, case_ids: Sequence[str], upto: int) -> list[str]:
+        ids = [self.stored_case_id(c) for c in case_ids if is_case_id(c)]
+        found: set[str] = set()
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i : i + CHUNK]
+            for (cid,) in self.run(
+                f"SELECT DISTINCT originator_id FROM {self.events_table} "
+                f"WHERE originator_id IN ({self._in(chunk)}) AND {self.position}<={self.tables.p}",
+                [*chunk, upto],
+            ):
+                found.add(case_text(cid))
+        return sorted(found)
+
+    def notifications(self, after: int, limit: int, topics: Sequence[str] = ()) -> list[StoredRow]:
+        p, position = self.tables.p, self.position
+        where = f" AND topic IN ({self._in(topics)})" if topics else ""
+        rows = self.run(
+            f"SELECT {position}, originator_id, originator_version, topic, state FROM {self.events_table} "
+            f"WHERE {position}>{p}{where} ORDER BY {position} LIMIT {p}",
+            [after, *topics, limit],
+        )
+        return [StoredRow(r[0], case_text(r[1]), r[2], r[3], bytes(r[4])) for r in rows]
+
+    def find(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        found: dict[str, tuple[str, int]] = {}
+        for i in range(0, len(event_ids), CHUNK):
+            chunk = list(event_ids[i : i + CHUNK])
+            for event_id, case_id, seq in self.run(
+                f"SELECT event_id, case_id, seq FROM {self.tables.index} WHERE event_id IN ({self._in(chunk)})", chunk
+            ):
+                found[event_id] = (case_id, seq)
+        return found
+
+    def event_index(self) -> dict[str, tuple[str, int]]:
+        return {r[0]: (r[1], r[2]) for r in self.run(f"SELECT event_id, case_id, seq FROM {self.tables.index}")}
+
+    def batch(self, batch_id: str) -> BatchSeal | None:
+        t = self.tables
+        rows = self.run(f"SELECT device_id, digests, signature FROM {t.batches} WHERE batch_id={t.p}", (batch_id,))
+        if not rows:
+            return None
+        device_id, digests, signature = rows[0]
+        digests = bytes(digests)
+        return BatchSeal(
+            batch_id, device_id, tuple(digests[i : i + 32] for i in range(0, len(digests), 32)), bytes(signature)
+        )
+
+    # -- case keys ---------------------------------------------------------------------
+    def case_key(self, case_id: str) -> StoredKey | None:
+        t = self.tables
+        rows = self.run(f"SELECT key_id, wrapped, destroyed_at FROM {t.keys} WHERE case_id={t.p}", (case_id,))
+        if not rows:
+            return None
+        key_id, wrapped, destroyed_at = rows[0]
+        return StoredKey(key_id, None if wrapped is None else bytes(wrapped), destroyed_at)
+
+    def has_key(self, case_id: str) -> bool:
+        t = self.tables
+        return bool(self.run(f"SELECT 1 FROM {t.keys} WHERE case_id={t.p}", (case_id,)))
+
+    def add_key(self, case_id: str, key_id: str, wrapped: bytes) -> None:
+        self.run(self.tables.insert_key(), (case_id, key_id, wrapped), commit=True)
+
+    def destroy_key(self, case_id: str, at: int) -> None:
+        t = self.tables
+        self.run(
+            f"UPDATE {t.keys} SET wrapped=NULL, destroyed_at={t.p} WHERE case_id={t.p}", (at, case_id), commit=True
+        )
+
+    def case_ids(self, among: Iterable[str] | None = None) -> list[str]:
+        t = self.tables
+        if among is None:
+            return [r[0] for r in self.run(f"SELECT case_id FROM {t.keys} ORDER BY case_id")]
+        ids = [c for c in among if is_case_id(c)]
+        known: list[str] = []
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i : i + CHUNK]
+            known.extend(
+                r[0] for r in self.run(f"SELECT case_id FROM {t.keys} WHERE case_id IN ({self._in(chunk)})", chunk)
+            )
+        return sorted(known)
+
+    # -- devices -----------------------------------------------------------------------
+    def add_device(self, device: Device) -> None:
+        t = self.tables
+        d = device
+        self.run(
+            f"INSERT INTO {t.devices} ({self._DEVICE}) VALUES ({t.p},{t.p},{t.p},{t.p},{t.p},{t.p})",
+            (d.device_id, d.worker, d.signing_key, d.agreement_key, d.enrolled_at, d.revoked_at),
+            commit=True,
+        )
+
+    def revoke_device(self, device_id: str, at: int) -> None:
+        t = self.tables
+        self.run(
+            f"UPDATE {t.devices} SET revoked_at={t.p} WHERE device_id={t.p} AND revoked_at IS NULL",
+            (at, device_id),
+            commit=True,
+        )
+
+    def device(self, device_id: str) -> Device | None:
+        t = self.tables
+        rows = self.run(f"SELECT {self._DEVICE} FROM {t.devices} WHERE device_id={t.p}", (device_id,))
+        return _device(rows[0]) if rows else None
+
+    def devices(self) -> list[Device]:
+        return [_device(r) for r in self.run(f"SELECT {self._DEVICE} FROM {self.tables.devices} ORDER BY enrolled_at")]
+
+    # -- caseloads ---------------------------------------------------------------------
+    def assign(self, case_id: str, worker: str) -> bool:
+        t = self.tables
+        p = t.p
+        if self.run(f"SELECT 1 FROM {t.assignments} WHERE case_id={p} AND worker={p}", (case_id, worker)):
+            return False
+        try:
+            self.run(f"INSERT INTO {t.assignments} VALUES ({p},{p})", (case_id, worker), commit=True)
+        except IntegrityError:
+            return False  # assigned meanwhile by another request
+        return True
+
+    def unassign(self, case_id: str, worker: str) -> bool:
+        t = self.tables
+        p = t.p
+        if not self.run(f"SELECT 1 FROM {t.assignments} WHERE case_id={p} AND worker={p}", (case_id, worker)):
+            return False
+        self.run(f"DELETE FROM {t.assignments} WHERE case_id={p} AND worker={p}", (case_id, worker), commit=True)
+        return True
+
+    def assigned(self, worker: str) -> list[str]:
+        t = self.tables
+        rows = self.run(f"SELECT case_id FROM {t.assignments} WHERE worker={t.p} ORDER BY case_id", (worker,))
+        return [r[0] for r in rows]
+
+    def openers_position(self) -> int:
+        t = self.tables
+        rows = self.run(f"SELECT position FROM {t.openers_tracking}")
+        if rows:
+            return int(rows[0][0])
+        self.run(f"INSERT INTO {t.openers_tracking} VALUES (0)", commit=True)
+        return 0
+
+    def add_openers(self, found: Iterable[tuple[str, str]], position: int) -> None:
+        t = self.tables
+        p = t.p
+        for case_id, worker in found:
+            if self.run(f"SELECT 1 FROM {t.openers} WHERE case_id={p}", (case_id,)):
+                continue
+            try:
+                self.run(f"INSERT INTO {t.openers} VALUES ({p},{p})", (case_id, worker), commit=True)
+            except IntegrityError:
+                continue  # another thread or server instance indexed it first
+        self.run(f"UPDATE {t.openers_tracking} SET position={p}", (position,), commit=True)
+
+    def opened_by(self, worker: str) -> list[str]:
+        t = self.tables
+        rows = self.run(f"SELECT case_id FROM {t.openers} WHERE worker={t.p} ORDER BY case_id", (worker,))
+        return [r[0] for r in rows]

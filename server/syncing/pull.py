@@ -1,0 +1,113 @@
+"""Pull: what a device receives from the log, page by page, within its worker's caseload.
+
+The server's pull service, no HTTP in it (`server.syncing.endpoints` drives it). A device
+names its cursor (a global position) and the cases it holds. The answer has, in this order:
+
+1. *back-fill*: every event at or below the cursor of cases newly in the caseload (the
+   cursor would never bring them), a bounded number of cases per answer;
+2. the page of caseload events after the cursor, in position order;
+3. *grants*: the case key wrapped for the device's X25519 key, for every case in the
+   answer that the device does not hold yet;
+4. *drop*: held cases that left the caseload (and that the server knows).
+
+`next` is the position the device may move its cursor to once it applied the answer. It
+jumps over other workers' events and the gaps a rolled-back transaction leaves: when the
+page is not full, everything up to the head read before the query was scanned.
+
+The library's notification log filters only by topic, so the page is one question of
+our own to the log's store (`CaseLog.page`): the events of the caseload's cases with
+position in (after, head], served per case by the events table's primary key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from core.errors import CaseErased, KeyNotHeld
+from core.keys import grant_key
+from core.log import CaseLog, LoggedEvent
+from core.sealing import to_micros
+from server.syncing.caseload import Caseload
+from sync.errors import StaleCursor
+from sync.protocol import KeyGrant, PullRequest, PullResponse
+from sync.pulled import PulledEvent
+
+MAX_BACKFILL_CASES = 20
+
+
+@dataclass(frozen=True)
+class PullingDevice:
+    """The device asking: its id, its worker, and its X25519 key for grants."""
+
+    device_id: str
+    worker: str
+    agreement_key: bytes
+
+
+def pull(
+    log: CaseLog,
+    caseload: Caseload,
+    device: PullingDevice,
+    request: PullRequest,
+    *,
+    max_backfill_cases: int = MAX_BACKFILL_CASES,
+) -> PullResponse:
+    """Answer a pull; StaleCursor when the cursor is beyond the log's head."""
+    head = log.max_position()
+    if request.after > head:
+        raise StaleCursor(
+            f"the cursor {request.after} is beyond the log's head {head}; "
+            "the laptop's store belongs to another server or the server's log was replaced"
+        )
+    cases = caseload.of(device.worker)
+    holding = set(request.holding)
+    known = set(log.recorder.case_ids(among=holding - cases))
+    drop = tuple(sorted(c for c in holding - cases if c in known))
+
+    backfill_events: list[LoggedEvent] = []
+    more = False
+    if request.after > 0:
+        newcomers = sorted(cases - holding)
+        starting = log.recorder.cases_with_events_upto(newcomers, request.after)
+        if len(starting) > max_backfill_cases:
+            more = True
+            starting = starting[:max_backfill_cases]
+        for case_id in starting:
+            backfill_events.extend(e for e in log.case_events(case_id) if e.position <= request.after)
+    if more:
+        # Finish back-filling before moving the cursor: the page waits for the next call.
+        page: list[LoggedEvent] = []
+        next_position = request.after
+    else:
+        page = log.page(sorted(cases), request.after, head, request.limit)
+        if len(page) >= request.limit:
+            more = True
+            next_position = page[-1].position
+        else:
+            next_position = head
+    delivered = backfill_events + page
+    grants = _grants(log, device, {e.sealed.case_id for e in delivered} - holding)
+    return PullResponse(
+        events=tuple(_pulled(e) for e in delivered),
+        grants=grants,
+        drop=drop,
+        next=next_position,
+        more=more,
+        head=head,
+    )
+
+
+def _pulled(e: LoggedEvent) -> PulledEvent:
+    return PulledEvent(e.position, e.seq, e.sealed.case_id, e.sealed.raw, to_micros(e.received_at), e.link)
+
+
+def _grants(log: CaseLog, device: PullingDevice, case_ids: Iterable[str]) -> tuple[KeyGrant, ...]:
+    grants: list[KeyGrant] = []
+    for case_id in sorted(case_ids):
+        try:
+            key = log.case_key(case_id)
+        except (KeyNotHeld, CaseErased):
+            continue  # an erased case travels without a key: only its header is readable
+        grants.append(KeyGrant(case_id, key.key_id, grant_key(key, device.agreement_key, device.device_id)))
+    return tuple(grants)
