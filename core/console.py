@@ -2,21 +2,28 @@
 
 Every command that prints data goes through `emit`; every error a person can act on
 goes through `fail`, to stderr, with a non-zero exit status and no traceback.
+
+Key/value lines and errors are written as plain text (bold and red only on a terminal,
+and never when ``NO_COLOR`` is set), so an id is never wrapped or cut and a note that
+looks like markup prints as written. `rich` is loaded only to draw a table, which keeps a
+recording command's start-up small.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 
-from rich.console import Console
-from rich.table import Table
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # one sentence, one line
-out = Console(highlight=False)
+def _styled(stream: TextIO, text: str, ansi: str) -> str:
+    """`text` in an ANSI style when `stream` is a terminal that accepts colour."""
+    if os.environ.get("NO_COLOR") or not stream.isatty():
+        return text
+    return f"\x1b[{ansi}m{text}\x1b[0m"
 
 
 def _default(value: Any) -> Any:
@@ -41,20 +48,25 @@ def emit(data: Any, *, as_json: bool, title: str | None = None, columns: Sequenc
         sys.stdout.write(to_json(data) + "\n")
         return
     if isinstance(data, list) and (columns or (data and isinstance(data[0], Mapping))):
-        cols = list(columns or data[0].keys())
-        table = Table(title=title, show_lines=False)
-        for c in cols:
-            table.add_column(c)
-        for row in data:
-            table.add_row(*[_cell(row.get(c)) for c in cols])
-        out.print(table)
+        _table(data, list(columns or data[0].keys()), title)
     elif isinstance(data, Mapping):
         if title:
-            out.print(f"[bold]{title}[/bold]")
-        for k, v in data.items():
-            out.print(f"{k}: {_cell(v)}")
+            sys.stdout.write(_styled(sys.stdout, title, "1") + "\n")
+        sys.stdout.write("".join(f"{k}: {_cell(v)}\n" for k, v in data.items()))
     else:
-        out.print(str(data))
+        sys.stdout.write(f"{data}\n")
+
+
+def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None) -> None:
+    from rich.console import Console  # drawn only for tables: rich costs a command's start-up
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    for c in columns:
+        table.add_column(c)
+    for row in rows:
+        table.add_row(*[_cell(row.get(c)) for c in columns])
+    Console(highlight=False).print(table)
 
 
 def _cell(value: Any) -> str:
@@ -69,5 +81,5 @@ def _cell(value: Any) -> str:
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print an actionable error to stderr and exit with `code`."""
-    err.print(f"[red]error:[/red] {message}")
+    sys.stderr.write(f"{_styled(sys.stderr, 'error:', '31')} {message}\n")
     raise SystemExit(code)

@@ -30,9 +30,6 @@ from typing import (
     ParamSpec,
     TypeVar,
     cast,
-    get_args,
-    get_origin,
-    get_type_hints,
 )
 
 from core.errors import CodecError, InvalidField, InvalidInput
@@ -200,14 +197,20 @@ def _dict(v: Any) -> MappingProxyType[str, Any]:
 _REGISTRY: dict[str, type[CaseEvent]] = {}
 
 
-def _codec_for(tp: Any) -> tuple[Any, Any]:
-    origin = get_origin(tp)
-    args = get_args(tp)
-    if tp in (date, date | None) or (args and date in args):
+def _codec_for(annotation: Any) -> tuple[Any, Any]:
+    """The payload encoder and decoder for a field, from its annotation as written.
+
+    The catalogue's annotations are strings (``from __future__ import annotations``) of a
+    few shapes, read here as text rather than evaluated with ``get_type_hints``, which
+    would cost every command a measurable part of its start-up.
+    """
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", repr(annotation))
+    kinds = {part.strip() for part in text.split("|")}
+    if "date" in kinds:
         return _enc_date, _dec_date
-    if origin is tuple:
+    if any(k.startswith("tuple[") for k in kinds):
         return list, _tuple
-    if origin is MappingProxyType:
+    if any(k.startswith("MappingProxyType[") for k in kinds):
         return dict, _dict
     return _identity, _identity
 
@@ -216,9 +219,8 @@ def catalogue(cls: type[CaseEvent]) -> type[CaseEvent]:
     """Register an event class under its TOPIC and prepare its payload codec."""
     if not cls.TOPIC or cls.TOPIC in _REGISTRY:
         raise TypeError(f"{cls.__name__} needs a unique TOPIC")
-    hints = get_type_hints(cls)
     fields = [f for f in dataclasses.fields(cls) if f.name != "header"]
-    cls._codec = tuple((f.name, *_codec_for(hints[f.name])) for f in fields)
+    cls._codec = tuple((f.name, *_codec_for(f.type)) for f in fields)
     cls._defaults = {
         f.name: f.default if f.default is not dataclasses.MISSING else cast(Any, f.default_factory)()
         for f in fields

@@ -19,9 +19,11 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rich.console import Console
+
 from core import events as ev
 from core.case import CaseState
-from core.console import emit, out
+from core.console import emit
 from core.departments import Directory
 from core.keys import CaseKey, DeviceKeys, KeyEncryptionKey
 from core.log import CaseLog
@@ -32,6 +34,8 @@ from core.storage import close_recorder, open_recorder
 from core.verify import verify
 from core.visibility import Seen, all_views
 from tovholder.story import whole_story
+
+out = Console(highlight=False)  # the story is told in rich text
 
 E = TypeVar("E", bound=ev.CaseEvent)
 
