@@ -39,13 +39,13 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
 from client.errors import AlreadyEnrolled, DeviceRefused, ServerRejected, ServerUnreachable
 from client.laptop import Laptop
 from client.store import LaptopStore, store_path
 from core import events as ev
+from core.console import progress as progress_bar
 from core.keys import CaseKey, DeviceKeys, accept_grant, grant_key
 from core.sealing import to_micros
 from core.signing import sign_batch
@@ -397,15 +397,7 @@ class Syncer:
         report.cursor = cursor
 
     def _progress(self) -> Progress:
-        return Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-            disable=not self.show_progress,
-        )
+        return progress_bar(self.show_progress)
 
 
 async def enroll(

@@ -16,7 +16,10 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 def _styled(stream: TextIO, text: str, ansi: str) -> str:
@@ -83,3 +86,20 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print an actionable error to stderr and exit with `code`."""
     sys.stderr.write(f"{_styled(sys.stderr, 'error:', '31')} {message}\n")
     raise SystemExit(code)
+
+
+def progress(show: bool) -> Progress:
+    """A progress bar on stderr for long work (verify, rebuild, sync), gone when done and
+    not drawn at all when `show` is false (``--json``, or no one is watching)."""
+    from rich.console import Console  # loaded only by the commands that do long work
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not show,
+    )

@@ -14,10 +14,8 @@ import argparse
 from typing import Any
 from urllib.parse import quote
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from core.console import emit
+from core.console import progress as progress_bar
 from core.verify import verify
 from server.commands.targets import local, remote, target_options, token_from_env
 from server.context import ServerContext
@@ -43,16 +41,8 @@ def _report_rows(problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _verify_local(data_dir: str, show_progress: bool) -> dict[str, Any]:
     ctx = ServerContext.open(data_dir)
     try:
-        with Progress(
-            TextColumn("[bold]verifying the log"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-            transient=True,
-            disable=not show_progress,
-        ) as bar:
-            task = bar.add_task("verify", total=ctx.log.max_position() or 1)
+        with progress_bar(show_progress) as bar:
+            task = bar.add_task("verifying the log", total=ctx.log.max_position() or 1)
             report = verify(ctx.log, lambda done, total: bar.update(task, completed=done, total=total or 1))
     finally:
         ctx.close()

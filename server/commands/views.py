@@ -15,11 +15,11 @@ import argparse
 import time
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import TaskID
 
 from core.case_index import CaseIndexProjection
 from core.console import emit, fail
+from core.console import progress as progress_bar
 from core.cpr_index import CprIndexProjection
 from core.projection import ProjectionRunner
 from server.context import ServerContext
@@ -32,15 +32,7 @@ def rebuild_views(ctx: ServerContext, show_progress: bool) -> list[dict[str, Any
         ProjectionRunner(ctx.log, CaseIndexProjection(ctx.log)),
         ProjectionRunner(ctx.log, CprIndexProjection(ctx.log)),
     ]
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-        disable=not show_progress,
-    ) as bar:
+    with progress_bar(show_progress) as bar:
         for runner in runners:
             name = runner.projection.name
             task = bar.add_task(f"rebuilding {name}", total=ctx.log.max_position() or 1)
