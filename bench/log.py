@@ -201,7 +201,7 @@ class StockCase(Aggregate):
 
 def bench_stock(w: Workload, folder: Path) -> tuple[float, float]:
     payload = "x" * (w.sealed_bytes // w.events)  # the same size as a sealed event
-    app = Application(
+    app: Application[UUID] = Application(
         env={
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(folder / "stock.db"),

@@ -38,7 +38,8 @@ def record_family(make_log: MakeLog, devices: Devices) -> CaseLog:
         b.rec(ev.ContactRecorded, contact_id=ev.new_id(), kind="home-visit", note=note, place=NAMES[0])
     b.rec(ev.MeetingHeld, meeting_id="m", kind="network", minutes=NOTES[0])
     devices.push_case(log, b)
-    assert log.open(log.case_events(b.case_id)[3]).name == NAMES[0]  # type: ignore[attr-defined]
+    added = log.open(log.case_events(b.case_id)[3])
+    assert isinstance(added, ev.PersonAdded) and added.name == NAMES[0]
     return log
 
 

@@ -28,7 +28,8 @@ class Raw:
         self.p = log.tables.p
 
     def run(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        return self.log.recorder.run(sql, params, commit=True)  # type: ignore[no-any-return]
+        rows: list[Any] = self.log.recorder.run(sql, params, commit=True)
+        return rows
 
     def state(self, position: int) -> bytes:
         rows = self.run(f"SELECT state FROM {self.table} WHERE {self.pos}={self.p}", (position,))

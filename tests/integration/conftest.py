@@ -196,3 +196,8 @@ def each(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
     todo = list(items)
     with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
         return list(pool.map(work, todo))
+
+
+def call(job: Callable[[], R]) -> R:
+    """Do one job; with `each`, several set-up steps of different kinds run at once."""
+    return job()
