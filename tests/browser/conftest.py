@@ -135,10 +135,11 @@ def chromium_path() -> str:
     return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the run; fails, never skips, when Chromium or its driver
-    is missing."""
+    """One headless Chromium for the module's tests (closed after them: Playwright's
+    synchronous driver keeps an event loop running while it is open); fails, never skips,
+    when Chromium or its driver is missing."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
