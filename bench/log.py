@@ -68,6 +68,7 @@ def workload(n_events: int, n_cases: int) -> Workload:
     for i in range(n_events):
         c = i % n_cases
         key = keys[c]
+        e: ev.CaseEvent
         if seqs[c] == 0:
             e = make_event(
                 ev.CaseOpened,
@@ -201,7 +202,7 @@ class StockCase(Aggregate):
 
 def bench_stock(w: Workload, folder: Path) -> tuple[float, float]:
     payload = "x" * (w.sealed_bytes // w.events)  # the same size as a sealed event
-    app = Application(
+    app: Application[UUID] = Application(
         env={
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(folder / "stock.db"),

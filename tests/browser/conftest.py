@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -28,6 +28,9 @@ import pytest
 from core import events as ev
 from server.context import ServerContext, init_data_dir
 from tests.core.conftest import Devices, family
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext
 
 pytestmark = pytest.mark.slow
 
@@ -132,10 +135,11 @@ def chromium_path() -> str:
     return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[Any]:
-    """A fresh headless Chromium profile (its own user-data-dir); fails, never skips, when
-    Chromium or its driver is missing."""
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for the module's tests (closed after them: Playwright's
+    synchronous driver keeps an event loop running while it is open); fails, never skips,
+    when Chromium or its driver is missing."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:
@@ -148,17 +152,22 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         )
     with sync_playwright() as p:
         try:
-            context = p.chromium.launch_persistent_context(
-                str(tmp_path / "profile"),
-                executable_path=executable,
-                headless=True,
-                args=CHROMIUM_FLAGS,
-            )
+            launched = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
         except Exception as exc:  # whatever the driver raises, the reason is what matters
             first = (str(exc).splitlines() or [type(exc).__name__])[0]
             pytest.fail(f"Chromium at {executable} could not be launched: {first}", pytrace=False)
-        context.set_default_timeout(15_000)
         try:
-            yield context
+            yield launched
         finally:
-            context.close()
+            launched.close()
+
+
+@pytest.fixture
+def browser(chromium: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser context for each test: no cookie, session or storage of another."""
+    context = chromium.new_context()
+    context.set_default_timeout(15_000)
+    try:
+        yield context
+    finally:
+        context.close()

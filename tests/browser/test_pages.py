@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tests.browser.conftest import HIDDEN_NOTE, VISIBLE_NOTE, Site
 
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
 
-def sign_in(page: Any, site: Site, who: str) -> None:
+
+def sign_in(page: Page, site: Site, who: str) -> None:
     page.goto(f"{site.url}/ui/cases")
     assert page.locator("h1").inner_text() == "Sign in"  # no session yet: the sign-in page
     page.get_by_label("Staff token").fill(site.tokens[who])
@@ -15,7 +18,7 @@ def sign_in(page: Any, site: Site, who: str) -> None:
     page.wait_for_load_state()
 
 
-def test_a_caseworker_sees_the_caseload_and_only_what_the_department_may(site: Site, browser: Any) -> None:
+def test_a_caseworker_sees_the_caseload_and_only_what_the_department_may(site: Site, browser: BrowserContext) -> None:
     page = browser.new_page()
     sign_in(page, site, "jobcenter")
     assert page.locator("h1").inner_text() == "Cases of jobcenter"
@@ -34,7 +37,7 @@ def test_a_caseworker_sees_the_caseload_and_only_what_the_department_may(site: S
     assert "these pages are for auditors" in page.locator("main").inner_text()
 
 
-def test_a_wrong_token_is_refused(site: Site, browser: Any) -> None:
+def test_a_wrong_token_is_refused(site: Site, browser: BrowserContext) -> None:
     page = browser.new_page()
     page.goto(f"{site.url}/ui/sign-in")
     page.get_by_label("Staff token").fill("not-a-token")
@@ -43,7 +46,7 @@ def test_a_wrong_token_is_refused(site: Site, browser: Any) -> None:
     assert page.get_by_role("alert").inner_text() == "That token is not a valid staff token."
 
 
-def test_an_auditor_replays_a_chosen_moment_and_verifies_the_log(site: Site, browser: Any) -> None:
+def test_an_auditor_replays_a_chosen_moment_and_verifies_the_log(site: Site, browser: BrowserContext) -> None:
     page = browser.new_page()
     sign_in(page, site, "auditor")
     assert page.locator("h1").inner_text() == "Replay a case"

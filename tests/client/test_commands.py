@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,9 +15,11 @@ from tovholder.__main__ import main
 from .conftest import PASSPHRASE
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    """Run a command (with `--json` in `argv`); its answer, a JSON object."""
     assert main(list(argv)) == 0
-    return json.loads(capsys.readouterr().out)
+    answer: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return answer
 
 
 def test_recording_commands_print_ids_and_case_show_marks_pending(

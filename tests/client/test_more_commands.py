@@ -9,19 +9,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypedDict
 
 import pytest
 
 from client.laptop import Laptop
+from core import events as ev
 from tovholder.__main__ import main
 
 from .conftest import PASSPHRASE, Server
 from .test_sync import sync
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    """Run a command with `--json`; its answer, a JSON object."""
     assert main([*argv, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
+    answer: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return answer
 
 
 def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
@@ -36,13 +40,23 @@ def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     return message
 
 
+class Family(TypedDict):
+    """The `client --data` arguments of the laptop, and the ids of the family's case."""
+
+    c: list[str]
+    case: str
+    parent: str
+    child: str
+    goal: str
+
+
 @pytest.fixture
 def family(
     make_laptop: Callable[..., Laptop],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
-) -> dict[str, str | list[str]]:
+) -> Family:
     """A family case led by children & family, with a parent, a child of 12 and a goal."""
     make_laptop("a", department="children-family", role="caseworker").close()
     monkeypatch.setenv("TOVHOLDER_PASSPHRASE", PASSPHRASE)
@@ -75,7 +89,7 @@ def count(capsys: pytest.CaptureFixture[str], c: list[str], case: str) -> int:
 
 
 def test_every_person_recorded_event_has_a_command_that_prints_its_ids(
-    family: dict, capsys: pytest.CaptureFixture[str]
+    family: Family, capsys: pytest.CaptureFixture[str]
 ) -> None:
     c, case, parent, child, goal = family["c"], family["case"], family["parent"], family["child"], family["goal"]
     before = count(capsys, c, case)
@@ -264,7 +278,9 @@ def test_every_person_recorded_event_has_a_command_that_prints_its_ids(
     assert by_type["financing.agreed"].persons == (child,)
     assert by_type["erasure.decided"].persons == (parent,)  # the request's person
     assert by_type["referral.outcome"].persons == (child,)
-    assert by_type["person.corrected"].birth_date.isoformat() == "2014-03-02"
+    corrected = by_type["person.corrected"]
+    assert isinstance(corrected, ev.PersonCorrected) and corrected.birth_date is not None
+    assert corrected.birth_date.isoformat() == "2014-03-02"
 
     main([*c, "case", "show", case])  # the tables for people print too
     printed = capsys.readouterr().out
@@ -401,7 +417,7 @@ def test_every_person_recorded_event_has_a_command_that_prints_its_ids(
     ],
 )
 def test_a_broken_rule_is_one_sentence_and_records_nothing(
-    family: dict, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], sentence: str
+    family: Family, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], sentence: str
 ) -> None:
     c, case = family["c"], family["case"]
     activity = run(
@@ -426,7 +442,7 @@ def test_a_broken_rule_is_one_sentence_and_records_nothing(
 
 
 def test_a_closed_case_takes_only_a_reopening_and_goal_and_decision_are_refused_twice(
-    family: dict, capsys: pytest.CaptureFixture[str]
+    family: Family, capsys: pytest.CaptureFixture[str]
 ) -> None:
     c, case, parent, goal = family["c"], family["case"], family["parent"], family["goal"]
     run(capsys, *c, "goal", "close", case, goal)

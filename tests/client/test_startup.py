@@ -96,14 +96,14 @@ def test_help_loads_no_command_group(tmp_path: Path) -> None:
 
 def test_the_table_of_groups_says_what_each_group_says_of_itself() -> None:
     """`tovholder --help` is built from the table alone, so it must agree with the groups."""
-    groups = next(a for a in build_parser()._actions if a.dest == "group")
+    groups = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     listed = {choice.dest: choice.help for choice in groups._choices_actions}
     assert listed == {group.name: group.help for group in GROUPS}
 
 
 def deferred_paths(parser: argparse.ArgumentParser) -> set[str]:
     """The commands of the full parser that name their path instead of a function."""
-    found = set()
+    found: set[str] = set()
     for action in parser._actions:
         for sub in (action.choices or {}).values() if isinstance(action, argparse._SubParsersAction) else ():
             path = sub.get_default("deferred")

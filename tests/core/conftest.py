@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -29,6 +29,7 @@ from core.sealing import SealedEvent
 from core.signing import sign_batch
 
 TODAY = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+E = TypeVar("E", bound=ev.CaseEvent)
 DIRECTORY = Directory.default()
 
 
@@ -70,7 +71,7 @@ class CaseBuilder:
         self.persons: dict[str, str] = {}
         self.lead = "children-family"
 
-    def rec(self, cls: type[ev.CaseEvent], author: Author | None = None, **fields: Any) -> ev.CaseEvent:
+    def rec(self, cls: type[E], author: Author | None = None, **fields: Any) -> E:
         """Record an event (by the lead department's caseworker unless told otherwise)."""
         event, sealed = record(
             self.state,
@@ -81,6 +82,7 @@ class CaseBuilder:
             clock=self.clock,
             **fields,
         )
+        assert isinstance(event, cls)
         self.events.append(event)
         self.sealed.append(sealed)
         return event
@@ -108,7 +110,7 @@ class CaseBuilder:
         for d in departments:
             self.rec(ev.TeamMemberJoined, member_department=d)
 
-    def contact(self, author: Author | None = None, person: str = "mother", **fields: Any) -> ev.CaseEvent:
+    def contact(self, author: Author | None = None, person: str = "mother", **fields: Any) -> ev.ContactRecorded:
         fields.setdefault("kind", "home-visit")
         fields.setdefault("note", "talked about the week")
         return self.rec(
@@ -127,7 +129,7 @@ class CaseBuilder:
         categories: Sequence[str],
         author: Author | None = None,
         **fields: Any,
-    ) -> ev.CaseEvent:
+    ) -> ev.ConsentGiven:
         fields.setdefault("purpose", "coordinating the family's shared plan")
         fields.setdefault("valid_until", TODAY.date() + timedelta(days=180))
         return self.rec(
@@ -143,7 +145,7 @@ class CaseBuilder:
         )
 
 
-def family(ages: dict[str, tuple[str, int | None]] | None = None, **kw: Any) -> CaseBuilder:
+def family(ages: Mapping[str, tuple[str, int | None]] | None = None, **kw: Any) -> CaseBuilder:
     """An open family case led by children & family, with persons by label: (role, age)."""
     b = CaseBuilder(**kw).open()
     for label, (role, age) in (ages or {"mother": ("parent", 38), "father": ("parent", 41)}).items():

@@ -3,7 +3,8 @@ may give it depends on the subject's age; it can be withdrawn once."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -28,8 +29,24 @@ def b() -> CaseBuilder:
     return b
 
 
-def consent_fields(b: CaseBuilder, subject: str, given_by: tuple[str, ...], **over: object) -> dict[str, object]:
-    fields: dict[str, object] = {
+class ConsentFields(TypedDict, total=False):
+    """The fields of a `ConsentGiven` a test sets, by their names in the event."""
+
+    consent_id: str
+    subject: str
+    given_by: tuple[str, ...]
+    recipients: tuple[str, ...]
+    consent_categories: tuple[str, ...]
+    purpose: str
+    valid_until: date
+    child_view: str | None
+    persons: tuple[str, ...]
+
+
+def consent_fields(
+    b: CaseBuilder, subject: str, given_by: tuple[str, ...], /, **over: Unpack[ConsentFields]
+) -> ConsentFields:
+    fields: ConsentFields = {
         "consent_id": ev.new_id(),
         "subject": b.persons[subject],
         "given_by": tuple(b.persons[g] for g in given_by),
@@ -217,21 +234,21 @@ def test_subject_and_givers_are_persons_of_the_case(b: CaseBuilder) -> None:
         UnknownReference,
         "the consent's subject nobody is not part of the case",
         ev.ConsentGiven,
-        **{**fields, "subject": "nobody", "persons": ()},
+        **(fields | {"subject": "nobody", "persons": ()}),
     )
     rejected(
         b,
         UnknownReference,
         "a consent is given by persons of the case",
         ev.ConsentGiven,
-        **{**fields, "given_by": ("stranger",)},
+        **(fields | {"given_by": ("stranger",)}),
     )
     rejected(
         b,
         UnknownReference,
         "a consent is given by persons of the case",
         ev.ConsentGiven,
-        **{**fields, "given_by": ()},
+        **(fields | {"given_by": ()}),
     )
 
 

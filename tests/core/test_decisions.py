@@ -16,8 +16,13 @@ from tests.core.conftest import CaseBuilder, family, rejected, worker
 def b() -> CaseBuilder:
     b = family()
     b.join("jobcenter", "benefits")
-    b.fact = b.contact(kind="meeting", note="income situation reviewed")  # type: ignore[attr-defined]
+    b.contact(kind="meeting", note="income situation reviewed")  # the fact decisions rest on
     return b
+
+
+def fact(b: CaseBuilder) -> ev.ContactRecorded:
+    """The meeting recorded first, the fact a decision rests on."""
+    return next(e for e in b.events if isinstance(e, ev.ContactRecorded))
 
 
 def decision(b: CaseBuilder, **over: Any) -> dict[str, Any]:
@@ -27,7 +32,7 @@ def decision(b: CaseBuilder, **over: Any) -> dict[str, Any]:
         "legal_area": "serviceloven § 52",
         "kind": "grant",
         "considerations": "the family needs support at home",
-        "facts": (b.fact.event_id,),  # type: ignore[attr-defined]
+        "facts": (fact(b).event_id,),
         "explanation": "You get a family consultant twice a week.",
     }
     fields.update(over)
@@ -36,7 +41,7 @@ def decision(b: CaseBuilder, **over: Any) -> dict[str, Any]:
 
 def test_the_owning_department_records_a_decision_with_reasons(b: CaseBuilder) -> None:
     e = b.rec(ev.DecisionMade, **decision(b))
-    assert b.state.decisions[e.decision_id] == "children-family"  # type: ignore[attr-defined]
+    assert b.state.decisions[e.decision_id] == "children-family"
 
 
 def test_another_department_may_not_decide_in_the_legal_area(b: CaseBuilder) -> None:

@@ -64,7 +64,10 @@ class EventsPerCase:
         return writes
 
     def rows(self, log: CaseLog) -> list[tuple[Any, ...]]:
-        return log.recorder.run(f"SELECT position, case_id, seq, topic FROM {self.table} ORDER BY position")  # type: ignore[no-any-return]
+        rows: list[tuple[Any, ...]] = log.recorder.run(
+            f"SELECT position, case_id, seq, topic FROM {self.table} ORDER BY position"
+        )
+        return rows
 
 
 @pytest.fixture

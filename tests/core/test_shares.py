@@ -35,7 +35,7 @@ def share(**over: Any) -> dict[str, Any]:
 
 def test_a_share_under_49a_at_the_ssd_meeting(b: CaseBuilder) -> None:
     e = b.rec(ev.SharedOnLegalBasis, **share())
-    s = b.state.shares[e.share_id]  # type: ignore[attr-defined]
+    s = b.state.shares[e.share_id]
     assert (s.basis, s.recipients, s.meeting_id) == ("serviceloven-49a", ("school",), "ssd1")
 
 

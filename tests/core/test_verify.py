@@ -22,13 +22,14 @@ class Raw:
     def __init__(self, log: CaseLog) -> None:
         self.log = log
         self.sqlite = log.tables.p == "?"
-        r = log.recorder
+        r: Any = log.recorder  # the database as an attacker sees it, past the seam
         self.table = r.events_table_name if self.sqlite else f'"{r.datastore.schema}"."{r.events_table_name}"'
         self.pos = "rowid" if self.sqlite else "notification_id"
         self.p = log.tables.p
 
     def run(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        return self.log.recorder.run(sql, params, commit=True)  # type: ignore[no-any-return]
+        rows: list[Any] = self.log.recorder.run(sql, params, commit=True)
+        return rows
 
     def state(self, position: int) -> bytes:
         rows = self.run(f"SELECT state FROM {self.table} WHERE {self.pos}={self.p}", (position,))

@@ -81,7 +81,7 @@ def test_withdrawal_hides_from_that_moment_and_replay_shows_the_past() -> None:
     b.rec(ev.GoalAdded, goal_id="g", text="work", owner="jobcenter", persons=(b.persons["mother"],))
     rev2 = b.rec(ev.GoalRevised, goal_id="g", text="work 2", base_revision=1, persons=(b.persons["mother"],))
     before_withdrawal = b.clock.now + timedelta(seconds=1)
-    b.rec(ev.ConsentWithdrawn, consent_id=c.consent_id, persons=(b.persons["mother"],))  # type: ignore[attr-defined]
+    b.rec(ev.ConsentWithdrawn, consent_id=c.consent_id, persons=(b.persons["mother"],))
     rev3 = b.rec(ev.GoalRevised, goal_id="g", text="work 3", base_revision=2, persons=(b.persons["mother"],))
     now = seen(b, "jobcenter")
     assert now is not None
@@ -159,8 +159,8 @@ def test_refugee_family_scenario() -> None:
     ]
     for child in ("small", "girl", "boy"):
         given_by = ["mother", "boy"] if child == "boy" else ["mother"]
-        extra = {"child_view": "agrees"} if child == "girl" else {}
-        consents.append(b.consent(child, given_by, ["school"], ["contact", "education"], **extra))
+        child_view = "agrees" if child == "girl" else None
+        consents.append(b.consent(child, given_by, ["school"], ["contact", "education"], child_view=child_view))
     contacts = [b.contact(person=p) for p in ("mother", "father", "girl")]
     decision = b.rec(
         ev.DecisionMade,
@@ -183,4 +183,4 @@ def test_refugee_family_scenario() -> None:
     assert contacts[2].event_id not in {s.event.event_id for s in views["jobcenter"]}
     assert contacts[2].event_id in {s.event.event_id for s in views["school"]}
     grounds = {s.event.event_id: s.grounds for s in views["jobcenter"] if s.basis == "consent"}
-    assert grounds[contacts[0].event_id] == (consents[0].consent_id,)  # type: ignore[attr-defined]
+    assert grounds[contacts[0].event_id] == (consents[0].consent_id,)

@@ -6,13 +6,17 @@ ASGI tests live in `tests/client`). The helpers are shared by every integration 
 - `Server` starts, kills and restarts the server subprocess on a free port;
 - `tovholder(...)` runs one command the way a person would type it, with the passphrase
   and the admin token in the environment (never on the command line);
-- `admin(...)` acts on the server's data folder with `--dir`, as the demo does;
+- `admin(...)` acts on the server's data folder with `--dir`, as the demo does, from the
+  test's own process (the `tovholder` main function itself: a process beside the server's,
+  as an admin's shell is, without a fresh interpreter's start-up for every set-up step);
 - `laptop_copy` and `server_copy` read both ends in the test process, so convergence is
   compared on what is stored (event ids, order, chain links), not on what a command prints.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -20,6 +24,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +37,7 @@ import pytest
 from client.store import LaptopStore
 from core.sealing import parse
 from server.context import ServerContext
+from tovholder.__main__ import main
 
 PASSPHRASE = "a long passphrase for the field"
 EXE = [sys.executable, "-m", "tovholder"]
@@ -100,9 +106,23 @@ def as_json(done: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(done.stdout)
 
 
+_STDOUT = threading.Lock()  # one in-process command at a time: each takes over sys.stdout
+
+
+def in_process(*argv: str) -> Any:
+    """Run one server-side `tovholder` command (with `--json`) in the test's process; its
+    JSON answer. The server runs in a process of its own, so both still share the data
+    folder as an admin's shell and the server do."""
+    out = io.StringIO()
+    with _STDOUT, contextlib.redirect_stdout(out):
+        status = main(list(argv))
+    assert status == 0, f"{argv} failed"
+    return json.loads(out.getvalue())
+
+
 def admin(server: Server, *argv: str) -> Any:
     """An admin command on the server's data folder (`--dir`), its JSON answer."""
-    return as_json(tovholder("admin", *argv, "--dir", str(server.folder), "--json", env=server.env))
+    return in_process("admin", *argv, "--dir", str(server.folder), "--json")
 
 
 def client(folder: Path, env: dict[str, str], *argv: str) -> Any:
@@ -119,7 +139,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 def server(tmp_path: Path, env: dict[str, str]) -> Iterator[Server]:
     folder = tmp_path / "server"
-    token = as_json(tovholder("server", "init", str(folder), "--json", env=env))["admin_token"]
+    token = in_process("server", "init", str(folder), "--json")["admin_token"]
     env["TOVHOLDER_TOKEN"] = token
     s = Server(folder, env)
     s.start()
@@ -196,3 +216,8 @@ def each(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
     todo = list(items)
     with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
         return list(pool.map(work, todo))
+
+
+def call(job: Callable[[], R]) -> R:
+    """Do one job; with `each`, several set-up steps of different kinds run at once."""
+    return job()

@@ -34,6 +34,7 @@ from .conftest import (
     Staff,
     add_worker,
     admin,
+    call,
     client,
     each,
     enroll,
@@ -93,7 +94,7 @@ def test_refugee_family_each_department_sees_its_own_work_and_what_consent_cover
     enrolled = each(lambda d: enroll(server, env, laptops[d], field[d][0], d, field[d][1]), field)
     tokens = dict(zip(field, enrolled, strict=True))
     tokens["health"], tokens["youth-guidance"], audit = each(
-        lambda job: job(),
+        call,
         [
             lambda: add_worker(server, "w-hanne", "health"),
             lambda: add_worker(server, "w-ulrik", "youth-guidance"),
@@ -323,7 +324,7 @@ def test_withdrawal_hides_what_the_consent_covered_and_replay_shows_the_day_befo
     today = datetime.now(UTC).date()
     office, job = tmp_path / "office", tmp_path / "jobcenter"
     tokens = each(
-        lambda job_: job_(),
+        call,
         [
             lambda: enroll(server, env, office, "w-ulla", "adult-social", "coordinator"),
             lambda: enroll(server, env, job, "w-jonas", "jobcenter"),
@@ -437,7 +438,7 @@ def test_turning_18_moves_the_whole_history_to_adult_services_under_the_young_pe
     today = datetime.now(UTC).date()
     cf, adult = tmp_path / "children-family", tmp_path / "adult-social"
     cf_token, adult_token, audit = each(
-        lambda job: job(),
+        call,
         [
             lambda: enroll(server, env, cf, "w-mette", "children-family"),
             lambda: enroll(server, env, adult, "w-ulla", "adult-social"),

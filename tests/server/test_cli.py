@@ -14,7 +14,7 @@ import pytest
 
 from core import events as ev
 from core.log import envelope, unpack_envelope
-from server.context import ServerContext
+from server.context import ServerContext, init_data_dir
 from server.syncing.push import Worker
 from tests.sync.conftest import Laptop
 
@@ -57,8 +57,7 @@ def test_init_makes_a_private_data_folder_and_prints_the_token_once(tmp_path: Pa
 
 
 def test_audit_verify_finds_one_changed_byte(tmp_path: Path) -> None:
-    folder = tmp_path / "srv"
-    assert tovholder("server", "init", str(folder)).returncode == 0
+    folder, _ = init_data_dir(tmp_path / "srv")  # `server init` as a process is tested above
     ctx = ServerContext.open(folder, {})
     try:
         ctx.store.add_worker("anna", "jobcenter", "caseworker")

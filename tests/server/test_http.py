@@ -29,10 +29,10 @@ def _opened(dev: SignedLaptop) -> tuple[str, bytes]:
     return case_id, encode_push(laptop.batch([opened, note], (laptop.grant(case_id),)))
 
 
-def _error(response: object, status: int) -> str:
+def _error(response: httpx.Response, status: int) -> str:
     r = response
-    assert r.status_code == status, r.text  # type: ignore[attr-defined]
-    body = r.json()  # type: ignore[attr-defined]
+    assert r.status_code == status, r.text
+    body = r.json()
     assert set(body) == {"error"} and body["error"]["status"] == status
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     return str(body["error"]["message"])

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -109,12 +110,23 @@ def _start(
         time.sleep(0.1)
 
 
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    folder, _ = init_data_dir(tmp_path / "srv")
+@dataclass(frozen=True)
+class Live:
+    """A running server: its address, its data folder and the admin token."""
+
+    url: str
+    folder: Path
+    token: str
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """One server for the module's tests over plain HTTP; each test adds its own workers,
+    departments and cases, under names no other test uses."""
+    folder, token = init_data_dir(tmp_path_factory.mktemp("live") / "srv")
     proc, url = _start(folder)
     try:
-        yield url, folder
+        yield Live(url, folder, token)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -154,8 +166,8 @@ def test_https_with_a_certificate_and_its_ca_handed_out_at_enrollment(tmp_path: 
         proc.wait(timeout=10)
 
 
-def test_enroll_push_and_pull_over_a_socket(live: tuple[str, Path]) -> None:
-    url, folder = live
+def test_enroll_push_and_pull_over_a_socket(live: Live) -> None:
+    url, folder = live.url, live.folder
     from server.context import ServerContext
 
     ctx = ServerContext.open(folder, {})
@@ -236,10 +248,8 @@ def test_plain_http_beyond_loopback_is_refused(tmp_path: Path) -> None:
     assert r.returncode == 1 and "loopback" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_admin_and_audit_commands_over_http(tmp_path: Path) -> None:
-    folder, token = init_data_dir(tmp_path / "srv")
-    proc, url = _start(folder)
-    env = {**os.environ, "TOVHOLDER_SERVER": url, "TOVHOLDER_TOKEN": token}
+def test_admin_and_audit_commands_over_http(live: Live) -> None:
+    env = {**os.environ, "TOVHOLDER_SERVER": live.url, "TOVHOLDER_TOKEN": live.token}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -250,68 +260,57 @@ def test_admin_and_audit_commands_over_http(tmp_path: Path) -> None:
             env=env,
         )
 
-    try:
-        added = run(
-            "admin",
-            "department",
-            "add",
-            "night-shelter",
-            "--name",
-            "Natvarmestue",
-            "--non-authority",
-            "--json",
-        )
-        assert added.returncode == 0, added.stderr
-        assert json.loads(added.stdout)["authority"] is False
-        worker = run(
-            "admin",
-            "worker",
-            "add",
-            "cai",
-            "--department",
-            "night-shelter",
-            "--role",
-            "outreach",
-            "--json",
-        )
-        assert json.loads(worker.stdout)["token"]
-        code = run("admin", "device", "enroll", "--worker", "cai", "--json")
-        assert json.loads(code.stdout)["code"]
-        missing = run("admin", "device", "revoke", "dev-none")
-        assert missing.returncode == 1 and "not enrolled" in missing.stderr
-        verified = run("audit", "verify", "--json")
-        assert verified.returncode == 0, verified.stderr
-        assert json.loads(verified.stdout)["ok"] is True
-        env["TOVHOLDER_TOKEN"] = json.loads(worker.stdout)["token"]
-        refused = run("audit", "verify")
-        assert refused.returncode == 1 and "403" in refused.stderr
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    added = run(
+        "admin",
+        "department",
+        "add",
+        "night-shelter",
+        "--name",
+        "Natvarmestue",
+        "--non-authority",
+        "--json",
+    )
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["authority"] is False
+    worker = run(
+        "admin",
+        "worker",
+        "add",
+        "cai",
+        "--department",
+        "night-shelter",
+        "--role",
+        "outreach",
+        "--json",
+    )
+    assert json.loads(worker.stdout)["token"]
+    code = run("admin", "device", "enroll", "--worker", "cai", "--json")
+    assert json.loads(code.stdout)["code"]
+    missing = run("admin", "device", "revoke", "dev-none")
+    assert missing.returncode == 1 and "not enrolled" in missing.stderr
+    verified = run("audit", "verify", "--json")
+    assert verified.returncode == 0, verified.stderr
+    assert json.loads(verified.stdout)["ok"] is True
+    env["TOVHOLDER_TOKEN"] = json.loads(worker.stdout)["token"]
+    refused = run("audit", "verify")
+    assert refused.returncode == 1 and "403" in refused.stderr
 
 
-def test_a_department_added_on_the_data_folder_is_known_to_the_running_server(tmp_path: Path) -> None:
-    folder, token = init_data_dir(tmp_path / "srv")
-    proc, url = _start(folder)
-    env = {**os.environ, "TOVHOLDER_TOKEN": token}
+def test_a_department_added_on_the_data_folder_is_known_to_the_running_server(live: Live) -> None:
+    url, folder = live.url, live.folder
+    env = {**os.environ, "TOVHOLDER_TOKEN": live.token}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "tovholder", *args], capture_output=True, text=True, timeout=60, env=env
         )
 
-    try:
-        first = run(
-            "admin", "worker", "add", "anna", "--department", "jobcenter", "--role", "caseworker", "--server", url
-        )
-        assert first.returncode == 0, first.stderr  # the server has the departments in memory now
-        added = run("admin", "department", "add", "museum", "--name", "Museum", "--dir", str(folder))
-        assert added.returncode == 0, added.stderr
-        worker = run(
-            "admin", "worker", "add", "mus", "--department", "museum", "--role", "caseworker", "--server", url, "--json"
-        )
-        assert worker.returncode == 0, worker.stderr
-        assert json.loads(worker.stdout)["token"]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    first = run("admin", "worker", "add", "bea", "--department", "jobcenter", "--role", "caseworker", "--server", url)
+    assert first.returncode == 0, first.stderr  # the server has the departments in memory now
+    added = run("admin", "department", "add", "museum", "--name", "Museum", "--dir", str(folder))
+    assert added.returncode == 0, added.stderr
+    worker = run(
+        "admin", "worker", "add", "mus", "--department", "museum", "--role", "caseworker", "--server", url, "--json"
+    )
+    assert worker.returncode == 0, worker.stderr
+    assert json.loads(worker.stdout)["token"]

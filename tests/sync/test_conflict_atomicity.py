@@ -7,12 +7,20 @@ database accepts writes again the retried push stores both, exactly once.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from core import events as ev
+from core.log import CaseLog
 from core.verify import verify
 from tests.sync.conftest import World
 from tests.sync.test_push import _open_with_goal
+
+
+def raw(log: CaseLog) -> Any:
+    """The recorder past the storage seam, to plant a trigger as a database administrator could."""
+    return log.recorder
 
 
 def _refuse_conflict_flags(world: World) -> None:
@@ -24,7 +32,7 @@ def _refuse_conflict_flags(world: World) -> None:
             commit=True,
         )
     else:
-        schema = log.recorder.datastore.schema
+        schema = raw(log).datastore.schema
         log.recorder.run(
             f'CREATE FUNCTION "{schema}".refuse_flags() RETURNS trigger LANGUAGE plpgsql AS '
             "$$ BEGIN IF NEW.topic = 'conflict.flagged' THEN RAISE EXCEPTION 'refused'; END IF; "
@@ -32,7 +40,7 @@ def _refuse_conflict_flags(world: World) -> None:
             commit=True,
         )
         log.recorder.run(
-            f'CREATE TRIGGER refuse_flags BEFORE INSERT ON "{schema}".{log.recorder.events_table_name} '
+            f'CREATE TRIGGER refuse_flags BEFORE INSERT ON "{schema}".{raw(log).events_table_name} '
             f'FOR EACH ROW EXECUTE FUNCTION "{schema}".refuse_flags()',
             commit=True,
         )
@@ -43,8 +51,8 @@ def _accept_again(world: World) -> None:
     if log.tables.p == "?":
         log.recorder.run("DROP TRIGGER refuse_flags", commit=True)
     else:
-        schema = log.recorder.datastore.schema
-        log.recorder.run(f'DROP TRIGGER refuse_flags ON "{schema}".{log.recorder.events_table_name}', commit=True)
+        schema = raw(log).datastore.schema
+        log.recorder.run(f'DROP TRIGGER refuse_flags ON "{schema}".{raw(log).events_table_name}', commit=True)
 
 
 def test_a_clash_is_never_stored_without_its_flag(world: World) -> None:

@@ -95,11 +95,12 @@ def test_a_department_finds_a_case_only_where_it_may_see_the_person(world: World
 def test_a_withdrawn_consent_hides_the_case_at_the_next_search(world: World) -> None:
     b = with_cpr()
     consent = b.events[-1]
+    assert isinstance(consent, ev.ConsentGiven)
     world.push(b)
     cpr = runner(world)
     cpr.catch_up()
     assert found(world, CPR, "jobcenter")
-    b.rec(ev.ConsentWithdrawn, consent_id=consent.consent_id)  # type: ignore[attr-defined]
+    b.rec(ev.ConsentWithdrawn, consent_id=consent.consent_id)
     world.push(b)
     cpr.catch_up()
     assert found(world, CPR, "jobcenter") == []

@@ -69,7 +69,7 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
     ctx.close()
 
 
-def recorded(s: Server) -> tuple[CaseBuilder, ev.CaseEvent, ev.CaseEvent]:
+def recorded(s: Server) -> tuple[CaseBuilder, ev.ConsentGiven, ev.ContactRecorded]:
     b = family({"mother": ("parent", 38)})
     b.join("jobcenter", "health")
     consent = b.consent("mother", ["mother"], ["jobcenter"], ["contact"], valid_until=date(2099, 1, 1))
@@ -145,7 +145,7 @@ def test_audit_replay_exceptions_and_citizen_export(server: Server) -> None:
     assert r.status_code == 200 and r.json()["events"] == []
     now = server.get(f"/v1/audit/cases/{b.case_id}", "auditor").json()
     grounds = {(e["event"]): e["grounds"] for e in now["views"]["jobcenter"]}
-    assert grounds[visit.event_id] == [consent.consent_id]  # type: ignore[attr-defined]
+    assert grounds[visit.event_id] == [consent.consent_id]
     assert server.get(f"/v1/audit/cases/{b.case_id}?as_of=yesterday", "auditor").status_code == 400
     rows = server.get("/v1/audit/exceptions", "auditor").json()["exceptions"]
     assert [(x["case"], x["basis"], x["recipients"]) for x in rows] == [(b.case_id, "retsplejeloven-115", ["health"])]
@@ -221,7 +221,7 @@ def test_a_case_view_is_json_and_a_withdrawal_shows_on_the_next_read(server: Ser
     assert visit.event_id in {e["event"] for e in first.json()["events"]}
     assert server.get(path, "jobcenter").json() == first.json()
     done = len(b.sealed)
-    withdrawal = b.rec(ev.ConsentWithdrawn, worker("children-family"), consent_id=consent.consent_id)  # type: ignore[attr-defined]
+    withdrawal = b.rec(ev.ConsentWithdrawn, worker("children-family"), consent_id=consent.consent_id)
     server.devices.push(server.ctx.log, b.sealed[done:], [])
     after = server.get(path, "jobcenter").json()
     seen = {e["event"] for e in after["events"]}

@@ -8,14 +8,14 @@ from datetime import timedelta
 from core import events as ev
 from core.audit import replay
 from core.case_index import department_cases
-from core.case_view import department_case
+from core.case_view import DepartmentCase, department_case
 from tests.core.conftest import DIRECTORY, TODAY, CaseBuilder, family, worker
 from tests.views.conftest import World
 
 
-def ids(view: object) -> set[str]:
+def ids(view: DepartmentCase | None) -> set[str]:
     assert view is not None
-    return {s.event.event_id for s in view.seen}  # type: ignore[attr-defined]
+    return {s.event.event_id for s in view.seen}
 
 
 def refugee_family() -> CaseBuilder:
@@ -67,8 +67,8 @@ def test_refugee_family(world: World) -> None:
 
     audit = replay(world.log, DIRECTORY, b.case_id, at)
     grounds = {(d, s.event.event_id): (s.basis, s.grounds) for d, v in audit.views.items() for s in v}
-    assert grounds[("jobcenter", visit.event_id)] == ("consent", (consent.consent_id,))  # type: ignore[attr-defined]
-    assert grounds[("school", girl_visit.event_id)] == ("consent", (child.consent_id,))  # type: ignore[attr-defined]
+    assert grounds[("jobcenter", visit.event_id)] == ("consent", (consent.consent_id,))
+    assert grounds[("school", girl_visit.event_id)] == ("consent", (child.consent_id,))
     assert grounds[("benefits", decision.event_id)] == ("own", ())
     assert audit.views["health"] == []
 
@@ -87,7 +87,7 @@ def test_withdrawal_takes_effect_on_the_next_read_and_replay_shows_the_past(worl
     world.push(b)
     before = world.now
     b.clock.now = TODAY + timedelta(days=2)
-    withdraw = b.rec(ev.ConsentWithdrawn, worker("children-family"), consent_id=c.consent_id)  # type: ignore[attr-defined]
+    withdraw = b.rec(ev.ConsentWithdrawn, worker("children-family"), consent_id=c.consent_id)
     rev3 = b.rec(
         ev.GoalRevised, goal_id="g1", text="a flat and a job", base_revision=2, persons=(b.persons["citizen"],)
     )
@@ -149,6 +149,6 @@ def test_turning_18_moves_the_case_and_the_young_persons_consent_replaces_the_pa
     assert early.event_id in ids(adult)  # the whole history, under the young person's own consent
     school = department_case(world.cache, b.case_id, "school", DIRECTORY, later)
     grounds = {s.event.event_id: s.grounds for s in school.seen} if school else {}
-    assert grounds[early.event_id] == (own.consent_id,)  # type: ignore[attr-defined]
+    assert grounds[early.event_id] == (own.consent_id,)
     meetings = [e for e in replay(world.log, DIRECTORY, b.case_id, later).events if isinstance(e, ev.MeetingHeld)]
     assert [m.kind for m in meetings] == ["statutory-16", "statutory-17.5", "statutory-18"]

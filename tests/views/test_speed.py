@@ -11,6 +11,8 @@ from datetime import date, timedelta
 import pytest
 
 from core import events as ev
+from core.log import LoggedEvent
+from core.sealing import SealedEvent
 from server.view_cache import ViewCache
 from tests.core.conftest import DIRECTORY, family, worker
 from tests.views.conftest import World
@@ -36,10 +38,10 @@ def test_reads_of_a_case_of_200_events_neither_decrypt_nor_judge_again(
     opened = 0
     real_open = world.log.open
 
-    def counting_open(logged: object) -> ev.CaseEvent:
+    def counting_open(logged: LoggedEvent | SealedEvent) -> ev.CaseEvent:
         nonlocal opened
         opened += 1
-        return real_open(logged)  # type: ignore[arg-type]
+        return real_open(logged)
 
     monkeypatch.setattr(world.log, "open", counting_open)
     for minute in range(1, 31):

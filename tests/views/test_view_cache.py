@@ -31,7 +31,7 @@ def event_ids(doc: dict[str, Any] | None) -> set[str]:
     return {e["event"] for e in doc["events"]}
 
 
-def shared_case(valid_until: date = date(2099, 1, 1)) -> tuple[CaseBuilder, ev.CaseEvent, ev.CaseEvent]:
+def shared_case(valid_until: date = date(2099, 1, 1)) -> tuple[CaseBuilder, ev.ConsentGiven, ev.ContactRecorded]:
     b = family({"mother": ("parent", 38)})
     b.join("jobcenter", "health")
     consent = b.consent("mother", ["mother"], ["jobcenter"], ["contact"], valid_until=valid_until)
@@ -74,7 +74,7 @@ def test_a_withdrawal_hides_what_it_covered_from_the_very_next_read(world: World
     views = ViewCache(world.cache)
     assert visit.event_id in event_ids(cached(views, b.case_id, "jobcenter", world.now))
     b.clock.now = world.now
-    withdrawal = b.rec(ev.ConsentWithdrawn, consent_id=consent.consent_id)  # type: ignore[attr-defined]
+    withdrawal = b.rec(ev.ConsentWithdrawn, consent_id=consent.consent_id)
     world.push(b)
     after = cached(views, b.case_id, "jobcenter", world.now)
     assert visit.event_id not in event_ids(after)

@@ -101,7 +101,7 @@ def test_department_view_equals_the_rules(steps: list[tuple[Any, ...]], data: st
         elif step[0] == "consent":
             _, person, recipients, cats = step
             c = b.consent(person, [person], recipients, cats)
-            given_ids.append(c.consent_id)  # type: ignore[attr-defined]
+            given_ids.append(c.consent_id)
         elif step[0] == "withdraw":
             if given_ids:
                 cid = given_ids[step[1] % len(given_ids)]
