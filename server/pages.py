@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from core.errors import TovholderError
+from core.errors import AccessLogUnwritable, TovholderError
 from core.verify import verify
 from server.context import ServerContext
 from server.errors import Forbidden, Unauthorized, status_of
@@ -129,7 +129,8 @@ def page(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
             return RedirectResponse("/ui/sign-in", status_code=303, headers=HEADERS)
         except TovholderError as exc:
             status = status_of(exc)
-            return render("error.html", status, status=status, message=str(exc) if status < 500 else "internal error")
+            plain = status < 500 or isinstance(exc, AccessLogUnwritable)
+            return render("error.html", status, status=status, message=str(exc) if plain else "internal error")
 
     return wrapped
 
