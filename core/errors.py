@@ -13,6 +13,7 @@
         ├── KeyNotHeld                  no key for the case is held here
         ├── SignatureInvalid            a batch whose device signature does not verify
         ├── VersionConflict             a stale append lost the race for a case sequence
+        ├── AccessLogUnwritable         a look at a case cannot be logged, so it is refused
         └── ConfigurationError          settings that cannot be used
 
 Every message says what was wrong in the domain's words and never carries a name, a
@@ -80,3 +81,8 @@ class VersionConflict(CoreError):
 
 class ConfigurationError(CoreError):
     """Settings that cannot be used as given."""
+
+
+class AccessLogUnwritable(CoreError):
+    """The access log cannot be written, so the read it would record is refused (rule 8:
+    every look at a case is logged before it is seen)."""

@@ -9,7 +9,8 @@
         └── PayloadTooLarge      a body beyond the server's limit (413)
 
 Errors of the other layers are translated once, in `status_of`: bad input is 400, a
-broken rule 422, a stale cursor 409, a lost race 503. The body is always
+broken rule 422, a stale cursor 409, a lost race 503, an access log that cannot be
+written 503 (the read is refused). The body is always
 ``{"error": {"status": int, "message": str}}`` and never carries names, CPR numbers or
 notes, only ids.
 """
@@ -17,6 +18,7 @@ notes, only ids.
 from __future__ import annotations
 
 from core.errors import (
+    AccessLogUnwritable,
     CaseErased,
     CodecError,
     ConfigurationError,
@@ -70,6 +72,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (CaseErased, 410),
     (KeyNotHeld, 404),
     (VersionConflict, 503),
+    (AccessLogUnwritable, 503),
     (ConfigurationError, 500),
 )
 

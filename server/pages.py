@@ -2,7 +2,11 @@
 
 Staff sign in with their staff token; the server answers with a session cookie (random,
 HttpOnly, SameSite=Strict, Secure behind HTTPS) that maps to the worker in memory only,
-so the token itself is never kept in the browser. Pages reuse the JSON routes' work
+so the token itself is never kept in the browser. Signing in and out cannot be forged
+from another site (login CSRF): the sign-in form carries a token bound to a pre-session
+cookie (`FORM_COOKIE`, also SameSite=Strict), the sign-out form one bound to the session,
+both an HMAC under a key of the process; a POST without the right token, or with an
+Origin or Sec-Fetch-Site of another site, is refused with 403 and changes no session. Pages reuse the JSON routes' work
 (`server.reading.queries`), so the same rules and the same access-log entries apply; they are
 sent with ``Cache-Control: no-store`` so no case data is written to a browser's disk.
 
@@ -18,20 +22,23 @@ sent with ``Cache-Control: no-store`` so no case data is written to a browser's 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from core.errors import TovholderError
+from core.errors import AccessLogUnwritable, TovholderError
 from core.verify import verify
 from server.context import ServerContext
 from server.errors import Forbidden, Unauthorized, status_of
@@ -49,6 +56,8 @@ from server.reading.service import Reading
 from server.store import Principal
 
 COOKIE = "tovholder_session"
+#: The pre-session cookie that the sign-in form's token is bound to.
+FORM_COOKIE = "tovholder_form"
 SESSION_SECONDS = 8 * 3600
 MAX_FORM = 4096
 
@@ -67,11 +76,26 @@ HEADERS = {
 
 
 class Sessions:
-    """Browser sessions in memory: session id -> (worker id, expiry). Lost on restart."""
+    """Browser sessions in memory: session id -> (worker id, expiry), and the key of the
+    forms' tokens. Lost on restart."""
 
     def __init__(self) -> None:
         self._sessions: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
+        self._form_key = secrets.token_bytes(32)
+
+    def form_token(self, purpose: str, binding: str) -> str:
+        """The token a form for `purpose` (sign-in, sign-out) carries, bound to `binding`
+        (the pre-session cookie, or the session id); "" when there is nothing to bind to."""
+        if not binding:
+            return ""
+        mac = hmac.new(self._form_key, f"{purpose}\x00{binding}".encode(), hashlib.sha256)
+        return mac.hexdigest()
+
+    def form_token_holds(self, purpose: str, binding: str, token: str) -> bool:
+        """Whether `token` is the form token of `purpose` for `binding`."""
+        expected = self.form_token(purpose, binding)
+        return bool(expected) and hmac.compare_digest(expected, token)
 
     def start(self, subject: str) -> str:
         sid = secrets.token_urlsafe(32)
@@ -100,8 +124,54 @@ def sessions(ctx: ServerContext) -> Sessions:
     return found
 
 
+#: The sign-out form's token for the page being rendered (set per signed-in request).
+_sign_out_token: ContextVar[str] = ContextVar("sign_out_token", default="")
+
+
 def render(name: str, code: int = 200, **values: Any) -> HTMLResponse:
+    values.setdefault("sign_out_token", _sign_out_token.get())
     return HTMLResponse(templates.get_template(name).render(**values), status_code=code, headers=HEADERS)
+
+
+def from_another_site(request: Request) -> bool:
+    """Whether the browser says the request comes from another site: an Origin (other
+    than the "null" that a no-referrer page sends) naming another host, or a
+    Sec-Fetch-Site other than same-origin or none."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
+        return True
+    return request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none")
+
+
+async def read_form(request: Request) -> dict[str, str] | None:
+    """The fields of a small urlencoded form (first value each); None beyond MAX_FORM."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            return None
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items() if v}
+
+
+def sign_in_page(request: Request, code: int, message: str | None) -> Response:
+    """The sign-in form with its token, bound to the pre-session cookie (set if new)."""
+    ctx: ServerContext = request.app.state.ctx
+    binding = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(32)
+    response = render("sign_in.html", code, message=message, csrf=sessions(ctx).form_token("sign-in", binding))
+    if request.cookies.get(FORM_COOKIE) != binding:
+        response.set_cookie(
+            FORM_COOKIE,
+            binding,
+            max_age=SESSION_SECONDS,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            path="/ui",
+        )
+    return response
+
+
+FORGED = "This form was not sent from this site's own page, or it has expired; nothing was changed."
 
 
 def signed_in(ctx: ServerContext, request: Request) -> Principal:
@@ -124,31 +194,36 @@ def page(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
         ctx: ServerContext = request.app.state.ctx
         try:
             who = await run_in_threadpool(signed_in, ctx, request)
+            _sign_out_token.set(sessions(ctx).form_token("sign-out", request.cookies.get(COOKIE, "")))
             return await handler(request, ctx, Reading.of(ctx), who)
         except Unauthorized:
             return RedirectResponse("/ui/sign-in", status_code=303, headers=HEADERS)
         except TovholderError as exc:
             status = status_of(exc)
-            return render("error.html", status, status=status, message=str(exc) if status < 500 else "internal error")
+            plain = status < 500 or isinstance(exc, AccessLogUnwritable)
+            return render("error.html", status, status=status, message=str(exc) if plain else "internal error")
 
     return wrapped
 
 
 async def sign_in_form(request: Request) -> Response:
-    return render("sign_in.html", message=None)
+    return sign_in_page(request, 200, None)
 
 
 async def sign_in(request: Request) -> Response:
+    """Start a session for a staff token; 403 (no session changed) for a form that was not
+    sent from this site's own sign-in page."""
     ctx: ServerContext = request.app.state.ctx
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM:
-            return render("sign_in.html", 413, message="the form is too large")
-    token = (parse_qs(body.decode("utf-8", "replace")).get("token") or [""])[0].strip()
+    form = await read_form(request)
+    if form is None:
+        return sign_in_page(request, 413, "the form is too large")
+    binding = request.cookies.get(FORM_COOKIE, "")
+    if from_another_site(request) or not sessions(ctx).form_token_holds("sign-in", binding, form.get("csrf", "")):
+        return sign_in_page(request, 403, FORGED)
+    token = form.get("token", "").strip()
     who = await run_in_threadpool(ctx.store.principal, token) if token else None
     if who is None or who.is_admin:
-        return render("sign_in.html", 401, message="That token is not a valid staff token.")
+        return sign_in_page(request, 401, "That token is not a valid staff token.")
     response = RedirectResponse("/ui/audit" if who.role == AUDITOR else "/ui/cases", status_code=303, headers=HEADERS)
     response.set_cookie(
         COOKIE,
@@ -163,8 +238,15 @@ async def sign_in(request: Request) -> Response:
 
 
 async def sign_out(request: Request) -> Response:
+    """End the session; 403 (the session kept) for a form that was not sent from one of
+    this site's own pages of that session."""
     ctx: ServerContext = request.app.state.ctx
-    sessions(ctx).end(request.cookies.get(COOKIE, ""))
+    form = await read_form(request)
+    sid = request.cookies.get(COOKIE, "")
+    token = (form or {}).get("csrf", "")
+    if from_another_site(request) or not sessions(ctx).form_token_holds("sign-out", sid, token):
+        return render("error.html", 403, status=403, message=FORGED)
+    sessions(ctx).end(sid)
     response = RedirectResponse("/ui/sign-in", status_code=303, headers=HEADERS)
     response.delete_cookie(COOKIE, path="/ui")
     return response

@@ -7,8 +7,8 @@
 A department's routes answer 403 to a token of another department and 404 for a case
 the department may not see, in the very same words as for a case that does not exist.
 Every read of a case, list or search appends an access-log entry (rule 8), also a refused
-one. A search takes its purpose from its body, so the CPR number is never in a URL or a
-log line.
+one, and is answered only once that entry is committed (503 when it cannot be). A search
+takes its purpose from its body, so the CPR number is never in a URL or a log line.
 
 A case view is answered from the view cache (`server.view_cache`: the encoded JSON of the
 view judged earlier, while it cannot have changed): on the event loop itself when
@@ -89,8 +89,8 @@ async def remembered_case_answer(
     earlier (and compressed, if asked for) still holds for the case as the log ends now
     (`core.heads`, whose question is awaited). Nothing here blocks the event loop, so it
     runs there: a trip to the thread pool costs a cached read more than all the rest.
-    Same answer, same access-log entry; a token of another department is refused here
-    as there.
+    Same answer, same access-log entry (awaited: committed before the answer is sent); a
+    token of another department is refused here as there.
     """
     heads = r.ctx.log.heads
     directory = r.ctx.store.loaded_directory()
@@ -108,7 +108,7 @@ async def remembered_case_answer(
         parts = r.compressed.get((case_id, department), view.head)
         if parts is None:
             return None
-    r.access.record(who.subject, department, case_id, "department-case", purpose)
+    await r.access.record_async(who.subject, department, case_id, "department-case", purpose)
     return CaseAnswer(view, at, coding, parts)
 
 

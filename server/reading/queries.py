@@ -2,8 +2,10 @@
 
 Each function takes the process's `Reading` services and the caller already checked
 (a `Principal`: a department's staff member or an auditor), does the read and appends
-its access-log entry (rule 8), also for a refused look. A case the department may not
-see is answered in the very same words as a case that does not exist (`not_visible`).
+its access-log entry (rule 8), also for a refused look; the entry is committed before the
+function returns what was read (`AccessLogUnwritable`, and nothing of the case, when it
+cannot be). A case the department may not see is answered in the very same words as a
+case that does not exist (`not_visible`).
 Nothing here knows of HTTP, so the commands that act on a data folder answer exactly
 as the server does.
 """
@@ -102,10 +104,8 @@ def search_cpr(r: Reading, who: Principal, department: str, cpr: str, purpose: s
         raise
     persons = {f.case_id: list(f.person_ids) for f in found}
     rows = [{**row_json(row), "persons": persons[row.case_id]} for row in cases_by_id(r.ctx.log, list(persons))]
-    for row in rows:
-        r.access.record(who.subject, department, row["case"], "department-search", purpose)
-    if not rows:
-        r.access.record(who.subject, department, None, "department-search", purpose)
+    cases = [row["case"] for row in rows] or [None]
+    r.access.write([r.access.entry(who.subject, department, c, "department-search", purpose) for c in cases])
     return rows
 
 

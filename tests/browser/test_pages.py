@@ -36,6 +36,15 @@ def test_a_caseworker_sees_the_caseload_and_only_what_the_department_may(site: S
     page.goto(f"{site.url}/ui/audit")
     assert "these pages are for auditors" in page.locator("main").inner_text()
 
+    # Signing out: the form carries its token against forgery, and the session ends.
+    page.goto(f"{site.url}/ui/cases")
+    assert page.locator('form[action="/ui/sign-out"] input[name="csrf"]').get_attribute("value")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Sign in"
+    page.goto(f"{site.url}/ui/cases")
+    assert page.locator("h1").inner_text() == "Sign in"  # the session has ended
+
 
 def test_a_wrong_token_is_refused(site: Site, browser: BrowserContext) -> None:
     page = browser.new_page()

@@ -1,5 +1,6 @@
-"""The access log: every look recorded, batched without losing any, listed per case,
-purged after the retention period, never holding what was seen."""
+"""The access log: every look recorded and committed before `record` returns, reads that
+arrive together sharing a commit, listed per case, purged after the retention period,
+never holding what was seen."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ def test_entries_are_batched_listed_per_case_and_purged(world: World) -> None:
     log = AccessLog(world.log, batch=5, background=False, clock=lambda: world.now)
     for i in range(12):
         log.record(f"w{i % 3}", "jobcenter", "case-a" if i % 2 else "case-b", "department-case", "planning")
-    # Two full batches went to the database as they filled; the rest waits in memory.
-    assert log._count() == 10
+    # Every entry is committed before `record` returns: none waits in memory.
+    assert log._count() == 12
     listed = log.entries("case-a")
     assert len(listed) == 6 and {a.case_id for a in listed} == {"case-a"}
     assert log._count() == 12
@@ -28,7 +29,7 @@ def test_entries_are_batched_listed_per_case_and_purged(world: World) -> None:
 
 
 def test_the_background_writer_keeps_every_entry_of_concurrent_readers(world: World) -> None:
-    log = AccessLog(world.log, interval=0.01, batch=50)
+    log = AccessLog(world.log, batch=50)
 
     def reader(n: int) -> None:
         for i in range(100):

@@ -160,6 +160,16 @@ def test_audit_replay_exceptions_and_citizen_export(server: Server) -> None:
     assert retention["due_for_erasure"] == [] and retention["overdue_erasure_requests"] == []
 
 
+def form_token_in(html: str) -> str:
+    """The CSRF token of the (first) form of a page."""
+    return html.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+async def form_token(c: httpx.AsyncClient, path: str) -> str:
+    """The CSRF token of the form on the page at `path`, as a browser would submit it."""
+    return form_token_in((await c.get(path, follow_redirects=True)).text)
+
+
 def test_pages_sign_in_caseload_case_and_audit(server: Server) -> None:
     b, _, _ = recorded(server)
 
@@ -168,9 +178,9 @@ def test_pages_sign_in_caseload_case_and_audit(server: Server) -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://tovholder.test") as c:
             r = await c.get("/ui/cases")
             assert r.status_code == 303 and r.headers["location"] == "/ui/sign-in"
-            r = await c.post("/ui/sign-in", data={"token": "wrong"})
+            r = await c.post("/ui/sign-in", data={"token": "wrong", "csrf": await form_token(c, "/ui/sign-in")})
             assert r.status_code == 401
-            r = await c.post("/ui/sign-in", data={"token": server.tokens["jobcenter"]})
+            r = await c.post("/ui/sign-in", data={"token": server.tokens["jobcenter"], "csrf": form_token_in(r.text)})
             assert r.status_code == 303
             r = await c.get("/ui/cases")
             assert r.status_code == 200 and b.case_id in r.text
@@ -179,8 +189,9 @@ def test_pages_sign_in_caseload_case_and_audit(server: Server) -> None:
             assert r.status_code == 200 and "secret note" in r.text and "in force" in r.text
             r = await c.get("/ui/audit")
             assert r.status_code == 403
-            await c.post("/ui/sign-out")
-            r = await c.post("/ui/sign-in", data={"token": server.tokens["auditor"]})
+            await c.post("/ui/sign-out", data={"csrf": await form_token(c, "/ui/cases")})
+            token = await form_token(c, "/ui/sign-in")
+            r = await c.post("/ui/sign-in", data={"token": server.tokens["auditor"], "csrf": token})
             assert r.headers["location"] == "/ui/audit"
             for path in (
                 f"/ui/audit/cases/{b.case_id}?as_of=2030-01-01",
