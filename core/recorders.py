@@ -162,6 +162,7 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
             tracker._insert_tracking(c, Tracking(name, position))
 
     def forget_tracked(self, name: str) -> None:
+        self._tracking()  # a view rebuilt before it ever followed the log has no table yet
         self.run("DELETE FROM tracking WHERE application_name=?", (name,), commit=True)
 
     def close(self) -> None:
@@ -242,6 +243,7 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
             tracker._insert_tracking(curs, Tracking(name, position))
 
     def forget_tracked(self, name: str) -> None:
+        self._tracking()  # a view rebuilt before it ever followed the log has no table yet
         table = f'"{self.datastore.schema}"."{self.tracking_table}"'
         self.run(f"DELETE FROM {table} WHERE application_name=%s", (name,), commit=True)
 

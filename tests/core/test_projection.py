@@ -131,3 +131,10 @@ def test_rebuild_from_zero_gives_the_same_rows(log: CaseLog) -> None:
     assert runner.rebuild(lambda pos, total: progress.append(pos)) == len(before)
     assert view.rows(log) == before == expected(log)
     assert progress == sorted(progress) and progress[-1] == log.max_position()
+
+
+def test_a_view_that_never_followed_the_log_can_be_rebuilt(log: CaseLog) -> None:
+    """`admin views rebuild` on a log whose views never ran: no tracking row, no table yet."""
+    view = EventsPerCase(log)
+    assert ProjectionRunner(log, view, page=6).rebuild() == len(expected(log))
+    assert view.rows(log) == expected(log)
