@@ -13,6 +13,7 @@
         ├── KeyNotHeld                  no key for the case is held here
         ├── SignatureInvalid            a batch whose device signature does not verify
         ├── VersionConflict             a stale append lost the race for a case sequence
+        ├── BatchIdReused               a batch id already kept for other events or another device
         └── ConfigurationError          settings that cannot be used
 
 Every message says what was wrong in the domain's words and never carries a name, a
@@ -76,6 +77,11 @@ class SignatureInvalid(CoreError):
 
 class VersionConflict(CoreError):
     """Another writer appended to the case first; reload and try again."""
+
+
+class BatchIdReused(CoreError):
+    """A batch arrived under an id whose manifest the log already keeps for other events
+    (or another device); nothing of it is stored."""
 
 
 class ConfigurationError(CoreError):
