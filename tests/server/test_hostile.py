@@ -169,3 +169,21 @@ def test_an_unknown_or_revoked_device_is_refused_before_its_body_is_sent(live: L
     status, _, rest = answer.partition(b"\r\n")
     assert status.startswith(b"HTTP/1.1 401"), answer
     assert b"not enrolled" in rest or b"revoked" in rest
+
+
+def test_a_body_that_trickles_in_past_the_time_bound_is_refused() -> None:
+    """`read_body` over a Starlette request whose body arrives one byte at a time."""
+    import asyncio
+
+    from starlette.requests import Request
+
+    from server.auth import read_body
+    from server.errors import RequestTimeout
+
+    async def trickle() -> dict[str, object]:
+        await asyncio.sleep(0.05)
+        return {"type": "http.request", "body": b"x", "more_body": True}
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/sync/push", "headers": []}
+    with pytest.raises(RequestTimeout, match=r"did not arrive within 0\.3 seconds"):
+        asyncio.run(read_body(Request(scope, trickle), 1024, timeout=0.3))
