@@ -14,6 +14,7 @@
         ├── SignatureInvalid            a batch whose device signature does not verify
         ├── VersionConflict             a stale append lost the race for a case sequence
         ├── AccessLogUnwritable         a look at a case cannot be logged, so it is refused
+        ├── BatchIdReused               a batch id already kept for other events or another device
         └── ConfigurationError          settings that cannot be used
 
 Every message says what was wrong in the domain's words and never carries a name, a
@@ -77,6 +78,11 @@ class SignatureInvalid(CoreError):
 
 class VersionConflict(CoreError):
     """Another writer appended to the case first; reload and try again."""
+
+
+class BatchIdReused(CoreError):
+    """A batch arrived under an id whose manifest the log already keeps for other events
+    (or another device); nothing of it is stored."""
 
 
 class ConfigurationError(CoreError):

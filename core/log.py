@@ -27,6 +27,7 @@ from eventsourcing.persistence import IntegrityError
 from core import events as ev
 from core.chain import genesis
 from core.errors import (
+    BatchIdReused,
     CaseErased,
     CodecError,
     InvalidInput,
@@ -212,6 +213,16 @@ class CaseLog:
         seal.verify(device.signing_key)
         return device
 
+    def check_batch_id(self, seal: BatchSeal) -> None:
+        """BatchIdReused when the log keeps a manifest under this batch's id for another
+        device or other events; a batch sent again whole (a retry) passes."""
+        kept = self.batch(seal.batch_id)
+        if kept is not None and (kept.device_id != seal.device_id or kept.digests != seal.digests):
+            raise BatchIdReused(
+                f"batch id {seal.batch_id} was used before for other events; "
+                "a device gives every batch a new id and sends a batch again only unchanged"
+            )
+
     def find(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         """Event id -> (case id, sequence) for those already in the log."""
         return self.recorder.find(event_ids) if event_ids else {}
@@ -242,7 +253,8 @@ class CaseLog:
         `also` appends further signed groups in the same transaction (the server's
         conflict flags for this batch), so either all of it is stored or none.
 
-        Raises SignatureInvalid when the batch is not the device's, VersionConflict when
+        Raises SignatureInvalid when the batch is not the device's, BatchIdReused (nothing
+        stored) when its id is kept already for other events, VersionConflict when
         another writer kept winning the race for the same cases.
         """
         groups = [(events, seal), *also]
@@ -273,6 +285,11 @@ class CaseLog:
         look_up: bool,
     ) -> list[Receipt]:
         ids = [e.header.event_id for events, _ in groups for e in events]
+        if look_up:
+            # The optimistic try failed: perhaps because a batch id is kept already for
+            # other events, which no retry can mend.
+            for _, group_seal in groups:
+                self.check_batch_id(group_seal)
         existing = self.find(ids) if look_up else {}
         staged = self._stage(groups, existing, to_micros(self.clock()))
         keys = [

@@ -193,6 +193,10 @@ class LogStore(Protocol):
         """The cases assigned to a worker, sorted."""
         ...
 
+    def formerly_assigned(self, worker: str, among: Iterable[str]) -> list[str]:
+        """The cases `among` whose assignment to the worker was ended, sorted."""
+        ...
+
     def openers_position(self) -> int:
         """The position up to which the authors of opened cases are indexed."""
         ...

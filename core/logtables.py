@@ -33,6 +33,7 @@ class LogTables:
         self.keys = f"{qualify}{prefix}case_keys"
         self.devices = f"{qualify}{prefix}device_keys"
         self.assignments = f"{qualify}sync_assignments"
+        self.ended = f"{qualify}sync_assignments_ended"
         self.openers = f"{qualify}sync_case_openers"
         self.openers_tracking = f"{qualify}sync_openers_position"
 
@@ -52,6 +53,8 @@ class LogTables:
             "enrolled_at BIGINT NOT NULL, revoked_at BIGINT)",
             f"CREATE TABLE IF NOT EXISTS {self.assignments} (case_id TEXT NOT NULL, "
             "worker TEXT NOT NULL, PRIMARY KEY (case_id, worker))",
+            f"CREATE TABLE IF NOT EXISTS {self.ended} (case_id TEXT NOT NULL, "
+            "worker TEXT NOT NULL, PRIMARY KEY (case_id, worker))",
             f"CREATE TABLE IF NOT EXISTS {self.openers} (case_id TEXT PRIMARY KEY, worker TEXT NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {self.openers_tracking} (position BIGINT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS sync_assignments_worker ON {self.assignments} (worker)",
@@ -61,8 +64,16 @@ class LogTables:
     def insert_batch(self) -> str:
         """Keep a batch's signed manifest."""
         p = self.p
-        # A batch re-sent with the same id carries the same signed manifest: keep the first.
-        return f"INSERT INTO {self.batches} VALUES ({p},{p},{p},{p},{p}) ON CONFLICT (batch_id) DO NOTHING"
+        # A batch re-sent with the same id and the same manifest keeps the first. The same
+        # id with another device or other digests must never be stored beside it: the
+        # update then sets the NOT NULL `received_at` to NULL, which fails the whole
+        # append's transaction (IntegrityError) even when two writers race; the log then
+        # looks the manifest up and says why (`core.log.CaseLog.append`).
+        return (
+            f"INSERT INTO {self.batches} AS b VALUES ({p},{p},{p},{p},{p}) ON CONFLICT (batch_id) DO UPDATE "
+            "SET received_at = CASE WHEN b.device_id = excluded.device_id AND b.digests = excluded.digests "
+            "THEN b.received_at ELSE NULL END"
+        )
 
     def insert_index(self) -> str:
         """Index an event id at its case and sequence."""
@@ -308,8 +319,29 @@ class LogQueries:
         p = t.p
         if not self.run(f"SELECT 1 FROM {t.assignments} WHERE case_id={p} AND worker={p}", (case_id, worker)):
             return False
+        # Kept first: a crash in between leaves a case both assigned and ended, never neither.
+        self.run(
+            f"INSERT INTO {t.ended} VALUES ({p},{p}) ON CONFLICT (case_id, worker) DO NOTHING",
+            (case_id, worker),
+            commit=True,
+        )
         self.run(f"DELETE FROM {t.assignments} WHERE case_id={p} AND worker={p}", (case_id, worker), commit=True)
         return True
+
+    def formerly_assigned(self, worker: str, among: Iterable[str]) -> list[str]:
+        t = self.tables
+        ids = sorted(c for c in among if is_case_id(c))
+        found: list[str] = []
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i : i + CHUNK]
+            found.extend(
+                r[0]
+                for r in self.run(
+                    f"SELECT case_id FROM {t.ended} WHERE worker={t.p} AND case_id IN ({self._in(chunk)})",
+                    (worker, *chunk),
+                )
+            )
+        return sorted(found)
 
     def assigned(self, worker: str) -> list[str]:
         t = self.tables

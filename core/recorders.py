@@ -5,13 +5,16 @@ originator version = case sequence, topic = event type, state = the server's env
 around the sealed bytes). Beside the library's events table it keeps, written in the
 same transaction as the events they belong to:
 
-- ``batches``: each pushed batch's signed manifest (device, digests, signature);
+- ``batches``: each pushed batch's signed manifest (device, digests, signature); an id
+  is kept for one manifest only, so the same id with other events fails the append;
 - ``event_index``: event id -> (case, sequence), which makes pushes idempotent;
 - ``case_keys``: each case key wrapped under the key-encryption key (erasure deletes it);
 - ``device_keys``: enrolled devices' public keys and revocation, for verification;
 
 and, beside them, the caseloads that decide what a device pulls (``sync_assignments``,
-``sync_case_openers`` and the position ``sync_openers_position`` they were indexed up to).
+``sync_case_openers`` and the position ``sync_openers_position`` they were indexed up to),
+and ``sync_assignments_ended``, the assignments that ended: a pull names only those cases
+for a device to drop.
 
 The SQL of those tables and of the reads of the library's events table is written once,
 in `core.logtables`; one subclass per backend here (SQLite, PostgreSQL) adds what

@@ -8,9 +8,12 @@ A device signs each request with its Ed25519 key. The headers are
     X-Tovholder-Signature  base64 Ed25519 signature over the request's canonical form
                            (`sync.signature.signed_message`, shared with the laptop)
 
-A time more than `clock_skew_seconds` away, a nonce the device used before, an unknown
-or revoked device or a signature that does not verify is refused with 401 before the
-body is looked at. Staff and administrators send ``Authorization: Bearer TOKEN``.
+A missing header, a time more than `clock_skew_seconds` away, a nonce too long, an
+unknown or revoked device is refused with 401 from the headers alone, before the body is
+read (`check_device_headers`); only then is the body read, within its size limit and
+`BODY_SECONDS`, and the signature over it verified and the nonce used (`verify_device`):
+a signature that does not verify or a nonce the device used before is refused with 401
+too. Staff and administrators send ``Authorization: Bearer TOKEN``.
 
 A known token's principal is remembered in process memory for `TOKEN_TTL` seconds
 (`TokenCache`, keyed by the token's SHA-256), so a department's reads do not each
@@ -22,6 +25,7 @@ here within `TOKEN_TTL` seconds.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -29,6 +33,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -38,7 +43,7 @@ from starlette.requests import Request
 from core.errors import InvalidInput
 from core.log import Device
 from server.context import ServerContext
-from server.errors import Forbidden, PayloadTooLarge, Unauthorized
+from server.errors import Forbidden, PayloadTooLarge, RequestTimeout, Unauthorized
 from server.store import Principal, WorkerRecord, digest
 from sync.signature import DEVICE_HEADER, MAX_NONCE, NONCE_HEADER, SIGNATURE_HEADER, TIME_HEADER, signed_message
 
@@ -48,15 +53,32 @@ NONCE = NONCE_HEADER.lower()
 SIGNATURE = SIGNATURE_HEADER.lower()
 
 
-def authenticate_device(
+@dataclass(frozen=True)
+class DeviceClaim:
+    """A device request whose headers passed every check that needs no body: the
+    device is enrolled and not revoked, its worker exists, the time is within the
+    allowed skew and the nonce has a valid form. Only the signature, which covers the
+    body's hash, and the nonce's first use remain (`verify_device`)."""
+
+    device: Device
+    worker: WorkerRecord
+    method: str
+    path: str
+    stamp: str
+    nonce: str
+    signature: bytes
+    now: int
+
+
+def check_device_headers(
     ctx: ServerContext,
     method: str,
     path: str,
     headers: Mapping[str, str],
-    body: bytes,
     now: float | None = None,
-) -> tuple[Device, WorkerRecord]:
-    """The enrolled device (and its worker) that signed this request; Unauthorized if none."""
+) -> DeviceClaim:
+    """The claim of a signed device request from its headers alone; Unauthorized when the
+    headers already fail, so the body of a stranger is never read."""
     device_id = headers.get(DEVICE)
     stamp = headers.get(TIME)
     nonce = headers.get(NONCE)
@@ -78,25 +100,51 @@ def authenticate_device(
         )
     if len(nonce) > MAX_NONCE:
         raise Unauthorized(f"X-Tovholder-Nonce is at most {MAX_NONCE} characters")
+    try:
+        raw_signature = base64.b64decode(signature, validate=True)
+    except (ValueError, binascii.Error):
+        raise Unauthorized(f"the request signature does not verify for device {device_id}") from None
     device = ctx.log.device(device_id)
     if device is None:
         raise Unauthorized(f"device {device_id} is not enrolled")
     if device.revoked_at is not None:
         raise Unauthorized(f"device {device_id} was revoked; enroll the laptop again")
-    try:
-        raw_signature = base64.b64decode(signature, validate=True)
-        Ed25519PublicKey.from_public_bytes(device.signing_key).verify(
-            raw_signature, signed_message(method, path, stamp, nonce, body)
-        )
-    except (InvalidSignature, ValueError, binascii.Error):
-        raise Unauthorized(f"the request signature does not verify for device {device_id}") from None
     worker = ctx.store.worker(device.worker)
     if worker is None:
         raise Unauthorized(f"the worker of device {device_id} no longer exists")
+    return DeviceClaim(device, worker, method, path, stamp, nonce, raw_signature, current)
+
+
+def verify_device(ctx: ServerContext, claim: DeviceClaim, body: bytes) -> tuple[Device, WorkerRecord]:
+    """The device (and its worker) once its signature over `body` verifies and its nonce
+    is fresh; Unauthorized otherwise."""
+    device_id = claim.device.device_id
+    try:
+        Ed25519PublicKey.from_public_bytes(claim.device.signing_key).verify(
+            claim.signature, signed_message(claim.method, claim.path, claim.stamp, claim.nonce, body)
+        )
+    except (InvalidSignature, ValueError):
+        raise Unauthorized(f"the request signature does not verify for device {device_id}") from None
     # The nonce is remembered only for a valid signature, so no one can burn another's.
-    if not ctx.store.use_nonce(device_id, nonce, current, 2 * skew + 60):
+    skew = ctx.settings.clock_skew_seconds
+    if not ctx.store.use_nonce(device_id, claim.nonce, claim.now, 2 * skew + 60):
         raise Unauthorized("this request was already received (its nonce was used before)")
-    return device, worker
+    return claim.device, claim.worker
+
+
+def authenticate_device(
+    ctx: ServerContext,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    now: float | None = None,
+) -> tuple[Device, WorkerRecord]:
+    """The enrolled device (and its worker) that signed this request; Unauthorized if none.
+
+    `check_device_headers` then `verify_device`; an endpoint that reads a large body
+    calls them apart, the first before reading it."""
+    return verify_device(ctx, check_device_headers(ctx, method, path, headers, now), body)
 
 
 TOKEN_TTL = 5.0  # seconds a known token's principal is trusted without asking the database
@@ -193,18 +241,28 @@ def admin(ctx: ServerContext, request: Request) -> Principal:
     return who
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it grows beyond `limit` bytes."""
+BODY_SECONDS = 30.0  # a whole request body must arrive within this many seconds
+
+
+async def read_body(request: Request, limit: int, timeout: float = BODY_SECONDS) -> bytes:
+    """The request body, refused with 413 as soon as it grows beyond `limit` bytes and
+    with 408 when it has not arrived whole within `timeout` seconds: a sender that
+    trickles its body cannot hold the server's memory for long."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        chunks.clear()
+        raise RequestTimeout(f"the request body did not arrive within {timeout:g} seconds") from None
     return b"".join(chunks)
 
 

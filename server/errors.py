@@ -5,6 +5,7 @@
         ├── Unauthorized         no, unknown, revoked or badly signed credentials (401)
         ├── Forbidden            known credentials that may not do this (403)
         ├── NotFound             no such resource, or one the caller may not know of (404)
+        ├── RequestTimeout       a request body that did not arrive in time (408)
         ├── Conflict             the resource exists already (409)
         └── PayloadTooLarge      a body beyond the server's limit (413)
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from core.errors import (
     AccessLogUnwritable,
+    BatchIdReused,
     CaseErased,
     CodecError,
     ConfigurationError,
@@ -51,6 +53,10 @@ class NotFound(ServerError):
     status = 404
 
 
+class RequestTimeout(ServerError):
+    status = 408
+
+
 class Conflict(ServerError):
     status = 409
 
@@ -66,6 +72,7 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (CodecError, 400),
     (LimitExceeded, 413),
     (StaleCursor, 409),
+    (BatchIdReused, 409),
     (SignatureInvalid, 403),
     (UnknownReference, 404),
     (RuleViolation, 422),

@@ -3,6 +3,11 @@
 A laptop signs every request, but its enrollment code, the staff tokens and the case data
 in pull answers must not cross a network in the clear, so without `--cert`/`--key` the
 server refuses to listen anywhere but on a loopback address.
+
+Hostile clients are bounded here and in `server.auth`: idle kept-alive connections close
+after `KEEP_ALIVE_SECONDS`, at most `CONCURRENCY` connections are served at once (503
+beyond), headers are at most `MAX_HEADER_BYTES`, and a body must arrive whole within
+`server.auth.BODY_SECONDS`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,10 @@ from core.errors import ConfigurationError
 from core.runtime import tune_for_throughput
 from server.app import create_app
 from server.context import ServerContext
+
+KEEP_ALIVE_SECONDS = 5
+CONCURRENCY = 500  # field laptops sync now and then: far more than a municipality's peak
+MAX_HEADER_BYTES = 16 * 1024
 
 
 def is_loopback(host: str) -> bool:
@@ -49,6 +58,14 @@ def serve(ctx: ServerContext, host: str, port: int, cert: str = "", key: str = "
         log_level=ctx.settings.log_level,
         server_header=False,
         lifespan="off",
+        # An idle kept-alive connection is closed after a few seconds, so idle sockets
+        # cannot pile up; beyond `CONCURRENCY` open connections and tasks a new
+        # request is answered 503 at once instead of queueing; a request line or header
+        # block larger than `MAX_HEADER_BYTES` is refused by the HTTP parser.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        limit_concurrency=CONCURRENCY,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_graceful_shutdown=10,
     )
     try:
         uvicorn.Server(config).run()

@@ -46,6 +46,7 @@ moves its cursor to ``next`` in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,9 +133,90 @@ def _pack(message: dict[str, Any]) -> bytes:
     return packed
 
 
-def _unpack(body: bytes) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Bounds:
+    """How much one msgpack message may make the decoder build, checked while it decodes.
+
+    msgpack refuses a longer array, map, string or binary at its header, before building
+    it; the hooks count the maps and arrays built and their entries, and stop the decoding
+    as soon as the message asks for more than its shape can need. A body of millions of
+    empty maps therefore costs the sender, not the server's memory.
+    """
+
+    array: int  # entries of one array
+    map: int  # entries of one map
+    string: int  # bytes of one string
+    binary: int  # bytes of one binary
+    containers: int  # maps and arrays in the whole message
+    entries: int  # entries of all its arrays and maps together
+
+
+# A push: a few maps, the events (binaries) and one small map per key grant.
+PUSH_BOUNDS = Bounds(MAX_BATCH, 16, 1024, MAX_EVENT_BYTES, MAX_BATCH + 16, 4 * MAX_BATCH + 64)
+# A pull: one map and the list of held case ids.
+PULL_BOUNDS = Bounds(MAX_HOLDING, 16, 1024, 1024, 16, MAX_HOLDING + 64)
+# The server's answers, read by a laptop: a page of event maps and the department list.
+ANSWER_BOUNDS = Bounds(
+    max(MAX_PAGE, MAX_BATCH, MAX_HOLDING),
+    64,
+    64 * 1024,
+    64 * 1024 * 1024,
+    4 * max(MAX_PAGE, MAX_BATCH) + 10_000,
+    16 * max(MAX_PAGE, MAX_BATCH) + 10_000,
+)
+
+
+class _TooMuch(Exception):
+    """Raised by a decoding hook to stop a message that builds more than its bounds."""
+
+
+class _Counter:
+    """The decoding hooks of one message: they count what was built against `bounds`."""
+
+    def __init__(self, bounds: Bounds) -> None:
+        self.bounds = bounds
+        self.containers = 0
+        self.entries = 0
+
+    def _count(self, entries: int) -> None:
+        self.containers += 1
+        self.entries += entries
+        if self.containers > self.bounds.containers or self.entries > self.bounds.entries:
+            raise _TooMuch
+
+    def pairs(self, pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+        self._count(len(pairs))
+        return dict(pairs)
+
+    def array(self, items: list[Any]) -> list[Any]:
+        self._count(len(items))
+        return items
+
+
+def _unpack(body: bytes, bounds: Bounds = ANSWER_BOUNDS) -> dict[str, Any]:
+    counter = _Counter(bounds)
     try:
-        msg = msgpack.unpackb(body, raw=False, strict_map_key=True, max_bin_len=64 * 1024 * 1024)
+        msg = msgpack.unpackb(
+            body,
+            raw=False,
+            strict_map_key=True,
+            max_array_len=bounds.array,
+            max_map_len=bounds.map,
+            max_str_len=bounds.string,
+            max_bin_len=bounds.binary,
+            max_ext_len=0,
+            object_pairs_hook=counter.pairs,
+            list_hook=counter.array,
+        )
+    except _TooMuch:
+        raise LimitExceeded(
+            f"the message holds more than {bounds.containers} maps and lists "
+            f"or {bounds.entries} entries in all, more than its shape needs"
+        ) from None
+    except ValueError as exc:
+        if "exceeds max" in str(exc):
+            raise LimitExceeded(f"the message holds a value longer than this protocol allows: {exc}") from None
+        raise MalformedMessage("the body is not valid msgpack") from exc
     except Exception as exc:
         raise MalformedMessage("the body is not valid msgpack") from exc
     if not isinstance(msg, dict):
@@ -188,9 +270,7 @@ def encode_push(req: PushRequest) -> bytes:
 
 def decode_push(body: bytes) -> PushRequest:
     """Decode and check a push body; MalformedMessage or LimitExceeded when it is not valid."""
-    import hashlib
-
-    msg = _unpack(body)
+    msg = _unpack(body, PUSH_BOUNDS)
     batch = _get(msg, "batch", dict, "push")
     events = _get(batch, "events", list, "batch")
     if not events:
@@ -266,7 +346,8 @@ def encode_pull(req: PullRequest) -> bytes:
 
 
 def decode_pull(body: bytes) -> PullRequest:
-    msg = _unpack(body)
+    """Decode and check a pull body; MalformedMessage or LimitExceeded when it is not valid."""
+    msg = _unpack(body, PULL_BOUNDS)
     after = _get(msg, "after", int, "pull")
     limit = msg.get("limit", DEFAULT_PAGE)
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:

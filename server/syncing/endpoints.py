@@ -1,8 +1,11 @@
 """HTTP endpoints of the field laptops: enrollment, push and pull.
 
-Thin: each handler reads the body within the size limit, authenticates the device, decodes
-the msgpack message with `sync.protocol` and hands it to the push or pull service
-(`server.syncing.push`, `server.syncing.pull`) in a worker thread (the database calls block).
+Thin: each handler checks the device's headers first (an unknown or revoked device, a bad
+time or nonce is refused with 401 before a byte of the body is read), then reads the body
+within the size limit and time bound, verifies the signature over it and decodes the
+msgpack message with `sync.protocol`'s bounds in a worker thread (so decoding never
+stalls the event loop), and hands it to the push or pull service (`server.syncing.push`,
+`server.syncing.pull`) in a worker thread (the database calls block).
 """
 
 from __future__ import annotations
@@ -19,14 +22,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from core.errors import InvalidInput
-from server.auth import authenticate_device, parse_json, read_body
+from core.log import Device
+from server.auth import DeviceClaim, check_device_headers, parse_json, read_body, verify_device
 from server.context import ServerContext
 from server.errors import Unauthorized
+from server.store import WorkerRecord
 from server.syncing.ordering import BatchOrder
 from server.syncing.pull import PullingDevice, pull
 from server.syncing.push import Worker
 from sync.errors import LimitExceeded
-from sync.protocol import decode_pull, decode_push, encode_pull_response, encode_push_response
+from sync.protocol import (
+    PullRequest,
+    PushRequest,
+    decode_pull,
+    decode_push,
+    encode_pull_response,
+    encode_push_response,
+)
 
 MSGPACK = "application/msgpack"
 
@@ -44,13 +56,30 @@ def batch_order(ctx: ServerContext) -> BatchOrder:
     return found
 
 
+async def _signed_body(request: Request, ctx: ServerContext) -> tuple[DeviceClaim, bytes]:
+    """The device's claim from its headers (401 at once when they fail), then its body,
+    read within the size limit and `BODY_SECONDS`."""
+    claim = await run_in_threadpool(check_device_headers, ctx, request.method, request.url.path, request.headers)
+    return claim, await read_body(request, ctx.settings.max_body_bytes)
+
+
+def _verified_push(ctx: ServerContext, claim: DeviceClaim, body: bytes) -> tuple[Device, WorkerRecord, PushRequest]:
+    """The signature checked, then the body decoded within the protocol's bounds: off
+    the event loop, so a large or hostile body never stalls other requests."""
+    device, worker = verify_device(ctx, claim, body)
+    return device, worker, decode_push(body)
+
+
+def _verified_pull(ctx: ServerContext, claim: DeviceClaim, body: bytes) -> tuple[Device, WorkerRecord, PullRequest]:
+    device, worker = verify_device(ctx, claim, body)
+    return device, worker, decode_pull(body)
+
+
 async def push_endpoint(request: Request) -> Response:
     ctx = _ctx(request)
-    body = await read_body(request, ctx.settings.max_body_bytes)
-    device, worker = await run_in_threadpool(
-        authenticate_device, ctx, request.method, request.url.path, request.headers, body
-    )
-    message = decode_push(body)
+    claim, body = await _signed_body(request, ctx)
+    device, worker, message = await run_in_threadpool(_verified_push, ctx, claim, body)
+    del body
     if len(message.events) > ctx.settings.max_batch:
         raise LimitExceeded(f"a batch carries at most {ctx.settings.max_batch} events on this server")
     order = batch_order(ctx)
@@ -68,11 +97,8 @@ async def push_endpoint(request: Request) -> Response:
 
 async def pull_endpoint(request: Request) -> Response:
     ctx = _ctx(request)
-    body = await read_body(request, ctx.settings.max_body_bytes)
-    device, worker = await run_in_threadpool(
-        authenticate_device, ctx, request.method, request.url.path, request.headers, body
-    )
-    message = decode_pull(body)
+    claim, body = await _signed_body(request, ctx)
+    device, worker, message = await run_in_threadpool(_verified_pull, ctx, claim, body)
     if message.limit > ctx.settings.max_page:
         raise LimitExceeded(f"a pull page holds at most {ctx.settings.max_page} events on this server")
     who = PullingDevice(device.device_id, worker.id, device.agreement_key)

@@ -8,7 +8,9 @@ names its cursor (a global position) and the cases it holds. The answer has, in 
 2. the page of caseload events after the cursor, in position order;
 3. *grants*: the case key wrapped for the device's X25519 key, for every case in the
    answer that the device does not hold yet;
-4. *drop*: held cases that left the caseload (and that the server knows).
+4. *drop*: held cases that left the caseload because their assignment to the worker
+   ended; a case id the worker never held is never named, so `holding` cannot be used
+   to learn which case ids exist.
 
 `next` is the position the device may move its cursor to once it applied the answer. It
 jumps over other workers' events and the gaps a rolled-back transaction leaves: when the
@@ -62,8 +64,9 @@ def pull(
         )
     cases = caseload.of(device.worker)
     holding = set(request.holding)
-    known = set(log.recorder.case_ids(among=holding - cases))
-    drop = tuple(sorted(c for c in holding - cases if c in known))
+    # Only cases the worker was once assigned: the answer never tells a device whether
+    # a case id it names, but never held, exists.
+    drop = tuple(log.recorder.formerly_assigned(device.worker, holding - cases))
 
     backfill_events: list[LoggedEvent] = []
     more = False

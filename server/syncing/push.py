@@ -152,12 +152,15 @@ class PushService:
         """Judge and append a batch pushed by `device_id` for `worker`.
 
         Raises SignatureInvalid (nothing stored) when the batch is not signed by that
-        enrolled, unrevoked device.
+        enrolled, unrevoked device, BatchIdReused (nothing stored) when its id was used
+        before for other events or by another device.
         """
         batch = request.seal
         if batch.device_id != device_id:
             raise SignatureInvalid(f"batch {batch.batch_id} was signed for another device")
         batch.verify(self.log.enrolled_device(device_id).signing_key)
+        # Refused before any event is judged: the id names another batch's manifest.
+        self.log.check_batch_id(batch)
         with self._lock:
             answer = self._push(request, device_id, worker)
         with self._judged_lock:
