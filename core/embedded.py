@@ -66,7 +66,7 @@ def _private_sqlite_file(env: dict[str, str]) -> None:
 def construct(name: str, env: dict[str, str], recorder_class: type[R]) -> R:
     """The library's application recorder for an environment, checked to be `recorder_class`.
 
-    A new SQLite file, and its `-wal` and `-shm` files, are made readable by the owner only.
+    A new SQLite file, and its `-wal` and `-shm` files, are made mode 0600 (the owner's only).
     """
     _private_sqlite_file(env)
     with private_files():

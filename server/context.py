@@ -3,9 +3,9 @@
 `init_data_dir` makes a data folder (config, key-encryption key, server device keys,
 database, default departments, first admin token); `ServerContext.open` loads one. The
 folder is made mode 0700 and every file in it 0600 (the database's `-wal` and `-shm`
-files too); opening refuses a folder or key file that its group or others may use, since
-the key-encryption key beside the database opens every case. `kek_beside_database` says
-when the key still sits next to the database it protects.
+files too); opening refuses a folder or key file that its group or others may use.
+`kek_beside_database` says when the key-encryption key is read from a file next to the
+database it protects, where a copy of the folder opens every case.
 """
 
 from __future__ import annotations
