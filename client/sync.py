@@ -26,6 +26,7 @@ import asyncio
 import base64
 import functools
 import hashlib
+import ipaddress
 import json
 import os
 import platform
@@ -36,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -46,6 +48,7 @@ from client.laptop import Laptop
 from client.store import LaptopStore, store_path
 from core import events as ev
 from core.console import progress as progress_bar
+from core.errors import InvalidInput
 from core.keys import CaseKey, DeviceKeys, accept_grant, grant_key
 from core.sealing import to_micros
 from core.signing import sign_batch
@@ -64,7 +67,44 @@ from sync.signature import DEVICE_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIME_H
 
 MSGPACK = "application/msgpack"
 IN_FLIGHT = 2  # pushed batches on the way at once; the server judges them in order
+MIN_PASSPHRASE = 12  # characters: the store's passphrase key is all that guards a lost laptop
 Sleep = Callable[[float], Awaitable[None]]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine: localhost, 127.0.0.0/8 or ::1."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_server_url(server_url: str) -> None:
+    """InvalidInput unless the laptop may talk to `server_url`: https://, or plain http://
+    only to this machine (the enrollment code and the case data in pull answers must not
+    cross a network in the clear)."""
+    url = urlsplit(server_url)
+    if url.scheme == "https" and url.hostname:
+        return
+    if url.scheme == "http" and url.hostname and is_loopback(url.hostname):
+        return
+    if url.scheme == "http":
+        raise InvalidInput(
+            f"the server URL {server_url} is plain HTTP to another machine; use https:// "
+            "(plain http:// is allowed only to this machine: localhost, 127.0.0.1 or ::1)"
+        )
+    raise InvalidInput(f"the server URL {server_url} must start with https:// (or http:// to this machine)")
+
+
+def check_new_passphrase(passphrase: str) -> None:
+    """InvalidInput when a new laptop store's passphrase is shorter than MIN_PASSPHRASE."""
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise InvalidInput(
+            f"a laptop store's passphrase must have at least {MIN_PASSPHRASE} characters; "
+            "choose a longer one (nothing was created)"
+        )
 
 
 def auth_headers(
@@ -251,6 +291,9 @@ class Syncer:
         self.clock = clock
 
     def _client(self) -> httpx.AsyncClient:
+        # Checked on every sync, not only at enrollment: a store made before the rule, or
+        # its server URL edited, must not send case data in the clear.
+        check_server_url(self.server_url)
         return httpx.AsyncClient(
             base_url=self.server_url,
             transport=self.transport,
@@ -446,10 +489,14 @@ async def enroll_laptop(
     """Make the device's keys, enroll them with the code, and create the laptop's store.
 
     The store is created only after the server accepted the enrollment, so a failed
-    enrollment leaves nothing behind. Returns the facts kept in the store.
+    enrollment leaves nothing behind. Before anything is sent, InvalidInput for a plain
+    http:// URL to another machine (`check_server_url`) or a passphrase shorter than
+    MIN_PASSPHRASE. Returns the facts kept in the store.
     """
     if store_path(folder).exists():
         raise AlreadyEnrolled(f"{folder} already holds a laptop store; use another folder")
+    check_server_url(server_url)
+    check_new_passphrase(passphrase)
     keys = DeviceKeys.generate()
     b64 = base64.b64encode
     answer = await enroll(

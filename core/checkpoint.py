@@ -8,6 +8,10 @@ checkpoints (they never block a writer or a reader) a few times a second, and th
 writers' own automatic checkpoint is kept only as a backstop at a much larger WAL size,
 in case this thread falls behind. Nothing changes in what is durable when: a commit is
 in the WAL either way.
+
+A passive checkpoint leaves the old page images in the `-wal` file until they are
+overwritten, so `truncate_wal` is run after an erasure: it copies the whole WAL back and
+cuts the file to zero bytes, and the destroyed key's bytes are then in neither file.
 """
 
 from __future__ import annotations
@@ -15,9 +19,32 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 
 BACKSTOP_PAGES = 16_384  # the writers checkpoint themselves only past a 64 MiB WAL
 INTERVAL_SECONDS = 0.2
+TRUNCATE_SECONDS = 10.0  # how long `truncate_wal` waits for readers and other checkpoints
+
+
+def truncate_wal(db_name: str, timeout: float = TRUNCATE_SECONDS) -> bool:
+    """Checkpoint the whole WAL into the database file and truncate the `-wal` file to
+    zero bytes; False when readers or writers kept it busy for `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    conn = sqlite3.connect(db_name, uri=True, isolation_level=None, timeout=timeout)
+    try:
+        while True:
+            # (busy, frames in the WAL, frames checkpointed); busy=1 when it could not finish.
+            try:
+                busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.OperationalError:  # another checkpoint holds the lock
+                busy = 1
+            if not busy:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+    finally:
+        conn.close()
 
 
 class Checkpointer:

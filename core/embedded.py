@@ -8,6 +8,9 @@ both backends and therefore loads psycopg and the library's postgres module.
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from typing import TypeVar
 from urllib.parse import unquote
 
@@ -34,9 +37,40 @@ def sqlite_env(database_url: str, recorder_class: type) -> dict[str, str]:
     }
 
 
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Files created meanwhile get mode 0600 (umask 077), whatever the process's umask."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _private_sqlite_file(env: dict[str, str]) -> None:
+    """Create the SQLite file with mode 0600 before the library opens it.
+
+    SQLite gives the `-wal` and `-shm` files it creates later the database file's own
+    permissions, so a private database file keeps its write-ahead log private too.
+    """
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.sqlite":
+        return
+    name = env["SQLITE_DBNAME"]
+    if ":memory:" in name or "mode=memory" in name or name.startswith("file:"):
+        return
+    # An existing file is left as it is; a missing folder is SQLite's to report.
+    with contextlib.suppress(OSError):
+        os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def construct(name: str, env: dict[str, str], recorder_class: type[R]) -> R:
-    """The library's application recorder for an environment, checked to be `recorder_class`."""
-    recorder = InfrastructureFactory.construct(Environment(name, env)).application_recorder()
+    """The library's application recorder for an environment, checked to be `recorder_class`.
+
+    A new SQLite file, and its `-wal` and `-shm` files, are made mode 0600 (the owner's only).
+    """
+    _private_sqlite_file(env)
+    with private_files():
+        recorder = InfrastructureFactory.construct(Environment(name, env)).application_recorder()
     if not isinstance(recorder, recorder_class):
         raise ConfigurationError(f"a {recorder_class.__name__} cannot keep its data in {env['PERSISTENCE_MODULE']}")
     return recorder

@@ -35,7 +35,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.sql import SQL
 
-from core.checkpoint import BACKSTOP_PAGES, Checkpointer
+from core.checkpoint import BACKSTOP_PAGES, Checkpointer, truncate_wal
+from core.errors import CoreError
 from core.heads import CaseHeads, PostgresHeads, SQLiteHeads
 from core.logstore import Row, Write
 from core.logtables import ExecuteMany, LogQueries, LogTables, write_extras
@@ -59,6 +60,9 @@ def _tune_connections(datastore: SQLiteDatastore) -> None:
 
     def tuned() -> Any:
         connection = create()
+        # A per-connection setting: every connection that deletes (a destroyed case key)
+        # must overwrite the freed bytes with zeros, not only the one that made the tables.
+        connection._sqlite_conn.execute("PRAGMA secure_delete=ON")
         connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
         connection._sqlite_conn.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
         return connection
@@ -147,6 +151,20 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=commit) as c:
             c.execute(statement, params)
             return [tuple(r) for r in c.fetchall()]
+
+    def destroy_key(self, case_id: str, at: int) -> None:
+        """Overwrite the wrapped key (secure_delete zeroes the freed bytes), then empty the
+        WAL so no earlier copy of the page holding it stays in the `-wal` file.
+
+        CoreError when the WAL stayed busy: the key is destroyed, but an old copy may
+        remain until the next erasure or restart empties the WAL.
+        """
+        super().destroy_key(case_id, at)
+        if self.checkpointer is not None and not truncate_wal(self.datastore.pool.db_name):
+            raise CoreError(
+                f"the key of case {case_id} was destroyed, but the database's write-ahead log stayed busy "
+                "and still holds an old copy; run the erasure again when the server is quiet"
+            )
 
     def _tracking(self) -> SQLiteTrackingRecorder:
         if self._tracker is None:

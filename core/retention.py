@@ -28,12 +28,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core import events as ev
-from core.case import fold
+from core.case import CaseState
 from core.case_index import CaseRow, closed_cases, undecided_erasures
 from core.case_view import event_json
 from core.errors import InvalidInput, RuleViolation
 from core.log import CaseLog
 from core.recording import Author, make_event
+from core.rules import erasure_grantor
 from core.sealing import from_micros, seal, to_micros
 from core.signing import sign_batch
 
@@ -92,8 +93,9 @@ def erase(
 ) -> Erasure:
     """Archive, tombstone and crypto-shred a case.
 
-    Only a case with a granted erasure decision, or a closed case past its retention
-    period, may be erased (RuleViolation otherwise). The archive file must not exist yet
+    Only a case with a granted erasure decision made by a caseworker or coordinator of
+    its lead department (rule 10, `core.rules.erasure_grantor`), or a closed case past its
+    retention period, may be erased (RuleViolation otherwise). The archive file must not exist yet
     (InvalidInput); it is written with mode 0600. Interrupted after the tombstone, a
     second call only destroys the key.
     """
@@ -102,16 +104,20 @@ def erase(
         log.destroy_key(case_id)
         raise RuleViolation(f"case {case_id} was already erased")
     events = [log.open(le) for le in logged]
-    state = fold(case_id, events)
+    state, granted, not_entitled = _granted_erasures(case_id, events)
     if state.status == "new":
         raise RuleViolation(f"case {case_id} has no events to erase")
-    granted = any(decided for _, decided in state.erasure_requests.values())
     closed_until = (
         add_years(state.closed_at, years.get(state.kind or "", max(years.values(), default=0)))
         if state.closed_at
         else None
     )
     if not granted and (closed_until is None or closed_until > now):
+        if not_entitled:
+            raise RuleViolation(
+                f"case {case_id} is not erased: its erasure was granted by a worker who may not grant one "
+                f"({not_entitled[0]})"
+            )
         raise RuleViolation(
             f"case {case_id} may be erased only after a granted erasure decision or when its "
             "retention period after closing has run out"
@@ -134,6 +140,28 @@ def erase(
     if on_erased is not None:
         on_erased(case_id)
     return Erasure(case_id, str(path), len(events), tombstone.event_id, receipt.position)
+
+
+def _granted_erasures(case_id: str, events: list[ev.CaseEvent]) -> tuple[CaseState, int, list[str]]:
+    """The case folded from its events, how many granted erasure decisions were made by a
+    worker who may grant one, and why each other granted decision may not stand.
+
+    Each grant is judged against the case as it was when it was recorded (its lead
+    department then), by the same rule the laptop and the push apply (`erasure_grantor`);
+    a grant that reached the log without that rule does not count.
+    """
+    state = CaseState(case_id)
+    granted = 0
+    not_entitled: list[str] = []
+    for e in events:
+        if isinstance(e, ev.ErasureDecided) and e.granted:
+            try:
+                erasure_grantor(state, e)
+                granted += 1
+            except RuleViolation as exc:
+                not_entitled.append(str(exc))
+        state.apply(e)
+    return state, granted, not_entitled
 
 
 def _write_archive(path: Path, document: dict[str, Any]) -> None:

@@ -277,7 +277,8 @@ def erasure_request(state: CaseState, e: ev.ErasureRequested, d: Directory) -> N
 
 
 def erasure_decision(state: CaseState, e: ev.ErasureDecided, d: Directory) -> None:
-    """Rule 10: every erasure request gets one decision, with its legal basis."""
+    """Rule 10: every erasure request gets one decision, with its legal basis; only the
+    department that owns the case grants it (`erasure_grantor`)."""
     req = state.erasure_requests.get(e.request_id)
     if req is None:
         raise UnknownReference(f"erasure request {e.request_id} is not part of the case")
@@ -285,6 +286,25 @@ def erasure_decision(state: CaseState, e: ev.ErasureDecided, d: Directory) -> No
         raise RuleViolation(f"erasure request {e.request_id} was already decided")
     if not e.legal_basis.strip():
         raise RuleViolation("an erasure decision states its legal basis")
+    erasure_grantor(state, e)
+
+
+def erasure_grantor(state: CaseState, e: ev.ErasureDecided) -> None:
+    """Rule 10: an erasure is granted only by a caseworker or coordinator of the case's
+    lead department (the department that owns the case when the decision is recorded).
+
+    A refusal keeps the case as it is, so any party may record one; a grant destroys the
+    case for every department, so an outreach worker or a team member's department may
+    not. `core.retention.erase` asks the same question of every granted decision again
+    before it erases.
+    """
+    if not e.granted:
+        return
+    if e.header.role not in DECIDING_ROLES or e.department != state.lead:
+        raise RuleViolation(
+            f"only a caseworker or coordinator of the lead department ({state.lead}) may grant an erasure; "
+            f"a worker with role {e.header.role} in {e.department} may not"
+        )
 
 
 # --- the work ---------------------------------------------------------------------------

@@ -2,16 +2,23 @@
 
 `init_data_dir` makes a data folder (config, key-encryption key, server device keys,
 database, default departments, first admin token); `ServerContext.open` loads one. The
-key files are written with mode 0600 and read with the process's own rights only.
+folder is made mode 0700 and every file in it 0600 (the database's `-wal` and `-shm`
+files too); opening refuses a folder or key file that its group or others may use.
+`kek_beside_database` says when the key-encryption key is read from a file next to the
+database it protects, where a copy of the folder opens every case.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
+from core.embedded import SQLITE_PREFIX, private_files
 from core.errors import ConfigurationError
 from core.keys import DeviceKeys, KeyEncryptionKey
 from core.log import CaseLog
@@ -28,6 +35,33 @@ def _write_secret(path: Path, data: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(data + "\n")
+
+
+def check_private(path: Path, what: str) -> None:
+    """ConfigurationError when `path` (the data folder or a key file) is open to its group
+    or others; a missing file is left for the reader to report."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the {what} at {path}: {exc.strerror}") from exc
+    if mode & 0o077:
+        private = "700" if path.is_dir() else "600"
+        raise ConfigurationError(
+            f"the {what} {path} is open to its group or others (mode {mode:04o}); "
+            f"make it private with `chmod {private} {path}`"
+        )
+
+
+def kek_beside_database(settings: Settings, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the key-encryption key is read from a file in the folder of the SQLite
+    database it protects: whoever copies that folder can then read every case."""
+    env = os.environ if environ is None else environ
+    if env.get("TOVHOLDER_KEK") or not settings.database_url.startswith(SQLITE_PREFIX):
+        return False
+    database = Path(unquote(settings.database_url[len(SQLITE_PREFIX) :])).resolve()
+    return settings.path(settings.kek_file).resolve().parent == database.parent
 
 
 def read_secret(path: Path, what: str) -> str:
@@ -53,15 +87,20 @@ class ServerContext:
 
     @classmethod
     def open(cls, data_dir: Path | str, environ: dict[str, str] | None = None) -> ServerContext:
-        """Open a data folder; ConfigurationError when it is incomplete."""
+        """Open a data folder; ConfigurationError when it is incomplete, or when the folder
+        or a key file read from disk is open to its group or others."""
         settings = load(data_dir, environ)
         env = os.environ if environ is None else environ
-        kek_text = env.get("TOVHOLDER_KEK") or read_secret(settings.path(settings.kek_file), "key-encryption key")
+        check_private(settings.data_dir, "data folder")
+        kek_text = env.get("TOVHOLDER_KEK")
+        if not kek_text:
+            check_private(settings.path(settings.kek_file), "key-encryption key file")
+            kek_text = read_secret(settings.path(settings.kek_file), "key-encryption key")
         kek = KeyEncryptionKey.from_text(kek_text)
+        server_key_file = settings.path(settings.server_key_file)
+        check_private(server_key_file, "server key file")
         try:
-            server_keys = DeviceKeys.from_private_bytes(
-                bytes.fromhex(read_secret(settings.path(settings.server_key_file), "server key"))
-            )
+            server_keys = DeviceKeys.from_private_bytes(bytes.fromhex(read_secret(server_key_file, "server key")))
         except ValueError as exc:
             raise ConfigurationError("the server key file is not 128 hexadecimal digits") from exc
         log = CaseLog(open_recorder(settings.database_url), kek)
@@ -96,15 +135,21 @@ def init_data_dir(data_dir: Path | str, database_url: str | None = None) -> tupl
         raise ConfigurationError(f"{path} is already a server data folder")
     if path.exists() and any(path.iterdir()):
         raise ConfigurationError(f"{path} exists and is not empty; choose a new folder")
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
     values: dict[str, Any] = {"database_url": database_url} if database_url else {}
-    write_config(path, values)
-    _write_secret(path / "kek.key", KeyEncryptionKey.generate().to_text())
-    _write_secret(path / "server.key", DeviceKeys.generate().private_bytes().hex())
-    ctx = ServerContext.open(path, {})
-    try:
-        ctx.store.add_default_departments()
-        token = ctx.store.issue_token(ADMIN)
-    finally:
-        ctx.close()
+    with private_files():
+        write_config(path, values)
+        _write_secret(path / "kek.key", KeyEncryptionKey.generate().to_text())
+        _write_secret(path / "server.key", DeviceKeys.generate().private_bytes().hex())
+        ctx = ServerContext.open(path, {})
+        try:
+            ctx.store.add_default_departments()
+            token = ctx.store.issue_token(ADMIN)
+        finally:
+            ctx.close()
+    # Whatever was made here (the database, its -wal and -shm while they exist) is private.
+    for file in path.iterdir():
+        if file.is_file():
+            os.chmod(file, 0o600)
     return path, token

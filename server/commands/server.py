@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from core.console import emit
-from server.context import ServerContext, init_data_dir, read_secret
+from server.context import ServerContext, init_data_dir, kek_beside_database, read_secret
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -32,6 +33,12 @@ def _run(args: argparse.Namespace) -> int:
 
     ctx = ServerContext.open(args.dir)
     s = ctx.settings
+    if kek_beside_database(s):
+        print(
+            f"warning: the key-encryption key {s.path(s.kek_file)} sits beside the database it protects, "
+            "so a copy of the folder opens every case; set TOVHOLDER_KEK or point kek_file at a file elsewhere",
+            file=sys.stderr,
+        )
     cert, key = args.cert or s.cert, args.key or s.key
     if cert and ctx.ca_pem is None:
         # Laptops pin what they get at enrollment: the certificate itself when self-signed.

@@ -110,7 +110,7 @@ def enrolled(server: Server, tmp_path: Path) -> Iterator[Callable[..., Laptop]]:
         asyncio.run(
             enroll_laptop(
                 tmp_path / name,
-                "http://tovholder.test",
+                "https://tovholder.test",  # in-process: the transport carries no TLS
                 code,
                 PASSPHRASE,
                 transport=server.transport,

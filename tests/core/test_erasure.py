@@ -13,7 +13,7 @@ from core.errors import CaseErased, RuleViolation, UnknownReference
 from core.log import CaseLog
 from core.sealing import open_sealed
 from core.verify import verify
-from tests.core.conftest import Devices, family, rejected
+from tests.core.conftest import Devices, family, rejected, worker
 
 MakeLog = Callable[..., CaseLog]
 
@@ -111,3 +111,34 @@ def test_the_erased_header_is_recorded_after_key_destruction(make_log: MakeLog, 
     last = log.case_events(b.case_id)[-1]
     assert isinstance(log.open(last), ev.CaseErased)
     assert verify(log).ok
+
+
+def test_only_a_caseworker_or_coordinator_of_the_lead_department_grants_an_erasure() -> None:
+    b = family()
+    b.join("jobcenter")
+    b.rec(ev.ErasureRequested, request_id="r1", requested_by="citizen")
+    grant: dict[str, Any] = {"request_id": "r1", "granted": True, "legal_basis": "GDPR art. 17"}
+    for author, who in (
+        (worker("children-family", role="outreach"), "role outreach in children-family"),
+        (worker("jobcenter"), "role caseworker in jobcenter"),
+    ):
+        error = rejected(
+            b,
+            RuleViolation,
+            "only a caseworker or coordinator of the lead department",
+            ev.ErasureDecided,
+            author,
+            **grant,
+        )
+        assert "(children-family)" in str(error) and who in str(error)
+    # A refusal keeps the case as it is: any party's worker may record one.
+    b.rec(ev.ErasureRequested, request_id="r2", requested_by="citizen")
+    b.rec(
+        ev.ErasureDecided,
+        worker("children-family", role="outreach"),
+        request_id="r2",
+        granted=False,
+        legal_basis="arkivloven § 4",
+    )
+    b.rec(ev.ErasureDecided, worker("children-family", role="coordinator"), **grant)
+    assert b.state.erasure_requests["r1"][1] is True
