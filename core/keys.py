@@ -7,7 +7,8 @@
 - On a laptop it is stored wrapped under a key derived from the worker's passphrase
   (scrypt, RFC 7914).
 - Between a laptop and the server it travels wrapped for the receiver's X25519 key
-  (ephemeral-static ECDH, HKDF-SHA256, AES-GCM): a sealed box.
+  (ephemeral-static ECDH, HKDF-SHA256, AES-GCM): a sealed box. The same box
+  (`seal_for`, `open_sealed`) seals an erasure archive for the archive authority.
 
 Every wrap binds the case id and key id as associated data, so a wrapped key cannot be
 moved to another case. CPR look-ups use a keyed hash (HMAC-SHA256) so the plain number
@@ -215,6 +216,42 @@ def accept_grant(agreement: X25519PrivateKey, recipient_id: str, case_id: str, k
     own_pub = public_bytes(agreement.public_key())
     kek = _hkdf(shared, b"tovholder/grant\x00" + recipient_id.encode(), salt=eph_pub + own_pub)
     return _unwrap(kek, case_id, key_id, grant[32:], b"grant\x00" + recipient_id.encode())
+
+
+def seal_for(recipient_public: bytes, label: bytes, plaintext: bytes) -> bytes:
+    """Encrypt bytes for the holder of an X25519 private key: the sealed box of a key grant
+    (ephemeral-static ECDH, HKDF-SHA256, AES-256-GCM) for any payload. `label` names what
+    is sealed and is bound into the key and the associated data, so a box made for one
+    purpose never opens as another. InvalidInput when the public key is not X25519."""
+    ephemeral = X25519PrivateKey.generate()
+    try:
+        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_public))
+    except ValueError as exc:
+        raise InvalidInput("the recipient's key is not a valid X25519 public key") from exc
+    eph_pub = public_bytes(ephemeral.public_key())
+    context = b"tovholder/sealed\x00" + label
+    key = _hkdf(shared, context, salt=eph_pub + recipient_public)
+    nonce = os.urandom(NONCE)
+    return eph_pub + nonce + AESGCM(key).encrypt(nonce, plaintext, context)
+
+
+def open_sealed(private: X25519PrivateKey, label: bytes, sealed: bytes) -> bytes:
+    """Open a box made by `seal_for` for this private key; DecryptionError when it was
+    sealed for another key, for another purpose, or was changed."""
+    if len(sealed) < 32 + NONCE + 16:
+        raise DecryptionError("the sealed box is truncated")
+    eph_pub = sealed[:32]
+    try:
+        shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+    except ValueError as exc:
+        raise DecryptionError("the sealed box is malformed") from exc
+    context = b"tovholder/sealed\x00" + label
+    key = _hkdf(shared, context, salt=eph_pub + public_bytes(private.public_key()))
+    body = sealed[32:]
+    try:
+        return AESGCM(key).decrypt(body[:NONCE], body[NONCE:], context)
+    except (InvalidTag, ValueError) as exc:
+        raise DecryptionError("the sealed box does not open with this private key") from exc
 
 
 # --- CPR numbers ------------------------------------------------------------------------

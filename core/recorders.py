@@ -8,7 +8,8 @@ same transaction as the events they belong to:
 - ``batches``: each pushed batch's signed manifest (device, digests, signature); an id
   is kept for one manifest only, so the same id with other events fails the append;
 - ``event_index``: event id -> (case, sequence), which makes pushes idempotent;
-- ``case_keys``: each case key wrapped under the key-encryption key (erasure deletes it);
+- ``case_keys``: each case key wrapped under the key-encryption key (erasure clears it,
+  and on PostgreSQL rewrites the table so no old row version keeps it);
 - ``device_keys``: enrolled devices' public keys and revocation, for verification;
 
 and, beside them, the caseloads that decide what a device pulls (``sync_assignments``,
@@ -30,6 +31,7 @@ from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import StoredEvent, Tracking
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
@@ -40,6 +42,9 @@ from core.errors import CoreError
 from core.heads import CaseHeads, PostgresHeads, SQLiteHeads
 from core.logstore import Row, Write
 from core.logtables import ExecuteMany, LogQueries, LogTables, write_extras
+
+#: How long the rewrite of the case keys' table waits for readers to let go of it.
+VACUUM_LOCK_TIMEOUT = "10s"
 
 
 def _tune_connections(datastore: SQLiteDatastore) -> None:
@@ -217,6 +222,33 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
 
     def stored_case_id(self, case_id: str) -> Any:
         return UUID(case_id)
+
+    def destroy_key(self, case_id: str, at: int) -> None:
+        """Clear the wrapped key, then rewrite the case keys' table (VACUUM FULL) so the
+        row version that held it is in none of the table's heap pages any more.
+
+        An UPDATE leaves the old row version in the heap until a vacuum, and a plain VACUUM
+        only marks its space free; VACUUM FULL writes a new file holding live rows only.
+        The table is small (one row per case), so the rewrite is quick. VACUUM cannot run
+        in a transaction, so it has an autocommit connection of its own. CoreError when
+        the table stayed locked: the key is destroyed, but an old copy may remain in the
+        table's file until the erasure is run again.
+        """
+        super().destroy_key(case_id, at)
+        try:
+            with psycopg.connect(**self._connect_params(), autocommit=True) as conn:
+                conn.execute(f"SET lock_timeout = '{VACUUM_LOCK_TIMEOUT}'")
+                conn.execute(f"VACUUM FULL {self.tables.keys}")
+        except psycopg.Error as exc:
+            raise CoreError(
+                f"the key of case {case_id} was destroyed, but the case keys' table stayed busy and its "
+                "file still holds an old copy; run the erasure again when the server is quiet"
+            ) from exc
+
+    def _connect_params(self) -> dict[str, Any]:
+        connect = self.datastore.pool.kwargs
+        params = connect() if callable(connect) else dict(connect or {})
+        return {k: v for k, v in params.items() if k in ("dbname", "host", "port", "user", "password")}
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         extras = (kwargs.get("batches", ()), kwargs.get("index", ()), kwargs.get("keys", ()))

@@ -6,8 +6,9 @@
   fold forgets `closed_at` on reopening); `due_cases` lists closed cases whose period
   for their kind (years after closing) has run out.
 - `erase` is the one way a case is erased: the decrypted case is exported to an archive
-  file first, then a `case erased` tombstone (header only, sealed without a key) is
-  appended in a batch the server signs, and then the case key is destroyed. The log
+  file first, sealed for the archive authority's public key (`core.archive`), never
+  plain; then a `case erased` tombstone (header only, sealed without a key) is appended
+  in a batch the server signs, and then the case key is destroyed. The log
   stays intact and verifiable, but no event of the case can be opened again.
 
 Both lists are SQL over the case index of `core.case_index` (ids, statuses and times only), so
@@ -16,7 +17,6 @@ they need no case key and scale with the number of cases, not events.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Callable, Mapping
@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from core import events as ev
+from core.archive import seal_archive
 from core.case import CaseState
 from core.case_index import CaseRow, closed_cases, undecided_erasures
 from core.case_view import event_json
@@ -85,6 +87,7 @@ def erase(
     case_id: str,
     archive: Path | str,
     *,
+    archive_key: X25519PublicKey,
     server_id: str,
     signing: Ed25519PrivateKey,
     now: datetime,
@@ -96,7 +99,8 @@ def erase(
     Only a case with a granted erasure decision made by a caseworker or coordinator of
     its lead department (rule 10, `core.rules.erasure_grantor`), or a closed case past its
     retention period, may be erased (RuleViolation otherwise). The archive file must not exist yet
-    (InvalidInput); it is written with mode 0600. Interrupted after the tombstone, a
+    (InvalidInput); it is written with mode 0600, sealed for the archive authority's public
+    key `archive_key` (`core.archive.open_archive` opens it with the private half). Interrupted after the tombstone, a
     second call only destroys the key.
     """
     logged = log.case_events(case_id)
@@ -130,7 +134,7 @@ def erase(
         "reason": "granted erasure request" if granted else "retention period ran out",
         "events": [event_json(e, received.get(e.event_id)) for e in events],
     }
-    _write_archive(path, document)
+    _write_archive(path, seal_archive(document, archive_key))
     author = Author(server_id, "server", state.lead or "", server_id)
     tombstone = make_event(ev.CaseErased, case_id, events[0].header.key_id, author, state.seq, clock=lambda: now)
     sealed = seal(tombstone, None)
@@ -164,16 +168,16 @@ def _granted_erasures(case_id: str, events: list[ev.CaseEvent]) -> tuple[CaseSta
     return state, granted, not_entitled
 
 
-def _write_archive(path: Path, document: dict[str, Any]) -> None:
-    """Write the archive file (mode 0600) to disk; InvalidInput when it exists already or
-    cannot be written."""
+def _write_archive(path: Path, sealed: bytes) -> None:
+    """Write the sealed archive file (mode 0600) to disk; InvalidInput when it exists
+    already or cannot be written."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise InvalidInput(f"the archive file {path} exists already; choose a new path") from None
     except OSError as exc:
         raise InvalidInput(f"cannot write the archive file {path}: {exc.strerror}") from exc
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(document, f, ensure_ascii=False, indent=1)
+    with os.fdopen(fd, "wb") as f:
+        f.write(sealed)
         f.flush()
         os.fsync(f.fileno())

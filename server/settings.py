@@ -16,6 +16,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+from core.archive import public_key_from_setting
 from core.errors import ConfigurationError
 
 CONFIG_FILE = "tovholder.toml"
@@ -74,6 +77,13 @@ SETTINGS: tuple[Setting, ...] = (
         5,
         "years a closed family case is kept before it is due for erasure",
     ),
+    Setting(
+        "archive_public_key",
+        "",
+        "the archive authority's X25519 public key that erasure archives are sealed for: base64 of its "
+        "32 bytes or a PEM file (relative to DIR); erasure refuses without it "
+        "(`tovholder admin archive keygen` makes a key pair)",
+    ),
 )
 
 #: Case kinds with a retention period of their own: setting ``retention_years_<kind>``.
@@ -102,11 +112,19 @@ class Settings:
     access_log_days: int
     retention_years_citizen: int
     retention_years_family: int
+    archive_public_key: str
 
     @property
     def retention_years(self) -> dict[str, int]:
         """Years after closing that a case is kept, by case kind (`core.retention`)."""
         return {kind: int(getattr(self, f"retention_years_{kind}")) for kind in CASE_KINDS}
+
+    def archive_key(self) -> X25519PublicKey | None:
+        """The archive authority's public key, or None when none is configured;
+        ConfigurationError when the setting names no usable X25519 public key."""
+        if not self.archive_public_key.strip():
+            return None
+        return public_key_from_setting(self.archive_public_key, self.data_dir)
 
     def path(self, name: str) -> Path:
         """A file named in the settings, relative to the data folder unless absolute."""

@@ -6,7 +6,9 @@ Each command either talks HTTP to a running server (``--server URL`` or
 acts directly on a server data folder (``--dir DIR``, for scripts and the demo). Both
 paths give the same JSON answer as the HTTP API (`server.commands.targets`). Erasing a
 case and rebuilding the views act on the data folder only: erasure writes the archive
-file on the server's own disk and cannot be undone, so it asks for a typed confirmation.
+file on the server's own disk, sealed for the archive authority (`core.archive`; it
+refuses when no archive key is configured), and cannot be undone, so it asks for a
+typed confirmation. `admin archive keygen` makes the archive authority's key pair.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from core.archive import generate_key_pair, public_key_text
 from core.console import emit, fail
 from core.departments import Department
+from core.errors import ConfigurationError
 from core.retention import erase
 from server.admin.actions import assign, department_json, device_json, revoke, unassign
 from server.commands.targets import local, remote, target_options, token_from_env
@@ -26,6 +30,13 @@ from server.context import ServerContext
 from server.errors import Forbidden
 from server.reading.service import Reading
 from sync.protocol import SERVER_ID
+
+NO_ARCHIVE_KEY = (
+    "erasure needs the archive authority's public key, and none is configured: nothing was erased. "
+    "Make a key pair away from the server with `tovholder admin archive keygen FOLDER`, then set "
+    "archive_public_key (base64 or a PEM file) in the server's tovholder.toml "
+    "or TOVHOLDER_ARCHIVE_PUBLIC_KEY"
+)
 
 
 def _department_add(args: argparse.Namespace) -> int:
@@ -166,11 +177,15 @@ def _erase(args: argparse.Namespace) -> int:
         who = ctx.store.principal(token_from_env())
         if who is None or not who.is_admin:
             raise Forbidden("erasing a case needs the administrator's token in TOVHOLDER_TOKEN")
+        archive_key = ctx.settings.archive_key()
+        if archive_key is None:
+            raise ConfigurationError(NO_ARCHIVE_KEY)
         r = Reading.of(ctx)
         done = erase(
             ctx.log,
             args.case,
             args.archive,
+            archive_key=archive_key,
             server_id=SERVER_ID,
             signing=ctx.server_keys.signing,
             now=r.now(),
@@ -187,6 +202,31 @@ def _erase(args: argparse.Namespace) -> int:
 
     emit(local(args, act), as_json=args.json, title="case erased")
     return 0
+
+
+def _archive_keygen(args: argparse.Namespace) -> int:
+    private, public, key = generate_key_pair(args.folder)
+    result = {"private_key": str(private), "public_key_file": str(public), "archive_public_key": public_key_text(key)}
+    emit(result, as_json=args.json, title="archive authority key pair")
+    print(
+        f'Set archive_public_key = "{result["archive_public_key"]}" in the server\'s tovholder.toml. '
+        f"Move {private} to the archive authority, off this machine: "
+        "it alone opens erasure archives.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _archive(kinds: Any) -> None:
+    actions = kinds.add_parser("archive", help="the archive authority's key that erasure archives are sealed for")
+    actions = actions.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = actions.add_parser(
+        "keygen",
+        help="write a new archive authority key pair into FOLDER (never the server's data folder)",
+    )
+    p.add_argument("folder", metavar="FOLDER", help="a folder outside the server's data folder")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=_archive_keygen)
 
 
 def _departments(kinds: Any, common: argparse.ArgumentParser) -> None:
@@ -245,7 +285,11 @@ def _cases(kinds: Any, common: argparse.ArgumentParser) -> None:
     p = case.add_parser("erase", help="archive a case to a file, then destroy its key (cannot be undone)")
     p.add_argument("case")
     p.add_argument("--dir", required=True, help="the server data folder")
-    p.add_argument("--archive", required=True, help="new file for the JSON archive (mode 0600)")
+    p.add_argument(
+        "--archive",
+        required=True,
+        help="new file for the archive (mode 0600), sealed for the setting archive_public_key",
+    )
     p.add_argument("--yes", action="store_true", help="skip the typed confirmation")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_erase)
@@ -273,3 +317,4 @@ def register(groups: Any) -> None:
     _devices(kinds, common)
     _cases(kinds, common)
     _views(kinds)
+    _archive(kinds)

@@ -1,20 +1,24 @@
 """The `audit` command group, for auditors: verify the log, replay a case, read the access
-log, the exceptions report, the retention report and a citizen's own file; the whole tree
-is assembled here (`register`).
+log, the exceptions report, the retention report and a citizen's own file, and open an
+erasure archive with the archive authority's private key; the whole tree is assembled
+here (`register`).
 
 The commands ask a running server (``--server URL`` or ``TOVHOLDER_SERVER``) or act on a
 server data folder (``--dir DIR``); either way they need an auditor's staff token from
 ``TOVHOLDER_TOKEN`` (or a prompt), so the access log names who looked (verifying the log
-takes an administrator's token too, and on a data folder needs none: it reads no case).
+takes an administrator's token too, and on a data folder needs none: it reads no case;
+opening an erasure archive needs only the archive authority's private key).
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from core.console import emit
+from core.archive import load_private_key, open_archive
+from core.console import emit, fail
 from core.console import progress as progress_bar
 from core.verify import verify
 from server.commands.targets import local, remote, target_options, token_from_env
@@ -205,6 +209,15 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _archive_open(args: argparse.Namespace) -> int:
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        fail(f"cannot read the archive file {args.file}: {exc.strerror}")
+    emit(open_archive(data, load_private_key(args.key)), as_json=True)
+    return 0
+
+
 def register(groups: Any) -> None:
     """Add the `audit` group and its whole tree to the `tovholder` parser."""
     common = target_options()
@@ -234,3 +247,11 @@ def register(groups: Any) -> None:
     p.add_argument("--person", help="only the events concerning this person id")
     p.add_argument("--withhold-staff", action="store_true", help="leave out the names of staff")
     p.set_defaults(func=_export)
+    archive = actions.add_parser("archive", help="erasure archives, for the archive authority")
+    archive_actions = archive.add_subparsers(dest="archive_action", metavar="ACTION", required=True)
+    p = archive_actions.add_parser(
+        "open", help="decrypt an erasure archive with the archive authority's private key; prints its JSON"
+    )
+    p.add_argument("file", metavar="FILE", help="the sealed archive file that `admin case erase` wrote")
+    p.add_argument("--key", required=True, help="the archive authority's private key file (PEM)")
+    p.set_defaults(func=_archive_open)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from core.access_log import AccessLog
 from core.case_cache import CaseCache
@@ -30,6 +31,8 @@ class World:
     now: datetime = TODAY
     pushed: dict[str, int] = field(default_factory=dict)
     server_keys: DeviceKeys = field(default_factory=DeviceKeys.generate)
+    #: The archive authority's private key; erasure archives are sealed for its public half.
+    archive_authority: X25519PrivateKey = field(default_factory=X25519PrivateKey.generate)
 
     def __post_init__(self) -> None:
         self.log.clock = lambda: self.now
@@ -37,6 +40,11 @@ class World:
         self.index = ProjectionRunner(self.log, CaseIndexProjection(self.log))
         self.access = AccessLog(self.log, background=False)
         self.log.register_device("server", "server", self.server_keys.signing_public, self.server_keys.agreement_public)
+
+    @property
+    def archive_key(self) -> X25519PublicKey:
+        """The public key erasure archives are sealed for."""
+        return self.archive_authority.public_key()
 
     def push(self, b: CaseBuilder, at: datetime | None = None) -> list[Receipt]:
         """Append `b`'s events not pushed yet, received at `at` (default: a minute after

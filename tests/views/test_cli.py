@@ -67,6 +67,11 @@ def test_replay_access_log_and_erase(
     monkeypatch.setenv("TOVHOLDER_TOKEN", admin_token)
     code, _, err = run(capsys, "audit", "replay", b.case_id, "--dir", str(folder))
     assert code != 0 and "auditor" in err
+    # The archive authority's key pair, made away from the server; the server gets the public half.
+    code, out, err = run(capsys, "admin", "archive", "keygen", str(tmp_path / "authority"), "--json")
+    assert code == 0, err
+    keys = json.loads(out)
+    monkeypatch.setenv("TOVHOLDER_ARCHIVE_PUBLIC_KEY", keys["public_key_file"])
     code, out, err = run(
         capsys,
         "admin",
@@ -82,6 +87,8 @@ def test_replay_access_log_and_erase(
     )
     assert code == 0, err
     assert json.loads(out)["events"] == len(b.events)
-    assert "a private note" in (tmp_path / "a.json").read_text()
+    code, out, err = run(capsys, "audit", "archive", "open", str(tmp_path / "a.json"), "--key", keys["private_key"])
+    assert code == 0, err
+    assert "a private note" in out
     code, out, err = run(capsys, "audit", "verify", "--dir", str(folder), "--json")
     assert code == 0 and json.loads(out)["ok"], err

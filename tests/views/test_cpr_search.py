@@ -159,6 +159,7 @@ def test_erasure_removes_the_rows_when_the_tombstone_arrives(world: World, tmp_p
         world.log,
         b.case_id,
         tmp_path / "a.json",
+        archive_key=world.archive_key,
         server_id="server",
         signing=world.server_keys.signing,
         now=world.now,

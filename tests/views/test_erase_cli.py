@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from core import events as ev
+from core.archive import public_key_text
 from core.recording import make_event
 from core.sealing import seal
 from server.context import ServerContext, init_data_dir
@@ -32,6 +34,8 @@ def test_erase_refuses_a_grant_by_a_worker_who_may_not_then_leaves_no_key_bytes(
 ) -> None:
     folder, admin_token = init_data_dir(tmp_path / "srv")
     monkeypatch.setenv("TOVHOLDER_TOKEN", admin_token)
+    authority = X25519PrivateKey.generate()
+    monkeypatch.setenv("TOVHOLDER_ARCHIVE_PUBLIC_KEY", public_key_text(authority.public_key()))
     # The running server: its connections keep the database (and its WAL) open throughout.
     server = ServerContext.open(folder, {})
     b = family({"mother": ("parent", 38)})

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from core import events as ev
+from core.archive import open_archive
 from core.case_index import department_cases
 from core.case_view import department_case
 from core.errors import CaseErased, InvalidInput, RuleViolation
@@ -65,7 +66,15 @@ def test_erasure_archives_tombstones_and_destroys_the_key(world: World, tmp_path
     world.push(b)
     archive = tmp_path / "archive.json"
     with pytest.raises(RuleViolation, match="granted erasure decision"):
-        erase(world.log, b.case_id, archive, server_id="server", signing=world.server_keys.signing, now=world.now)
+        erase(
+            world.log,
+            b.case_id,
+            archive,
+            archive_key=world.archive_key,
+            server_id="server",
+            signing=world.server_keys.signing,
+            now=world.now,
+        )
     assert not archive.exists()
     b.rec(ev.ErasureRequested, request_id="r1", requested_by=b.persons["mother"])
     b.rec(ev.ErasureDecided, request_id="r1", granted=True, legal_basis="databeskyttelsesforordningen art. 17")
@@ -76,12 +85,21 @@ def test_erasure_archives_tombstones_and_destroys_the_key(world: World, tmp_path
     taken = tmp_path / "taken.json"
     taken.write_text("{}")
     with pytest.raises(InvalidInput, match="exists already"):
-        erase(world.log, b.case_id, taken, server_id="server", signing=world.server_keys.signing, now=world.now)
+        erase(
+            world.log,
+            b.case_id,
+            taken,
+            archive_key=world.archive_key,
+            server_id="server",
+            signing=world.server_keys.signing,
+            now=world.now,
+        )
     assert not world.log.erased(b.case_id)
     done = erase(
         world.log,
         b.case_id,
         archive,
+        archive_key=world.archive_key,
         server_id="server",
         signing=world.server_keys.signing,
         now=world.now,
@@ -89,7 +107,8 @@ def test_erasure_archives_tombstones_and_destroys_the_key(world: World, tmp_path
     )
     assert done.events == len(b.events)
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
-    saved = json.loads(archive.read_text())
+    assert b"a note that must disappear" not in archive.read_bytes()
+    saved = open_archive(archive.read_bytes(), world.archive_authority)
     assert "a note that must disappear" in json.dumps(saved)
     assert world.log.erased(b.case_id)
     with pytest.raises(CaseErased):
@@ -104,6 +123,7 @@ def test_erasure_archives_tombstones_and_destroys_the_key(world: World, tmp_path
             world.log,
             b.case_id,
             tmp_path / "again.json",
+            archive_key=world.archive_key,
             server_id="server",
             signing=world.server_keys.signing,
             now=world.now,
@@ -121,6 +141,7 @@ def test_a_closed_case_past_retention_may_be_erased(world: World, tmp_path: Path
         world.log,
         b.case_id,
         tmp_path / "a.json",
+        archive_key=world.archive_key,
         server_id="server",
         signing=world.server_keys.signing,
         now=TODAY + 6 * YEAR,
