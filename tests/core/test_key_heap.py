@@ -12,7 +12,7 @@ import pytest
 
 from core.keys import CaseKey
 from core.log import CaseLog
-from tests.conftest import POSTGRES
+from tests.conftest import BACKENDS, POSTGRES
 
 MakeLog = Callable[..., CaseLog]
 
@@ -32,9 +32,10 @@ def file_bytes(conn: psycopg.Connection[tuple[Any, ...]], path: str) -> bytes:
     return b"" if row is None or row[0] is None else bytes(row[0])
 
 
+# PostgreSQL only: SQLite's secure_delete and WAL truncation are tested in
+# tests/views/test_erase_cli.py.
+@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgres"], indirect=True)
 def test_a_destroyed_key_is_gone_from_the_key_tables_heap(database_url: str, make_log: MakeLog) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite's secure_delete and WAL truncation are tested in tests/views/test_erase_cli.py")
     log = make_log()
     keys = [CaseKey.generate(f"00000000-0000-4000-8000-00000000000{i}") for i in range(3)]
     for key in keys:
