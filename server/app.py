@@ -23,6 +23,7 @@ from server import pages
 from server.admin import routes as admin
 from server.context import ServerContext
 from server.errors import error_body, status_of
+from server.freshness import Freshness, listen_for_changes
 from server.openapi import document
 from server.reading import audit, departments
 from server.reading.service import Reading
@@ -168,5 +169,8 @@ def create_app(ctx: ServerContext) -> Starlette:
     )
     app.state.ctx = ctx
     known = {r.path for r in ROUTES if isinstance(r, Route)}
+    listen_for_changes(ctx)
+    # Inside the timing: a request's time includes the look at the generations.
+    app.add_middleware(Freshness, ctx=ctx)
     app.add_middleware(Timing, ctx=ctx, known=known)
     return app

@@ -24,6 +24,7 @@ from eventsourcing.persistence import IntegrityError
 from core.departments import DEFAULT_DEPARTMENTS, Department, Directory, check_department_id
 from core.errors import InvalidInput
 from core.events import ROLES
+from core.generations import DEPARTMENTS
 from core.log import CaseLog
 from server.errors import Conflict, NotFound
 
@@ -126,18 +127,24 @@ class AdminStore:
         with self._lock:
             if self._run(f"SELECT 1 FROM {self.t_departments} WHERE id={p}", (dept.id,)):
                 raise Conflict(f"department {dept.id} already exists")
-            self._run(
-                f"INSERT INTO {self.t_departments} VALUES ({p},{p},{p},{p},{p})",
-                (
-                    dept.id,
-                    dept.name,
-                    int(dept.authority),
-                    json.dumps(list(dept.legal_areas)),
-                    int(dept.disability_model),
-                ),
-                commit=True,
+            row = (
+                dept.id,
+                dept.name,
+                int(dept.authority),
+                json.dumps(list(dept.legal_areas)),
+                int(dept.disability_model),
+            )
+            self.log.recorder.commit_writes(
+                [
+                    (f"INSERT INTO {self.t_departments} VALUES ({p},{p},{p},{p},{p})", row),
+                    (self.log.tables.bump(), (DEPARTMENTS,)),
+                ]
             )
             self._directory = None
+
+    def forget_directory(self) -> None:
+        """Drop the directory from memory: the next look-up reads the departments afresh."""
+        self._directory = None
 
     def add_default_departments(self) -> None:
         for dept in DEFAULT_DEPARTMENTS:
