@@ -99,10 +99,17 @@ class SQLiteHeads:
             conn = self._connection()
             if conn is None:
                 return None
+            # Changes only when another connection committed: the table is read only then.
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            known: tuple[int, dict[str, int]] | None = getattr(self._local, "generations", None)
+            if known is not None and known[0] == version:
+                return known[1]
             rows = conn.execute(f"SELECT kind, value FROM {self.generations_table}").fetchall()
         except sqlite3.Error:  # busy, or the file is gone
             return None
-        return {str(kind): int(value) for kind, value in rows}
+        found = {str(kind): int(value) for kind, value in rows}
+        self._local.generations = (version, found)
+        return found
 
     def close(self) -> None:
         with self._lock:
