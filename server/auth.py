@@ -112,6 +112,8 @@ def check_device_headers(
     worker = ctx.store.worker(device.worker)
     if worker is None:
         raise Unauthorized(f"the worker of device {device_id} no longer exists")
+    if ctx.store.disabled(worker.id):
+        raise Unauthorized(f"the worker of device {device_id} was disabled")
     return DeviceClaim(device, worker, method, path, stamp, nonce, raw_signature, current)
 
 

@@ -13,6 +13,7 @@ from core.departments import Department
 from core.log import Device
 from server.context import ServerContext
 from server.errors import NotFound
+from server.store import ADMIN
 
 
 def department_json(d: Department) -> dict[str, Any]:
@@ -58,3 +59,25 @@ def unassign(ctx: ServerContext, case_id: str, worker: str) -> dict[str, Any]:
     """End an assignment: the worker's laptops drop the case and its key at their next pull."""
     changed = ctx.caseload.unassign(case_id, worker)
     return {"case": case_id, "worker": worker, "assigned": False, "changed": changed}
+
+
+def issue_token(ctx: ServerContext, worker: str) -> dict[str, Any]:
+    """A fresh staff token for a worker (or an admin token for ``admin``), valid for
+    `token_lifetime_seconds`; NotFound for an unknown or disabled worker."""
+    if worker != ADMIN and (ctx.store.worker(worker) is None or ctx.store.disabled(worker)):
+        raise NotFound(f"worker {worker} does not exist or was disabled")
+    token = ctx.store.issue_token(worker)
+    return {"worker": worker, "token": token, "expires_at": int(ctx.store.wallclock()) + ctx.store.token_lifetime}
+
+
+def revoke_tokens(ctx: ServerContext, worker: str) -> dict[str, Any]:
+    """Revoke every token of a worker (or of ``admin``): refused at once, in every server
+    process; NotFound for an unknown worker."""
+    return {"worker": worker, "revoked": ctx.store.revoke_tokens(worker)}
+
+
+def disable(ctx: ServerContext, worker: str) -> dict[str, Any]:
+    """Disable a worker who left: their tokens and laptops are refused at once, in every
+    server process; NotFound for an unknown worker."""
+    changed = ctx.store.disable_worker(worker)
+    return {"worker": worker, "disabled": True, "changed": changed}

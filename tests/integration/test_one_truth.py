@@ -2,7 +2,8 @@
 
 A `tovholder server run` subprocess serves laptops and staff while `tovholder admin ...
 --dir DIR` acts on the same database from another process: a revoked laptop's very next
-push and pull are refused, and an erased case is answered without any name or note by
+push and pull are refused, a revoked token or a disabled worker's token and laptop are
+refused at the next request, and an erased case is answered without any name or note by
 the server that had its key and its decrypted events in memory, and its key is granted to
 no laptop assigned to it afterwards. No sleep, no restart. On SQLite and PostgreSQL.
 """
@@ -19,7 +20,7 @@ import pytest
 from client.errors import DeviceRefused
 from client.laptop import Laptop
 from client.store import LaptopStore
-from client.sync import Syncer, enroll_laptop
+from client.sync import Syncer, SyncReport, enroll_laptop
 from core import events as ev
 from server.context import ServerContext, init_data_dir
 from tests.client.conftest import FAST_SCRYPT
@@ -59,8 +60,6 @@ def sync(laptop: Laptop, part: str = "sync") -> list[str]:
     async def go() -> list[str]:
         syncer = Syncer(laptop)
         async with syncer._client() as client:
-            from client.sync import SyncReport
-
             report = SyncReport()
             if part in ("sync", "push"):
                 await syncer.push(client, report)
@@ -126,3 +125,28 @@ def test_a_case_erased_through_the_data_folder_is_unreadable_at_once(live: Serve
         admin(live, "case", "assign", b.case_id, "--worker", "w-bo")
         with laptop_of(live, tmp_path / "laptop-bo", "w-bo") as laptop:
             assert b.case_id not in sync(laptop, "pull")
+
+
+def test_a_revoked_token_and_a_disabled_worker_are_refused_at_once(live: Server, tmp_path: Path) -> None:
+    first = add_worker(live, "w-anna", "jobcenter")
+    with (
+        laptop_of(live, tmp_path / "laptop", "w-anna") as laptop,
+        httpx.Client(base_url=live.url, timeout=30) as http,
+    ):
+
+        def status(token: str) -> int:
+            r = http.get("/v1/departments/jobcenter/cases", headers={"Authorization": f"Bearer {token}"})
+            return r.status_code
+
+        sync(laptop)
+        assert status(first) == 200  # the server now remembers the token
+
+        assert admin(live, "token", "revoke", "--worker", "w-anna")["revoked"] == 1
+        assert status(first) == 401
+        fresh = admin(live, "worker", "token", "w-anna")["token"]
+        assert status(fresh) == 200
+
+        assert admin(live, "worker", "disable", "w-anna")["changed"] is True
+        assert status(fresh) == 401
+        with pytest.raises(DeviceRefused, match="disabled"):
+            sync(laptop, "pull")
