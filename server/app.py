@@ -153,6 +153,7 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/admin/devices/{device}/revoke", admin.revoke_device, methods=["POST"]),
     Route("/v1/admin/cases/{case}/assignments", admin.assign_case, methods=["POST"]),
     Route("/v1/admin/cases/{case}/assignments/{worker}", admin.unassign_case, methods=["DELETE"]),
+    Route("/v1/admin/cases/{case}/erase", admin.erase, methods=["POST"]),
 ]
 
 

@@ -10,10 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from core.departments import Department
+from core.errors import InvalidInput
 from core.log import Device
+from core.logtables import is_case_id
+from core.retention import erase
 from server.context import ServerContext
 from server.errors import NotFound
+from server.reading.service import Reading
 from server.store import ADMIN
+from sync.protocol import SERVER_ID
 
 
 def department_json(d: Department) -> dict[str, Any]:
@@ -81,3 +86,40 @@ def disable(ctx: ServerContext, worker: str) -> dict[str, Any]:
     server process; NotFound for an unknown worker."""
     changed = ctx.store.disable_worker(worker)
     return {"worker": worker, "disabled": True, "changed": changed}
+
+
+ARCHIVES = "archives"  # the data folder's folder of erasure archives written over HTTP
+
+
+def erase_case(ctx: ServerContext, case_id: str, confirm: str) -> dict[str, Any]:
+    """Archive, tombstone and crypto-shred a case, as `admin case erase` does, with its
+    archive written to ``archives/CASE.json`` in the data folder (mode 0600); every server
+    process forgets the case's key and plaintext before its next request.
+
+    InvalidInput unless `confirm` repeats the case id (the typed confirmation of the
+    command line) or when the archive file exists; RuleViolation when the case may not be
+    erased (rule 10, or its retention period has not run out)."""
+    if confirm != case_id:
+        raise InvalidInput("erasure cannot be undone: confirm it by sending the case id as 'confirm'")
+    if not is_case_id(case_id):
+        raise NotFound(f"no case {case_id}")
+    folder = ctx.settings.data_dir / ARCHIVES
+    folder.mkdir(mode=0o700, exist_ok=True)
+    reading = Reading.of(ctx)
+    done = erase(
+        ctx.log,
+        case_id,
+        folder / f"{case_id}.json",
+        server_id=SERVER_ID,
+        signing=ctx.server_keys.signing,
+        now=reading.now(),
+        years=reading.retention_years,
+        on_erased=reading.forget,
+    )
+    return {
+        "case": done.case_id,
+        "archive": done.archive,
+        "events": done.events,
+        "tombstone": done.tombstone,
+        "position": done.position,
+    }

@@ -28,6 +28,7 @@ from server.admin.actions import (
     department_json,
     device_json,
     disable,
+    erase_case,
     issue_token,
     revoke,
     revoke_tokens,
@@ -156,4 +157,15 @@ async def disable_worker(request: Request) -> Response:
     await run_in_threadpool(admin, ctx, request)
     answer = await run_in_threadpool(disable, ctx, request.path_params["worker"])
     forget_tokens(ctx)
+    return JSONResponse(answer)
+
+
+async def erase(request: Request) -> Response:
+    ctx = _ctx(request)
+    await run_in_threadpool(admin, ctx, request)
+    payload = await _body(request)
+    confirm = payload.get("confirm")
+    answer = await run_in_threadpool(
+        erase_case, ctx, request.path_params["case"], confirm if isinstance(confirm, str) else ""
+    )
     return JSONResponse(answer)
