@@ -32,6 +32,8 @@ from uuid import UUID
 
 import psycopg
 
+from core.generations import KINDS
+
 log = logging.getLogger("tovholder.heads")
 
 
@@ -43,15 +45,20 @@ class CaseHeads(Protocol):
     async def position(self) -> int | None:
         """The log's head position (0 when empty); None when it cannot be told now."""
 
+    async def generations(self) -> dict[str, int] | None:
+        """The generation of each kind of administrators' change (`core.generations`);
+        None when it cannot be told now."""
+
     def close(self) -> None: ...
 
 
 class SQLiteHeads:
     """`CaseHeads` of an SQLite file, on a read-only connection per thread."""
 
-    def __init__(self, path: str, events_table: str = "stored_events") -> None:
+    def __init__(self, path: str, events_table: str = "stored_events", generations_table: str = "generations") -> None:
         self.uri = Path(path).resolve().as_uri() + "?mode=ro"
         self.events_table = events_table
+        self.generations_table = generations_table
         self._local = threading.local()
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -86,6 +93,23 @@ class SQLiteHeads:
 
     async def position(self) -> int | None:
         return self._one(f"SELECT MAX(rowid) FROM {self.events_table}")
+
+    async def generations(self) -> dict[str, int] | None:
+        try:
+            conn = self._connection()
+            if conn is None:
+                return None
+            # Changes only when another connection committed: the table is read only then.
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            known: tuple[int, dict[str, int]] | None = getattr(self._local, "generations", None)
+            if known is not None and known[0] == version:
+                return known[1]
+            rows = conn.execute(f"SELECT kind, value FROM {self.generations_table}").fetchall()
+        except sqlite3.Error:  # busy, or the file is gone
+            return None
+        found = {str(kind): int(value) for kind, value in rows}
+        self._local.generations = (version, found)
+        return found
 
     def close(self) -> None:
         with self._lock:
@@ -139,14 +163,16 @@ class PostgresHeads:
     opened anew.
     """
 
-    def __init__(self, connect: dict[str, Any], events_table: str) -> None:
+    def __init__(self, connect: dict[str, Any], events_table: str, generations_table: str = "generations") -> None:
         self.connect = {k: v for k, v in connect.items() if k in ("dbname", "host", "port", "user", "password")}
         self.events_table = events_table
+        self.generations_table = generations_table
         self._loop: asyncio.AbstractEventLoop | None = None
         self._opening = asyncio.Lock()
         self._connection: psycopg.AsyncConnection[Any] | None = None
         self._seqs = Rounds(self._fetch_seqs)
         self._position = Rounds(self._fetch_position)
+        self._generations = Rounds(self._fetch_generations)
         self._closed = False
 
     def _on_this_loop(self) -> bool:
@@ -156,6 +182,7 @@ class PostgresHeads:
             self._drop()
             self._loop, self._opening = loop, asyncio.Lock()
             self._seqs, self._position = Rounds(self._fetch_seqs), Rounds(self._fetch_position)
+            self._generations = Rounds(self._fetch_generations)
         return not self._closed
 
     async def seq(self, case_id: str) -> int | None:
@@ -163,6 +190,19 @@ class PostgresHeads:
 
     async def position(self) -> int | None:
         return await self._position.ask(None) if self._on_this_loop() else None
+
+    async def generations(self) -> dict[str, int] | None:
+        if not self._on_this_loop():
+            return None
+        # One round trip answers every kind (and every request asking meanwhile).
+        values = await asyncio.gather(*(self._generations.ask(kind) for kind in KINDS))
+        if any(v is None for v in values):
+            return None
+        return {kind: int(v or 0) for kind, v in zip(KINDS, values, strict=True)}
+
+    async def _fetch_generations(self, _: list[Any]) -> dict[Any, int] | None:
+        rows = await self._query(f"SELECT kind, value FROM {self.generations_table}")
+        return None if rows is None else {str(row[0]): int(row[1]) for row in rows}
 
     async def _fetch_seqs(self, cases: list[Any]) -> dict[Any, int] | None:
         rows = await self._query(

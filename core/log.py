@@ -35,6 +35,7 @@ from core.errors import (
     SignatureInvalid,
     VersionConflict,
 )
+from core.generations import DEVICES, ERASURES, Generations
 from core.heads import CaseHeads
 from core.keys import CaseKey, KeyEncryptionKey
 from core.logstore import Device as Device  # re-exported: the log speaks of devices
@@ -124,6 +125,24 @@ class CaseLog:
         self._keys: dict[str, CaseKey] = {}
         self._devices: dict[str, Device] = {}
         self._lock = threading.Lock()
+        # Moved on whenever a cache is dropped: a look-up begun before is not remembered.
+        self._epoch = 0
+        self.generations = Generations()
+        self.generations.listen(DEVICES, self._drop_devices)
+        self.generations.listen(ERASURES, self._drop_keys)
+
+    def _drop_devices(self) -> None:
+        self._epoch += 1
+        self._devices.clear()
+
+    def _drop_keys(self) -> None:
+        self._epoch += 1
+        self._keys.clear()
+
+    def refresh(self) -> list[str]:
+        """Drop the caches of every kind of change committed since they were built, by
+        this process or any other (`core.generations`); the kinds that moved."""
+        return self.generations.observe(self.recorder.generations())
 
     @property
     def heads(self) -> CaseHeads | None:
@@ -149,8 +168,9 @@ class CaseLog:
         cached = self._devices.get(device_id)
         if cached is not None:
             return cached
+        epoch = self._epoch
         device = self.recorder.device(device_id)
-        if device is not None:
+        if device is not None and epoch == self._epoch:
             self._devices[device_id] = device
         return device
 
@@ -173,13 +193,15 @@ class CaseLog:
         key = self._keys.get(case_id)
         if key is not None:
             return key
+        epoch = self._epoch
         stored = self.recorder.case_key(case_id)
         if stored is None:
             raise KeyNotHeld(f"no key is held for case {case_id}")
         if stored.destroyed_at is not None or stored.wrapped is None:
             raise CaseErased(f"case {case_id} was erased: its key was destroyed")
         key = self.kek.unwrap(case_id, stored.key_id, stored.wrapped)
-        self._keys[case_id] = key
+        if epoch == self._epoch:
+            self._keys[case_id] = key
         return key
 
     def has_key(self, case_id: str) -> bool:

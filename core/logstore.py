@@ -74,6 +74,11 @@ class Dialect(Protocol):
         """The prefix that puts a table in the log's schema (empty on SQLite)."""
         ...
 
+    def bump(self) -> str:
+        """The statement that moves one kind of change's generation on (`core.generations`);
+        its one parameter is the kind."""
+        ...
+
 
 class LogStore(Protocol):
     """What the case log and those who follow it need from the database."""
@@ -208,6 +213,24 @@ class LogStore(Protocol):
 
     def opened_by(self, worker: str) -> list[str]:
         """The cases a worker opened, sorted."""
+        ...
+
+    # -- generations of administrators' changes (core.generations) ------------------------
+    def generations(self) -> dict[str, int]:
+        """The generation of each kind of change, as committed."""
+        ...
+
+    def bump(self, kind: str) -> None:
+        """Move one kind's generation on, in a transaction of its own."""
+        ...
+
+    def erased_cases(self) -> list[str]:
+        """The cases whose key was destroyed, sorted."""
+        ...
+
+    def commit_writes(self, writes: Sequence[Write]) -> None:
+        """Commit several statements (a change and the bump of its generation) in one
+        transaction."""
         ...
 
     # -- views that own their tables ----------------------------------------------------

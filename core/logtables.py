@@ -16,7 +16,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
-from core.logstore import Device, EventRow, StoredKey, StoredRow
+from core.generations import ASSIGNMENTS, DEVICES, ERASURES, KINDS
+from core.logstore import Device, EventRow, StoredKey, StoredRow, Write
 from core.signing import BatchSeal
 
 CHUNK = 500  # ids per IN (...) list: far below SQLite's parameter limit
@@ -36,6 +37,7 @@ class LogTables:
         self.ended = f"{qualify}sync_assignments_ended"
         self.openers = f"{qualify}sync_case_openers"
         self.openers_tracking = f"{qualify}sync_openers_position"
+        self.generations = f"{qualify}generations"
 
     def create(self) -> list[str]:
         """The statements that make the tables (and their indexes) if they are missing."""
@@ -59,7 +61,15 @@ class LogTables:
             f"CREATE TABLE IF NOT EXISTS {self.openers_tracking} (position BIGINT NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS sync_assignments_worker ON {self.assignments} (worker)",
             f"CREATE INDEX IF NOT EXISTS sync_case_openers_worker ON {self.openers} (worker)",
+            f"CREATE TABLE IF NOT EXISTS {self.generations} (kind TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+            f"INSERT INTO {self.generations} (kind, value) VALUES "
+            + ", ".join(f"('{kind}', 0)" for kind in KINDS)
+            + " ON CONFLICT (kind) DO NOTHING",
         ]
+
+    def bump(self) -> str:
+        """The statement that moves one kind's generation on (its one parameter: the kind)."""
+        return f"UPDATE {self.generations} SET value=value+1 WHERE kind={self.p}"
 
     def insert_batch(self) -> str:
         """Keep a batch's signed manifest."""
@@ -135,6 +145,20 @@ class LogQueries:
 
     def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[tuple[Any, ...]]:
         raise NotImplementedError
+
+    def commit_writes(self, writes: Sequence[Write]) -> None:
+        raise NotImplementedError
+
+    def generations(self) -> dict[str, int]:
+        rows = self.run(f"SELECT kind, value FROM {self.tables.generations}")
+        return {str(kind): int(value) for kind, value in rows}
+
+    def bump(self, kind: str) -> None:
+        self.commit_writes([(self.tables.bump(), (kind,))])
+
+    def erased_cases(self) -> list[str]:
+        t = self.tables
+        return [r[0] for r in self.run(f"SELECT case_id FROM {t.keys} WHERE destroyed_at IS NOT NULL ORDER BY case_id")]
 
     def stored_case_id(self, case_id: str) -> Any:
         """A case id as the events table's originator id column holds it."""
@@ -259,8 +283,11 @@ class LogQueries:
 
     def destroy_key(self, case_id: str, at: int) -> None:
         t = self.tables
-        self.run(
-            f"UPDATE {t.keys} SET wrapped=NULL, destroyed_at={t.p} WHERE case_id={t.p}", (at, case_id), commit=True
+        self.commit_writes(
+            [
+                (f"UPDATE {t.keys} SET wrapped=NULL, destroyed_at={t.p} WHERE case_id={t.p}", (at, case_id)),
+                (t.bump(), (ERASURES,)),
+            ]
         )
 
     def case_ids(self, among: Iterable[str] | None = None) -> list[str]:
@@ -288,10 +315,14 @@ class LogQueries:
 
     def revoke_device(self, device_id: str, at: int) -> None:
         t = self.tables
-        self.run(
-            f"UPDATE {t.devices} SET revoked_at={t.p} WHERE device_id={t.p} AND revoked_at IS NULL",
-            (at, device_id),
-            commit=True,
+        self.commit_writes(
+            [
+                (
+                    f"UPDATE {t.devices} SET revoked_at={t.p} WHERE device_id={t.p} AND revoked_at IS NULL",
+                    (at, device_id),
+                ),
+                (t.bump(), (DEVICES,)),
+            ]
         )
 
     def device(self, device_id: str) -> Device | None:
@@ -309,7 +340,9 @@ class LogQueries:
         if self.run(f"SELECT 1 FROM {t.assignments} WHERE case_id={p} AND worker={p}", (case_id, worker)):
             return False
         try:
-            self.run(f"INSERT INTO {t.assignments} VALUES ({p},{p})", (case_id, worker), commit=True)
+            self.commit_writes(
+                [(f"INSERT INTO {t.assignments} VALUES ({p},{p})", (case_id, worker)), (t.bump(), (ASSIGNMENTS,))]
+            )
         except IntegrityError:
             return False  # assigned meanwhile by another request
         return True
@@ -325,7 +358,12 @@ class LogQueries:
             (case_id, worker),
             commit=True,
         )
-        self.run(f"DELETE FROM {t.assignments} WHERE case_id={p} AND worker={p}", (case_id, worker), commit=True)
+        self.commit_writes(
+            [
+                (f"DELETE FROM {t.assignments} WHERE case_id={p} AND worker={p}", (case_id, worker)),
+                (t.bump(), (ASSIGNMENTS,)),
+            ]
+        )
         return True
 
     def formerly_assigned(self, worker: str, among: Iterable[str]) -> list[str]:

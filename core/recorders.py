@@ -94,7 +94,9 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
         _tune_connections(datastore)
         memory = datastore.pool.is_sqlite_memory_mode
         self.checkpointer = None if memory else Checkpointer(datastore.pool.db_name)
-        self.heads: CaseHeads | None = None if memory else SQLiteHeads(datastore.pool.db_name, events_table_name)
+        self.heads: CaseHeads | None = (
+            None if memory else SQLiteHeads(datastore.pool.db_name, events_table_name, self.tables.generations)
+        )
         self._tracker: SQLiteTrackingRecorder | None = None
 
     def construct_create_table_statements(self) -> list[str]:
@@ -181,6 +183,10 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
     def tracked_position(self, name: str) -> int:
         return self._tracking().max_tracking_id(name) or 0
 
+    def commit_writes(self, writes: Sequence[Write]) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            _commit_writes(c.executemany, writes)
+
     def commit_tracked(self, name: str, writes: Sequence[Write], position: int) -> None:
         tracker = self._tracking()
         with self.datastore.transaction(commit=True) as c:
@@ -213,7 +219,9 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
         self.tracking_table = f"{prefix}tracking"
         connect = datastore.pool.kwargs
         self.heads: CaseHeads | None = PostgresHeads(
-            connect() if callable(connect) else dict(connect or {}), f'"{datastore.schema}"."{events_table_name}"'
+            connect() if callable(connect) else dict(connect or {}),
+            f'"{datastore.schema}"."{events_table_name}"',
+            self.tables.generations,
         )
         self.checkpointer = None
         for statement in self.tables.create():
@@ -288,6 +296,10 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
 
     def tracked_position(self, name: str) -> int:
         return self._tracking().max_tracking_id(name) or 0
+
+    def commit_writes(self, writes: Sequence[Write]) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            _commit_writes(lambda s, p: curs.executemany(s, p), writes)
 
     def commit_tracked(self, name: str, writes: Sequence[Write], position: int) -> None:
         tracker = self._tracking()

@@ -23,6 +23,7 @@ from server import pages
 from server.admin import routes as admin
 from server.context import ServerContext
 from server.errors import error_body, status_of
+from server.freshness import Freshness, listen_for_changes
 from server.openapi import document
 from server.reading import audit, departments
 from server.reading.service import Reading
@@ -144,11 +145,15 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/admin/departments", admin.add_department, methods=["POST"]),
     Route("/v1/admin/workers", admin.list_workers, methods=["GET"]),
     Route("/v1/admin/workers", admin.add_worker, methods=["POST"]),
+    Route("/v1/admin/workers/{worker}/tokens", admin.issue_worker_token, methods=["POST"]),
+    Route("/v1/admin/workers/{worker}/tokens/revoke", admin.revoke_worker_tokens, methods=["POST"]),
+    Route("/v1/admin/workers/{worker}/disable", admin.disable_worker, methods=["POST"]),
     Route("/v1/admin/devices", admin.list_devices, methods=["GET"]),
     Route("/v1/admin/devices/enrollments", admin.enroll_device, methods=["POST"]),
     Route("/v1/admin/devices/{device}/revoke", admin.revoke_device, methods=["POST"]),
     Route("/v1/admin/cases/{case}/assignments", admin.assign_case, methods=["POST"]),
     Route("/v1/admin/cases/{case}/assignments/{worker}", admin.unassign_case, methods=["DELETE"]),
+    Route("/v1/admin/cases/{case}/erase", admin.erase, methods=["POST"]),
 ]
 
 
@@ -168,5 +173,8 @@ def create_app(ctx: ServerContext) -> Starlette:
     )
     app.state.ctx = ctx
     known = {r.path for r in ROUTES if isinstance(r, Route)}
+    listen_for_changes(ctx)
+    # Inside the timing: a request's time includes the look at the generations.
+    app.add_middleware(Freshness, ctx=ctx)
     app.add_middleware(Timing, ctx=ctx, known=known)
     return app

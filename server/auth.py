@@ -19,8 +19,10 @@ A known token's principal is remembered in process memory for `TOKEN_TTL` second
 (`TokenCache`, keyed by the token's SHA-256), so a department's reads do not each
 query the token and worker tables. An unknown token is never remembered, so a new one
 works at once; every change made through this process's admin routes empties the cache
-(`forget_tokens`), and a token removed in the database by another process stops working
-here within `TOKEN_TTL` seconds.
+(`forget_tokens`), and so does a token revoked or a worker disabled by any other process
+on the database, before this process's next request (`server.freshness`). A token past
+its lifetime may still be answered from memory for up to `TOKEN_TTL` seconds. A worker
+disabled has their laptops refused too (`check_device_headers`).
 """
 
 from __future__ import annotations
@@ -112,6 +114,8 @@ def check_device_headers(
     worker = ctx.store.worker(device.worker)
     if worker is None:
         raise Unauthorized(f"the worker of device {device_id} no longer exists")
+    if ctx.store.disabled(worker.id):
+        raise Unauthorized(f"the worker of device {device_id} was disabled")
     return DeviceClaim(device, worker, method, path, stamp, nonce, raw_signature, current)
 
 

@@ -104,7 +104,7 @@ class ServerContext:
         except ValueError as exc:
             raise ConfigurationError("the server key file is not 128 hexadecimal digits") from exc
         log = CaseLog(open_recorder(settings.database_url), kek)
-        store = AdminStore(log)
+        store = AdminStore(log, settings.token_lifetime_seconds)
         if log.device(SERVER_ID) is None:
             log.register_device(SERVER_ID, SERVER_ID, server_keys.signing_public, server_keys.agreement_public)
         ca_file = settings.ca_cert or settings.cert

@@ -183,6 +183,31 @@ OPERATIONS: tuple[Operation, ...] = (
     _admin("post", "/v1/admin/devices/{device}/revoke", "revoke a device: it can no longer sync", DEVICE),
     _admin(
         "post",
+        "/v1/admin/cases/{case}/erase",
+        "archive a case to archives/CASE.json in the data folder, then destroy its key (cannot be undone)",
+        _obj(case=S, archive=S, events=I, tombstone=S, position=I),
+        body=_json(_obj(confirm=S)),
+    ),
+    _admin(
+        "post",
+        "/v1/admin/workers/{worker}/tokens",
+        "issue a fresh token of a worker (or of admin), valid for token_lifetime_seconds",
+        _obj(worker=S, token=S, expires_at=I),
+    ),
+    _admin(
+        "post",
+        "/v1/admin/workers/{worker}/tokens/revoke",
+        "revoke every token of a worker (or of admin)",
+        _obj(worker=S, revoked=I),
+    ),
+    _admin(
+        "post",
+        "/v1/admin/workers/{worker}/disable",
+        "disable a worker: their tokens and laptops are refused at once",
+        _obj(worker=S, disabled=B, changed=B),
+    ),
+    _admin(
+        "post",
         "/v1/admin/cases/{case}/assignments",
         "assign a case to a worker",
         ASSIGNMENT,

@@ -178,7 +178,7 @@ def signed_in(ctx: ServerContext, request: Request) -> Principal:
     """The worker of the session cookie; Unauthorized without a live session."""
     subject = sessions(ctx).subject(request.cookies.get(COOKIE, ""))
     worker = ctx.store.worker(subject) if subject else None
-    if worker is None:
+    if worker is None or ctx.store.disabled(worker.id):
         raise Unauthorized("sign in with your staff token")
     return Principal(worker.id, worker.department, worker.role)
 

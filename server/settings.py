@@ -61,6 +61,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_page", 5000, "most events in one pulled page"),
     Setting("clock_skew_seconds", 300, "how far a device's request time may differ from the server's"),
     Setting("enrollment_ttl_seconds", 7 * 24 * 3600, "how long a one-time enrollment code stays valid"),
+    Setting(
+        "token_lifetime_seconds",
+        12 * 3600,
+        "how long a staff or admin token is valid after it was issued (`admin worker token` issues a fresh one)",
+    ),
     Setting("log_level", "info", "uvicorn log level: critical, error, warning, info, debug"),
     Setting(
         "access_log_days",
@@ -108,6 +113,7 @@ class Settings:
     max_page: int
     clock_skew_seconds: int
     enrollment_ttl_seconds: int
+    token_lifetime_seconds: int
     log_level: str
     access_log_days: int
     retention_years_citizen: int

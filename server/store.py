@@ -24,6 +24,7 @@ from eventsourcing.persistence import IntegrityError
 from core.departments import DEFAULT_DEPARTMENTS, Department, Directory, check_department_id
 from core.errors import InvalidInput
 from core.events import ROLES
+from core.generations import ACCOUNTS, DEPARTMENTS
 from core.log import CaseLog
 from server.errors import Conflict, NotFound
 
@@ -81,14 +82,17 @@ DIRECTORY_TTL = 5.0  # seconds the departments are trusted without asking the da
 class AdminStore:
     """Reads and writes the administration tables."""
 
-    def __init__(self, log: CaseLog) -> None:
+    def __init__(self, log: CaseLog, token_lifetime: int = 12 * 3600) -> None:
         self.log = log
+        self.token_lifetime = token_lifetime  # seconds a staff or admin token is valid
+        self.wallclock: Callable[[], float] = time.time
         q, self.p = log.tables.q, log.tables.p
         self.t_departments = f"{q}admin_departments"
         self.t_workers = f"{q}admin_workers"
         self.t_tokens = f"{q}admin_tokens"
         self.t_codes = f"{q}admin_enrollment_codes"
         self.t_nonces = f"{q}admin_nonces"
+        self.t_disabled = f"{q}admin_disabled_workers"
         self._lock = threading.Lock()
         self._directory: tuple[float, Directory] | None = None  # (when loaded, directory)
         self.clock: Callable[[], float] = time.monotonic
@@ -108,6 +112,7 @@ class AdminStore:
             f"CREATE TABLE IF NOT EXISTS {self.t_nonces} "
             "(device_id TEXT NOT NULL, nonce TEXT NOT NULL, seen_at BIGINT NOT NULL, "
             "PRIMARY KEY (device_id, nonce))",
+            f"CREATE TABLE IF NOT EXISTS {self.t_disabled} (id TEXT PRIMARY KEY, disabled_at BIGINT NOT NULL)",
         ):
             self._run(statement, commit=True)
 
@@ -126,18 +131,24 @@ class AdminStore:
         with self._lock:
             if self._run(f"SELECT 1 FROM {self.t_departments} WHERE id={p}", (dept.id,)):
                 raise Conflict(f"department {dept.id} already exists")
-            self._run(
-                f"INSERT INTO {self.t_departments} VALUES ({p},{p},{p},{p},{p})",
-                (
-                    dept.id,
-                    dept.name,
-                    int(dept.authority),
-                    json.dumps(list(dept.legal_areas)),
-                    int(dept.disability_model),
-                ),
-                commit=True,
+            row = (
+                dept.id,
+                dept.name,
+                int(dept.authority),
+                json.dumps(list(dept.legal_areas)),
+                int(dept.disability_model),
+            )
+            self.log.recorder.commit_writes(
+                [
+                    (f"INSERT INTO {self.t_departments} VALUES ({p},{p},{p},{p},{p})", row),
+                    (self.log.tables.bump(), (DEPARTMENTS,)),
+                ]
             )
             self._directory = None
+
+    def forget_directory(self) -> None:
+        """Drop the directory from memory: the next look-up reads the departments afresh."""
+        self._directory = None
 
     def add_default_departments(self) -> None:
         for dept in DEFAULT_DEPARTMENTS:
@@ -198,24 +209,69 @@ class AdminStore:
         return [WorkerRecord(*r) for r in self._run(f"SELECT id, department, role FROM {self.t_workers} ORDER BY id")]
 
     def issue_token(self, subject: str) -> str:
+        """A fresh token of a worker (or of ``admin``), valid for `token_lifetime` seconds;
+        shown once, stored hashed."""
         token = new_token()
         self._run(
             f"INSERT INTO {self.t_tokens} VALUES ({self.p},{self.p},{self.p})",
-            (digest(token), subject, int(time.time())),
+            (digest(token), subject, int(self.wallclock())),
             commit=True,
         )
         return token
 
     def principal(self, token: str) -> Principal | None:
-        """Who a bearer token belongs to, or None when it is unknown."""
-        rows = self._run(f"SELECT subject FROM {self.t_tokens} WHERE token_hash={self.p}", (digest(token),))
+        """Who a bearer token belongs to; None when it is unknown, revoked, older than
+        `token_lifetime` seconds, or its worker was disabled."""
+        rows = self._run(f"SELECT subject, created_at FROM {self.t_tokens} WHERE token_hash={self.p}", (digest(token),))
         if not rows:
             return None
-        subject = rows[0][0]
+        subject, created_at = rows[0]
+        if int(created_at) + self.token_lifetime <= self.wallclock():
+            return None
         if subject == ADMIN:
             return Principal(ADMIN, "", ADMIN)
         w = self.worker(subject)
-        return Principal(w.id, w.department, w.role) if w else None
+        return Principal(w.id, w.department, w.role) if w and not self.disabled(w.id) else None
+
+    def revoke_tokens(self, subject: str) -> int:
+        """Revoke every token of a worker (or of ``admin``), in every server process before
+        its next request; how many there were. NotFound for an unknown worker."""
+        if subject != ADMIN and self.worker(subject) is None:
+            raise NotFound(f"no worker {subject}")
+        p = self.p
+        count = len(self._run(f"SELECT 1 FROM {self.t_tokens} WHERE subject={p}", (subject,)))
+        self.log.recorder.commit_writes(
+            [
+                (f"DELETE FROM {self.t_tokens} WHERE subject={p}", (subject,)),
+                (self.log.tables.bump(), (ACCOUNTS,)),
+            ]
+        )
+        return count
+
+    def disable_worker(self, worker_id: str) -> bool:
+        """Disable a worker who left: their tokens are revoked and their laptops refused,
+        in every server process before its next request. False when already disabled;
+        NotFound for an unknown worker."""
+        if self.worker(worker_id) is None:
+            raise NotFound(f"no worker {worker_id}")
+        if self.disabled(worker_id):
+            return False
+        p = self.p
+        self.log.recorder.commit_writes(
+            [
+                (
+                    f"INSERT INTO {self.t_disabled} VALUES ({p},{p}) ON CONFLICT (id) DO NOTHING",
+                    (worker_id, int(self.wallclock())),
+                ),
+                (f"DELETE FROM {self.t_tokens} WHERE subject={p}", (worker_id,)),
+                (self.log.tables.bump(), (ACCOUNTS,)),
+            ]
+        )
+        return True
+
+    def disabled(self, worker_id: str) -> bool:
+        """Whether the worker was disabled."""
+        return bool(self._run(f"SELECT 1 FROM {self.t_disabled} WHERE id={self.p}", (worker_id,)))
 
     # -- enrollment codes --------------------------------------------------------------------
     def enrollment_code(self, worker_id: str, ttl_seconds: int) -> tuple[str, int]:

@@ -23,7 +23,17 @@ from starlette.responses import JSONResponse, Response
 
 from core.departments import Department
 from core.errors import InvalidInput
-from server.admin.actions import assign, department_json, device_json, revoke, unassign
+from server.admin.actions import (
+    assign,
+    department_json,
+    device_json,
+    disable,
+    erase_case,
+    issue_token,
+    revoke,
+    revoke_tokens,
+    unassign,
+)
 from server.auth import admin, forget_tokens, parse_json, read_body
 from server.context import ServerContext
 
@@ -124,4 +134,38 @@ async def unassign_case(request: Request) -> Response:
     p = request.path_params
     answer = await run_in_threadpool(unassign, ctx, p["case"], p["worker"])
     forget_tokens(ctx)
+    return JSONResponse(answer)
+
+
+async def issue_worker_token(request: Request) -> Response:
+    ctx = _ctx(request)
+    await run_in_threadpool(admin, ctx, request)
+    answer = await run_in_threadpool(issue_token, ctx, request.path_params["worker"])
+    return JSONResponse(answer, status_code=201)
+
+
+async def revoke_worker_tokens(request: Request) -> Response:
+    ctx = _ctx(request)
+    await run_in_threadpool(admin, ctx, request)
+    answer = await run_in_threadpool(revoke_tokens, ctx, request.path_params["worker"])
+    forget_tokens(ctx)
+    return JSONResponse(answer)
+
+
+async def disable_worker(request: Request) -> Response:
+    ctx = _ctx(request)
+    await run_in_threadpool(admin, ctx, request)
+    answer = await run_in_threadpool(disable, ctx, request.path_params["worker"])
+    forget_tokens(ctx)
+    return JSONResponse(answer)
+
+
+async def erase(request: Request) -> Response:
+    ctx = _ctx(request)
+    await run_in_threadpool(admin, ctx, request)
+    payload = await _body(request)
+    confirm = payload.get("confirm")
+    answer = await run_in_threadpool(
+        erase_case, ctx, request.path_params["case"], confirm if isinstance(confirm, str) else ""
+    )
     return JSONResponse(answer)

@@ -21,22 +21,21 @@ from typing import Any
 from core.archive import generate_key_pair, public_key_text
 from core.console import emit, fail
 from core.departments import Department
-from core.errors import ConfigurationError
-from core.retention import erase
-from server.admin.actions import assign, department_json, device_json, revoke, unassign
+from server.admin.actions import (
+    assign,
+    department_json,
+    device_json,
+    disable,
+    erase_with_archive,
+    issue_token,
+    revoke,
+    revoke_tokens,
+    unassign,
+)
 from server.commands.targets import local, remote, target_options, token_from_env
 from server.commands.views import rebuild
 from server.context import ServerContext
 from server.errors import Forbidden
-from server.reading.service import Reading
-from sync.protocol import SERVER_ID
-
-NO_ARCHIVE_KEY = (
-    "erasure needs the archive authority's public key, and none is configured: nothing was erased. "
-    "Make a key pair away from the server with `tovholder admin archive keygen FOLDER`, then set "
-    "archive_public_key (base64 or a PEM file) in the server's tovholder.toml "
-    "or TOVHOLDER_ARCHIVE_PUBLIC_KEY"
-)
 
 
 def _department_add(args: argparse.Namespace) -> int:
@@ -100,6 +99,35 @@ def _worker_list(args: argparse.Namespace) -> int:
     else:
         rows = remote(args, "GET", "/v1/admin/workers")["workers"]
     emit(rows, as_json=args.json, title="workers", columns=["id", "department", "role"])
+    return 0
+
+
+def _worker_token(args: argparse.Namespace) -> int:
+    if args.dir:
+        result = local(args, lambda ctx: issue_token(ctx, args.id))
+    else:
+        result = remote(args, "POST", f"/v1/admin/workers/{args.id}/tokens")
+    emit(result, as_json=args.json, title="token issued")
+    if not args.json:
+        print("The token is shown only this once; hand it to the worker.", file=sys.stderr)
+    return 0
+
+
+def _worker_disable(args: argparse.Namespace) -> int:
+    if args.dir:
+        result = local(args, lambda ctx: disable(ctx, args.id))
+    else:
+        result = remote(args, "POST", f"/v1/admin/workers/{args.id}/disable")
+    emit(result, as_json=args.json, title="worker disabled")
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    if args.dir:
+        result = local(args, lambda ctx: revoke_tokens(ctx, args.worker))
+    else:
+        result = remote(args, "POST", f"/v1/admin/workers/{args.worker}/tokens/revoke")
+    emit(result, as_json=args.json, title="tokens revoked")
     return 0
 
 
@@ -177,28 +205,7 @@ def _erase(args: argparse.Namespace) -> int:
         who = ctx.store.principal(token_from_env())
         if who is None or not who.is_admin:
             raise Forbidden("erasing a case needs the administrator's token in TOVHOLDER_TOKEN")
-        archive_key = ctx.settings.archive_key()
-        if archive_key is None:
-            raise ConfigurationError(NO_ARCHIVE_KEY)
-        r = Reading.of(ctx)
-        done = erase(
-            ctx.log,
-            args.case,
-            args.archive,
-            archive_key=archive_key,
-            server_id=SERVER_ID,
-            signing=ctx.server_keys.signing,
-            now=r.now(),
-            years=r.retention_years,
-            on_erased=r.forget,
-        )
-        return {
-            "case": done.case_id,
-            "archive": done.archive,
-            "events": done.events,
-            "tombstone": done.tombstone,
-            "position": done.position,
-        }
+        return erase_with_archive(ctx, args.case, args.archive)
 
     emit(local(args, act), as_json=args.json, title="case erased")
     return 0
@@ -255,6 +262,23 @@ def _workers(kinds: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--role", required=True, help="outreach, caseworker, coordinator, auditor or admin")
     p.set_defaults(func=_worker_add)
     worker.add_parser("list", parents=[common], help="list workers").set_defaults(func=_worker_list)
+    p = worker.add_parser("token", parents=[common], help="issue a fresh token of a worker (or of admin); printed once")
+    p.add_argument("id", help="the worker's id, or admin")
+    p.set_defaults(func=_worker_token)
+    p = worker.add_parser(
+        "disable", parents=[common], help="disable a worker who left: their tokens and laptops are refused at once"
+    )
+    p.add_argument("id")
+    p.set_defaults(func=_worker_disable)
+
+
+def _tokens(kinds: Any, common: argparse.ArgumentParser) -> None:
+    token = kinds.add_parser("token", help="staff and admin tokens").add_subparsers(
+        dest="action", metavar="ACTION", required=True
+    )
+    p = token.add_parser("revoke", parents=[common], help="revoke every token of a worker (or of admin)")
+    p.add_argument("--worker", required=True, help="the worker's id, or admin")
+    p.set_defaults(func=_token_revoke)
 
 
 def _devices(kinds: Any, common: argparse.ArgumentParser) -> None:
@@ -314,6 +338,7 @@ def register(groups: Any) -> None:
     kinds = group.add_subparsers(dest="admin_kind", metavar="WHAT", required=True)
     _departments(kinds, common)
     _workers(kinds, common)
+    _tokens(kinds, common)
     _devices(kinds, common)
     _cases(kinds, common)
     _views(kinds)

@@ -1,0 +1,157 @@
+"""An administrator's change made beside a running server takes effect in it at once.
+
+A `tovholder server run` subprocess serves laptops and staff while `tovholder admin ...
+--dir DIR` acts on the same database from another process: a revoked laptop's very next
+push and pull are refused, a revoked token or a disabled worker's token and laptop are
+refused at the next request, and an erased case is answered without any name or note by
+the server that had its key and its decrypted events in memory, and its key is granted to
+no laptop assigned to it afterwards. No sleep, no restart. On SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from client.errors import DeviceRefused
+from client.laptop import Laptop
+from client.store import LaptopStore
+from client.sync import Syncer, SyncReport, enroll_laptop
+from core import events as ev
+from core.archive import public_key_text
+from server.context import ServerContext, init_data_dir
+from tests.client.conftest import FAST_SCRYPT
+from tests.core.conftest import Devices, family
+
+from .conftest import PASSPHRASE, Server, add_worker, admin
+
+pytestmark = pytest.mark.slow
+NAME = "Mona Lindqvist"
+NOTE = "talked about the eviction notice"
+
+
+@pytest.fixture
+def live(database_url: str, tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    """A server subprocess on a data folder of the backend under test; the admin token is
+    in the environment of the test's own `--dir` commands too."""
+    url = None if database_url.startswith("sqlite") else database_url
+    folder, token = init_data_dir(tmp_path / "server", url)
+    env["TOVHOLDER_TOKEN"] = token
+    monkeypatch.setenv("TOVHOLDER_TOKEN", token)
+    archive_key = public_key_text(X25519PrivateKey.generate().public_key())
+    env["TOVHOLDER_ARCHIVE_PUBLIC_KEY"] = archive_key
+    monkeypatch.setenv("TOVHOLDER_ARCHIVE_PUBLIC_KEY", archive_key)
+    s = Server(folder, env)
+    s.start()
+    yield s
+    s.kill()
+
+
+def laptop_of(server: Server, folder: Path, worker: str) -> Laptop:
+    """Enroll a laptop of `worker` in the test's process and open it."""
+    code = admin(server, "device", "enroll", "--worker", worker)["code"]
+    asyncio.run(enroll_laptop(folder, server.url, code, PASSPHRASE, scrypt_n=FAST_SCRYPT))
+    return Laptop(LaptopStore.open(folder, PASSPHRASE))
+
+
+def sync(laptop: Laptop, part: str = "sync") -> list[str]:
+    """One push, pull or both against the live server; the cases granted meanwhile."""
+
+    async def go() -> list[str]:
+        syncer = Syncer(laptop)
+        async with syncer._client() as client:
+            report = SyncReport()
+            if part in ("sync", "push"):
+                await syncer.push(client, report)
+            if part in ("sync", "pull"):
+                await syncer.pull(client, report)
+            return list(report.granted)
+
+    return asyncio.run(go())
+
+
+def test_a_device_revoked_through_the_data_folder_is_refused_at_once(live: Server, tmp_path: Path) -> None:
+    add_worker(live, "w-anna", "jobcenter")
+    with laptop_of(live, tmp_path / "laptop", "w-anna") as laptop:
+        case = laptop.open_case("citizen", "jobcenter").case_id
+        sync(laptop)  # pushed and pulled: the server now remembers the device
+        laptop.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="phone", note=NOTE, persons=())
+
+        admin(live, "device", "revoke", laptop.device_id)
+
+        with pytest.raises(DeviceRefused, match="revoked"):
+            sync(laptop, "push")
+        with pytest.raises(DeviceRefused, match="revoked"):
+            sync(laptop, "pull")
+        assert laptop.view(case).pending, "the refused event stays in the outbox"
+
+
+def test_a_case_erased_through_the_data_folder_is_unreadable_at_once(live: Server, tmp_path: Path) -> None:
+    reader = add_worker(live, "w-clara", "children-family")
+    auditor = add_worker(live, "w-audit", "children-family", "auditor")
+    add_worker(live, "w-bo", "children-family")
+    # A family case with a granted erasure, appended by another process (as a sync would).
+    b = family({"mother": ("parent", 38)})
+    b.person("girl", "child", 12, name=NAME)
+    b.contact(note=NOTE)
+    b.rec(ev.ErasureRequested, request_id="r1", requested_by=b.persons["mother"])
+    b.rec(ev.ErasureDecided, request_id="r1", granted=True, legal_basis="GDPR art. 17")
+    other = ServerContext.open(live.folder, {})
+    try:
+        Devices().push(other.log, b.sealed, [b.key])
+    finally:
+        other.close()
+    routes = {
+        reader: f"/v1/departments/children-family/cases/{b.case_id}",
+        auditor: f"/v1/audit/cases/{b.case_id}",
+    }
+    exports = {auditor: f"/v1/citizens/{b.case_id}/export"}
+    with httpx.Client(base_url=live.url, timeout=30) as http:
+
+        def answers() -> list[httpx.Response]:
+            return [
+                http.get(path, headers={"Authorization": f"Bearer {token}"})
+                for token, path in [*routes.items(), *exports.items()]
+            ]
+
+        before = answers()  # the server now holds the key and the decrypted case
+        assert all(r.status_code == 200 for r in before), [r.text for r in before]
+        assert all(NOTE in r.text for r in before[:2]) and NAME in before[0].text
+
+        admin(live, "case", "erase", b.case_id, "--yes", "--archive", str(tmp_path / "archive.json"))
+
+        for r in answers():
+            assert NAME not in r.text and NOTE not in r.text and "Person mother" not in r.text, r.text
+        admin(live, "case", "assign", b.case_id, "--worker", "w-bo")
+        with laptop_of(live, tmp_path / "laptop-bo", "w-bo") as laptop:
+            assert b.case_id not in sync(laptop, "pull")
+
+
+def test_a_revoked_token_and_a_disabled_worker_are_refused_at_once(live: Server, tmp_path: Path) -> None:
+    first = add_worker(live, "w-anna", "jobcenter")
+    with (
+        laptop_of(live, tmp_path / "laptop", "w-anna") as laptop,
+        httpx.Client(base_url=live.url, timeout=30) as http,
+    ):
+
+        def status(token: str) -> int:
+            r = http.get("/v1/departments/jobcenter/cases", headers={"Authorization": f"Bearer {token}"})
+            return r.status_code
+
+        sync(laptop)
+        assert status(first) == 200  # the server now remembers the token
+
+        assert admin(live, "token", "revoke", "--worker", "w-anna")["revoked"] == 1
+        assert status(first) == 401
+        fresh = admin(live, "worker", "token", "w-anna")["token"]
+        assert status(fresh) == 200
+
+        assert admin(live, "worker", "disable", "w-anna")["changed"] is True
+        assert status(fresh) == 401
+        with pytest.raises(DeviceRefused, match="disabled"):
+            sync(laptop, "pull")
