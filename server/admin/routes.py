@@ -15,6 +15,7 @@ clears the process's remembered tokens at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -52,6 +53,19 @@ def _text(payload: dict[str, Any], name: str, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{what}: field {name!r} must be a non-empty string")
     return value.strip()
+
+
+async def _admin_act(
+    request: Request, action: Callable[..., dict[str, Any]], *args: str, status_code: int = 200, forget: bool = True
+) -> Response:
+    """An administrator's act answered as JSON: the token checked first, then `action`
+    on the context in a worker thread; this process's token cache forgotten after it."""
+    ctx = _ctx(request)
+    await run_in_threadpool(admin, ctx, request)
+    answer = await run_in_threadpool(action, ctx, *args)
+    if forget:
+        forget_tokens(ctx)
+    return JSONResponse(answer, status_code=status_code)
 
 
 async def list_departments(request: Request) -> Response:
@@ -112,11 +126,7 @@ async def enroll_device(request: Request) -> Response:
 
 
 async def revoke_device(request: Request) -> Response:
-    ctx = _ctx(request)
-    await run_in_threadpool(admin, ctx, request)
-    answer = await run_in_threadpool(revoke, ctx, request.path_params["device"])
-    forget_tokens(ctx)
-    return JSONResponse(answer)
+    return await _admin_act(request, revoke, request.path_params["device"])
 
 
 async def assign_case(request: Request) -> Response:
@@ -129,35 +139,19 @@ async def assign_case(request: Request) -> Response:
 
 
 async def unassign_case(request: Request) -> Response:
-    ctx = _ctx(request)
-    await run_in_threadpool(admin, ctx, request)
-    p = request.path_params
-    answer = await run_in_threadpool(unassign, ctx, p["case"], p["worker"])
-    forget_tokens(ctx)
-    return JSONResponse(answer)
+    return await _admin_act(request, unassign, request.path_params["case"], request.path_params["worker"])
 
 
 async def issue_worker_token(request: Request) -> Response:
-    ctx = _ctx(request)
-    await run_in_threadpool(admin, ctx, request)
-    answer = await run_in_threadpool(issue_token, ctx, request.path_params["worker"])
-    return JSONResponse(answer, status_code=201)
+    return await _admin_act(request, issue_token, request.path_params["worker"], status_code=201, forget=False)
 
 
 async def revoke_worker_tokens(request: Request) -> Response:
-    ctx = _ctx(request)
-    await run_in_threadpool(admin, ctx, request)
-    answer = await run_in_threadpool(revoke_tokens, ctx, request.path_params["worker"])
-    forget_tokens(ctx)
-    return JSONResponse(answer)
+    return await _admin_act(request, revoke_tokens, request.path_params["worker"])
 
 
 async def disable_worker(request: Request) -> Response:
-    ctx = _ctx(request)
-    await run_in_threadpool(admin, ctx, request)
-    answer = await run_in_threadpool(disable, ctx, request.path_params["worker"])
-    forget_tokens(ctx)
-    return JSONResponse(answer)
+    return await _admin_act(request, disable, request.path_params["worker"])
 
 
 async def erase(request: Request) -> Response:

@@ -32,7 +32,7 @@ from server.admin.actions import (
     revoke_tokens,
     unassign,
 )
-from server.commands.targets import local, remote, target_options, token_from_env
+from server.commands.targets import local, perform, remote, target_options, token_from_env
 from server.commands.views import rebuild
 from server.context import ServerContext
 from server.errors import Forbidden
@@ -103,10 +103,7 @@ def _worker_list(args: argparse.Namespace) -> int:
 
 
 def _worker_token(args: argparse.Namespace) -> int:
-    if args.dir:
-        result = local(args, lambda ctx: issue_token(ctx, args.id))
-    else:
-        result = remote(args, "POST", f"/v1/admin/workers/{args.id}/tokens")
+    result = perform(args, lambda ctx: issue_token(ctx, args.id), "POST", f"/v1/admin/workers/{args.id}/tokens")
     emit(result, as_json=args.json, title="token issued")
     if not args.json:
         print("The token is shown only this once; hand it to the worker.", file=sys.stderr)
@@ -114,19 +111,15 @@ def _worker_token(args: argparse.Namespace) -> int:
 
 
 def _worker_disable(args: argparse.Namespace) -> int:
-    if args.dir:
-        result = local(args, lambda ctx: disable(ctx, args.id))
-    else:
-        result = remote(args, "POST", f"/v1/admin/workers/{args.id}/disable")
+    result = perform(args, lambda ctx: disable(ctx, args.id), "POST", f"/v1/admin/workers/{args.id}/disable")
     emit(result, as_json=args.json, title="worker disabled")
     return 0
 
 
 def _token_revoke(args: argparse.Namespace) -> int:
-    if args.dir:
-        result = local(args, lambda ctx: revoke_tokens(ctx, args.worker))
-    else:
-        result = remote(args, "POST", f"/v1/admin/workers/{args.worker}/tokens/revoke")
+    result = perform(
+        args, lambda ctx: revoke_tokens(ctx, args.worker), "POST", f"/v1/admin/workers/{args.worker}/tokens/revoke"
+    )
     emit(result, as_json=args.json, title="tokens revoked")
     return 0
 
@@ -148,10 +141,7 @@ def _device_enroll(args: argparse.Namespace) -> int:
 
 
 def _device_revoke(args: argparse.Namespace) -> int:
-    if args.dir:
-        result = local(args, lambda ctx: revoke(ctx, args.device))
-    else:
-        result = remote(args, "POST", f"/v1/admin/devices/{args.device}/revoke")
+    result = perform(args, lambda ctx: revoke(ctx, args.device), "POST", f"/v1/admin/devices/{args.device}/revoke")
     emit(result, as_json=args.json, title="device revoked")
     return 0
 
@@ -183,10 +173,12 @@ def _case_assign(args: argparse.Namespace) -> int:
 
 
 def _case_unassign(args: argparse.Namespace) -> int:
-    if args.dir:
-        result = local(args, lambda ctx: unassign(ctx, args.case, args.worker))
-    else:
-        result = remote(args, "DELETE", f"/v1/admin/cases/{args.case}/assignments/{args.worker}")
+    result = perform(
+        args,
+        lambda ctx: unassign(ctx, args.case, args.worker),
+        "DELETE",
+        f"/v1/admin/cases/{args.case}/assignments/{args.worker}",
+    )
     emit(result, as_json=args.json, title="case unassigned")
     return 0
 

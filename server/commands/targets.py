@@ -88,6 +88,18 @@ def local(args: argparse.Namespace, action: Callable[[ServerContext], Any]) -> A
         ctx.close()
 
 
+def perform(
+    args: argparse.Namespace,
+    action: Callable[[ServerContext], Any],
+    method: str,
+    path: str,
+    json: Any = None,
+) -> Any:
+    """One administrator's act, done on the data folder with ``--dir`` (`action`) or asked
+    of the running server's route otherwise (`method` `path`, the same JSON answer)."""
+    return local(args, action) if args.dir else remote(args, method, path, json)
+
+
 def target_options() -> argparse.ArgumentParser:
     """--dir / --server / --json, shared by the commands that act on either."""
     common = argparse.ArgumentParser(add_help=False)
