@@ -26,6 +26,7 @@ from core import events as ev
 from core.archive import public_key_text
 from server.context import ServerContext, init_data_dir
 from tests.client.conftest import FAST_SCRYPT
+from tests.conftest import BACKENDS
 from tests.core.conftest import Devices, family
 
 from .conftest import PASSPHRASE, Server, add_worker, admin
@@ -155,3 +156,63 @@ def test_a_revoked_token_and_a_disabled_worker_are_refused_at_once(live: Server,
         assert status(fresh) == 401
         with pytest.raises(DeviceRefused, match="disabled"):
             sync(laptop, "pull")
+
+
+@pytest.fixture
+def second(live: Server) -> Iterator[Server]:
+    """A second `tovholder server run` instance on the same PostgreSQL (and KEK), as a
+    municipality runs several behind one address (only PostgreSQL is shared this way)."""
+    s = Server(live.folder, live.env)
+    s.start()
+    yield s
+    s.kill()
+
+
+@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgres"], indirect=True)
+def test_what_an_administrator_does_on_one_instance_holds_on_the_other_at_once(
+    live: Server, second: Server, tmp_path: Path
+) -> None:
+    """Revocation, token revocation and erasure made over HTTP on one instance take effect
+    on the other instance's very next request: no cache there answers past the change."""
+    admin_token = live.env["TOVHOLDER_TOKEN"]
+    on_first = httpx.Client(base_url=live.url, timeout=30, headers={"Authorization": f"Bearer {admin_token}"})
+    on_second = httpx.Client(base_url=second.url, timeout=30)
+    reader = add_worker(live, "w-clara", "children-family")
+    add_worker(live, "w-anna", "jobcenter")
+    b = family({"mother": ("parent", 38)})
+    b.person("girl", "child", 12, name=NAME)
+    b.contact(note=NOTE)
+    b.rec(ev.ErasureRequested, request_id="r1", requested_by=b.persons["mother"])
+    b.rec(ev.ErasureDecided, request_id="r1", granted=True, legal_basis="GDPR art. 17")
+    other = ServerContext.open(live.folder, {})
+    try:
+        Devices().push(other.log, b.sealed, [b.key])
+    finally:
+        other.close()
+    view = f"/v1/departments/children-family/cases/{b.case_id}"
+    staff = {"Authorization": f"Bearer {reader}"}
+    code = admin(live, "device", "enroll", "--worker", "w-anna")["code"]
+    asyncio.run(enroll_laptop(tmp_path / "laptop", second.url, code, PASSPHRASE, scrypt_n=FAST_SCRYPT))
+    with (
+        on_first,
+        on_second,
+        Laptop(LaptopStore.open(tmp_path / "laptop", PASSPHRASE)) as laptop,
+    ):
+        case = laptop.open_case("citizen", "jobcenter").case_id
+        sync(laptop)  # through the second instance, which now remembers the device
+        read = on_second.get(view, headers=staff)  # the second instance holds the key and the case
+        assert read.status_code == 200 and NOTE in read.text and NAME in read.text
+
+        erased = on_first.post(f"/v1/admin/cases/{b.case_id}/erase", json={"confirm": b.case_id})
+        assert erased.status_code == 200, erased.text
+        after = on_second.get(view, headers=staff)
+        assert NOTE not in after.text and NAME not in after.text, after.text
+
+        assert on_first.post("/v1/admin/workers/w-clara/tokens/revoke").status_code == 200
+        assert on_second.get("/v1/departments/children-family/cases", headers=staff).status_code == 401
+
+        assert on_first.post(f"/v1/admin/devices/{laptop.device_id}/revoke").status_code == 200
+        laptop.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="phone", note=NOTE, persons=())
+        with pytest.raises(DeviceRefused, match="revoked"):
+            sync(laptop, "push")
+        assert laptop.view(case).pending, "the refused event stays in the outbox"
