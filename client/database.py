@@ -75,13 +75,12 @@ class LaptopDatabase:
                 cursor.execute("BEGIN")
                 try:
                     yield cursor
-                except BaseException:
-                    self._connection.rollback()
-                    raise
-                if commit:
-                    self._connection.commit()
-                else:
-                    self._connection.rollback()
+                    if commit:
+                        self._connection.commit()
+                finally:
+                    # A read, an error inside, or a commit that failed: nothing stays open.
+                    if self._connection.in_transaction:
+                        self._connection.rollback()
             finally:
                 cursor.close()
 
