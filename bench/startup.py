@@ -3,8 +3,8 @@
 Each command runs as a real process (`python -m tovholder ...`) on a laptop store made
 for the run (the real scrypt cost, one open case), N times, interleaved, beside the
 same-run baselines: `python -c pass`, `python -c "import eventsourcing.sqlite"` (the
-library's persistence a laptop uses) and `python` plus one scrypt derivation with the
-store key's parameters (what unlocking a store costs by design, not start-up). For each
+library's persistence, which the laptop's store no longer loads) and `python` plus one
+scrypt derivation with the store key's parameters (what unlocking a store costs by design, not start-up). For each
 it reports the CPU time of the child (user + system, `resource.getrusage(RUSAGE_CHILDREN)`)
 and the wall time, min and median, and the ratio of the median CPU to the bare
 interpreter's. `import the contact command` is start-up alone: what `tovholder client

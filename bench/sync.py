@@ -161,7 +161,7 @@ def record_offline(laptop: Laptop, cases: int, per_case: int) -> list[str]:
                 note=NOTE,
             )
             rows.append((sealed.event_id, sealed.case_id, sealed.raw))
-    with laptop.store.recorder.datastore.transaction(commit=True) as c:
+    with laptop.store.database.transaction(commit=True) as c:
         c.executemany("INSERT INTO outbox (event_id, case_id, sealed, status) VALUES (?, ?, ?, 'pending')", rows)
     return opened
 

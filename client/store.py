@@ -1,9 +1,11 @@
 """The laptop's local store: only sealed bytes and wrapped keys ever reach its disk.
 
-One SQLite file (WAL) in the data folder, opened through the eventsourcing library with
-a recorder subclass that adds the laptop's own tables beside the library's events table:
+One SQLite file (WAL, mode 0600) in the data folder, opened with the standard `sqlite3`
+module (`client.database`), holding these tables:
 
-- ``stored_events`` (the library's): confirmed events exactly as pulled, one row per case
+- ``stored_events`` (the eventsourcing library's table, created exactly as the library
+  creates it, so stores made when the laptop used the library open unchanged):
+  confirmed events exactly as pulled, one row per case
   event (originator id = case id, originator version = the server's case sequence,
   state = ``msgpack([sealed bytes, position, time received, chain link])``);
 - ``confirmed_index``: event id -> (case, sequence, position), so the laptop knows which
@@ -29,11 +31,10 @@ from typing import Any
 from uuid import UUID
 
 import msgpack
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
+from client.database import LaptopDatabase
 from client.errors import AlreadyEnrolled, NotEnrolled
 from core.chain import genesis, next_link
-from core.embedded import close_recorder, open_recorder
 from core.errors import CodecError, KeyNotHeld
 from core.keys import CaseKey, DeviceKeys, PassphraseKey
 from core.sealing import SealedEvent, parse
@@ -43,31 +44,20 @@ DB_NAME = "laptop.db"
 _DEVICE_LABEL = b"device-keys"
 
 
-class LaptopRecorder(SQLiteApplicationRecorder):
-    """The library's SQLite application recorder plus the laptop's own tables."""
-
-    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
-        super().__init__(datastore, events_table_name)
-
-    def construct_create_table_statements(self) -> list[str]:
-        return [
-            *super().construct_create_table_statements(),
-            "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS confirmed_index (event_id TEXT PRIMARY KEY, "
-            "case_id TEXT NOT NULL, seq INTEGER NOT NULL, position INTEGER NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS outbox (ord INTEGER PRIMARY KEY AUTOINCREMENT, "
-            "event_id TEXT UNIQUE NOT NULL, case_id TEXT NOT NULL, sealed BLOB NOT NULL, "
-            "status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '')",
-            "CREATE TABLE IF NOT EXISTS case_keys (case_id TEXT PRIMARY KEY, "
-            "key_id TEXT NOT NULL, wrapped BLOB NOT NULL, pushed INTEGER NOT NULL)",
-        ]
-
-    def create_table(self) -> None:
-        # Deleted rows (a dropped case, a landed outbox entry) are overwritten, not left
-        # readable in free pages.
-        with self.datastore.transaction(commit=True) as c:
-            c.execute("PRAGMA secure_delete=ON")
-        super().create_table()
+# The laptop's tables. ``stored_events`` is created word for word as the eventsourcing
+# library's SQLite application recorder created it (no index beside its primary key).
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS stored_events (originator_id TEXT, originator_version INTEGER, "
+    "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS confirmed_index (event_id TEXT PRIMARY KEY, "
+    "case_id TEXT NOT NULL, seq INTEGER NOT NULL, position INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS outbox (ord INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "event_id TEXT UNIQUE NOT NULL, case_id TEXT NOT NULL, sealed BLOB NOT NULL, "
+    "status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '')",
+    "CREATE TABLE IF NOT EXISTS case_keys (case_id TEXT PRIMARY KEY, "
+    "key_id TEXT NOT NULL, wrapped BLOB NOT NULL, pushed INTEGER NOT NULL)",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +88,15 @@ def _unpack(raw: bytes) -> Any:
 class LaptopStore:
     """The encrypted local store of one enrolled laptop, unlocked with the passphrase."""
 
-    def __init__(self, recorder: LaptopRecorder, key: PassphraseKey, device_keys: DeviceKeys) -> None:
-        self.recorder = recorder
+    def __init__(self, database: LaptopDatabase, key: PassphraseKey, device_keys: DeviceKeys) -> None:
+        self.database = database
         self._key = key
         self.device_keys = device_keys
 
     # -- opening ----------------------------------------------------------------------
     @staticmethod
-    def _recorder(folder: Path) -> LaptopRecorder:
-        return open_recorder(f"sqlite:///{store_path(folder).resolve()}", "laptop", LaptopRecorder)
+    def _database(folder: Path) -> LaptopDatabase:
+        return LaptopDatabase.open(store_path(folder).resolve(), SCHEMA)
 
     @classmethod
     def create(
@@ -127,9 +117,7 @@ class LaptopStore:
         salt = os.urandom(16)
         n = scrypt_n or PassphraseKey.N
         key = PassphraseKey.derive(passphrase, salt, n)
-        recorder = cls._recorder(folder)
-        os.chmod(store_path(folder), 0o600)
-        store = cls(recorder, key, device_keys)
+        store = cls(cls._database(folder), key, device_keys)
         store.set_meta(
             salt=salt,
             scrypt_n=n,
@@ -146,20 +134,20 @@ class LaptopStore:
         folder = Path(folder)
         if not store_path(folder).exists():
             raise NotEnrolled(f"{folder} holds no laptop store; run 'tovholder client init' first")
-        recorder = cls._recorder(folder)
+        database = cls._database(folder)
         try:
-            rows = _meta_rows(recorder, ("salt", "scrypt_n", "device_secret"))
+            rows = _meta_rows(database, ("salt", "scrypt_n", "device_secret"))
             if len(rows) != 3:
                 raise NotEnrolled(f"the laptop store in {folder} is incomplete; enroll again")
             key = PassphraseKey.derive(passphrase, rows["salt"], rows["scrypt_n"])
             device = DeviceKeys.from_private_bytes(key.open_secret(_DEVICE_LABEL, rows["device_secret"]))
         except BaseException:
-            close_recorder(recorder)
+            database.close()
             raise
-        return cls(recorder, key, device)
+        return cls(database, key, device)
 
     def close(self) -> None:
-        close_recorder(self.recorder)
+        self.database.close()
 
     def __enter__(self) -> LaptopStore:
         return self
@@ -168,20 +156,20 @@ class LaptopStore:
         self.close()
 
     def _run(self, sql: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[tuple[Any, ...]]:
-        with self.recorder.datastore.transaction(commit=commit) as c:
+        with self.database.transaction(commit=commit) as c:
             c.execute(sql, params)
             return [tuple(r) for r in c.fetchall()]
 
     # -- meta -------------------------------------------------------------------------
     def meta(self, name: str, default: Any = None) -> Any:
-        return _meta_rows(self.recorder, (name,)).get(name, default)
+        return _meta_rows(self.database, (name,)).get(name, default)
 
     def all_meta(self) -> dict[str, Any]:
         rows = self._run("SELECT name, value FROM meta")
         return {n: _unpack(v) for n, v in rows if n not in ("salt", "device_secret")}
 
     def set_meta(self, **values: Any) -> None:
-        with self.recorder.datastore.transaction(commit=True) as c:
+        with self.database.transaction(commit=True) as c:
             for name, value in values.items():
                 c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, _pack(value)))
 
@@ -208,7 +196,7 @@ class LaptopStore:
         return [self.case_key(r[0]) for r in rows]
 
     def mark_keys_pushed(self, case_ids: Iterable[str]) -> None:
-        with self.recorder.datastore.transaction(commit=True) as c:
+        with self.database.transaction(commit=True) as c:
             c.executemany("UPDATE case_keys SET pushed=1 WHERE case_id=?", [(i,) for i in case_ids])
 
     # -- confirmed events -------------------------------------------------------------
@@ -255,7 +243,7 @@ class LaptopStore:
 
     def mark_sent(self, event_ids: Iterable[str]) -> None:
         """The server holds these (accepted or duplicate): they wait for their pulled copy."""
-        with self.recorder.datastore.transaction(commit=True) as c:
+        with self.database.transaction(commit=True) as c:
             c.executemany(
                 "UPDATE outbox SET status='sent', reason='' WHERE event_id=?",
                 [(i,) for i in event_ids],
@@ -264,7 +252,7 @@ class LaptopStore:
             c.execute("DELETE FROM outbox WHERE event_id IN (SELECT event_id FROM confirmed_index)")
 
     def mark_rejected(self, reasons: dict[str, str]) -> None:
-        with self.recorder.datastore.transaction(commit=True) as c:
+        with self.database.transaction(commit=True) as c:
             c.executemany(
                 "UPDATE outbox SET status='rejected', reason=? WHERE event_id=?",
                 [(r, i) for i, r in reasons.items()],
@@ -287,7 +275,7 @@ class LaptopStore:
         the outbox: they are the worker's recorded work and still go to the server.
         Returns how many events were new.
         """
-        with self.recorder.datastore.transaction(commit=True) as c:
+        with self.database.transaction(commit=True) as c:
             for key in keys:
                 c.execute(
                     "INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, 1)",
@@ -336,9 +324,9 @@ def _checked_page(
     return stored, confirmed
 
 
-def _meta_rows(recorder: LaptopRecorder, names: Sequence[str]) -> dict[str, Any]:
+def _meta_rows(database: LaptopDatabase, names: Sequence[str]) -> dict[str, Any]:
     marks = ",".join("?" * len(names))
-    with recorder.datastore.transaction(commit=False) as c:
+    with database.transaction(commit=False) as c:
         c.execute(f"SELECT name, value FROM meta WHERE name IN ({marks})", list(names))
         return {r[0]: _unpack(r[1]) for r in c.fetchall()}
 

@@ -1,24 +1,24 @@
-"""The embedded store's recorder: an SQLite file opened through the eventsourcing library,
-without loading any PostgreSQL support.
+"""The case log's SQLite recorder, constructed through the eventsourcing library without
+loading any PostgreSQL support.
 
-A field laptop keeps its store in one SQLite file (WAL) and never talks to PostgreSQL,
-so it opens its recorder here rather than through `core.storage`, which chooses between
-both backends and therefore loads psycopg and the library's postgres module.
+`core.storage` builds its SQLite recorder here (an SQLite file in WAL mode, made private
+to its owner). A field laptop's store does not use the library at all: it opens its file
+with the standard `sqlite3` module (`client.database`), so a recording command starts
+without loading the library.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
 from typing import TypeVar
 from urllib.parse import unquote
 
 from eventsourcing.persistence import ApplicationRecorder, InfrastructureFactory
-from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import Environment, get_topic
 
 from core.errors import ConfigurationError
+from core.files import private_files as private_files  # the server's data folder uses it from here
 
 SQLITE_PREFIX = "sqlite:///"
 R = TypeVar("R", bound=ApplicationRecorder)
@@ -35,16 +35,6 @@ def sqlite_env(database_url: str, recorder_class: type) -> dict[str, str]:
         "APPLICATION_RECORDER_TOPIC": get_topic(recorder_class),
         "CREATE_TABLE": "y",
     }
-
-
-@contextlib.contextmanager
-def private_files() -> Iterator[None]:
-    """Files created meanwhile get mode 0600 (umask 077), whatever the process's umask."""
-    previous = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def _private_sqlite_file(env: dict[str, str]) -> None:
@@ -74,13 +64,3 @@ def construct(name: str, env: dict[str, str], recorder_class: type[R]) -> R:
     if not isinstance(recorder, recorder_class):
         raise ConfigurationError(f"a {recorder_class.__name__} cannot keep its data in {env['PERSISTENCE_MODULE']}")
     return recorder
-
-
-def open_recorder(database_url: str, name: str, recorder_class: type[R]) -> R:
-    """Construct the SQLite application recorder of `recorder_class`, creating its tables."""
-    return construct(name, sqlite_env(database_url, recorder_class), recorder_class)
-
-
-def close_recorder(recorder: SQLiteApplicationRecorder) -> None:
-    """Close the recorder's connections."""
-    recorder.datastore.close()

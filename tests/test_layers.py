@@ -39,6 +39,7 @@ SQL_HOMES = {
     # database plumbing: WAL checkpoints, where each case ends
     "core.checkpoint",
     "core.heads",
+    "client.database",
     # projections and stores that own their tables
     "core.projection",
     "core.case_index",

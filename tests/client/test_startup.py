@@ -36,7 +36,7 @@ except SystemExit as exc:
 with open(report, "w") as f:
     json.dump({"code": code, "modules": sorted(sys.modules)}, f)
 """
-HEAVY = ("server", "starlette", "uvicorn", "psycopg", "jinja2", "httpx", "eventsourcing.postgres", "sync.protocol")
+HEAVY = ("server", "starlette", "uvicorn", "psycopg", "jinja2", "httpx", "eventsourcing", "sync.protocol")
 
 
 def loaded_by(tmp_path: Path, *argv: str) -> set[str]:
