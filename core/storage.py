@@ -3,8 +3,8 @@
 ``sqlite:///path/to/file.db`` (the embedded default, one file in WAL mode) or
 ``postgresql://user[:password]@host[:port]/database[?schema=name]`` (production and
 multi-instance). Both go through the eventsourcing library's own persistence modules,
-with our recorder subclasses (`core.recorders`) plugged in by topic; the laptop plugs in
-its own recorder the same way (`open_application_recorder`).
+with our recorder subclasses (`core.recorders`) plugged in by topic. (The laptop's store
+does not use the library: `client/database.py`.)
 """
 
 from __future__ import annotations
