@@ -27,7 +27,7 @@ from core.archive import public_key_text
 from server.context import ServerContext, init_data_dir
 from tests.client.conftest import FAST_SCRYPT
 from tests.conftest import BACKENDS
-from tests.core.conftest import Devices, family
+from tests.core.conftest import CaseBuilder, Devices, family
 
 from .conftest import PASSPHRASE, Server, add_worker, admin
 
@@ -76,6 +76,22 @@ def sync(laptop: Laptop, part: str = "sync") -> list[str]:
     return asyncio.run(go())
 
 
+def erasable_case(server: Server) -> CaseBuilder:
+    """A family case with a name, a note and a granted erasure, appended to the server's
+    log by another process (as a sync would)."""
+    b = family({"mother": ("parent", 38)})
+    b.person("girl", "child", 12, name=NAME)
+    b.contact(note=NOTE)
+    b.rec(ev.ErasureRequested, request_id="r1", requested_by=b.persons["mother"])
+    b.rec(ev.ErasureDecided, request_id="r1", granted=True, legal_basis="GDPR art. 17")
+    other = ServerContext.open(server.folder, {})
+    try:
+        Devices().push(other.log, b.sealed, [b.key])
+    finally:
+        other.close()
+    return b
+
+
 def test_a_device_revoked_through_the_data_folder_is_refused_at_once(live: Server, tmp_path: Path) -> None:
     add_worker(live, "w-anna", "jobcenter")
     with laptop_of(live, tmp_path / "laptop", "w-anna") as laptop:
@@ -96,17 +112,7 @@ def test_a_case_erased_through_the_data_folder_is_unreadable_at_once(live: Serve
     reader = add_worker(live, "w-clara", "children-family")
     auditor = add_worker(live, "w-audit", "children-family", "auditor")
     add_worker(live, "w-bo", "children-family")
-    # A family case with a granted erasure, appended by another process (as a sync would).
-    b = family({"mother": ("parent", 38)})
-    b.person("girl", "child", 12, name=NAME)
-    b.contact(note=NOTE)
-    b.rec(ev.ErasureRequested, request_id="r1", requested_by=b.persons["mother"])
-    b.rec(ev.ErasureDecided, request_id="r1", granted=True, legal_basis="GDPR art. 17")
-    other = ServerContext.open(live.folder, {})
-    try:
-        Devices().push(other.log, b.sealed, [b.key])
-    finally:
-        other.close()
+    b = erasable_case(live)
     routes = {
         reader: f"/v1/departments/children-family/cases/{b.case_id}",
         auditor: f"/v1/audit/cases/{b.case_id}",
@@ -179,16 +185,7 @@ def test_what_an_administrator_does_on_one_instance_holds_on_the_other_at_once(
     on_second = httpx.Client(base_url=second.url, timeout=30)
     reader = add_worker(live, "w-clara", "children-family")
     add_worker(live, "w-anna", "jobcenter")
-    b = family({"mother": ("parent", 38)})
-    b.person("girl", "child", 12, name=NAME)
-    b.contact(note=NOTE)
-    b.rec(ev.ErasureRequested, request_id="r1", requested_by=b.persons["mother"])
-    b.rec(ev.ErasureDecided, request_id="r1", granted=True, legal_basis="GDPR art. 17")
-    other = ServerContext.open(live.folder, {})
-    try:
-        Devices().push(other.log, b.sealed, [b.key])
-    finally:
-        other.close()
+    b = erasable_case(live)
     view = f"/v1/departments/children-family/cases/{b.case_id}"
     staff = {"Authorization": f"Bearer {reader}"}
     code = admin(live, "device", "enroll", "--worker", "w-anna")["code"]
