@@ -8,6 +8,7 @@ with `core.recorders`, the only code that knows the log's tables.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from operator import itemgetter
@@ -134,7 +135,7 @@ def is_case_id(text: str) -> bool:
         return False
 
 
-class LogQueries:
+class LogQueries(ABC):
     """The SQL of `LogStore`, written once; a backend subclass supplies `run`, `append`,
     the events table and how it stores case ids."""
 
@@ -143,11 +144,13 @@ class LogQueries:
     position: str  # its column of global positions
     _DEVICE = "device_id, worker, signing_key, agreement_key, enrolled_at, revoked_at"
 
+    @abstractmethod
     def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
+        """Supplied by each backend."""
 
+    @abstractmethod
     def commit_writes(self, writes: Sequence[Write]) -> None:
-        raise NotImplementedError
+        """Supplied by each backend."""
 
     def generations(self) -> dict[str, int]:
         rows = self.run(f"SELECT kind, value FROM {self.tables.generations}")
@@ -160,9 +163,9 @@ class LogQueries:
         t = self.tables
         return [r[0] for r in self.run(f"SELECT case_id FROM {t.keys} WHERE destroyed_at IS NOT NULL ORDER BY case_id")]
 
+    @abstractmethod
     def stored_case_id(self, case_id: str) -> Any:
         """A case id as the events table's originator id column holds it."""
-        raise NotImplementedError
 
     def _in(self, items: Sequence[Any]) -> str:
         return ",".join([self.tables.p] * len(items))
