@@ -240,8 +240,9 @@ OPERATIONS: tuple[Operation, ...] = (
     _reading("/v1/audit/retention", "overdue erasure requests and cases past retention", ("as_of", "query", "moment")),
     _reading(
         "/v1/citizens/{case}/export",
-        "a citizen's own file and the looks at it",
+        "a citizen's own file and the looks at it, for an auditor answering a right-of-access request",
         CASE,
+        ("request", "query", "required: the right-of-access request's reference (1-64 of A-Z a-z 0-9 . _ / : -)"),
         ("person", "query", "one person id"),
         ("withhold_staff", "query", "1 to leave out staff names"),
     ),

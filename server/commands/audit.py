@@ -73,10 +73,15 @@ def _verify(args: argparse.Namespace) -> int:
     return 0 if result.get("ok") and not result.get("problems") else 1
 
 
-def _auditor(ctx: ServerContext) -> Principal:
+def _caller(ctx: ServerContext) -> Principal:
     who = ctx.store.principal(token_from_env())
     if who is None:
         raise Unauthorized("the token in TOVHOLDER_TOKEN is not valid for this server")
+    return who
+
+
+def _auditor(ctx: ServerContext) -> Principal:
+    who = _caller(ctx)
     if who.role != AUDITOR:
         raise Forbidden("this needs an auditor's token")
     return who
@@ -192,13 +197,14 @@ def _export(args: argparse.Namespace) -> int:
 
         def act(ctx: ServerContext) -> Any:
             r = Reading.of(ctx)
-            return export_case(r, _auditor(ctx), args.case, args.person, args.withhold_staff, "right of access")
+            return export_case(r, _caller(ctx), args.case, args.person, args.withhold_staff, args.request)
 
         result = local(args, act)
     else:
         query = "&".join(
             q
             for q in (
+                f"request={quote(args.request, safe='')}",
                 f"person={quote(args.person)}" if args.person else "",
                 "withhold_staff=1" if args.withhold_staff else "",
             )
@@ -242,8 +248,15 @@ def register(groups: Any) -> None:
     actions.add_parser(
         "retention", parents=[common], help="overdue erasure requests and cases past retention"
     ).set_defaults(func=_retention)
-    p = actions.add_parser("export", parents=[common], help="a citizen's own file and the looks at it, as JSON")
+    p = actions.add_parser(
+        "export",
+        parents=[common],
+        help="a citizen's own file and the looks at it, as JSON, answering a right-of-access request",
+    )
     p.add_argument("case")
+    p.add_argument(
+        "--request", required=True, help="the reference of the right-of-access request this export answers (logged)"
+    )
     p.add_argument("--person", help="only the events concerning this person id")
     p.add_argument("--withhold-staff", action="store_true", help="leave out the names of staff")
     p.set_defaults(func=_export)

@@ -8,8 +8,9 @@
     GET /v1/audit/verify                        integrity of the whole log
     GET /v1/citizens/{case}/export              a citizen's own file (right of access)
 
-Audit routes are for auditors only; verifying the log is for administrators too, and a
-citizen's file for the case's lead department as well. Every look at a case appends an
+Audit routes are for auditors only, and so is a citizen's file, which answers the
+right-of-access request named by ``?request=`` (400 without one); verifying the log is for
+administrators too. Every look at a case appends an
 access-log entry (rule 8), also a refused one. `tovholder audit ... --server URL` prints
 these answers.
 """
@@ -102,6 +103,6 @@ async def citizen_file(request: Request) -> Response:
         request.path_params["case"],
         request.query_params.get("person") or None,
         withhold,
-        purpose_of(request, "right of access"),
+        request.query_params.get("request"),
     )
     return JSONResponse(body)

@@ -12,6 +12,7 @@ as the server does.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -148,20 +149,49 @@ def exception_rows(r: Reading, who: Principal, case_id: str | None, purpose: str
     return [row.as_json() for row in exceptions(r.ctx.log, case_id)]
 
 
+#: A right-of-access request's reference, as the municipality's journal gives it:
+#: letters, digits and . _ / : - after a letter or digit, at most 64 characters.
+REQUEST_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}")
+RIGHT_OF_ACCESS = "right of access"
+_UNNAMED = "a citizen's file is exported only to answer a right-of-access request: name it in request="
+
+
+def request_reference(text: str | None) -> str:
+    """The reference of the right-of-access request an export answers; InvalidInput when
+    it is missing or not of the reference's shape (never echoed: it is the caller's text)."""
+    if not text:
+        raise InvalidInput(_UNNAMED)
+    if not REQUEST_REFERENCE.fullmatch(text):
+        raise InvalidInput(
+            "request must be the right-of-access request's reference: 1 to 64 letters, digits and . _ / : -, "
+            "starting with a letter or digit"
+        )
+    return text
+
+
 def export_case(
-    r: Reading, who: Principal, case_id: str, person: str | None, withhold: bool, purpose: str
+    r: Reading, who: Principal, case_id: str, person: str | None, withhold: bool, request: str | None
 ) -> dict[str, Any]:
-    """A citizen's own file (right of access), for an auditor or the lead department."""
+    """A citizen's own file, for the auditor who answers the right-of-access request
+    `request` names. Anyone else, the case's own staff too, is refused (Forbidden), and a
+    request without a well-formed reference (InvalidInput); either refusal is logged. The
+    access-log entry names the request and is committed before the file is returned."""
+    if who.role != AUDITOR:
+        r.access.record(who.subject, who.department, case_id, "citizen-export", RIGHT_OF_ACCESS, "refused")
+        raise Forbidden("a citizen's file is exported only by an auditor, to answer a right-of-access request")
+    try:
+        purpose = f"{RIGHT_OF_ACCESS} request {request_reference(request)}"
+    except InvalidInput:
+        r.access.record(who.subject, who.department, case_id, "citizen-export", RIGHT_OF_ACCESS, "refused")
+        raise
     try:
         state = r.cache.get(case_id).state if is_case_id(case_id) else None
     except (KeyNotHeld, CaseErased):
         state = None
-    lead = state is not None and state.lead == who.department and state.is_party(who.department)
-    allowed = who.role == AUDITOR or lead
-    if state is None or not allowed:
+    if state is None or (person is not None and person not in state.persons):
         r.access.record(who.subject, who.department, case_id, "citizen-export", purpose, "refused")
-        raise not_visible(case_id)
-    if person is not None and person not in state.persons:
+        if state is None:
+            raise not_visible(case_id)
         raise NotFound(f"person {person} is not part of case {case_id}")
     r.access.record(who.subject, who.department, case_id, "citizen-export", purpose)
     return citizen_export(r.ctx.log, case_id, r.access.entries(case_id, limit=10_000), person, withhold_staff=withhold)

@@ -117,7 +117,7 @@ def test_a_case_erased_through_the_data_folder_is_unreadable_at_once(live: Serve
         reader: f"/v1/departments/children-family/cases/{b.case_id}",
         auditor: f"/v1/audit/cases/{b.case_id}",
     }
-    exports = {auditor: f"/v1/citizens/{b.case_id}/export"}
+    exports = {auditor: f"/v1/citizens/{b.case_id}/export?request=J-2026-17"}
     with httpx.Client(base_url=live.url, timeout=30) as http:
 
         def answers() -> list[httpx.Response]:

@@ -45,7 +45,9 @@ def test_replay_access_log_and_erase(
     assert code == 0, err
     assert [e["view"] for e in json.loads(out)] == ["audit-access-log", "audit-replay", "audit-replay"]
 
-    code, out, err = run(capsys, "audit", "export", b.case_id, "--dir", str(folder), "--withhold-staff")
+    code, out, err = run(
+        capsys, "audit", "export", b.case_id, "--dir", str(folder), "--withhold-staff", "--request", "J-2026-17"
+    )
     assert code == 0, err
     own = json.loads(out)
     assert own["staff_withheld"] and all(a["worker"] is None for a in own["access_log"])

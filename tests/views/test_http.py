@@ -149,11 +149,11 @@ def test_audit_replay_exceptions_and_citizen_export(server: Server) -> None:
     assert server.get(f"/v1/audit/cases/{b.case_id}?as_of=yesterday", "auditor").status_code == 400
     rows = server.get("/v1/audit/exceptions", "auditor").json()["exceptions"]
     assert [(x["case"], x["basis"], x["recipients"]) for x in rows] == [(b.case_id, "retsplejeloven-115", ["health"])]
-    export = server.get(f"/v1/citizens/{b.case_id}/export?withhold_staff=1", "auditor").json()
+    export = server.get(f"/v1/citizens/{b.case_id}/export?withhold_staff=1&request=J-2026-17", "auditor").json()
     assert visit.event_id in {e["event"] for e in export["events"]}
     assert export["access_log"] and all(a["worker"] is None for a in export["access_log"])
-    assert server.get(f"/v1/citizens/{b.case_id}/export", "jobcenter").status_code == 404
-    assert server.get(f"/v1/citizens/{b.case_id}/export", "lead").status_code == 200
+    assert server.get(f"/v1/citizens/{b.case_id}/export?request=J-2026-17", "jobcenter").status_code == 403
+    assert server.get(f"/v1/citizens/{b.case_id}/export?request=J-2026-17", "lead").status_code == 403
     processing = server.get("/v1/audit/processing", "auditor").json()
     assert processing["recipients"]["legal-basis"] == {"health": ["contact"]}
     retention = server.get("/v1/audit/retention", "auditor").json()
