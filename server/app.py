@@ -27,6 +27,7 @@ from server.freshness import Freshness, listen_for_changes
 from server.openapi import document
 from server.reading import audit, departments
 from server.reading.service import Reading
+from server.sessions import sessions
 from server.syncing import endpoints as syncing
 
 log = logging.getLogger("tovholder.server")
@@ -162,7 +163,7 @@ def create_app(ctx: ServerContext) -> Starlette:
     # Made before the first request, so requests arriving together share them, and the
     # views' lag is in /metrics from the start.
     Reading.of(ctx)
-    pages.sessions(ctx)
+    sessions(ctx)
     app = Starlette(
         routes=ROUTES,
         exception_handlers={

@@ -20,9 +20,10 @@ A known token's principal is remembered in process memory for `TOKEN_TTL` second
 query the token and worker tables. An unknown token is never remembered, so a new one
 works at once; every change made through this process's admin routes empties the cache
 (`forget_tokens`), and so does a token revoked or a worker disabled by any other process
-on the database, before this process's next request (`server.freshness`). A token past
-its lifetime may still be answered from memory for up to `TOKEN_TTL` seconds. A worker
-disabled has their laptops refused too (`check_device_headers`).
+on the database, before this process's next request (`server.freshness`). The cache keeps
+each token's expiry beside its principal, so a token is refused from the very second its
+lifetime ends, remembered or not. A worker disabled has their laptops refused too
+(`check_device_headers`).
 """
 
 from __future__ import annotations
@@ -155,34 +156,37 @@ TOKEN_TTL = 5.0  # seconds a known token's principal is trusted without asking t
 
 
 class TokenCache:
-    """Principals of known bearer tokens, by the token's SHA-256, each for `ttl` seconds."""
+    """Principals of known bearer tokens, by the token's SHA-256, each for `ttl` seconds
+    and never past the token's own expiry."""
 
     def __init__(self, ttl: float = TOKEN_TTL, size: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self.size = size
         self.clock = clock
-        self._known: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._known: OrderedDict[str, tuple[float, Principal, float]] = OrderedDict()
         self._lock = threading.Lock()
         # Bumped by `clear`: a look-up that began before a change is not remembered after it.
         self.generation = 0
 
-    def get(self, key: str) -> Principal | None:
-        """The remembered principal, or None when unknown or older than `ttl`."""
+    def get(self, key: str, now: float) -> Principal | None:
+        """The remembered principal, or None when unknown, older than `ttl`, or its token
+        expired by `now` (Unix seconds)."""
         with self._lock:
             found = self._known.get(key)
             if found is None:
                 return None
-            if self.clock() - found[0] >= self.ttl:
+            if self.clock() - found[0] >= self.ttl or found[2] <= now:
                 del self._known[key]
                 return None
             return found[1]
 
-    def put(self, key: str, who: Principal, generation: int) -> None:
-        """Remember `who`, unless the cache was cleared since `generation` was read."""
+    def put(self, key: str, who: Principal, expires: float, generation: int) -> None:
+        """Remember `who` until its token `expires` (Unix seconds), unless the cache was
+        cleared since `generation` was read."""
         with self._lock:
             if generation != self.generation:
                 return
-            self._known[key] = (self.clock(), who)
+            self._known[key] = (self.clock(), who, expires)
             self._known.move_to_end(key)
             while len(self._known) > self.size:
                 self._known.popitem(last=False)
@@ -217,7 +221,7 @@ def remembered_principal(ctx: ServerContext, request: Request) -> Principal | No
     """The principal of a token this process knows from the last `TOKEN_TTL` seconds,
     without asking the database; None otherwise (`principal` then decides)."""
     token = bearer_token(request)
-    return None if token is None else token_cache(ctx).get(digest(token))
+    return None if token is None else token_cache(ctx).get(digest(token), ctx.store.wallclock())
 
 
 def principal(ctx: ServerContext, request: Request) -> Principal:
@@ -227,13 +231,14 @@ def principal(ctx: ServerContext, request: Request) -> Principal:
         raise Unauthorized("send a staff or admin token as 'Authorization: Bearer TOKEN'")
     cache = token_cache(ctx)
     key = digest(token)
-    who = cache.get(key)
+    who = cache.get(key, ctx.store.wallclock())
     if who is None:
         generation = cache.generation
-        who = ctx.store.principal(token)
-        if who is None:
+        held = ctx.store.holder(key)
+        if held is None:
             raise Unauthorized("the token is not valid")
-        cache.put(key, who, generation)
+        who, expires = held
+        cache.put(key, who, expires, generation)
     return who
 
 

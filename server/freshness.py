@@ -9,7 +9,8 @@ what each kind outdates in a server process:
 - devices: the log's device cache (`core.log`), so a revoked laptop is refused at once;
 - erasures: the unwrapped case keys (`core.log`) and every decrypted case, judged view
   and compressed answer of an erased case (`server.reading`, `server.syncing.push`);
-- accounts (workers and tokens): the token cache (`server.auth`);
+- accounts (workers and tokens): the token cache (`server.auth`) and every page session
+  whose token was revoked or whose worker was disabled (`server.sessions`);
 - departments: the directory (`server.store`).
 
 So a device revoked or a case erased through HTTP, by `tovholder admin ... --dir` in
@@ -26,6 +27,7 @@ from core.generations import ACCOUNTS, DEPARTMENTS, ERASURES
 from server.auth import forget_tokens
 from server.context import ServerContext
 from server.reading.service import Reading
+from server.sessions import end_revoked
 
 
 def forget_erased(ctx: ServerContext) -> None:
@@ -43,6 +45,7 @@ def listen_for_changes(ctx: ServerContext) -> None:
     generations = ctx.log.generations
     generations.listen(ERASURES, lambda: forget_erased(ctx))
     generations.listen(ACCOUNTS, lambda: forget_tokens(ctx))
+    generations.listen(ACCOUNTS, lambda: end_revoked(ctx))
     generations.listen(DEPARTMENTS, ctx.store.forget_directory)
 
 

@@ -2,13 +2,15 @@
 
 Staff sign in with their staff token; the server answers with a session cookie (random,
 HttpOnly, SameSite=Strict, Secure behind HTTPS) that maps to the worker in memory only,
-so the token itself is never kept in the browser. Signing in and out cannot be forged
-from another site (login CSRF): the sign-in form carries a token bound to a pre-session
-cookie (`FORM_COOKIE`, also SameSite=Strict), the sign-out form one bound to the session,
-both an HMAC under a key of the process; a POST without the right token, or with an
-Origin or Sec-Fetch-Site of another site, is refused with 403 and changes no session. Pages reuse the JSON routes' work
-(`server.reading.queries`), so the same rules and the same access-log entries apply; they are
-sent with ``Cache-Control: no-store`` so no case data is written to a browser's disk.
+so the token itself is never kept in the browser. The session ends when its token expires
+or is revoked, or the worker is disabled, in every server process (`server.sessions`).
+Signing in and out cannot be forged from another site (login CSRF): the sign-in form
+carries a token bound to a pre-session cookie (`FORM_COOKIE`, also SameSite=Strict), the
+sign-out form one bound to the session, both an HMAC under a key of the process; a POST
+without the right token, or with an Origin or Sec-Fetch-Site of another site, is refused
+with 403 and changes no session. Pages reuse the JSON routes' work
+(`server.reading.queries`), so the same rules and the same access-log entries apply; they
+are sent with ``Cache-Control: no-store`` so no case data is written to a browser's disk.
 
     /ui/sign-in                  sign in with a staff token (POST), sign out (/ui/sign-out)
     /ui/cases                    the caseload of the worker's department
@@ -22,11 +24,7 @@ sent with ``Cache-Control: no-store`` so no case data is written to a browser's 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
-import threading
-import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from pathlib import Path
@@ -53,12 +51,12 @@ from server.reading.queries import (
     show_case,
 )
 from server.reading.service import Reading
-from server.store import Principal
+from server.sessions import SESSION_SECONDS, sessions
+from server.store import Principal, digest
 
 COOKIE = "tovholder_session"
 #: The pre-session cookie that the sign-in form's token is bound to.
 FORM_COOKIE = "tovholder_form"
-SESSION_SECONDS = 8 * 3600
 MAX_FORM = 4096
 
 templates = Environment(
@@ -73,55 +71,6 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
-
-
-class Sessions:
-    """Browser sessions in memory: session id -> (worker id, expiry), and the key of the
-    forms' tokens. Lost on restart."""
-
-    def __init__(self) -> None:
-        self._sessions: dict[str, tuple[str, float]] = {}
-        self._lock = threading.Lock()
-        self._form_key = secrets.token_bytes(32)
-
-    def form_token(self, purpose: str, binding: str) -> str:
-        """The token a form for `purpose` (sign-in, sign-out) carries, bound to `binding`
-        (the pre-session cookie, or the session id); "" when there is nothing to bind to."""
-        if not binding:
-            return ""
-        mac = hmac.new(self._form_key, f"{purpose}\x00{binding}".encode(), hashlib.sha256)
-        return mac.hexdigest()
-
-    def form_token_holds(self, purpose: str, binding: str, token: str) -> bool:
-        """Whether `token` is the form token of `purpose` for `binding`."""
-        expected = self.form_token(purpose, binding)
-        return bool(expected) and hmac.compare_digest(expected, token)
-
-    def start(self, subject: str) -> str:
-        sid = secrets.token_urlsafe(32)
-        with self._lock:
-            now = time.monotonic()
-            self._sessions = {k: v for k, v in self._sessions.items() if v[1] > now}
-            self._sessions[sid] = (subject, now + SESSION_SECONDS)
-        return sid
-
-    def subject(self, sid: str) -> str | None:
-        with self._lock:
-            found = self._sessions.get(sid)
-        if found is None or found[1] < time.monotonic():
-            return None
-        return found[0]
-
-    def end(self, sid: str) -> None:
-        with self._lock:
-            self._sessions.pop(sid, None)
-
-
-def sessions(ctx: ServerContext) -> Sessions:
-    found = ctx.extras.get("sessions")
-    if not isinstance(found, Sessions):
-        found = ctx.extras["sessions"] = Sessions()
-    return found
 
 
 #: The sign-out form's token for the page being rendered (set per signed-in request).
@@ -176,11 +125,10 @@ FORGED = "This form was not sent from this site's own page, or it has expired; n
 
 def signed_in(ctx: ServerContext, request: Request) -> Principal:
     """The worker of the session cookie; Unauthorized without a live session."""
-    subject = sessions(ctx).subject(request.cookies.get(COOKIE, ""))
-    worker = ctx.store.worker(subject) if subject else None
-    if worker is None or ctx.store.disabled(worker.id):
+    who = sessions(ctx).principal(request.cookies.get(COOKIE, ""), ctx.store.wallclock())
+    if who is None:
         raise Unauthorized("sign in with your staff token")
-    return Principal(worker.id, worker.department, worker.role)
+    return who
 
 
 PageHandler = Callable[[Request, ServerContext, Reading, Principal], Awaitable[Response]]
@@ -221,13 +169,15 @@ async def sign_in(request: Request) -> Response:
     if from_another_site(request) or not sessions(ctx).form_token_holds("sign-in", binding, form.get("csrf", "")):
         return sign_in_page(request, 403, FORGED)
     token = form.get("token", "").strip()
-    who = await run_in_threadpool(ctx.store.principal, token) if token else None
-    if who is None or who.is_admin:
+    token_hash = digest(token)
+    held = await run_in_threadpool(ctx.store.holder, token_hash) if token else None
+    if held is None or held[0].is_admin:
         return sign_in_page(request, 401, "That token is not a valid staff token.")
+    who, expires = held
     response = RedirectResponse("/ui/audit" if who.role == AUDITOR else "/ui/cases", status_code=303, headers=HEADERS)
     response.set_cookie(
         COOKIE,
-        sessions(ctx).start(who.subject),
+        sessions(ctx).start(who, token_hash, expires),
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="strict",

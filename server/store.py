@@ -222,16 +222,23 @@ class AdminStore:
     def principal(self, token: str) -> Principal | None:
         """Who a bearer token belongs to; None when it is unknown, revoked, older than
         `token_lifetime` seconds, or its worker was disabled."""
-        rows = self._run(f"SELECT subject, created_at FROM {self.t_tokens} WHERE token_hash={self.p}", (digest(token),))
+        held = self.holder(digest(token))
+        return None if held is None else held[0]
+
+    def holder(self, token_hash: str) -> tuple[Principal, float] | None:
+        """Who holds the token of this SHA-256 digest and when it expires (Unix seconds);
+        None when it is unknown, revoked, expired, or its worker was disabled."""
+        rows = self._run(f"SELECT subject, created_at FROM {self.t_tokens} WHERE token_hash={self.p}", (token_hash,))
         if not rows:
             return None
         subject, created_at = rows[0]
-        if int(created_at) + self.token_lifetime <= self.wallclock():
+        expires = float(int(created_at) + self.token_lifetime)
+        if expires <= self.wallclock():
             return None
         if subject == ADMIN:
-            return Principal(ADMIN, "", ADMIN)
+            return Principal(ADMIN, "", ADMIN), expires
         w = self.worker(subject)
-        return Principal(w.id, w.department, w.role) if w and not self.disabled(w.id) else None
+        return (Principal(w.id, w.department, w.role), expires) if w and not self.disabled(w.id) else None
 
     def revoke_tokens(self, subject: str) -> int:
         """Revoke every token of a worker (or of ``admin``), in every server process before

@@ -45,3 +45,16 @@ def test_an_administrator_revokes_tokens_and_disables_a_worker_over_http(api: Ap
     assert r.status_code == 401 and "disabled" in r.text
     assert api.admin("POST", "/v1/admin/workers/w-bo/tokens").status_code == 404
     assert api.admin("POST", "/v1/admin/workers/w-bo/disable").json()["changed"] is False
+
+
+def test_a_remembered_token_is_refused_the_second_its_lifetime_ends(api: Api) -> None:
+    store = api.ctx.store
+    staff = store.add_worker("w-anna", "jobcenter", "caseworker")
+    rows = store.log.recorder.run(f"SELECT created_at FROM {store.t_tokens} WHERE subject={store.p}", ("w-anna",))
+    expires = int(rows[0][0]) + api.ctx.settings.token_lifetime_seconds
+    # A second before the end: answered, and remembered by the process's token cache.
+    store.wallclock = lambda: expires - 1
+    assert api.request("GET", "/v1/departments/jobcenter/cases", headers=bearer(staff)).status_code == 200
+    # The token's last second has passed, though the cache's own few seconds have not.
+    store.wallclock = lambda: expires
+    assert api.request("GET", "/v1/departments/jobcenter/cases", headers=bearer(staff)).status_code == 401
