@@ -2,7 +2,9 @@
 
 A laptop signs every request, but its enrollment code, the staff tokens and the case data
 in pull answers must not cross a network in the clear, so without `--cert`/`--key` the
-server refuses to listen anywhere but on a loopback address.
+server refuses to listen anywhere but on a loopback address. The TLS private key file
+must be private to the server's user, as the data folder and its key files are: one
+open to its group or others is refused before anything listens.
 
 Hostile clients are bounded here and in `server.auth`: idle kept-alive connections close
 after `KEEP_ALIVE_SECONDS`, at most `CONCURRENCY` connections are served at once (503
@@ -13,13 +15,14 @@ beyond), headers are at most `MAX_HEADER_BYTES`, and a body must arrive whole wi
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import uvicorn
 
 from core.errors import ConfigurationError
 from core.runtime import tune_for_throughput
 from server.app import create_app
-from server.context import ServerContext
+from server.context import ServerContext, check_private
 
 KEEP_ALIVE_SECONDS = 5
 CONCURRENCY = 500  # field laptops sync now and then: far more than a municipality's peak
@@ -45,9 +48,20 @@ def check_transport(host: str, cert: str, key: str) -> None:
         )
 
 
+def check_tls_key(key: str) -> None:
+    """ConfigurationError when the TLS private key file is missing or open to its group
+    or others: whoever reads it can pose as the server to every laptop."""
+    if not key:
+        return
+    if not Path(key).is_file():
+        raise ConfigurationError(f"there is no TLS private key file at {key}")
+    check_private(Path(key), "TLS private key file")
+
+
 def serve(ctx: ServerContext, host: str, port: int, cert: str = "", key: str = "") -> None:
     """Run the server until interrupted."""
     check_transport(host, cert, key)
+    check_tls_key(key)
     tune_for_throughput()
     config = uvicorn.Config(
         create_app(ctx),

@@ -1,6 +1,7 @@
 """The server's data folder keeps its secrets: made 0700 with every file 0600 (the
 database's -wal and -shm too), refused on opening when the folder or a key file is open
-to its group or others, and `server run` warns when the KEK sits beside the database."""
+to its group or others, and `server run` warns when the KEK sits beside the database and
+refuses a TLS private key file that its group or others may read."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from core.errors import ConfigurationError
 from server.context import ServerContext, init_data_dir
+from tests.server.test_live import free_port, self_signed
 
 
 def mode(path: Path) -> int:
@@ -78,3 +80,35 @@ def test_server_run_warns_when_the_kek_sits_beside_the_database(folder: Path) ->
     kek = (folder / "kek.key").read_text().strip()
     apart = subprocess.run(argv, capture_output=True, text=True, timeout=60, env={**env, "TOVHOLDER_KEK": kek})
     assert apart.returncode == 1 and "plain HTTP" in apart.stderr and "warning:" not in apart.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chmod", [0o644, 0o640])
+def test_server_run_refuses_a_tls_private_key_open_to_its_group_or_others(
+    folder: Path, tmp_path: Path, chmod: int
+) -> None:
+    cert, key = self_signed(tmp_path)
+    os.chmod(key, chmod)
+    port = str(free_port())
+    argv = [sys.executable, "-m", "tovholder", "server", "run", str(folder), "--port", port]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TOVHOLDER_")}
+    done = subprocess.run(
+        [*argv, "--cert", str(cert), "--key", str(key)], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert done.returncode == 1
+    assert (
+        f"the TLS private key file {key} is open to its group or others (mode {chmod:04o}); "
+        f"make it private with `chmod 600 {key}`"
+    ) in done.stderr
+    assert "Traceback" not in done.stderr
+    assert mode(key) == chmod, "the key file is left as it was"
+    missing = subprocess.run(
+        [*argv, "--cert", str(cert), "--key", str(tmp_path / "nowhere.pem")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert (
+        missing.returncode == 1 and f"there is no TLS private key file at {tmp_path / 'nowhere.pem'}" in missing.stderr
+    )
