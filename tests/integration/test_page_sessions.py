@@ -48,11 +48,15 @@ def test_a_session_ends_at_the_next_request_when_its_token_is_revoked_through_th
 ) -> None:
     anna = browser(server, add_worker(server, "w-anna", "jobcenter"))
     bo = browser(server, add_worker(server, "w-bo", "health"))
-    with closing(anna), closing(bo):
-        assert caseload(anna) == "jobcenter" and caseload(bo) == "health"
+    cy = browser(server, add_worker(server, "w-cy", "jobcenter"))
+    with closing(anna), closing(bo), closing(cy):
+        assert (caseload(anna), caseload(bo), caseload(cy)) == ("jobcenter", "health", "jobcenter")
         admin(server, "token", "revoke", "--worker", "w-anna")
         assert caseload(anna) == "signed out"
-        assert caseload(bo) == "health", "only the revoked token's sessions end"
+        assert caseload(bo) == "health" and caseload(cy) == "jobcenter", "only the revoked token's sessions end"
+        admin(server, "worker", "disable", "w-cy")
+        assert caseload(cy) == "signed out"
+        assert caseload(bo) == "health"
 
 
 def test_a_session_on_one_server_ends_when_another_server_on_the_database_revokes_the_token(
