@@ -131,6 +131,10 @@ class LogStore(Protocol):
         """Those of the cases that have an event at or below position `upto`, sorted."""
         ...
 
+    def last_seqs(self, case_ids: Sequence[str]) -> dict[str, int]:
+        """The last case sequence of each named case that has events (one question for all)."""
+        ...
+
     def notifications(self, after: int, limit: int, topics: Sequence[str] = ()) -> list[StoredRow]:
         """Events after a global position (of the given types only, when named), in log order."""
         ...

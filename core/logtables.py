@@ -234,6 +234,19 @@ class LogQueries(ABC):
                 found.add(case_text(cid))
         return sorted(found)
 
+    def last_seqs(self, case_ids: Sequence[str]) -> dict[str, int]:
+        ids = [self.stored_case_id(c) for c in case_ids if is_case_id(c)]
+        found: dict[str, int] = {}
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i : i + CHUNK]
+            for cid, seq in self.run(
+                f"SELECT originator_id, MAX(originator_version) FROM {self.events_table} "
+                f"WHERE originator_id IN ({self._in(chunk)}) GROUP BY originator_id",
+                chunk,
+            ):
+                found[case_text(cid)] = int(seq)
+        return found
+
     def notifications(self, after: int, limit: int, topics: Sequence[str] = ()) -> list[StoredRow]:
         p, position = self.tables.p, self.position
         where = f" AND topic IN ({self._in(topics)})" if topics else ""

@@ -109,12 +109,13 @@ class ServerContext:
             log.register_device(SERVER_ID, SERVER_ID, server_keys.signing_public, server_keys.agreement_public)
         ca_file = settings.ca_cert or settings.cert
         ca_pem = read_secret(settings.path(ca_file), "CA certificate") if ca_file else None
+        caseload = Caseload(log)
         return cls(
             settings=settings,
             log=log,
             store=store,
-            caseload=Caseload(log),
-            push=PushService(log, store.directory, server_keys),
+            caseload=caseload,
+            push=PushService(log, store.directory, server_keys, caseload=caseload),
             server_keys=server_keys,
             ca_pem=ca_pem,
         )

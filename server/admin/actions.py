@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.departments import Department
-from core.errors import ConfigurationError, InvalidInput
+from core.errors import ConfigurationError, InvalidInput, KeyNotHeld, RuleViolation
 from core.log import Device
 from core.logtables import is_case_id
 from core.retention import erase
@@ -53,10 +53,24 @@ def revoke(ctx: ServerContext, device_id: str) -> dict[str, Any]:
 
 
 def assign(ctx: ServerContext, case_id: str, worker: str) -> dict[str, Any]:
-    """Put a case in a worker's caseload, so their laptops receive it; NotFound for an
-    unknown worker."""
-    if ctx.store.worker(worker) is None:
+    """Put a case in a worker's caseload, so their laptops receive it; only a worker whose
+    department is a party of the case now may hold it. InvalidInput for what is not a
+    case id, NotFound for an unknown worker or case, RuleViolation (nothing stored) for a
+    worker whose department is not a party of the case."""
+    record = ctx.store.worker(worker)
+    if record is None:
         raise NotFound(f"worker {worker} does not exist")
+    if not is_case_id(case_id):
+        raise InvalidInput("a case id is a UUID")
+    try:
+        party = ctx.caseload.party(case_id, record.department)
+    except KeyNotHeld:
+        raise NotFound(f"no case {case_id}") from None
+    if not party:
+        raise RuleViolation(
+            f"worker {worker} cannot be assigned case {case_id}: their department {record.department} "
+            "is not a party of the case; a coordinator adds the department to the team first"
+        )
     changed = ctx.caseload.assign(case_id, worker)
     return {"case": case_id, "worker": worker, "assigned": True, "changed": changed}
 

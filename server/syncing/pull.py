@@ -8,9 +8,10 @@ names its cursor (a global position) and the cases it holds. The answer has, in 
 2. the page of caseload events after the cursor, in position order;
 3. *grants*: the case key wrapped for the device's X25519 key, for every case in the
    answer that the device does not hold yet;
-4. *drop*: held cases that left the caseload because their assignment to the worker
-   ended; a case id the worker never held is never named, so `holding` cannot be used
-   to learn which case ids exist.
+4. *drop*: held cases that left the caseload (the assignment ended, the worker's
+   department left the case, the case was erased) and that the worker once had
+   (assigned or opened); a case id the worker never had is never named, so `holding`
+   cannot be used to learn which case ids exist.
 
 `next` is the position the device may move its cursor to once it applied the answer. It
 jumps over other workers' events and the gaps a rolled-back transaction leaves: when the
@@ -40,11 +41,13 @@ MAX_BACKFILL_CASES = 20
 
 @dataclass(frozen=True)
 class PullingDevice:
-    """The device asking: its id, its worker, and its X25519 key for grants."""
+    """The device asking: its id, its worker and their department, and its X25519 key
+    for grants."""
 
     device_id: str
     worker: str
     agreement_key: bytes
+    department: str
 
 
 def pull(
@@ -62,11 +65,11 @@ def pull(
             f"the cursor {request.after} is beyond the log's head {head}; "
             "the laptop's store belongs to another server or the server's log was replaced"
         )
-    cases = caseload.of(device.worker)
+    cases = caseload.of(device.worker, device.department)
     holding = set(request.holding)
-    # Only cases the worker was once assigned: the answer never tells a device whether
-    # a case id it names, but never held, exists.
-    drop = tuple(log.recorder.formerly_assigned(device.worker, holding - cases))
+    # Only cases the worker once had: the answer never tells a device whether a case id
+    # it names, but never had, exists.
+    drop = tuple(caseload.once_held(device.worker, holding - cases))
 
     backfill_events: list[LoggedEvent] = []
     more = False

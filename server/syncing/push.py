@@ -5,9 +5,11 @@ batch signature is verified once; key grants for cases opened offline are unwrap
 the server's X25519 key; then every event is judged in order against the server's
 current state of its case:
 
-- a header that does not name the pushing device, its worker, department and role, a
-  payload that does not open, or an event that breaks a rule of the domain is
-  *rejected* with the rule's sentence;
+- a header that does not name the pushing device, its worker, department and role, an
+  event of a case outside the worker's caseload at the moment of the push (a key kept
+  from before is not a right; only the cases the batch itself opens, with their keys
+  sent along, are exempt), a payload that does not open, or an event that breaks a rule
+  of the domain is *rejected* with the rule's sentence;
 - an event already in the log answers *duplicate* with its original sequence and
   position (so a retried batch gets the same answers and nothing is stored twice);
 - an event recorded offline (its `seen_seq` is behind the case) that fails against the
@@ -48,6 +50,7 @@ from core.recording import Author, make_event
 from core.rules import CLASHING, check, clash
 from core.sealing import SealedEvent, open_sealed, parse, seal
 from core.signing import BatchSeal, sign_batch
+from server.syncing.caseload import Caseload
 from sync.protocol import SERVER_ID, Conflict, EventResult, PushRequest, PushResponse
 
 MAX_CONFLICT_EVENTS = 50
@@ -93,6 +96,7 @@ class _Batch:
     taken: set[str] = field(default_factory=set)  # event ids accepted in this batch
     clashes: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)  # case, rule, events
     work: dict[str, _Work] = field(default_factory=dict)
+    holding: set[str] = field(default_factory=set)  # cases the worker may add to: caseload + opened here
 
 
 class PushService:
@@ -105,8 +109,10 @@ class PushService:
         server_keys: DeviceKeys,
         clock: Callable[[], datetime] = ev.utcnow,
         cache_size: int = CACHE_CASES,
+        caseload: Caseload | None = None,
     ) -> None:
         self.log = log
+        self.caseload = caseload or Caseload(log)
         self.directory = directory
         self.keys = server_keys
         self.clock = clock
@@ -191,6 +197,7 @@ class PushService:
                 parsed.append(None)
         batch = _Batch(self.log.find([s.event_id for s in parsed if s is not None]))
         granted, bad_grants = self._grants(request)
+        batch.holding = self._holding(parsed, granted, worker)
         directory = self.directory()
         for sealed in parsed:
             batch.results.append(self._take(batch, sealed, device_id, worker, granted, bad_grants, directory))
@@ -199,6 +206,14 @@ class PushService:
         if batch.accepted:
             receipts, conflicts = self._store(batch, request.seal)
         return PushResponse(self._answers(parsed, batch.results, receipts), conflicts)
+
+    def _holding(self, parsed: Sequence[SealedEvent | None], granted: dict[str, CaseKey], worker: Worker) -> set[str]:
+        """The batch's cases the worker may add to now: those in their caseload, those the
+        batch opens (their keys sent along), and those the log has never heard of (judged
+        later: without a key they are rejected as such)."""
+        touched = {s.case_id for s in parsed if s is not None}
+        known = set(self.log.recorder.case_ids(touched)) - set(granted)
+        return (touched - known) | self.caseload.among(worker.worker, worker.department, known)
 
     def _take(
         self,
@@ -220,6 +235,12 @@ class PushService:
         reason = _header_problem(sealed, device_id, worker)
         if reason is None and h.case_id in bad_grants:
             reason = f"the key grant for case {h.case_id} does not open with the server's key"
+        if reason is None and h.case_id not in batch.holding:
+            reason = (
+                f"case {h.case_id} is not in the caseload of worker {worker.worker}: only a worker assigned "
+                "the case or who opened it, while their department is a party of it, adds to it "
+                "(a key kept from before is not a right)"
+            )
         if reason is not None:
             return _rejected(h.event_id, h.case_id, reason)
         try:
