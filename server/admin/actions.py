@@ -44,10 +44,12 @@ def device_json(d: Device) -> dict[str, Any]:
 
 
 def revoke(ctx: ServerContext, device_id: str) -> dict[str, Any]:
-    """Revoke a laptop: it is refused at once, at its next request; NotFound when no such
-    laptop is enrolled (the server's own device cannot be revoked)."""
+    """Revoke a laptop: it is refused at once, at its next request, and the keys of the
+    cases it held rotate; NotFound when no such laptop is enrolled (the server's own device
+    cannot be revoked)."""
     if device_id == "server" or not ctx.log.revoke_device(device_id):
         raise NotFound(f"device {device_id} is not enrolled")
+    ctx.rotation.settle_devices([device_id])
     device = ctx.log.device(device_id)
     return device_json(device) if device else {"device": device_id}
 
@@ -76,8 +78,10 @@ def assign(ctx: ServerContext, case_id: str, worker: str) -> dict[str, Any]:
 
 
 def unassign(ctx: ServerContext, case_id: str, worker: str) -> dict[str, Any]:
-    """End an assignment: the worker's laptops drop the case and its key at their next pull."""
+    """End an assignment: the worker's laptops drop the case and its keys at their next
+    pull, and the case's key rotates when one of them held its current key."""
     changed = ctx.caseload.unassign(case_id, worker)
+    ctx.rotation.settle([case_id])
     return {"case": case_id, "worker": worker, "assigned": False, "changed": changed}
 
 
@@ -98,8 +102,10 @@ def revoke_tokens(ctx: ServerContext, worker: str) -> dict[str, Any]:
 
 def disable(ctx: ServerContext, worker: str) -> dict[str, Any]:
     """Disable a worker who left: their tokens and laptops are refused at once, in every
-    server process; NotFound for an unknown worker."""
+    server process, and the keys of the cases their laptops held rotate; NotFound for an
+    unknown worker."""
     changed = ctx.store.disable_worker(worker)
+    ctx.rotation.settle_devices(d.device_id for d in ctx.log.devices() if d.worker == worker)
     return {"worker": worker, "disabled": True, "changed": changed}
 
 

@@ -93,7 +93,8 @@ def pull(
         else:
             next_position = head
     delivered = backfill_events + page
-    grants = _grants(log, device, {e.sealed.case_id for e in delivered} - holding)
+    fresh = {e.sealed.case_id for e in delivered} - holding
+    grants = _grants(log, device, fresh, (cases & holding) - fresh, request.after)
     return PullResponse(
         events=tuple(_pulled(e) for e in delivered),
         grants=grants,
@@ -108,12 +109,29 @@ def _pulled(e: LoggedEvent) -> PulledEvent:
     return PulledEvent(e.position, e.seq, e.sealed.case_id, e.sealed.raw, to_micros(e.received_at), e.link)
 
 
-def _grants(log: CaseLog, device: PullingDevice, case_ids: Iterable[str]) -> tuple[KeyGrant, ...]:
+def _grants(
+    log: CaseLog, device: PullingDevice, fresh: set[str], held: set[str], after: int
+) -> tuple[KeyGrant, ...]:
+    """Every key of the cases new to the device (`fresh`), and every key id of the cases it
+    holds that it was not granted yet, each wrapped for the device's X25519 key; per case
+    oldest first, the current key last (the laptop seals under the last one it gets).
+
+    A grant is recorded with the cursor of the pull that carried it, and given again until
+    the device pulls from beyond that cursor: only then has it surely applied the answer.
+    An erased case has no key left to grant: it travels without one."""
+    wanted = fresh | held
+    if not wanted:
+        return ()
+    applied = {(c, k) for c, k, cursor in log.recorder.grant_rows(device.device_id, sorted(held)) if cursor < after}
     grants: list[KeyGrant] = []
-    for case_id in sorted(case_ids):
-        try:
-            key = log.case_key(case_id)
-        except (KeyNotHeld, CaseErased):
-            continue  # an erased case travels without a key: only its header is readable
-        grants.append(KeyGrant(case_id, key.key_id, grant_key(key, device.agreement_key, device.device_id)))
+    for case_id, key_ids in sorted(log.recorder.key_ids(sorted(wanted)).items()):
+        for key_id in key_ids:
+            if (case_id, key_id) in applied:
+                continue
+            try:
+                key = log.case_key_by_id(case_id, key_id)
+            except (KeyNotHeld, CaseErased):
+                break  # erased meanwhile
+            grants.append(KeyGrant(case_id, key_id, grant_key(key, device.agreement_key, device.device_id)))
+    log.recorder.add_grants(device.device_id, [(g.case_id, g.key_id) for g in grants], to_micros(log.clock()), after)
     return tuple(grants)

@@ -51,10 +51,12 @@ from core.rules import CLASHING, check, clash
 from core.sealing import SealedEvent, open_sealed, parse, seal
 from core.signing import BatchSeal, sign_batch
 from server.syncing.caseload import Caseload
+from server.syncing.rotation import KeyRotation
 from sync.protocol import SERVER_ID, Conflict, EventResult, PushRequest, PushResponse
 
 MAX_CONFLICT_EVENTS = 50
 CACHE_CASES = 2000  # decrypted cases kept in memory; a caseload is 20-60 per worker
+MEMBERSHIP_TOPICS = frozenset({ev.TeamMemberLeft.TOPIC, ev.CaseTransferred.TOPIC})
 JUDGED_REMEMBERED = 10_000  # batch ids a push `after` them finds without asking the database
 
 
@@ -110,9 +112,11 @@ class PushService:
         clock: Callable[[], datetime] = ev.utcnow,
         cache_size: int = CACHE_CASES,
         caseload: Caseload | None = None,
+        rotation: KeyRotation | None = None,
     ) -> None:
         self.log = log
         self.caseload = caseload or Caseload(log)
+        self.rotation = rotation
         self.directory = directory
         self.keys = server_keys
         self.clock = clock
@@ -123,8 +127,9 @@ class PushService:
         self._judged_lock = threading.Lock()
 
     # -- the case cache ------------------------------------------------------------------
-    def view(self, case_id: str, key: CaseKey | None = None) -> CaseView:
-        """The case's decrypted events and state, extended by what the log gained since.
+    def view(self, case_id: str) -> CaseView:
+        """The case's decrypted events and state, extended by what the log gained since,
+        each event opened with the key its header names.
 
         Reading the log's tail on every use keeps several server instances honest: the
         cache only saves decrypting what was already seen.
@@ -132,13 +137,10 @@ class PushService:
         cached = self._cases.get(case_id)
         if cached is None:
             cached = CaseView(CaseState(case_id))
-        newer = self.log.case_events(case_id, after=cached.state.seq)
-        if newer:
-            key = key or self.log.case_key(case_id)
-            for logged in newer:
-                e = open_sealed(logged.sealed, None if logged.sealed.topic == "case.erased" else key)
-                cached.state.apply(e)
-                cached.events.append(e)
+        for logged in self.log.case_events(case_id, after=cached.state.seq):
+            e = self.log.open(logged)
+            cached.state.apply(e)
+            cached.events.append(e)
         if cached.state.seq:
             self._keep(case_id, cached)
         return cached
@@ -205,6 +207,9 @@ class PushService:
         conflicts: tuple[Conflict, ...] = ()
         if batch.accepted:
             receipts, conflicts = self._store(batch, request.seal)
+            if self.rotation is not None:
+                # A department that left (or a lead moved) may take the case from devices.
+                self.rotation.settle({s.case_id for s in batch.accepted if s.topic in MEMBERSHIP_TOPICS})
         return PushResponse(self._answers(parsed, batch.results, receipts), conflicts)
 
     def _holding(self, parsed: Sequence[SealedEvent | None], granted: dict[str, CaseKey], worker: Worker) -> set[str]:
@@ -245,8 +250,11 @@ class PushService:
             return _rejected(h.event_id, h.case_id, reason)
         try:
             w = batch.work.get(h.case_id) or self._work(batch, h.case_id, granted)
-            event = open_sealed(sealed, w.key)
-        except KeyNotHeld:
+            key = w.key if h.key_id == w.key.key_id or not w.key_stored else self.log.case_key_by_id(h.case_id, h.key_id)
+            event = open_sealed(sealed, key)
+        except KeyNotHeld as exc:
+            if h.case_id in batch.work:  # the case is known; the key id its header names is not
+                return _rejected(h.event_id, h.case_id, str(exc))
             reason = f"no key is held for case {h.case_id}; push its key grant with its first events"
             return _rejected(h.event_id, h.case_id, reason)
         except (DecryptionError, CodecError, CaseErased) as exc:
@@ -273,7 +281,7 @@ class PushService:
         if key is None:
             raise KeyNotHeld(f"no key is held for case {case_id}")
         if held:
-            current = self.view(case_id, key)
+            current = self.view(case_id)
             view = CaseView(deepcopy(current.state), list(current.events))
         else:
             view = CaseView(CaseState(case_id))  # no key held: the log has no event of it

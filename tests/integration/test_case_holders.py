@@ -150,7 +150,7 @@ def test_after_unassignment_new_events_are_sealed_under_a_key_the_departed_lapto
     assert client(office, env, "sync")["pushed"] == 1
 
     with Laptop(LaptopStore.open(office, PASSPHRASE)) as laptop:
-        events = laptop.view(case).events
+        events = [e for e, _ in laptop.view(case).events]
         newest = laptop.key(case).key_id
     assert newest != first_key
     assert events[0].header.key_id == first_key
