@@ -359,11 +359,7 @@ class CaseLog:
                 self.check_batch_id(group_seal)
         existing = self.find(ids) if look_up else {}
         staged = self._stage(groups, existing, to_micros(self.clock()))
-        keys = [
-            (k.case_id, k.key_id, self.kek.wrap(k))
-            for k in new_keys
-            if not self.has_key(k.case_id)
-        ]
+        keys = [(k.case_id, k.key_id, self.kek.wrap(k)) for k in new_keys if not self.has_key(k.case_id)]
         positions: Sequence[int] = []
         if staged.rows or keys:
             positions = self.recorder.append(staged.rows, batches=staged.batches, index=staged.indexed, keys=keys)

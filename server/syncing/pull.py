@@ -24,7 +24,6 @@ position in (after, head], served per case by the events table's primary key.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.errors import CaseErased, KeyNotHeld
@@ -109,9 +108,7 @@ def _pulled(e: LoggedEvent) -> PulledEvent:
     return PulledEvent(e.position, e.seq, e.sealed.case_id, e.sealed.raw, to_micros(e.received_at), e.link)
 
 
-def _grants(
-    log: CaseLog, device: PullingDevice, fresh: set[str], held: set[str], after: int
-) -> tuple[KeyGrant, ...]:
+def _grants(log: CaseLog, device: PullingDevice, fresh: set[str], held: set[str], after: int) -> tuple[KeyGrant, ...]:
     """Every key of the cases new to the device (`fresh`), and every key id of the cases it
     holds that it was not granted yet, each wrapped for the device's X25519 key; per case
     oldest first, the current key last (the laptop seals under the last one it gets).

@@ -250,7 +250,9 @@ class PushService:
             return _rejected(h.event_id, h.case_id, reason)
         try:
             w = batch.work.get(h.case_id) or self._work(batch, h.case_id, granted)
-            key = w.key if h.key_id == w.key.key_id or not w.key_stored else self.log.case_key_by_id(h.case_id, h.key_id)
+            key = w.key
+            if w.key_stored and h.key_id != key.key_id:  # sealed before the key last rotated
+                key = self.log.case_key_by_id(h.case_id, h.key_id)
             event = open_sealed(sealed, key)
         except KeyNotHeld as exc:
             if h.case_id in batch.work:  # the case is known; the key id its header names is not
