@@ -314,7 +314,7 @@ def bench_first_sync(b: Bench, code: str, expected: int, page: int) -> dict[str,
     held = laptop.store.count_confirmed()
     if held != expected:
         raise SystemExit(f"the fresh laptop holds {held} of {expected} events after its first sync")
-    worker, device_id = laptop.author.worker, laptop.device_id
+    worker, department, device_id = laptop.author.worker, laptop.author.department, laptop.device_id
     laptop.close()
 
     # The same pull answered and applied in-process: what is left once HTTP is gone.
@@ -323,7 +323,7 @@ def bench_first_sync(b: Bench, code: str, expected: int, page: int) -> dict[str,
     store = LaptopStore.create(folder, PASSPHRASE, keys, {"device_id": device_id}, scrypt_n=FAST_SCRYPT)
     ctx = ServerContext.open(b.server_dir, {})
     try:
-        who = PullingDevice(device_id, worker, keys.agreement_public)
+        who = PullingDevice(device_id, worker, keys.agreement_public, department)
         caseload = Caseload(ctx.log)
         t0 = time.perf_counter()
         cursor, more = 0, True

@@ -110,16 +110,20 @@ class Laptop:
         return self.store.case_key(case_id)
 
     def view(self, case_id: str) -> CaseView:
-        """Fold the confirmed stream and the pending outbox (KeyNotHeld if not held)."""
+        """Fold the confirmed stream and the pending outbox (KeyNotHeld if not held), each
+        event opened with the key its header names."""
         key = self.key(case_id)
+        keys = self.store.case_keys(case_id)
         view = CaseView(CaseState(case_id))
         for c in self.store.confirmed(case_id):
-            e = open_sealed(parse(c.sealed), key)
+            sealed = parse(c.sealed)
+            e = open_sealed(sealed, keys.get(sealed.header.key_id, key))
             view.state.apply(e)
             view.events.append((e, False))
             view.confirmed_seq = c.seq
         for p in self.store.outbox(case_id):
-            e = open_sealed(parse(p.sealed), key)
+            sealed = parse(p.sealed)
+            e = open_sealed(sealed, keys.get(sealed.header.key_id, key))
             view.state.apply(e)
             view.events.append((e, True))
         return view

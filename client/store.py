@@ -13,7 +13,10 @@ module (`client.database`), holding these tables:
 - ``outbox``: events recorded here and not yet confirmed, sealed, in recording order,
   with their status (``pending``, ``sent`` once the server accepted them, ``rejected``
   with the server's reason);
-- ``case_keys``: each case key wrapped under the worker's passphrase key (scrypt);
+- ``case_keys``: each case's newest key, wrapped under the worker's passphrase key
+  (scrypt): new events are sealed under it;
+- ``case_keys_earlier``: the keys a case had before (a key rotates when a device loses
+  the case), wrapped the same way, to open the events sealed under them;
 - ``meta``: the device's identity and settings, its private keys sealed under the
   passphrase key, the pull cursor and the time of the last sync.
 
@@ -57,6 +60,8 @@ SCHEMA = (
     "status TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '')",
     "CREATE TABLE IF NOT EXISTS case_keys (case_id TEXT PRIMARY KEY, "
     "key_id TEXT NOT NULL, wrapped BLOB NOT NULL, pushed INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS case_keys_earlier (case_id TEXT NOT NULL, key_id TEXT NOT NULL, "
+    "wrapped BLOB NOT NULL, PRIMARY KEY (case_id, key_id))",
 )
 
 
@@ -188,6 +193,15 @@ class LaptopStore:
             raise KeyNotHeld(f"case {case_id} is not held on this laptop")
         return self._key.unwrap(case_id, rows[0][0], bytes(rows[0][1]))
 
+    def case_keys(self, case_id: str) -> dict[str, CaseKey]:
+        """Every key the laptop holds of a case, newest and earlier, by key id."""
+        rows = self._run(
+            "SELECT key_id, wrapped FROM case_keys WHERE case_id=? "
+            "UNION ALL SELECT key_id, wrapped FROM case_keys_earlier WHERE case_id=?",
+            (case_id, case_id),
+        )
+        return {r[0]: self._key.unwrap(case_id, r[0], bytes(r[1])) for r in rows}
+
     def held_cases(self) -> list[str]:
         return [r[0] for r in self._run("SELECT case_id FROM case_keys ORDER BY case_id")]
 
@@ -277,10 +291,7 @@ class LaptopStore:
         """
         with self.database.transaction(commit=True) as c:
             for key in keys:
-                c.execute(
-                    "INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, 1)",
-                    (key.case_id, key.key_id, self._key.wrap(key)),
-                )
+                _keep_key(c, key, self._key.wrap(key))
             stored, confirmed = _checked_page(c, events)
             # One statement each for the whole page.
             c.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", stored)
@@ -290,9 +301,29 @@ class LaptopStore:
                 c.execute("DELETE FROM stored_events WHERE originator_id=?", (UUID(case_id).hex,))
                 c.execute("DELETE FROM confirmed_index WHERE case_id=?", (case_id,))
                 c.execute("DELETE FROM case_keys WHERE case_id=?", (case_id,))
+                c.execute("DELETE FROM case_keys_earlier WHERE case_id=?", (case_id,))
             c.execute("INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (_pack(cursor),))
             c.execute("INSERT OR REPLACE INTO meta VALUES ('last_sync', ?)", (_pack(synced_at),))
         return len(stored)
+
+
+def _keep_key(c: Any, key: CaseKey, wrapped: bytes) -> None:
+    """Keep a granted key. The server grants a case's keys oldest first, so a key id not
+    held yet becomes the case's newest key and the one it follows moves to the earlier
+    keys; a key id already held changes nothing."""
+    c.execute(
+        "SELECT key_id FROM case_keys WHERE case_id=? UNION ALL SELECT key_id FROM case_keys_earlier WHERE case_id=?",
+        (key.case_id, key.case_id),
+    )
+    held = [r[0] for r in c.fetchall()]
+    if key.key_id in held:
+        c.execute("UPDATE case_keys SET pushed=1 WHERE case_id=? AND key_id=?", (key.case_id, key.key_id))
+        return
+    c.execute(
+        "INSERT OR IGNORE INTO case_keys_earlier SELECT case_id, key_id, wrapped FROM case_keys WHERE case_id=?",
+        (key.case_id,),
+    )
+    c.execute("INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, 1)", (key.case_id, key.key_id, wrapped))
 
 
 def _checked_page(

@@ -16,8 +16,10 @@ one is judged when it is read (`core.case_view`), never stored here.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +69,57 @@ class CaseRow:
     seq: int
 
 
+class IndexFolds:
+    """Cases folded from their index-relevant events only (membership, status, erasure
+    requests), remembered by the sequence they were folded up to.
+
+    The log is immutable, so a state folded to sequence n stays right and a later
+    question only folds the case's newer events; without this, each page of the index
+    re-read every touched case from its start and a rebuild grew quadratic in the length
+    of a case. The caseload asks the same of the cases a worker may hold
+    (`server.syncing.caseload`).
+    """
+
+    def __init__(self, log: CaseLog, remember: int = 100_000) -> None:
+        self.log = log
+        self.remember = remember
+        self._folded: OrderedDict[str, tuple[int, CaseState]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def state(self, case_id: str, upto: int, page: Sequence[LoggedEvent] = ()) -> CaseState:
+        """The case folded from its index-relevant events up to sequence `upto`.
+
+        Membership and status live in sealed payloads, so those events are opened; an
+        erased case cannot be opened any more and is indexed as erased with no parties.
+        Only the events after the sequence folded last time are read, and not even those
+        when the page at hand (the case's events in it, in order) follows on from it.
+        """
+        with self._lock:
+            done, state = self._folded.get(case_id, (0, None))
+        if state is None or done > upto:
+            done, state = 0, CaseState(case_id)
+        elif done < upto and state.status != "erased":
+            state = deepcopy(state)  # another thread may be reading the remembered one
+        if done < upto and state.status != "erased":
+            follows = bool(page) and page[0].seq == done + 1 and page[-1].seq == upto
+            logged = list(page) if follows else self.log.case_events(case_id, after=done, upto=upto)
+            if any(le.sealed.topic == ev.CaseErased.TOPIC for le in logged):
+                state = CaseState(case_id, status="erased")
+            else:
+                try:
+                    for le in logged:
+                        if le.sealed.topic in INDEX_TOPICS:
+                            state.apply(self.log.open(le))
+                except (CaseErased, KeyNotHeld):
+                    state = CaseState(case_id, status="erased")
+        with self._lock:
+            self._folded[case_id] = (upto, state)
+            self._folded.move_to_end(case_id)
+            while len(self._folded) > self.remember:
+                self._folded.popitem(last=False)
+        return state
+
+
 class CaseIndexProjection:
     """Projection of the log onto `view_cases` and `view_dept_cases`.
 
@@ -80,12 +133,7 @@ class CaseIndexProjection:
     def __init__(self, log: CaseLog, remember: int = 100_000) -> None:
         self.log = log
         self.cases, self.dept_cases = table_names(log)
-        # Index states folded so far, by case: (sequence folded up to, state). The log is
-        # immutable, so a state folded to sequence n stays right and a later page only
-        # folds the case's newer events; without this, each page re-read every touched
-        # case from its start and a rebuild grew quadratic in the length of a case.
-        self.remember = remember
-        self._folded: OrderedDict[str, tuple[int, CaseState]] = OrderedDict()
+        self.folds = IndexFolds(log, remember)
 
     def create_statements(self, placeholder: str) -> list[str]:
         return [
@@ -115,7 +163,7 @@ class CaseIndexProjection:
         cases: list[Write] = []
         parties: list[Write] = []
         for case_id, (position, seq) in last.items():
-            state = self._index_state(case_id, seq, paged[case_id])
+            state = self.folds.state(case_id, seq, paged[case_id])
             requested = [at for at, granted in state.erasure_requests.values() if granted is None]
             cases.append(
                 (
@@ -143,35 +191,6 @@ class CaseIndexProjection:
             *((delete_parties, c) for c in cleared),
             *parties,
         ]
-
-    def _index_state(self, case_id: str, upto: int, page: Sequence[LoggedEvent] = ()) -> CaseState:
-        """The case folded from its index-relevant events up to sequence `upto`.
-
-        Membership and status live in sealed payloads, so those events are opened; an
-        erased case cannot be opened any more and is indexed as erased with no parties.
-        Only the events after the sequence folded last time are read, and not even those
-        when the page at hand (the case's events in it, in order) follows on from it.
-        """
-        done, state = self._folded.get(case_id, (0, None))
-        if state is None or done > upto:
-            done, state = 0, CaseState(case_id)
-        if state.status != "erased":
-            follows = bool(page) and page[0].seq == done + 1 and page[-1].seq == upto
-            logged = list(page) if follows else self.log.case_events(case_id, after=done, upto=upto)
-            if any(le.sealed.topic == ev.CaseErased.TOPIC for le in logged):
-                state = CaseState(case_id, status="erased")
-            else:
-                try:
-                    for le in logged:
-                        if le.sealed.topic in INDEX_TOPICS:
-                            state.apply(self.log.open(le))
-                except (CaseErased, KeyNotHeld):
-                    state = CaseState(case_id, status="erased")
-        self._folded[case_id] = (upto, state)
-        self._folded.move_to_end(case_id)
-        while len(self._folded) > self.remember:
-            self._folded.popitem(last=False)
-        return state
 
 
 def _case_rows(log: CaseLog, where: str = "", params: Sequence[Any] = ()) -> list[CaseRow]:

@@ -39,7 +39,7 @@ from core.generations import DEVICES, ERASURES, Generations
 from core.heads import CaseHeads
 from core.keys import CaseKey, KeyEncryptionKey
 from core.logstore import Device as Device  # re-exported: the log speaks of devices
-from core.logstore import EventRow, LogStore, Row
+from core.logstore import EventRow, LogStore, Row, StoredKey
 from core.sealing import SealedEvent, from_micros, open_sealed, parse, to_micros
 from core.signing import BatchSeal
 
@@ -122,7 +122,7 @@ class CaseLog:
         self.kek = kek
         self.clock = clock
         self._heads: dict[str, tuple[int, bytes]] = {}
-        self._keys: dict[str, CaseKey] = {}
+        self._keys: dict[tuple[str, str], CaseKey] = {}
         self._devices: dict[str, Device] = {}
         self._lock = threading.Lock()
         # Moved on whenever a cache is dropped: a look-up begun before is not remembered.
@@ -188,20 +188,63 @@ class CaseLog:
         return self.recorder.devices()
 
     # -- keys --------------------------------------------------------------------------
+    # A case has one current key and may have earlier ones: a key rotates when a device
+    # loses the case (`server.syncing.rotation`). Every event names its key id in its
+    # header and is opened with that key; new events are sealed under the current one.
+    # Unwrapped keys are kept by (case, key id): a key id's secret never changes, so only
+    # erasure (which clears them all, in every process) can make one stale.
     def case_key(self, case_id: str) -> CaseKey:
-        """The case's data key, unwrapped from the KEK; CaseErased once it was destroyed."""
-        key = self._keys.get(case_id)
-        if key is not None:
-            return key
-        epoch = self._epoch
+        """The case's current data key, unwrapped from the KEK; KeyNotHeld for an unknown
+        case, CaseErased once its keys were destroyed."""
         stored = self.recorder.case_key(case_id)
         if stored is None:
             raise KeyNotHeld(f"no key is held for case {case_id}")
+        return self._unwrapped(case_id, stored.key_id, stored)
+
+    def case_key_by_id(self, case_id: str, key_id: str) -> CaseKey:
+        """One key of the case by its id, current or earlier; KeyNotHeld when the case has
+        no key of that id, CaseErased once its keys were destroyed."""
+        key = self._keys.get((case_id, key_id))
+        if key is not None:
+            return key
+        stored = self.recorder.case_key(case_id)
+        if stored is None:
+            raise KeyNotHeld(f"no key is held for case {case_id}")
+        if stored.key_id != key_id and stored.destroyed_at is None:
+            earlier = dict(self.recorder.earlier_keys(case_id))
+            if key_id not in earlier:
+                raise KeyNotHeld(f"case {case_id} has no key {key_id}")
+            stored = StoredKey(key_id, earlier[key_id], None)
+        return self._unwrapped(case_id, key_id, stored)
+
+    def case_keys(self, case_id: str) -> list[CaseKey]:
+        """Every key of the case, oldest first, the current one last; [] for an unknown
+        case, CaseErased once its keys were destroyed."""
+        current = self.recorder.case_key(case_id)
+        if current is None:
+            return []
+        earlier = self.recorder.earlier_keys(case_id)
+        keys = [self._unwrapped(case_id, k, StoredKey(k, w, None)) for k, w in earlier]
+        return [*keys, self._unwrapped(case_id, current.key_id, current)]
+
+    def _unwrapped(self, case_id: str, key_id: str, stored: StoredKey) -> CaseKey:
+        key = self._keys.get((case_id, key_id))
+        if key is not None:
+            return key
         if stored.destroyed_at is not None or stored.wrapped is None:
             raise CaseErased(f"case {case_id} was erased: its key was destroyed")
-        key = self.kek.unwrap(case_id, stored.key_id, stored.wrapped)
+        epoch = self._epoch
+        key = self.kek.unwrap(case_id, key_id, stored.wrapped)
         if epoch == self._epoch:
-            self._keys[case_id] = key
+            self._keys[(case_id, key_id)] = key
+        return key
+
+    def rotate_key(self, case_id: str) -> CaseKey | None:
+        """Give the case a new current key; the one it replaces stays, to open the events
+        sealed under it. None when the case has no live key (unknown or erased)."""
+        key = CaseKey.generate(case_id)
+        if not self.recorder.rotate_key(case_id, key.key_id, self.kek.wrap(key), to_micros(self.clock())):
+            return None
         return key
 
     def has_key(self, case_id: str) -> bool:
@@ -215,9 +258,11 @@ class CaseLog:
         self.recorder.add_key(key.case_id, key.key_id, self.kek.wrap(key))
 
     def destroy_key(self, case_id: str) -> None:
-        """Crypto-shredding: overwrite and forget the wrapped case key. The log stays intact."""
+        """Crypto-shredding: overwrite and forget every wrapped key of the case. The log
+        stays intact."""
         self.recorder.destroy_key(case_id, to_micros(self.clock()))
-        self._keys.pop(case_id, None)
+        for held in [k for k in self._keys if k[0] == case_id]:
+            self._keys.pop(held, None)
 
     def erased(self, case_id: str) -> bool:
         """Whether the case's key was destroyed."""
@@ -314,11 +359,7 @@ class CaseLog:
                 self.check_batch_id(group_seal)
         existing = self.find(ids) if look_up else {}
         staged = self._stage(groups, existing, to_micros(self.clock()))
-        keys = [
-            (k.case_id, k.key_id, self.kek.wrap(k))
-            for k in new_keys
-            if k.case_id not in self._keys and not self.has_key(k.case_id)
-        ]
+        keys = [(k.case_id, k.key_id, self.kek.wrap(k)) for k in new_keys if not self.has_key(k.case_id)]
         positions: Sequence[int] = []
         if staged.rows or keys:
             positions = self.recorder.append(staged.rows, batches=staged.batches, index=staged.indexed, keys=keys)
@@ -433,11 +474,11 @@ class CaseLog:
         return self.recorder.case_ids()
 
     def open(self, logged: LoggedEvent | SealedEvent) -> ev.CaseEvent:
-        """Decrypt one event with its case key."""
+        """Decrypt one event with the key of its case its header names."""
         sealed = logged.sealed if isinstance(logged, LoggedEvent) else logged
         if sealed.topic == "case.erased":
             return open_sealed(sealed, None)
-        return open_sealed(sealed, self.case_key(sealed.case_id))
+        return open_sealed(sealed, self.case_key_by_id(sealed.case_id, sealed.header.key_id))
 
     def batch(self, batch_id: str) -> BatchSeal | None:
         """The signed manifest of a batch with an event in the log; None otherwise."""

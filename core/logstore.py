@@ -131,6 +131,10 @@ class LogStore(Protocol):
         """Those of the cases that have an event at or below position `upto`, sorted."""
         ...
 
+    def last_seqs(self, case_ids: Sequence[str]) -> dict[str, int]:
+        """The last case sequence of each named case that has events (one question for all)."""
+        ...
+
     def notifications(self, after: int, limit: int, topics: Sequence[str] = ()) -> list[StoredRow]:
         """Events after a global position (of the given types only, when named), in log order."""
         ...
@@ -152,6 +156,36 @@ class LogStore(Protocol):
         """The case's stored key; None for a case the log never held a key of."""
         ...
 
+    def earlier_keys(self, case_id: str) -> list[tuple[str, bytes]]:
+        """The case's keys before its current one, (key id, wrapped), oldest first."""
+        ...
+
+    def rotate_key(self, case_id: str, key_id: str, wrapped: bytes, at: int) -> bool:
+        """Make a new key the case's current one and keep the one it replaces among the
+        earlier keys, in one transaction; False when the case has no live key."""
+        ...
+
+    def key_ids(self, case_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The key ids of each named case with a live key, oldest first, the current last."""
+        ...
+
+    def grant_rows(self, device_id: str, case_ids: Sequence[str]) -> list[tuple[str, str, int]]:
+        """(case id, key id, cursor of the pull that carried it) of every key of the named
+        cases granted to a device."""
+        ...
+
+    def add_grants(self, device_id: str, granted: Sequence[tuple[str, str]], at: int, cursor: int) -> None:
+        """Record that (case id, key id) were granted to a device by a pull after `cursor`."""
+        ...
+
+    def granted_devices(self, case_id: str, key_id: str) -> list[str]:
+        """The devices ever granted a case's key id."""
+        ...
+
+    def granted_cases(self, device_ids: Sequence[str]) -> list[str]:
+        """The cases any key of which was granted to one of the devices."""
+        ...
+
     def has_key(self, case_id: str) -> bool:
         """Whether the log holds (or held, before erasure) a key of the case."""
         ...
@@ -161,7 +195,8 @@ class LogStore(Protocol):
         ...
 
     def destroy_key(self, case_id: str, at: int) -> None:
-        """Overwrite the wrapped key and note when it was destroyed."""
+        """Overwrite the wrapped current key, delete the earlier ones, and note when the
+        case's keys were destroyed."""
         ...
 
     def case_ids(self, among: Iterable[str] | None = None) -> list[str]:

@@ -33,6 +33,8 @@ class LogTables:
         self.batches = f"{qualify}{prefix}batches"
         self.index = f"{qualify}{prefix}event_index"
         self.keys = f"{qualify}{prefix}case_keys"
+        self.earlier_keys = f"{qualify}{prefix}case_keys_earlier"
+        self.grants = f"{qualify}sync_key_grants"
         self.devices = f"{qualify}{prefix}device_keys"
         self.assignments = f"{qualify}sync_assignments"
         self.ended = f"{qualify}sync_assignments_ended"
@@ -51,6 +53,12 @@ class LogTables:
             f"case_id TEXT NOT NULL, seq BIGINT NOT NULL){self.without_rowid}",
             f"CREATE TABLE IF NOT EXISTS {self.keys} (case_id TEXT PRIMARY KEY, "
             f"key_id TEXT NOT NULL, wrapped {b}, destroyed_at BIGINT)",
+            f"CREATE TABLE IF NOT EXISTS {self.earlier_keys} (case_id TEXT NOT NULL, key_id TEXT NOT NULL, "
+            f"wrapped {b} NOT NULL, replaced_at BIGINT NOT NULL, PRIMARY KEY (case_id, key_id))",
+            f"CREATE TABLE IF NOT EXISTS {self.grants} (device_id TEXT NOT NULL, case_id TEXT NOT NULL, "
+            "key_id TEXT NOT NULL, granted_at BIGINT NOT NULL, cursor BIGINT NOT NULL, "
+            "PRIMARY KEY (device_id, case_id, key_id))",
+            f"CREATE INDEX IF NOT EXISTS sync_key_grants_case ON {self.grants} (case_id, key_id)",
             f"CREATE TABLE IF NOT EXISTS {self.devices} (device_id TEXT PRIMARY KEY, "
             f"signing_key {b} NOT NULL, agreement_key {b} NOT NULL, worker TEXT NOT NULL, "
             "enrolled_at BIGINT NOT NULL, revoked_at BIGINT)",
@@ -234,6 +242,19 @@ class LogQueries(ABC):
                 found.add(case_text(cid))
         return sorted(found)
 
+    def last_seqs(self, case_ids: Sequence[str]) -> dict[str, int]:
+        ids = [self.stored_case_id(c) for c in case_ids if is_case_id(c)]
+        found: dict[str, int] = {}
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i : i + CHUNK]
+            for cid, seq in self.run(
+                f"SELECT originator_id, MAX(originator_version) FROM {self.events_table} "
+                f"WHERE originator_id IN ({self._in(chunk)}) GROUP BY originator_id",
+                chunk,
+            ):
+                found[case_text(cid)] = int(seq)
+        return found
+
     def notifications(self, after: int, limit: int, topics: Sequence[str] = ()) -> list[StoredRow]:
         p, position = self.tables.p, self.position
         where = f" AND topic IN ({self._in(topics)})" if topics else ""
@@ -277,6 +298,105 @@ class LogQueries(ABC):
         key_id, wrapped, destroyed_at = rows[0]
         return StoredKey(key_id, None if wrapped is None else bytes(wrapped), destroyed_at)
 
+    def earlier_keys(self, case_id: str) -> list[tuple[str, bytes]]:
+        t = self.tables
+        rows = self.run(
+            f"SELECT key_id, wrapped FROM {t.earlier_keys} WHERE case_id={t.p} ORDER BY replaced_at, key_id",
+            (case_id,),
+        )
+        return [(r[0], bytes(r[1])) for r in rows]
+
+    def rotate_key(self, case_id: str, key_id: str, wrapped: bytes, at: int) -> bool:
+        t = self.tables
+        p = t.p
+        current = self.case_key(case_id)
+        if current is None or current.wrapped is None:
+            return False
+        self.commit_writes(
+            [
+                (
+                    f"INSERT INTO {t.earlier_keys} VALUES ({p},{p},{p},{p}) ON CONFLICT (case_id, key_id) DO NOTHING",
+                    (case_id, current.key_id, current.wrapped, at),
+                ),
+                (
+                    f"UPDATE {t.keys} SET key_id={p}, wrapped={p} "
+                    f"WHERE case_id={p} AND key_id={p} AND destroyed_at IS NULL",
+                    (key_id, wrapped, case_id, current.key_id),
+                ),
+            ]
+        )
+        return True
+
+    def key_ids(self, case_ids: Sequence[str]) -> dict[str, list[str]]:
+        t = self.tables
+        ids = sorted(c for c in case_ids if is_case_id(c))
+        found: dict[str, list[str]] = {}
+        current: dict[str, str] = {}
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i : i + CHUNK]
+            for case_id, key_id in self.run(
+                f"SELECT case_id, key_id FROM {t.earlier_keys} WHERE case_id IN ({self._in(chunk)}) "
+                "ORDER BY replaced_at, key_id",
+                chunk,
+            ):
+                found.setdefault(case_id, []).append(key_id)
+            for case_id, key_id in self.run(
+                f"SELECT case_id, key_id FROM {t.keys} WHERE case_id IN ({self._in(chunk)}) AND wrapped IS NOT NULL",
+                chunk,
+            ):
+                current[case_id] = key_id
+        return {case_id: [*found.get(case_id, []), key_id] for case_id, key_id in current.items()}
+
+    # -- key grants ----------------------------------------------------------------------
+    def grant_rows(self, device_id: str, case_ids: Sequence[str]) -> list[tuple[str, str, int]]:
+        t = self.tables
+        ids = sorted(c for c in case_ids if is_case_id(c))
+        found: list[tuple[str, str, int]] = []
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i : i + CHUNK]
+            found.extend(
+                (r[0], r[1], int(r[2]))
+                for r in self.run(
+                    f"SELECT case_id, key_id, cursor FROM {t.grants} "
+                    f"WHERE device_id={t.p} AND case_id IN ({self._in(chunk)})",
+                    (device_id, *chunk),
+                )
+            )
+        return found
+
+    def add_grants(self, device_id: str, granted: Sequence[tuple[str, str]], at: int, cursor: int) -> None:
+        t = self.tables
+        p = t.p
+        if granted:
+            self.commit_writes(
+                [
+                    (
+                        f"INSERT INTO {t.grants} VALUES ({p},{p},{p},{p},{p}) "
+                        "ON CONFLICT (device_id, case_id, key_id) DO NOTHING",
+                        (device_id, case_id, key_id, at, cursor),
+                    )
+                    for case_id, key_id in granted
+                ]
+            )
+
+    def granted_devices(self, case_id: str, key_id: str) -> list[str]:
+        t = self.tables
+        rows = self.run(
+            f"SELECT device_id FROM {t.grants} WHERE case_id={t.p} AND key_id={t.p} ORDER BY device_id",
+            (case_id, key_id),
+        )
+        return [r[0] for r in rows]
+
+    def granted_cases(self, device_ids: Sequence[str]) -> list[str]:
+        t = self.tables
+        if not device_ids:
+            return []
+        rows = self.run(
+            f"SELECT DISTINCT case_id FROM {t.grants} WHERE device_id IN ({self._in(device_ids)}) ORDER BY case_id",
+            list(device_ids),
+        )
+        return [r[0] for r in rows]
+
     def has_key(self, case_id: str) -> bool:
         t = self.tables
         return bool(self.run(f"SELECT 1 FROM {t.keys} WHERE case_id={t.p}", (case_id,)))
@@ -289,6 +409,7 @@ class LogQueries(ABC):
         self.commit_writes(
             [
                 (f"UPDATE {t.keys} SET wrapped=NULL, destroyed_at={t.p} WHERE case_id={t.p}", (at, case_id)),
+                (f"DELETE FROM {t.earlier_keys} WHERE case_id={t.p}", (case_id,)),
                 (t.bump(), (ERASURES,)),
             ]
         )

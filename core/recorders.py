@@ -160,8 +160,9 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
             return [tuple(r) for r in c.fetchall()]
 
     def destroy_key(self, case_id: str, at: int) -> None:
-        """Overwrite the wrapped key (secure_delete zeroes the freed bytes), then empty the
-        WAL so no earlier copy of the page holding it stays in the `-wal` file.
+        """Overwrite the wrapped key and delete the case's earlier keys (secure_delete zeroes
+        the freed bytes), then empty the WAL so no earlier copy of a page holding one stays
+        in the `-wal` file.
 
         CoreError when the WAL stayed busy: the key is destroyed, but an old copy may
         remain until the next erasure or restart empties the WAL.
@@ -232,8 +233,9 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
         return UUID(case_id)
 
     def destroy_key(self, case_id: str, at: int) -> None:
-        """Clear the wrapped key, then rewrite the case keys' table (VACUUM FULL) so the
-        row version that held it is in none of the table's heap pages any more.
+        """Clear the wrapped key and delete the case's earlier keys, then rewrite both case
+        keys' tables (VACUUM FULL) so no row version that held one is in any of their heap
+        pages any more.
 
         An UPDATE leaves the old row version in the heap until a vacuum, and a plain VACUUM
         only marks its space free; VACUUM FULL writes a new file holding live rows only.
@@ -247,6 +249,7 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
             with psycopg.connect(**self._connect_params(), autocommit=True) as conn:
                 conn.execute(f"SET lock_timeout = '{VACUUM_LOCK_TIMEOUT}'")
                 conn.execute(f"VACUUM FULL {self.tables.keys}")
+                conn.execute(f"VACUUM FULL {self.tables.earlier_keys}")
         except psycopg.Error as exc:
             raise CoreError(
                 f"the key of case {case_id} was destroyed, but the case keys' table stayed busy and its "

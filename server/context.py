@@ -28,6 +28,7 @@ from server.settings import CONFIG_FILE, Settings, load, write_config
 from server.store import ADMIN, AdminStore
 from server.syncing.caseload import Caseload
 from server.syncing.push import PushService
+from server.syncing.rotation import KeyRotation
 from sync.protocol import SERVER_ID
 
 
@@ -80,6 +81,7 @@ class ServerContext:
     store: AdminStore
     caseload: Caseload
     push: PushService
+    rotation: KeyRotation
     server_keys: DeviceKeys
     ca_pem: str | None
     metrics: Metrics = field(default_factory=Metrics)
@@ -109,12 +111,15 @@ class ServerContext:
             log.register_device(SERVER_ID, SERVER_ID, server_keys.signing_public, server_keys.agreement_public)
         ca_file = settings.ca_cert or settings.cert
         ca_pem = read_secret(settings.path(ca_file), "CA certificate") if ca_file else None
+        caseload = Caseload(log)
+        rotation = KeyRotation(log, caseload, store.active_department)
         return cls(
             settings=settings,
             log=log,
             store=store,
-            caseload=Caseload(log),
-            push=PushService(log, store.directory, server_keys),
+            caseload=caseload,
+            push=PushService(log, store.directory, server_keys, caseload=caseload, rotation=rotation),
+            rotation=rotation,
             server_keys=server_keys,
             ca_pem=ca_pem,
         )

@@ -276,6 +276,11 @@ class AdminStore:
         )
         return True
 
+    def active_department(self, worker_id: str) -> str | None:
+        """The department of a worker who may hold cases; None for an unknown or disabled one."""
+        record = self.worker(worker_id)
+        return None if record is None or self.disabled(worker_id) else record.department
+
     def disabled(self, worker_id: str) -> bool:
         """Whether the worker was disabled."""
         return bool(self._run(f"SELECT 1 FROM {self.t_disabled} WHERE id={self.p}", (worker_id,)))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.departments import Department
-from core.errors import ConfigurationError, InvalidInput
+from core.errors import ConfigurationError, InvalidInput, KeyNotHeld, RuleViolation
 from core.log import Device
 from core.logtables import is_case_id
 from core.retention import erase
@@ -44,26 +44,44 @@ def device_json(d: Device) -> dict[str, Any]:
 
 
 def revoke(ctx: ServerContext, device_id: str) -> dict[str, Any]:
-    """Revoke a laptop: it is refused at once, at its next request; NotFound when no such
-    laptop is enrolled (the server's own device cannot be revoked)."""
+    """Revoke a laptop: it is refused at once, at its next request, and the keys of the
+    cases it held rotate; NotFound when no such laptop is enrolled (the server's own device
+    cannot be revoked)."""
     if device_id == "server" or not ctx.log.revoke_device(device_id):
         raise NotFound(f"device {device_id} is not enrolled")
+    ctx.rotation.settle_devices([device_id])
     device = ctx.log.device(device_id)
     return device_json(device) if device else {"device": device_id}
 
 
 def assign(ctx: ServerContext, case_id: str, worker: str) -> dict[str, Any]:
-    """Put a case in a worker's caseload, so their laptops receive it; NotFound for an
-    unknown worker."""
-    if ctx.store.worker(worker) is None:
+    """Put a case in a worker's caseload, so their laptops receive it; only a worker whose
+    department is a party of the case now may hold it. InvalidInput for what is not a
+    case id, NotFound for an unknown worker or case, RuleViolation (nothing stored) for a
+    worker whose department is not a party of the case."""
+    record = ctx.store.worker(worker)
+    if record is None:
         raise NotFound(f"worker {worker} does not exist")
+    if not is_case_id(case_id):
+        raise InvalidInput("a case id is a UUID")
+    try:
+        party = ctx.caseload.party(case_id, record.department)
+    except KeyNotHeld:
+        raise NotFound(f"no case {case_id}") from None
+    if not party:
+        raise RuleViolation(
+            f"worker {worker} cannot be assigned case {case_id}: their department {record.department} "
+            "is not a party of the case; a coordinator adds the department to the team first"
+        )
     changed = ctx.caseload.assign(case_id, worker)
     return {"case": case_id, "worker": worker, "assigned": True, "changed": changed}
 
 
 def unassign(ctx: ServerContext, case_id: str, worker: str) -> dict[str, Any]:
-    """End an assignment: the worker's laptops drop the case and its key at their next pull."""
+    """End an assignment: the worker's laptops drop the case and its keys at their next
+    pull, and the case's key rotates when one of them held its current key."""
     changed = ctx.caseload.unassign(case_id, worker)
+    ctx.rotation.settle([case_id])
     return {"case": case_id, "worker": worker, "assigned": False, "changed": changed}
 
 
@@ -84,8 +102,10 @@ def revoke_tokens(ctx: ServerContext, worker: str) -> dict[str, Any]:
 
 def disable(ctx: ServerContext, worker: str) -> dict[str, Any]:
     """Disable a worker who left: their tokens and laptops are refused at once, in every
-    server process; NotFound for an unknown worker."""
+    server process, and the keys of the cases their laptops held rotate; NotFound for an
+    unknown worker."""
     changed = ctx.store.disable_worker(worker)
+    ctx.rotation.settle_devices(d.device_id for d in ctx.log.devices() if d.worker == worker)
     return {"worker": worker, "disabled": True, "changed": changed}
 
 

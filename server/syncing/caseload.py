@@ -1,7 +1,12 @@
-"""Caseloads: which cases a worker's devices receive when they pull.
+"""Caseloads: which cases a worker's devices receive when they pull and may push to.
 
 A worker's caseload is the cases an administrator assigned to them plus the cases whose
-`case opened` event they recorded themselves. Assignments are rows of their own; the
+`case opened` event they recorded themselves, each only while the worker's department is
+a party of the case and the case is not erased: a department that leaves the team takes
+the case off its workers' laptops, its opener's included. Party status is folded from the
+case's membership events (`core.case_index.IndexFolds`, decrypted with the KEK), read up
+to the case's last sequence on every question, so a change appended by any server
+process or administrator's command counts at the next pull or push. Assignments are rows of their own; the
 openers are a small index kept beside the log, caught up from the library's notification
 log filtered by the `case.opened` topic (the readable header names the author, so no case
 key is needed). Catching up is idempotent, so a crash between an append and the index
@@ -12,9 +17,12 @@ storage seam (`core.logstore.LogStore`).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from uuid import UUID
 
-from core.errors import CodecError, InvalidInput
+from core.case import CaseState
+from core.case_index import IndexFolds
+from core.errors import CodecError, InvalidInput, KeyNotHeld
 from core.log import CaseLog, unpack_envelope
 from core.sealing import parse
 
@@ -25,6 +33,7 @@ class Caseload:
     def __init__(self, log: CaseLog) -> None:
         self.log = log
         self.store = log.recorder
+        self.folds = IndexFolds(log, remember=20_000)
         self._lock = threading.Lock()
 
     # -- assignments ---------------------------------------------------------------------
@@ -70,7 +79,47 @@ class Caseload:
         """The cases a worker opened, sorted."""
         return self.store.opened_by(worker)
 
-    def of(self, worker: str) -> set[str]:
-        """The worker's caseload: assigned cases and cases they opened."""
+    # -- party status ---------------------------------------------------------------------
+    def states(self, case_ids: Iterable[str]) -> dict[str, CaseState]:
+        """Membership and status of each named case that has events, as the log holds it
+        now (one question for where the cases end, then only their newer events)."""
+        last = self.store.last_seqs(sorted(set(case_ids)))
+        return {case_id: self.folds.state(case_id, seq) for case_id, seq in last.items()}
+
+    def party(self, case_id: str, department: str) -> bool:
+        """Whether a department is a party of the case now (and the case not erased).
+        KeyNotHeld for a case the log has no event of."""
+        state = self.states([case_id]).get(case_id)
+        if state is None:
+            raise KeyNotHeld(f"no case {case_id} is held here")
+        return _holds(state, department)
+
+    # -- the caseload ----------------------------------------------------------------------
+    def of(self, worker: str, department: str) -> set[str]:
+        """The worker's caseload: cases assigned to them or opened by them, while their
+        department is a party of the case and the case is not erased."""
+        return self._holding(worker, department, None)
+
+    def among(self, worker: str, department: str, case_ids: Iterable[str]) -> set[str]:
+        """Those of `case_ids` in the worker's caseload now (what a push may touch)."""
+        return self._holding(worker, department, set(case_ids))
+
+    def _holding(self, worker: str, department: str, only: set[str] | None) -> set[str]:
+        if only is not None and not only:
+            return set()
         self.catch_up()
-        return set(self.assigned(worker)) | set(self.opened_by(worker))
+        candidates = set(self.assigned(worker)) | set(self.opened_by(worker))
+        if only is not None:
+            candidates &= only
+        return {c for c, state in self.states(candidates).items() if _holds(state, department)}
+
+    def once_held(self, worker: str, among: Iterable[str]) -> list[str]:
+        """Those of `among` that were ever in the worker's caseload's reach: assigned now or
+        before, or opened by them; never a case id the worker had nothing to do with."""
+        among = set(among)
+        mine = set(self.assigned(worker)) | set(self.opened_by(worker))
+        return sorted((mine & among) | set(self.store.formerly_assigned(worker, among)))
+
+
+def _holds(state: CaseState, department: str) -> bool:
+    return state.status != "erased" and state.is_party(department)

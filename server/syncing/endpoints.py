@@ -101,7 +101,7 @@ async def pull_endpoint(request: Request) -> Response:
     device, worker, message = await run_in_threadpool(_verified_pull, ctx, claim, body)
     if message.limit > ctx.settings.max_page:
         raise LimitExceeded(f"a pull page holds at most {ctx.settings.max_page} events on this server")
-    who = PullingDevice(device.device_id, worker.id, device.agreement_key)
+    who = PullingDevice(device.device_id, worker.id, device.agreement_key, worker.department)
     answer = await run_in_threadpool(pull, ctx.log, ctx.caseload, who, message)
     answer = replace(answer, departments=tuple(directory_of(ctx)))
     ctx.metrics.count_events("pulled", len(answer.events))

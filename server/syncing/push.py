@@ -5,9 +5,11 @@ batch signature is verified once; key grants for cases opened offline are unwrap
 the server's X25519 key; then every event is judged in order against the server's
 current state of its case:
 
-- a header that does not name the pushing device, its worker, department and role, a
-  payload that does not open, or an event that breaks a rule of the domain is
-  *rejected* with the rule's sentence;
+- a header that does not name the pushing device, its worker, department and role, an
+  event of a case outside the worker's caseload at the moment of the push (a key kept
+  from before is not a right; only the cases the batch itself opens, with their keys
+  sent along, are exempt), a payload that does not open, or an event that breaks a rule
+  of the domain is *rejected* with the rule's sentence;
 - an event already in the log answers *duplicate* with its original sequence and
   position (so a retried batch gets the same answers and nothing is stored twice);
 - an event recorded offline (its `seen_seq` is behind the case) that fails against the
@@ -48,10 +50,13 @@ from core.recording import Author, make_event
 from core.rules import CLASHING, check, clash
 from core.sealing import SealedEvent, open_sealed, parse, seal
 from core.signing import BatchSeal, sign_batch
+from server.syncing.caseload import Caseload
+from server.syncing.rotation import KeyRotation
 from sync.protocol import SERVER_ID, Conflict, EventResult, PushRequest, PushResponse
 
 MAX_CONFLICT_EVENTS = 50
 CACHE_CASES = 2000  # decrypted cases kept in memory; a caseload is 20-60 per worker
+MEMBERSHIP_TOPICS = frozenset({ev.TeamMemberLeft.TOPIC, ev.CaseTransferred.TOPIC})
 JUDGED_REMEMBERED = 10_000  # batch ids a push `after` them finds without asking the database
 
 
@@ -93,6 +98,7 @@ class _Batch:
     taken: set[str] = field(default_factory=set)  # event ids accepted in this batch
     clashes: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)  # case, rule, events
     work: dict[str, _Work] = field(default_factory=dict)
+    holding: set[str] = field(default_factory=set)  # cases the worker may add to: caseload + opened here
 
 
 class PushService:
@@ -105,8 +111,12 @@ class PushService:
         server_keys: DeviceKeys,
         clock: Callable[[], datetime] = ev.utcnow,
         cache_size: int = CACHE_CASES,
+        caseload: Caseload | None = None,
+        rotation: KeyRotation | None = None,
     ) -> None:
         self.log = log
+        self.caseload = caseload or Caseload(log)
+        self.rotation = rotation
         self.directory = directory
         self.keys = server_keys
         self.clock = clock
@@ -117,8 +127,9 @@ class PushService:
         self._judged_lock = threading.Lock()
 
     # -- the case cache ------------------------------------------------------------------
-    def view(self, case_id: str, key: CaseKey | None = None) -> CaseView:
-        """The case's decrypted events and state, extended by what the log gained since.
+    def view(self, case_id: str) -> CaseView:
+        """The case's decrypted events and state, extended by what the log gained since,
+        each event opened with the key its header names.
 
         Reading the log's tail on every use keeps several server instances honest: the
         cache only saves decrypting what was already seen.
@@ -126,13 +137,10 @@ class PushService:
         cached = self._cases.get(case_id)
         if cached is None:
             cached = CaseView(CaseState(case_id))
-        newer = self.log.case_events(case_id, after=cached.state.seq)
-        if newer:
-            key = key or self.log.case_key(case_id)
-            for logged in newer:
-                e = open_sealed(logged.sealed, None if logged.sealed.topic == "case.erased" else key)
-                cached.state.apply(e)
-                cached.events.append(e)
+        for logged in self.log.case_events(case_id, after=cached.state.seq):
+            e = self.log.open(logged)
+            cached.state.apply(e)
+            cached.events.append(e)
         if cached.state.seq:
             self._keep(case_id, cached)
         return cached
@@ -191,6 +199,7 @@ class PushService:
                 parsed.append(None)
         batch = _Batch(self.log.find([s.event_id for s in parsed if s is not None]))
         granted, bad_grants = self._grants(request)
+        batch.holding = self._holding(parsed, granted, worker)
         directory = self.directory()
         for sealed in parsed:
             batch.results.append(self._take(batch, sealed, device_id, worker, granted, bad_grants, directory))
@@ -198,7 +207,18 @@ class PushService:
         conflicts: tuple[Conflict, ...] = ()
         if batch.accepted:
             receipts, conflicts = self._store(batch, request.seal)
+            if self.rotation is not None:
+                # A department that left (or a lead moved) may take the case from devices.
+                self.rotation.settle({s.case_id for s in batch.accepted if s.topic in MEMBERSHIP_TOPICS})
         return PushResponse(self._answers(parsed, batch.results, receipts), conflicts)
+
+    def _holding(self, parsed: Sequence[SealedEvent | None], granted: dict[str, CaseKey], worker: Worker) -> set[str]:
+        """The batch's cases the worker may add to now: those in their caseload, those the
+        batch opens (their keys sent along), and those the log has never heard of (judged
+        later: without a key they are rejected as such)."""
+        touched = {s.case_id for s in parsed if s is not None}
+        known = set(self.log.recorder.case_ids(touched)) - set(granted)
+        return (touched - known) | self.caseload.among(worker.worker, worker.department, known)
 
     def _take(
         self,
@@ -220,12 +240,23 @@ class PushService:
         reason = _header_problem(sealed, device_id, worker)
         if reason is None and h.case_id in bad_grants:
             reason = f"the key grant for case {h.case_id} does not open with the server's key"
+        if reason is None and h.case_id not in batch.holding:
+            reason = (
+                f"case {h.case_id} is not in the caseload of worker {worker.worker}: only a worker assigned "
+                "the case or who opened it, while their department is a party of it, adds to it "
+                "(a key kept from before is not a right)"
+            )
         if reason is not None:
             return _rejected(h.event_id, h.case_id, reason)
         try:
             w = batch.work.get(h.case_id) or self._work(batch, h.case_id, granted)
-            event = open_sealed(sealed, w.key)
-        except KeyNotHeld:
+            key = w.key
+            if w.key_stored and h.key_id != key.key_id:  # sealed before the key last rotated
+                key = self.log.case_key_by_id(h.case_id, h.key_id)
+            event = open_sealed(sealed, key)
+        except KeyNotHeld as exc:
+            if h.case_id in batch.work:  # the case is known; the key id its header names is not
+                return _rejected(h.event_id, h.case_id, str(exc))
             reason = f"no key is held for case {h.case_id}; push its key grant with its first events"
             return _rejected(h.event_id, h.case_id, reason)
         except (DecryptionError, CodecError, CaseErased) as exc:
@@ -252,7 +283,7 @@ class PushService:
         if key is None:
             raise KeyNotHeld(f"no key is held for case {case_id}")
         if held:
-            current = self.view(case_id, key)
+            current = self.view(case_id)
             view = CaseView(deepcopy(current.state), list(current.events))
         else:
             view = CaseView(CaseState(case_id))  # no key held: the log has no event of it

@@ -79,6 +79,12 @@ class World:
     service: PushService
     server_keys: DeviceKeys
 
+    def hand(self, laptop: Laptop, case_id: str) -> None:
+        """Assign a case to the laptop's worker and give the laptop its key and events, as
+        a pull would: only a case in the worker's caseload may be pushed to."""
+        self.caseload.assign(case_id, laptop.author.worker)
+        laptop.adopt(case_id, self.log.case_key(case_id), [self.log.open(e) for e in self.log.case_events(case_id)])
+
     def laptop(self, worker: str, department: str = "jobcenter", role: str = "caseworker") -> Laptop:
         keys = DeviceKeys.generate()
         device_id = "dev-" + uuid.uuid4().hex[:8]
@@ -96,4 +102,5 @@ def world(make_log: Callable[..., CaseLog]) -> World:
     log = make_log()
     server_keys = DeviceKeys.generate()
     log.register_device("server", "server", server_keys.signing_public, server_keys.agreement_public)
-    return World(log, Caseload(log), PushService(log, Directory.default, server_keys), server_keys)
+    caseload = Caseload(log)
+    return World(log, caseload, PushService(log, Directory.default, server_keys, caseload=caseload), server_keys)

@@ -59,7 +59,7 @@ def test_a_clash_is_never_stored_without_its_flag(world: World) -> None:
     office = world.laptop("w1")
     case_id, goal = _open_with_goal(world, office)
     field = world.laptop("w2")
-    field.adopt(case_id, world.log.case_key(case_id), [world.log.open(e) for e in world.log.case_events(case_id)])
+    world.hand(field, case_id)
     r1 = office.record(case_id, ev.GoalRevised, goal_id=goal, text="work 10 h", base_revision=1)
     r2 = field.record(case_id, ev.GoalRevised, goal_id=goal, text="treatment first", base_revision=1)
     assert world.service.push(office.batch([r1]), office.device_id, office.worker).results[0].status == "accepted"

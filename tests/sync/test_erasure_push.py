@@ -43,7 +43,7 @@ def test_an_outreach_workers_grant_is_rejected_and_a_caseworkers_accepted(world:
     assert len(world.log.case_events(case_id)) == 2
 
     caseworker = world.laptop("w-case")
-    caseworker.adopt(case_id, key, [world.log.open(le) for le in world.log.case_events(case_id)])
+    world.hand(caseworker, case_id)
     granted = seal(_decide(caseworker, case_id, "r1"), key)
     answer = world.service.push(caseworker.batch([granted]), caseworker.device_id, caseworker.worker).results[0]
     assert answer.status == "accepted", answer.reason

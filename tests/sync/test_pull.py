@@ -23,7 +23,7 @@ def _push_case(world: World, laptop: Laptop, notes: int = 1) -> str:
 
 
 def _device(laptop: Laptop) -> PullingDevice:
-    return PullingDevice(laptop.device_id, laptop.author.worker, laptop.keys.agreement_public)
+    return PullingDevice(laptop.device_id, laptop.author.worker, laptop.keys.agreement_public, laptop.author.department)
 
 
 def test_a_worker_pulls_only_the_cases_in_their_caseload(world: World) -> None:

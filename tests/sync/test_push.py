@@ -70,11 +70,7 @@ def test_concurrent_goal_revisions_are_both_kept_and_flagged(world: World) -> No
     office = world.laptop("w1")
     case_id, goal = _open_with_goal(world, office)
     field = world.laptop("w2")
-    field.adopt(
-        case_id,
-        world.log.case_key(case_id),
-        [world.log.open(e) for e in world.log.case_events(case_id)],
-    )
+    world.hand(field, case_id)
     r1 = office.record(case_id, ev.GoalRevised, goal_id=goal, text="work 10 h", base_revision=1)
     r2 = field.record(case_id, ev.GoalRevised, goal_id=goal, text="treatment first", base_revision=1)
     assert world.service.push(office.batch([r1]), office.device_id, office.worker).results[0].status == "accepted"
@@ -100,11 +96,7 @@ def test_offline_event_that_only_fits_the_state_its_author_saw_is_kept_and_flagg
     office = world.laptop("w1")
     case_id, goal = _open_with_goal(world, office)
     field = world.laptop("w2")
-    field.adopt(
-        case_id,
-        world.log.case_key(case_id),
-        [world.log.open(e) for e in world.log.case_events(case_id)],
-    )
+    world.hand(field, case_id)
     closed = office.record(case_id, ev.GoalClosed, goal_id=goal)
     progress = field.record(case_id, ev.ProgressRecorded, goal_id=goal, score=4)
     world.service.push(office.batch([closed]), office.device_id, office.worker)
@@ -194,12 +186,10 @@ def test_concurrent_pushes_to_one_case_keep_one_unbroken_chain(world: World) -> 
 
     office = world.laptop("w1")
     case_id, _ = _open_with_goal(world, office)
-    key = world.log.case_key(case_id)
-    history = [world.log.open(e) for e in world.log.case_events(case_id)]
     laptops = [world.laptop(f"w{i}") for i in range(2, 6)]
     batches = []
     for n, laptop in enumerate(laptops):
-        laptop.adopt(case_id, key, history)
+        world.hand(laptop, case_id)
         notes = [laptop.record(case_id, ev.ContactRecorded, contact_id=f"c{n}-{i}", kind="phone") for i in range(5)]
         batches.append((laptop, laptop.batch(notes)))
     answers: list[list[str]] = []
