@@ -221,6 +221,7 @@ class Laptop:
             self.author,
             seen_seq=view.confirmed_seq,
             clock=self.clock,
+            partial=view.provisional,
         )
         self.store.add_pending(sealed)
         return event

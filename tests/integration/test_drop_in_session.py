@@ -19,7 +19,7 @@ import pytest
 from core.events import ConflictFlagged
 from server.context import ServerContext
 
-from .conftest import Server, admin, client, each, enroll, laptop_copy, server_copy
+from .conftest import Server, admin, client, each, enroll, laptop_copy, server_copy, share_copy
 
 pytestmark = pytest.mark.slow
 
@@ -150,8 +150,12 @@ def test_offline_drop_in_session_converges(server: Server, env: dict[str, str], 
     assert len(flags) == 1 and revisions <= set(flags[0].events)
     assert {e.event_id for e in events if e.header.topic == "goal.revised"} == revisions
 
+    # Each laptop holds the server's chain; whole what its department may see, and its own.
+    workers = {office: ("adult-social", "w-mette"), **{laptops[n]: (d, f"w-{n}") for n, d in FIELD.items()}}
     for folder in devices:
-        assert laptop_copy(folder, case) == copy, f"{folder.name} differs from the server"
+        assert [(s, link) for s, _, link in laptop_copy(folder, case)] == [(s, link) for s, _, link in copy]
+        expected = share_copy(server, case, *workers[folder])
+        assert laptop_copy(folder, case) == expected, f"{folder.name} differs from its share of the case"
     statuses = each(lambda folder: client(folder, env, "status"), devices)
     assert all(s["pending"] == 0 and s["awaiting_confirmation"] == 0 and not s["rejected"] for s in statuses)
     shown = client(office, env, "case", "show", case)
