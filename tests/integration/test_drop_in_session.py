@@ -158,7 +158,9 @@ def test_offline_drop_in_session_converges(server: Server, env: dict[str, str], 
         assert laptop_copy(folder, case) == expected, f"{folder.name} differs from its share of the case"
     statuses = each(lambda folder: client(folder, env, "status"), devices)
     assert all(s["pending"] == 0 and s["awaiting_confirmation"] == 0 and not s["rejected"] for s in statuses)
+    # The office shows what adult services may see of the session: its own work, and the
+    # conflict it coordinates; the other departments' contacts stay theirs.
     shown = client(office, env, "case", "show", case)
-    assert [e["event"] for e in shown["events"]] == ids
-    assert len(shown["conflicts"]) == 1 and len(shown["contacts"]) == 6
-    assert len(shown["goals"]) == 2 and len(shown["referrals"]) == 1 and len(shown["decisions"]) == 1
+    office_share = [event for _, event, _ in share_copy(server, case, *workers[office]) if event]
+    assert [e["event"] for e in shown["events"]] == office_share
+    assert len(shown["conflicts"]) == 1 and len(shown["contacts"]) < 6
