@@ -357,7 +357,9 @@ def _forget(c: Any, case_id: str, ranges: Ranges) -> int:
             event_id = parse(held.sealed).event_id
             c.execute("DELETE FROM stored_events WHERE originator_id=? AND originator_version=?", (case_hex, seq))
             c.execute("DELETE FROM confirmed_index WHERE event_id=?", (event_id,))
-            c.execute("INSERT INTO stored_events VALUES (?, ?, ?, ?)", (case_hex, seq, PLACEHOLDER, _state(held.veiled())))
+            c.execute(
+                "INSERT INTO stored_events VALUES (?, ?, ?, ?)", (case_hex, seq, PLACEHOLDER, _state(held.veiled()))
+            )
             forgotten += 1
     return forgotten
 
@@ -460,4 +462,6 @@ def _link_before(c: Any, case_id: str, seq: int) -> bytes | None:
 
 def _confirmed(case_id: str, seq: int, state: bytes) -> PulledEvent:
     sealed, position, received, link, *digest = _unpack(state)
-    return PulledEvent(position, seq, case_id, bytes(sealed), received, bytes(link), bytes(digest[0]) if digest else b"")
+    return PulledEvent(
+        position, seq, case_id, bytes(sealed), received, bytes(link), bytes(digest[0]) if digest else b""
+    )

@@ -32,12 +32,12 @@ from core.log import Device
 from server.auth import DeviceClaim, check_device_headers, parse_json, read_body, verify_device
 from server.context import ServerContext
 from server.errors import Unauthorized
+from server.reading.service import Reading
 from server.store import WorkerRecord
 from server.syncing.ordering import BatchOrder
-from server.reading.service import Reading
 from server.syncing.pull import PulledView, PullingDevice, pull_view
-from server.syncing.share import ShareJudge
 from server.syncing.push import Worker
+from server.syncing.share import ShareJudge
 from sync.errors import LimitExceeded
 from sync.protocol import (
     PullRequest,

@@ -7,8 +7,8 @@ prints the ids it made, and refuses in one sentence with nothing recorded."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -486,7 +486,18 @@ def test_the_coordinator_resolves_a_flagged_conflict_and_every_new_event_syncs(
     # The field laptop holds what the jobcenter may see: the citizen consents to the plan.
     until = (date.today() + timedelta(days=300)).isoformat()
     consent = ("--subject", person, "--given-by", person, "--to", "jobcenter", "--until", until)
-    run(capsys, *o, "consent", "give", case, *consent, "--categories", "identity,plan", "--purpose", "a joint housing plan")
+    run(
+        capsys,
+        *o,
+        "consent",
+        "give",
+        case,
+        *consent,
+        "--categories",
+        "identity,plan",
+        "--purpose",
+        "a joint housing plan",
+    )
     run(capsys, *o, "coordinator", "assign", case, "--worker", "w-office")
     goal = run(capsys, *o, "goal", "add", case, "--person", person, "--text", "A home", "--owner", "adult-social")[
         "goal"

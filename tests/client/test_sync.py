@@ -8,8 +8,8 @@ connection, a lost answer), never inside our own parts.
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 

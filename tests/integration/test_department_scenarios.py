@@ -40,7 +40,6 @@ from .conftest import (
     enroll,
     laptop_copy,
     share_copy,
-    server_copy,
     tovholder,
 )
 

@@ -47,9 +47,9 @@ def family_case(server: Server, env: dict[str, str], office: Path) -> tuple[str,
     """A family case opened by children & family: a parent and a home-visit note."""
     case = client(office, env, "case", "open", "--kind", "family", "--lead", "children-family")["case"]
     parent = client(office, env, "person", "add", case, "--role", "parent", "--name", NAME)["person"]
-    note = client(
-        office, env, "contact", "record", case, "--kind", "home-visit", "--note", NOTE, "--person", parent
-    )["event"]
+    note = client(office, env, "contact", "record", case, "--kind", "home-visit", "--note", NOTE, "--person", parent)[
+        "event"
+    ]
     client(office, env, "team", "add", case, "--department", "jobcenter")
     client(office, env, "sync")
     return case, parent, note
@@ -61,7 +61,7 @@ def test_a_worker_without_consent_pulls_placeholders_and_the_files_hold_no_note(
     office, field = tmp_path / "office", tmp_path / "field"
     enroll(server, env, office, "w-cf", "children-family")
     enroll(server, env, field, "w-job", "jobcenter")
-    case, _, note = family_case(server, env, office)
+    case, _, _ = family_case(server, env, office)
     admin(server, "case", "assign", case, "--worker", "w-job")
     client(field, env, "sync")
 
