@@ -330,7 +330,7 @@ def bench_first_sync(b: Bench, code: str, expected: int, page: int) -> dict[str,
         while more:
             answer = pull(ctx.log, caseload, who, PullRequest(cursor, page, tuple(store.held_cases())))
             grants = [accept_grant(keys.agreement, device_id, g.case_id, g.key_id, g.grant) for g in answer.grants]
-            store.apply_page(answer.events, grants, answer.drop, answer.next, to_micros(ev.utcnow()))
+            store.apply_page(answer.events, grants, answer.drop, answer.next, to_micros(ev.utcnow()), answer.forget)
             cursor, more = answer.next, answer.more
         inproc = time.perf_counter() - t0
     finally:

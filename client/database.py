@@ -6,8 +6,9 @@ file, one connection and transactions:
 
 - the file is created mode 0600 (and SQLite gives its ``-wal`` and ``-shm`` files the
   same mode), in WAL journal mode;
-- deleted rows are overwritten on disk (``secure_delete``), not left readable in free
-  pages;
+- deleted rows are overwritten on disk (``secure_delete``, set on every connection),
+  not left readable in free pages; `checkpoint` copies the WAL into the file and
+  truncates it, so the old pages in the WAL are gone too;
 - a writer waits up to 30 seconds for another process's lock (``busy_timeout``);
 - `transaction` has the library's semantics: ``BEGIN``, then commit (or, for a read,
   roll back) at the end, and roll back when anything is raised inside.
@@ -83,6 +84,12 @@ class LaptopDatabase:
                         self._connection.rollback()
             finally:
                 cursor.close()
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file and truncate it to nothing: after a delete,
+        the deleted rows' old pages then remain neither in the WAL nor in the file."""
+        with self._lock:
+            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def close(self) -> None:
         """Close the connection (a second close does nothing)."""

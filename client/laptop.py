@@ -1,7 +1,13 @@
 """The worker's bench on a field laptop: record offline, see the case as the worker left it.
 
 A case on the laptop is its confirmed stream (as pulled from the server) with the
-worker's pending outbox applied on top, folded into one `CaseState`. A new event is
+worker's pending outbox applied on top, folded into one `CaseState`. The laptop holds
+only its worker's share of a case (what the department may see, and the worker's own
+events; placeholders for the rest), and judges again what it can on what it holds: an
+event whose consent expired since the last sync is hidden at once, by the rule the
+server applies (`core.visibility.held_view`). What it cannot judge on a partial case
+(whether the department is a party: the memberships may be among what it may not see)
+it takes from the server's last judgement, and the view says it is provisional. A new event is
 judged against that whole view by the same rules the server uses, sealed under the case
 key and put in the outbox; its header names the confirmed case sequence the worker had
 seen, so the server can tell a concurrent edit from a stale one. Nothing is decrypted
@@ -14,18 +20,19 @@ import getpass
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 
 from client.store import LaptopStore
 from core import events as ev
-from core.case import CaseState
+from core.case import CaseState, Membership
 from core.departments import Department, Directory
 from core.errors import InvalidInput, UnknownReference
 from core.keys import CaseKey
 from core.recording import Author, record
 from core.sealing import open_sealed, parse
+from core.visibility import held_view
 
 E = TypeVar("E", bound=ev.CaseEvent)
 P = ParamSpec("P")
@@ -50,15 +57,47 @@ def read_passphrase(*, confirm: bool = False) -> str:
 
 @dataclass
 class CaseView:
-    """The worker's view of one case: confirmed events, then the pending ones on top."""
+    """The worker's view of one case: confirmed events, then the pending ones on top.
+
+    `veiled` counts the events held only as placeholders (not for the department to
+    see), `hidden` those held whole but hidden here since (a consent expired offline).
+    """
 
     state: CaseState
     events: list[tuple[ev.CaseEvent, bool]] = field(default_factory=list)  # (event, pending)
     confirmed_seq: int = 0
+    veiled: int = 0
+    hidden: int = 0
 
     @property
     def pending(self) -> list[str]:
         return [e.event_id for e, p in self.events if p]
+
+    @property
+    def provisional(self) -> bool:
+        """Whether the view is judged on part of the case, until the next sync."""
+        return bool(self.veiled or self.hidden)
+
+    def note(self) -> str:
+        """What a worker should know of a provisional view, in one sentence."""
+        if not self.provisional:
+            return ""
+        return (
+            f"Provisional until the next sync: {self.veiled} events of this case are not for your "
+            f"department to see and {self.hidden} more were hidden here since (a consent expired); "
+            "whether your department is a party is the server's last judgement, and the server "
+            "judges again what you record."
+        )
+
+
+def trust_server(state: CaseState, department: str) -> None:
+    """Fill in, for a partial case, what the server judged at the last pull and the held
+    events may not show: the case was opened, and the department is a party to it."""
+    if state.status == "new":
+        state.status = "open"
+    if not state.is_party(department):
+        state.memberships.setdefault(department, []).append(Membership(department, datetime.min.replace(tzinfo=UTC)))
+        state.memberships[department][-1].whole = True
 
 
 def directory_from(meta: list[dict[str, Any]] | None) -> Directory:
@@ -110,23 +149,44 @@ class Laptop:
         return self.store.case_key(case_id)
 
     def view(self, case_id: str) -> CaseView:
-        """Fold the confirmed stream and the pending outbox (KeyNotHeld if not held), each
-        event opened with the key its header names."""
+        """Fold what the worker may see of the confirmed stream, then the pending outbox
+        (KeyNotHeld if not held), each event opened with the key its header names."""
         key = self.key(case_id)
         keys = self.store.case_keys(case_id)
         view = CaseView(CaseState(case_id))
+        held: list[tuple[int, ev.CaseEvent]] = []
         for c in self.store.confirmed(case_id):
-            sealed = parse(c.sealed)
-            e = open_sealed(sealed, keys.get(sealed.header.key_id, key))
+            view.confirmed_seq = c.seq
+            if c.placeholder:
+                view.veiled += 1
+            else:
+                sealed = parse(c.sealed)
+                held.append((c.seq, open_sealed(sealed, keys.get(sealed.header.key_id, key))))
+        shown = self._shown(case_id, held)
+        view.hidden = len(held) - len(shown)
+        for seq, e in shown:
+            view.state.seq = seq - 1  # fold by the server's sequence, gaps and all
             view.state.apply(e)
             view.events.append((e, False))
-            view.confirmed_seq = c.seq
+        view.state.seq = view.confirmed_seq
         for p in self.store.outbox(case_id):
             sealed = parse(p.sealed)
             e = open_sealed(sealed, keys.get(sealed.header.key_id, key))
             view.state.apply(e)
             view.events.append((e, True))
+        if view.provisional:
+            trust_server(view.state, self.author.department)
         return view
+
+    def _shown(self, case_id: str, held: list[tuple[int, ev.CaseEvent]]) -> list[tuple[int, ev.CaseEvent]]:
+        """The held events the worker may see now: the department's view judged here on
+        what the laptop holds, and the worker's own."""
+        state = CaseState(case_id)
+        for seq, e in held:
+            state.seq = seq - 1
+            state.apply(e)
+        visible = {s.seq for s in held_view(state, held, self.author.department, self.directory, self.clock())}
+        return [(seq, e) for seq, e in held if seq in visible or e.header.author == self.author.worker]
 
     # -- recording --------------------------------------------------------------------
     def open_case(self, kind: str, lead: str, reason: str = "") -> ev.CaseEvent:
@@ -164,6 +224,7 @@ class Laptop:
             self.author,
             seen_seq=view.confirmed_seq,
             clock=self.clock,
+            partial=view.provisional,
         )
         self.store.add_pending(sealed)
         return event
@@ -232,6 +293,8 @@ class Laptop:
                     "persons": len(view.state.persons),
                     "confirmed": view.confirmed_seq,
                     "pending": len(view.pending),
+                    "not_shown": view.veiled + view.hidden,
+                    "provisional": view.provisional,
                 }
             )
         return rows

@@ -7,7 +7,10 @@ module (`client.database`), holding these tables:
   creates it, so stores made when the laptop used the library open unchanged):
   confirmed events exactly as pulled, one row per case
   event (originator id = case id, originator version = the server's case sequence,
-  state = ``msgpack([sealed bytes, position, time received, chain link])``);
+  state = ``msgpack([sealed bytes, position, time received, chain link])``); an event
+  the worker's department may not see is a placeholder (topic ``""``, state
+  ``msgpack([b"", position, 0, chain link, SHA-256 of the sealed bytes])``), which keeps
+  the chain checkable and nothing of the event;
 - ``confirmed_index``: event id -> (case, sequence, position), so the laptop knows which
   of its own events have landed;
 - ``outbox``: events recorded here and not yet confirmed, sealed, in recording order,
@@ -20,8 +23,12 @@ module (`client.database`), holding these tables:
 - ``meta``: the device's identity and settings, its private keys sealed under the
   passphrase key, the pull cursor and the time of the last sync.
 
-A pulled page (its events, key grants, drops and the new cursor) is applied in one
-transaction, so an interrupted sync never moves the cursor past what was stored.
+A pulled page (its events and placeholders, key grants, what to forget, drops and the
+new cursor) is applied in one transaction, so an interrupted sync never moves the cursor
+past what was stored. Forgetting replaces whole events by placeholders; a drop deletes
+the case's events, index rows and key. Deleted rows are overwritten (``secure_delete``)
+and, after a page that forgot or dropped anything, the WAL is checkpointed and truncated,
+so what was forgotten is gone from the store's files, not only from its tables.
 """
 
 from __future__ import annotations
@@ -41,9 +48,10 @@ from core.chain import genesis, next_link
 from core.errors import CodecError, KeyNotHeld
 from core.keys import CaseKey, DeviceKeys, PassphraseKey
 from core.sealing import SealedEvent, parse
-from sync.pulled import PulledEvent
+from sync.pulled import PulledEvent, Ranges, to_ranges
 
 DB_NAME = "laptop.db"
+PLACEHOLDER = ""  # the topic of a placeholder's row: nothing of the event's header is kept
 _DEVICE_LABEL = b"device-keys"
 
 
@@ -75,6 +83,16 @@ class Pending:
     sealed: bytes
     status: str  # pending | sent | rejected
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What applying a pulled page changed: events (or placeholders) new here, and whole
+    events forgotten (replaced by placeholders)."""
+
+    new: int
+    forgotten: int = 0
+    dropped: int = 0
 
 
 def store_path(folder: Path) -> Path:
@@ -272,6 +290,18 @@ class LaptopStore:
                 [(r, i) for i, r in reasons.items()],
             )
 
+    def veiled(self) -> tuple[tuple[str, Ranges], ...]:
+        """Per case, the sequences held only as placeholders, as ranges (for the pull)."""
+        rows = self._run(
+            "SELECT originator_id, originator_version FROM stored_events WHERE topic=? "
+            "ORDER BY originator_id, originator_version",
+            (PLACEHOLDER,),
+        )
+        by_case: dict[str, list[int]] = {}
+        for case_hex, seq in rows:
+            by_case.setdefault(str(UUID(case_hex)), []).append(seq)
+        return tuple((case_id, to_ranges(seqs)) for case_id, seqs in by_case.items())
+
     # -- applying a pulled page -------------------------------------------------------
     def apply_page(
         self,
@@ -280,31 +310,77 @@ class LaptopStore:
         drops: Sequence[str],
         cursor: int,
         synced_at: int,
-    ) -> int:
-        """Store a pulled page with its keys, drops and new cursor in one transaction.
+        forget: Sequence[tuple[str, Ranges]] = (),
+    ) -> Applied:
+        """Store a pulled page with its keys, what to forget, drops and new cursor in one
+        transaction.
 
-        Events already held are skipped; each new event's chain link is checked against
-        its predecessor, so a page that does not continue the server's chain is refused
-        (CodecError) and nothing of it is kept. Pending entries for dropped cases stay in
-        the outbox: they are the worker's recorded work and still go to the server.
-        Returns how many events were new.
+        Events already held are skipped (a placeholder is replaced by its event once the
+        event arrives whole, if its SHA-256 matches); each new event's chain link is
+        checked against its predecessor, so a page that does not continue the server's
+        chain is refused (CodecError) and nothing of it is kept. Whole events in the
+        `forget` ranges become placeholders. Pending entries for dropped cases stay in the
+        outbox: they are the worker's recorded work and still go to the server.
         """
         with self.database.transaction(commit=True) as c:
             for key in keys:
                 _keep_key(c, key, self._key.wrap(key))
-            stored, confirmed = _checked_page(c, events)
+            stored, replaced, confirmed = _checked_page(c, events)
             # One statement each for the whole page.
+            c.executemany("DELETE FROM stored_events WHERE originator_id=? AND originator_version=?", replaced)
             c.executemany("INSERT INTO stored_events VALUES (?, ?, ?, ?)", stored)
             c.executemany("INSERT OR REPLACE INTO confirmed_index VALUES (?, ?, ?, ?)", confirmed)
             c.executemany("DELETE FROM outbox WHERE event_id=?", [(row[0],) for row in confirmed])
+            forgotten = sum(_forget(c, case_id, ranges) for case_id, ranges in forget)
+            dropped = 0
             for case_id in drops:
-                c.execute("DELETE FROM stored_events WHERE originator_id=?", (UUID(case_id).hex,))
+                c.execute("DELETE FROM stored_events WHERE originator_id=?", (_case_hex(case_id),))
                 c.execute("DELETE FROM confirmed_index WHERE case_id=?", (case_id,))
                 c.execute("DELETE FROM case_keys WHERE case_id=?", (case_id,))
+                dropped += c.rowcount
                 c.execute("DELETE FROM case_keys_earlier WHERE case_id=?", (case_id,))
             c.execute("INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (_pack(cursor),))
             c.execute("INSERT OR REPLACE INTO meta VALUES ('last_sync', ?)", (_pack(synced_at),))
-        return len(stored)
+        if forgotten or drops:
+            self.database.checkpoint()
+        return Applied(len(stored), forgotten, dropped)
+
+
+def _case_hex(case_id: str) -> str:
+    try:
+        return UUID(case_id).hex
+    except (ValueError, TypeError, AttributeError):
+        raise CodecError("the server named a case by an id that is not a UUID") from None
+
+
+def _forget(c: Any, case_id: str, ranges: Ranges) -> int:
+    """Replace the case's whole events in `ranges` by placeholders, and drop their index
+    rows; how many were forgotten."""
+    case_hex = _case_hex(case_id)
+    forgotten = 0
+    for low, high in ranges:
+        c.execute(
+            "SELECT originator_version, state FROM stored_events WHERE originator_id=? "
+            "AND originator_version BETWEEN ? AND ? AND topic<>?",
+            (case_hex, low, high, PLACEHOLDER),
+        )
+        for seq, state in c.fetchall():
+            held = _confirmed(case_id, seq, state)
+            event_id = parse(held.sealed).event_id
+            c.execute("DELETE FROM stored_events WHERE originator_id=? AND originator_version=?", (case_hex, seq))
+            c.execute("DELETE FROM confirmed_index WHERE event_id=?", (event_id,))
+            c.execute(
+                "INSERT INTO stored_events VALUES (?, ?, ?, ?)", (case_hex, seq, PLACEHOLDER, _state(held.veiled()))
+            )
+            forgotten += 1
+    return forgotten
+
+
+def _state(e: PulledEvent) -> bytes:
+    """The stored state of a confirmed event or placeholder."""
+    if e.placeholder:
+        return _pack([b"", e.position, 0, e.link, e.digest])
+    return _pack([e.sealed, e.position, e.received, e.link])
 
 
 def _keep_key(c: Any, key: CaseKey, wrapped: bytes) -> None:
@@ -328,31 +404,52 @@ def _keep_key(c: Any, key: CaseKey, wrapped: bytes) -> None:
 
 def _checked_page(
     c: Any, events: Sequence[PulledEvent]
-) -> tuple[list[tuple[str, int, str, bytes]], list[tuple[str, str, int, int]]]:
-    """The rows of the page's new events (stored events, confirmed index), each checked to
-    continue its case's chain; CodecError for the first that does not."""
+) -> tuple[list[tuple[str, int, str, bytes]], list[tuple[str, int]], list[tuple[str, str, int, int]]]:
+    """The rows of the page's new events (stored events, placeholders they replace,
+    confirmed index), each checked to continue its case's chain; CodecError for the first
+    that does not."""
     ordered = sorted(events, key=lambda x: (x.case_id, x.seq))
-    hexes = {case_id: UUID(case_id).hex for case_id in {e.case_id for e in ordered}}
+    hexes = {case_id: _case_hex(case_id) for case_id in {e.case_id for e in ordered}}
     held = _held(c, [(hexes[e.case_id], e.seq) for e in ordered])
     links: dict[tuple[str, int], bytes] = {}
     stored: list[tuple[str, int, str, bytes]] = []
+    replaced: list[tuple[str, int]] = []
     confirmed: list[tuple[str, str, int, int]] = []
     for e in ordered:
-        sealed = parse(e.sealed)
-        if sealed.case_id != e.case_id:
-            raise CodecError(f"the server sent event {sealed.event_id} under the wrong case")
-        if (hexes[e.case_id], e.seq) in held:
-            continue
-        prev = links.get((e.case_id, e.seq - 1))
-        if prev is None:
-            prev = _link_before(c, e.case_id, e.seq)
-        if prev is not None and next_link(prev, e.seq, sealed.digest) != e.link:
-            raise CodecError(f"event {e.seq} of case {e.case_id} does not continue the case's chain")
+        place = (hexes[e.case_id], e.seq)
+        digest, topic, event_id = _digest(e)
+        before = held.get(place)
+        if before is not None:
+            if before == b"" or e.placeholder:
+                continue  # held whole already, or a placeholder for a placeholder
+            if before != digest:
+                raise CodecError(f"event {e.seq} of case {e.case_id} does not match the placeholder held for it")
+            replaced.append(place)
+        else:
+            prev = links.get((e.case_id, e.seq - 1))
+            if prev is None:
+                prev = _link_before(c, e.case_id, e.seq)
+            if prev is not None and next_link(prev, e.seq, digest) != e.link:
+                raise CodecError(f"event {e.seq} of case {e.case_id} does not continue the case's chain")
         links[(e.case_id, e.seq)] = e.link
-        held.add((hexes[e.case_id], e.seq))
-        stored.append((hexes[e.case_id], e.seq, sealed.topic, _pack([e.sealed, e.position, e.received, e.link])))
-        confirmed.append((sealed.event_id, e.case_id, e.seq, e.position))
-    return stored, confirmed
+        held[place] = b"" if not e.placeholder else digest
+        stored.append((place[0], e.seq, topic, _state(e)))
+        if not e.placeholder:
+            confirmed.append((event_id, e.case_id, e.seq, e.position))
+    return stored, replaced, confirmed
+
+
+def _digest(e: PulledEvent) -> tuple[bytes, str, str]:
+    """(SHA-256 of the sealed bytes, topic, event id) of a pulled event; for a placeholder
+    only its digest. CodecError when the event is not what the page says it is."""
+    if e.placeholder:
+        if len(e.digest) != 32:
+            raise CodecError(f"the placeholder for event {e.seq} of case {e.case_id} has no SHA-256")
+        return e.digest, PLACEHOLDER, ""
+    sealed = parse(e.sealed)
+    if sealed.case_id != e.case_id:
+        raise CodecError(f"the server sent event {sealed.event_id} under the wrong case")
+    return sealed.digest, sealed.topic, sealed.event_id
 
 
 def _meta_rows(database: LaptopDatabase, names: Sequence[str]) -> dict[str, Any]:
@@ -362,20 +459,23 @@ def _meta_rows(database: LaptopDatabase, names: Sequence[str]) -> dict[str, Any]
         return {r[0]: _unpack(r[1]) for r in c.fetchall()}
 
 
-def _held(c: Any, places: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
-    """Which (case id hex, sequence) of `places` the store holds already: one range query
-    per case (a page holds a run of each case's sequence)."""
+def _held(c: Any, places: Sequence[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
+    """Which (case id hex, sequence) of `places` the store holds already: b"" for a whole
+    event, the digest for a placeholder. One range query per case (a page holds a run of
+    each case's sequence)."""
     ranges: dict[str, tuple[int, int]] = {}
     for case, seq in places:
         low, high = ranges.get(case, (seq, seq))
         ranges[case] = (min(low, seq), max(high, seq))
-    found: set[tuple[str, int]] = set()
+    found: dict[tuple[str, int], bytes] = {}
     for case, (low, high) in ranges.items():
         c.execute(
-            "SELECT originator_version FROM stored_events WHERE originator_id=? AND originator_version BETWEEN ? AND ?",
+            "SELECT originator_version, topic, state FROM stored_events "
+            "WHERE originator_id=? AND originator_version BETWEEN ? AND ?",
             (case, low, high),
         )
-        found.update((case, row[0]) for row in c.fetchall())
+        for seq, topic, state in c.fetchall():
+            found[(case, seq)] = _unpack(state)[4] if topic == PLACEHOLDER else b""
     return found
 
 
@@ -392,5 +492,7 @@ def _link_before(c: Any, case_id: str, seq: int) -> bytes | None:
 
 
 def _confirmed(case_id: str, seq: int, state: bytes) -> PulledEvent:
-    sealed, position, received, link = _unpack(state)
-    return PulledEvent(position, seq, case_id, bytes(sealed), received, bytes(link))
+    sealed, position, received, link, *digest = _unpack(state)
+    return PulledEvent(
+        position, seq, case_id, bytes(sealed), received, bytes(link), bytes(digest[0]) if digest else b""
+    )

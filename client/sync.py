@@ -8,8 +8,10 @@ back, so the worker's view never loses it in between. A rejected event stays in 
 outbox, marked with the server's reason, for `status` to show.
 
 Pull asks for everything after the cursor within the laptop's caseload, page by page;
-each page (events, key grants re-wrapped under the passphrase key, drops, new cursor) is
-applied in one transaction by `LaptopStore.apply_page`. Push is idempotent on event ids
+each page (events and placeholders, key grants re-wrapped under the passphrase key, what
+to forget, drops, new cursor) is applied in one transaction by `LaptopStore.apply_page`.
+The first page of a sync names the sequences held only as placeholders, so those the
+worker's department may see by now come whole. Push is idempotent on event ids
 and the cursor moves only with a stored page, so a sync cut off at either end is simply
 run again.
 
@@ -237,6 +239,7 @@ class SyncReport:
     pulled: int = 0
     pages: int = 0
     dropped: list[str] = field(default_factory=list)
+    forgotten: int = 0
     granted: list[str] = field(default_factory=list)
     cursor: int = 0
 
@@ -249,6 +252,7 @@ class SyncReport:
             "pulled": self.pulled,
             "pages": self.pages,
             "dropped": self.dropped,
+            "forgotten": self.forgotten,
             "granted": self.granted,
             "cursor": self.cursor,
         }
@@ -416,8 +420,12 @@ class Syncer:
         device = self.store.device_keys
         with self._progress() as bar:
             task = bar.add_task("pull", total=None)
+            # The first page names what is held only as placeholders, so what the
+            # department may see by now comes whole.
+            veiled = self.store.veiled()
             while True:
-                request = PullRequest(cursor, self.page_size, tuple(self.store.held_cases()))
+                request = PullRequest(cursor, self.page_size, tuple(self.store.held_cases()), veiled)
+                veiled = ()
                 page = decode_pull_response(await self._post(client, "/v1/sync/pull", encode_pull(request)))
                 keys = [
                     accept_grant(device.agreement, self.laptop.device_id, g.case_id, g.key_id, g.grant)
@@ -426,9 +434,11 @@ class Syncer:
                 next_cursor = max(cursor, page.next)
                 if page.departments:
                     self.laptop.learn_directory(list(page.departments))
-                report.pulled += self.store.apply_page(
-                    page.events, keys, page.drop, next_cursor, to_micros(ev.utcnow())
+                applied = self.store.apply_page(
+                    page.events, keys, page.drop, next_cursor, to_micros(ev.utcnow()), page.forget
                 )
+                report.pulled += applied.new
+                report.forgotten += applied.forgotten
                 report.pages += 1
                 report.granted.extend(k.case_id for k in keys)
                 report.dropped.extend(page.drop)

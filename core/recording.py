@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from core import events as ev
 from core.case import CaseState
 from core.departments import Directory
-from core.errors import InvalidInput
+from core.errors import InvalidInput, UnknownReference
 from core.keys import CaseKey
 from core.rules import check
 from core.sealing import SealedEvent, seal
@@ -83,9 +83,14 @@ def record(
     seen_seq: int | None = None,
     occurred_at: datetime | None = None,
     clock: Callable[[], datetime] = ev.utcnow,
+    partial: bool = False,
     **fields: Any,
 ) -> tuple[E, SealedEvent]:
     """Check and seal a new event; `state` is then advanced by it.
+
+    `partial` says `state` is folded from part of the case only (a field laptop holds what
+    its department may see): a reference to a person or event it does not hold
+    (UnknownReference) is then left for the server to judge at push.
 
     `what` is the event's typed payload; an event class with its fields as keywords is
     still taken (checked by name at run time only) for callers that build events in bulk.
@@ -106,7 +111,11 @@ def record(
         clock=clock,
         **fields,
     )
-    check(state, event, directory)
+    try:
+        check(state, event, directory)
+    except UnknownReference:
+        if not partial:
+            raise
     sealed = seal(event, key)
     state.apply(event)
     return event, sealed

@@ -156,7 +156,8 @@ def team_join(state: CaseState, e: ev.TeamMemberJoined, d: Directory) -> None:
 
 def team_leave(state: CaseState, e: ev.TeamMemberLeft, d: Directory) -> None:
     if not state.is_party(e.member_department):
-        raise RuleViolation(f"department {e.member_department} is not a party to the case")
+        # An unknown reference: a laptop that holds part of the case leaves it to the server.
+        raise UnknownReference(f"department {e.member_department} is not a party to the case")
     if e.member_department == state.lead and e.worker is None:
         raise RuleViolation("the lead department cannot leave; transfer the case first")
 

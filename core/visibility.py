@@ -93,12 +93,33 @@ def department_view(
     """
     if state.status == "erased" or not state.is_party(department, at):
         return None
+    return held_view(state, list(enumerate(events, start=1)), department, directory, at)
+
+
+def held_view(
+    state: CaseState,
+    numbered: Sequence[tuple[int, ev.CaseEvent]],
+    department: str,
+    directory: Directory,
+    at: datetime,
+) -> list[Seen]:
+    """The events of `numbered` ((case sequence, event) pairs, in case order) that
+    `department` may see at `at`, by the rules of `department_view`, party status aside.
+
+    A field laptop holds only part of a case (what its department may see and its
+    worker's own): `state` folded from that part may lack the memberships, so whether
+    the department is a party is left to the server, which judged it at the last pull.
+    An erased case shows nothing.
+    """
+    if state.status == "erased":
+        return []
+    events = [e for _, e in numbered]
     authority = directory.is_authority(department)
     consents = _consents_for(state, department, at)
     shares = [s for s in state.shares.values() if department in s.recipients and s.shared_at <= at] if authority else []
     conflict_parties = _conflict_parties(state, events)
     seen: list[Seen] = []
-    for seq, e in enumerate(events, start=1):
+    for seq, e in numbered:
         if e.department == department:
             seen.append(Seen(seq, e, "own"))
             continue

@@ -28,20 +28,37 @@ signature does not verify is refused whole (HTTP 403), never answered per event.
 
 Pull (laptop -> server)::
 
-    {"v": 1, "after": int, "limit": int, "holding": [case id, ...]}
+    {"v": 1, "after": int, "limit": int, "holding": [case id, ...],
+     "veiled": [{"case": str, "seqs": [[low, high], ...]}, ...]}
 
 ``holding`` is the set of cases the laptop holds, so the server can back-fill newly
-assigned cases and tell the laptop to drop cases no longer assigned. The answer::
+assigned cases and tell the laptop to drop cases no longer assigned. ``veiled``
+(optional) names, per held case, the sequences the laptop holds only as placeholders, so
+the server can send whole what the department may see by now (a consent given since);
+the server trusts it with nothing: it answers from it only what it would send anyway.
+The answer::
 
     {"v": 1, "events": [{"position": int, "seq": int, "case": str, "sealed": bytes,
                          "received": int, "link": bytes}, ...],
+     "placeholders": [{"position": int, "seq": int, "case": str, "digest": bytes,
+                       "link": bytes}, ...],
+     "forget": [{"case": str, "seqs": [[low, high], ...]}, ...],
      "grants": [{"case": str, "key_id": str, "grant": bytes}, ...],
      "drop": [case id, ...], "next": int, "more": bool, "head": int,
      "departments": [{"id", "name", "authority", "legal_areas", "disability_model"}, ...]}
 
-Back-filled events of newly assigned cases come first in ``events`` (their positions may
-be at or below ``after``); the laptop applies them by position and case sequence, and
-moves its cursor to ``next`` in the same transaction.
+``events`` holds whole only the events the department of the device's worker may see
+now (`core.visibility`) and the worker's own; every other event of the page is in
+``placeholders``: what the chain needs (``digest`` is the SHA-256 of the sealed bytes)
+and nothing of its header or payload. ``forget`` names, for every held case still in
+the caseload, the sequences the laptop may no longer hold whole (a consent withdrawn or
+expired, a share ended, the department left): the laptop replaces them by placeholders
+in the transaction that applies the page. ``drop`` also names held cases that were
+erased. Back-filled events of newly assigned cases come first (their positions may be at
+or below ``after``), and so do events of ``veiled`` sequences now visible; the laptop
+applies them by position and case sequence, and moves its cursor to ``next`` in the
+same transaction. The new fields are additive, so the version stays 1: a laptop that
+does not know them still gets only the view, but keeps what it held before.
 """
 
 from __future__ import annotations
@@ -54,7 +71,7 @@ import msgpack
 
 from core.signing import BatchSeal
 from sync.errors import LimitExceeded, MalformedMessage
-from sync.pulled import PulledEvent
+from sync.pulled import PulledEvent, Ranges, placeholder
 
 VERSION = 1
 SERVER_ID = "server"
@@ -64,6 +81,7 @@ MAX_BATCH = 5000
 MAX_PAGE = 5000
 DEFAULT_PAGE = 1000
 MAX_HOLDING = 20000
+MAX_RANGES = 50000  # ranges of case sequences in one message's `veiled` or `forget`
 MAX_EVENT_BYTES = 256 * 1024
 MAX_BATCH_ID = 200
 
@@ -107,11 +125,16 @@ class PushResponse:
     conflicts: tuple[Conflict, ...] = ()
 
 
+CaseRanges = tuple[tuple[str, Ranges], ...]
+"""Per case id, ranges of its case sequences."""
+
+
 @dataclass(frozen=True)
 class PullRequest:
     after: int
     limit: int = DEFAULT_PAGE
     holding: tuple[str, ...] = ()
+    veiled: CaseRanges = ()  # held only as placeholders
 
 
 @dataclass(frozen=True)
@@ -123,6 +146,7 @@ class PullResponse:
     more: bool = False
     head: int = 0
     departments: tuple[dict[str, Any], ...] = ()
+    forget: CaseRanges = ()  # held whole, now to be held as placeholders
 
 
 # --- decoding helpers: every field is checked, nothing is trusted ------------------------
@@ -153,16 +177,23 @@ class Bounds:
 
 # A push: a few maps, the events (binaries) and one small map per key grant.
 PUSH_BOUNDS = Bounds(MAX_BATCH, 16, 1024, MAX_EVENT_BYTES, MAX_BATCH + 16, 4 * MAX_BATCH + 64)
-# A pull: one map and the list of held case ids.
-PULL_BOUNDS = Bounds(MAX_HOLDING, 16, 1024, 1024, 16, MAX_HOLDING + 64)
+# A pull: one map, the list of held case ids and the ranges of veiled sequences.
+PULL_BOUNDS = Bounds(
+    max(MAX_HOLDING, MAX_RANGES),
+    16,
+    1024,
+    1024,
+    2 * MAX_HOLDING + MAX_RANGES + 16,
+    3 * MAX_HOLDING + 2 * MAX_RANGES + 64,
+)
 # The server's answers, read by a laptop: a page of event maps and the department list.
 ANSWER_BOUNDS = Bounds(
     max(MAX_PAGE, MAX_BATCH, MAX_HOLDING),
     64,
     64 * 1024,
     64 * 1024 * 1024,
-    4 * max(MAX_PAGE, MAX_BATCH) + 10_000,
-    16 * max(MAX_PAGE, MAX_BATCH) + 10_000,
+    4 * max(MAX_PAGE, MAX_BATCH) + 2 * MAX_HOLDING + MAX_RANGES + 10_000,
+    16 * max(MAX_PAGE, MAX_BATCH) + 3 * MAX_HOLDING + 2 * MAX_RANGES + 10_000,
 )
 
 
@@ -341,8 +372,38 @@ def decode_push_response(body: bytes) -> PushResponse:
     return PushResponse(results, conflicts)
 
 
+def _case_ranges(items: CaseRanges) -> list[dict[str, Any]]:
+    return [{"case": case_id, "seqs": [list(r) for r in ranges]} for case_id, ranges in items]
+
+
+def _decode_case_ranges(items: Any, what: str) -> CaseRanges:
+    """Per-case ranges of case sequences; MalformedMessage or LimitExceeded when not valid."""
+    if not isinstance(items, list):
+        raise MalformedMessage(f"field {what!r} must be a list")
+    out: list[tuple[str, Ranges]] = []
+    total = 0
+    for item in items:
+        if not isinstance(item, dict):
+            raise MalformedMessage(f"each entry of {what!r} must be a map")
+        case_id = _get(item, "case", str, what)
+        seqs = _get(item, "seqs", list, what)
+        total += len(seqs)
+        if total > MAX_RANGES:
+            raise LimitExceeded(f"field {what!r} names at most {MAX_RANGES} ranges")
+        ranges = []
+        for r in seqs:
+            if not (isinstance(r, list) and len(r) == 2 and all(type(x) is int for x in r) and 1 <= r[0] <= r[1]):
+                raise MalformedMessage(f"{what}: a range of case sequences is [low, high] with 1 <= low <= high")
+            ranges.append((r[0], r[1]))
+        out.append((case_id, tuple(ranges)))
+    return tuple(out)
+
+
 def encode_pull(req: PullRequest) -> bytes:
-    return _pack({"v": VERSION, "after": req.after, "limit": req.limit, "holding": list(req.holding)})
+    message: dict[str, Any] = {"v": VERSION, "after": req.after, "limit": req.limit, "holding": list(req.holding)}
+    if req.veiled:
+        message["veiled"] = _case_ranges(req.veiled)
+    return _pack(message)
 
 
 def decode_pull(body: bytes) -> PullRequest:
@@ -361,10 +422,12 @@ def decode_pull(body: bytes) -> PullRequest:
         raise MalformedMessage("pull: field 'holding' must be a list of case ids")
     if len(holding) > MAX_HOLDING:
         raise LimitExceeded(f"a laptop holds at most {MAX_HOLDING} cases")
-    return PullRequest(after, limit, tuple(holding))
+    return PullRequest(after, limit, tuple(holding), _decode_case_ranges(msg.get("veiled", []), "veiled"))
 
 
 def encode_pull_response(resp: PullResponse) -> bytes:
+    whole = [e for e in resp.events if not e.placeholder]
+    veiled = [e for e in resp.events if e.placeholder]
     return _pack(
         {
             "v": VERSION,
@@ -377,8 +440,13 @@ def encode_pull_response(resp: PullResponse) -> bytes:
                     "received": e.received,
                     "link": e.link,
                 }
-                for e in resp.events
+                for e in whole
             ],
+            "placeholders": [
+                {"position": e.position, "seq": e.seq, "case": e.case_id, "digest": e.digest, "link": e.link}
+                for e in veiled
+            ],
+            "forget": _case_ranges(resp.forget),
             "grants": [{"case": g.case_id, "key_id": g.key_id, "grant": g.grant} for g in resp.grants],
             "drop": list(resp.drop),
             "next": resp.next,
@@ -395,12 +463,18 @@ def decode_pull_response(body: bytes) -> PullResponse:
         PulledEvent(e["position"], e["seq"], e["case"], e["sealed"], e["received"], e["link"])
         for e in _get(msg, "events", list, "pull response")
     )
+    veiled = tuple(
+        placeholder(e["position"], e["seq"], e["case"], e["digest"], e["link"]) for e in msg.get("placeholders", [])
+    )
+    if any(len(e.digest) != 32 for e in veiled):
+        raise MalformedMessage("pull response: a placeholder's digest is a SHA-256 (32 bytes)")
     return PullResponse(
-        events,
+        events + veiled,
         _grants(msg.get("grants", [])),
         tuple(msg.get("drop", [])),
         msg.get("next", 0),
         bool(msg.get("more", False)),
         msg.get("head", 0),
         tuple(d for d in msg.get("departments", []) if isinstance(d, dict) and isinstance(d.get("id"), str)),
+        _decode_case_ranges(msg.get("forget", []), "forget"),
     )

@@ -105,8 +105,13 @@ def cmd_case_list(args: argparse.Namespace) -> None:
         rows,
         as_json=args.json,
         title="cases on this laptop",
-        columns=("case", "kind", "lead", "status", "persons", "confirmed", "pending"),
+        columns=("case", "kind", "lead", "status", "persons", "confirmed", "pending", "not_shown"),
     )
+    if not args.json and any(r["provisional"] for r in rows):
+        print(
+            "Provisional until the next sync: events not shown are not for your department to see "
+            "(or were hidden here since a consent expired); the server judges again at the next sync."
+        )
 
 
 def cmd_person_add(args: argparse.Namespace) -> None:

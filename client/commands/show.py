@@ -1,4 +1,8 @@
-"""`case show`: the worker's view of a case, confirmed events with the pending ones on top."""
+"""`case show`: the worker's view of a case, confirmed events with the pending ones on top.
+
+It shows only what the laptop holds of the case and the worker may see now (`client.laptop`),
+and says when that judgement is provisional until the next sync.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from core import events as ev
 from core.case import CaseState, Consent, Goal, Person
 from core.console import emit
 
-SUMMARY = ("case", "kind", "lead", "status", "coordinator", "team", "confirmed_seq", "pending")
+SUMMARY = ("case", "kind", "lead", "status", "coordinator", "team", "confirmed_seq", "pending", "not_shown")
 TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("persons", ("person", "role", "name", "birth_date")),
     ("consents", ("consent", "subject", "recipients", "categories", "valid_until", "withdrawn")),
@@ -37,6 +41,8 @@ def cmd_case_show(args: argparse.Namespace) -> None:
         emit(data, as_json=True)
         return
     emit({k: data[k] for k in SUMMARY}, as_json=False, title="case")
+    if data["provisional"]:
+        print(data["provisional"])
     for name, cols in TABLES:
         if data[name]:
             rows = data[name]
@@ -86,6 +92,8 @@ def case_document(view: CaseView) -> dict[str, Any]:
         "team": s.parties(),
         "confirmed_seq": view.confirmed_seq,
         "pending": len(set(view.pending)),
+        "not_shown": view.veiled + view.hidden,
+        "provisional": view.note() or None,
         "persons": [_person(p) for p in s.persons.values()],
         "consents": [_consent(c) for c in s.consents.values()],
         "shares": list(rows.shares.values()),

@@ -6,6 +6,12 @@ within the size limit and time bound, verifies the signature over it and decodes
 msgpack message with `sync.protocol`'s bounds in a worker thread (so decoding never
 stalls the event loop), and hands it to the push or pull service (`server.syncing.push`,
 `server.syncing.pull`) in a worker thread (the database calls block).
+
+A pull is a look at the cases it delivers: one access-log entry per case (view
+``laptop-pull``, the device, how many events went whole and on which grounds, how many
+as placeholders) is committed before the answer is sent, and the pull is refused with
+503 when it cannot be, as every read is. The pull judges cases from the view services'
+decrypted case cache (`server.reading.service.Reading`).
 """
 
 from __future__ import annotations
@@ -26,10 +32,12 @@ from core.log import Device
 from server.auth import DeviceClaim, check_device_headers, parse_json, read_body, verify_device
 from server.context import ServerContext
 from server.errors import Unauthorized
+from server.reading.service import Reading
 from server.store import WorkerRecord
 from server.syncing.ordering import BatchOrder
-from server.syncing.pull import PullingDevice, pull
+from server.syncing.pull import PulledView, PullingDevice, pull_view
 from server.syncing.push import Worker
+from server.syncing.share import ShareJudge
 from sync.errors import LimitExceeded
 from sync.protocol import (
     PullRequest,
@@ -102,10 +110,33 @@ async def pull_endpoint(request: Request) -> Response:
     if message.limit > ctx.settings.max_page:
         raise LimitExceeded(f"a pull page holds at most {ctx.settings.max_page} events on this server")
     who = PullingDevice(device.device_id, worker.id, device.agreement_key, worker.department)
-    answer = await run_in_threadpool(pull, ctx.log, ctx.caseload, who, message)
-    answer = replace(answer, departments=tuple(directory_of(ctx)))
+    view = await run_in_threadpool(_logged_pull, ctx, who, message)
+    answer = replace(view.response, departments=tuple(directory_of(ctx)))
     ctx.metrics.count_events("pulled", len(answer.events))
     return Response(encode_pull_response(answer), media_type=MSGPACK)
+
+
+def share_judge(ctx: ServerContext) -> ShareJudge:
+    """The process's judge of laptops' shares, over the view services' case cache."""
+    found = ctx.extras.get("share_judge")
+    if not isinstance(found, ShareJudge):
+        reading = Reading.of(ctx)
+        found = ctx.extras["share_judge"] = ShareJudge(reading.cache, ctx.store.directory, reading.now)
+    return found
+
+
+def _logged_pull(ctx: ServerContext, who: PullingDevice, message: PullRequest) -> PulledView:
+    """The pull's answer, once its looks are committed to the access log
+    (AccessLogUnwritable, answered 503, when they cannot be)."""
+    view = pull_view(ctx.log, ctx.caseload, who, message, judge=share_judge(ctx))
+    access = Reading.of(ctx).access
+    access.write(
+        [
+            access.entry(who.worker, who.department, look.case_id, "laptop-pull", look.purpose(who.device_id))
+            for look in view.looks
+        ]
+    )
+    return view
 
 
 def _key(payload: dict[str, Any], name: str) -> bytes:

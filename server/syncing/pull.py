@@ -1,17 +1,27 @@
 """Pull: what a device receives from the log, page by page, within its worker's caseload.
 
 The server's pull service, no HTTP in it (`server.syncing.endpoints` drives it). A device
-names its cursor (a global position) and the cases it holds. The answer has, in this order:
+names its cursor (a global position), the cases it holds and, per held case, the
+sequences it holds only as placeholders. The answer has, in this order:
 
 1. *back-fill*: every event at or below the cursor of cases newly in the caseload (the
-   cursor would never bring them), a bounded number of cases per answer;
+   cursor would never bring them), a bounded number of cases per answer, then the
+   veiled events of held cases that the department may see by now;
 2. the page of caseload events after the cursor, in position order;
 3. *grants*: the case key wrapped for the device's X25519 key, for every case in the
    answer that the device does not hold yet;
-4. *drop*: held cases that left the caseload (the assignment ended, the worker's
+4. *forget*: for every held case in the caseload, the sequences the laptop may not hold
+   whole now (`server.syncing.share`), recomputed on every pull, so the server needs
+   neither to remember nor to trust what a laptop claims to hold;
+5. *drop*: held cases that left the caseload (the assignment ended, the worker's
    department left the case, the case was erased) and that the worker once had
    (assigned or opened); a case id the worker never had is never named, so `holding`
    cannot be used to learn which case ids exist.
+
+Every event goes through the worker's share of its case (`server.syncing.share`): whole
+when the department may see it now or the worker recorded it, else a placeholder.
+`PulledView.looks` says, per case, what was delivered and on which grounds, for the
+access log.
 
 `next` is the position the device may move its cursor to once it applied the answer. It
 jumps over other workers' events and the gaps a rolled-back transaction leaves: when the
@@ -24,16 +34,22 @@ position in (after, head], served per case by the events table's primary key.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
+from core.case_cache import CaseCache
+from core.departments import Directory
 from core.errors import CaseErased, KeyNotHeld
 from core.keys import grant_key
 from core.log import CaseLog, LoggedEvent
 from core.sealing import to_micros
 from server.syncing.caseload import Caseload
+from server.syncing.share import CaseShare, ShareJudge
 from sync.errors import StaleCursor
-from sync.protocol import KeyGrant, PullRequest, PullResponse
-from sync.pulled import PulledEvent
+from sync.protocol import CaseRanges, KeyGrant, PullRequest, PullResponse
+from sync.pulled import PulledEvent, within
 
 MAX_BACKFILL_CASES = 20
 
@@ -49,6 +65,33 @@ class PullingDevice:
     department: str
 
 
+@dataclass(frozen=True)
+class CaseLook:
+    """One case's part in a pull, for the access log: events delivered whole, per grounds
+    (own, consent, legal-basis, recipient), and placeholders."""
+
+    case_id: str
+    grounds: tuple[tuple[str, int], ...]
+    placeholders: int
+
+    @property
+    def whole(self) -> int:
+        return sum(n for _, n in self.grounds)
+
+    def purpose(self, device_id: str) -> str:
+        """The access-log line of the look: device, counts and grounds (ids only)."""
+        grounds = ", ".join(f"{basis} {n}" for basis, n in self.grounds) or "none"
+        return f"sync to device {device_id}: {self.whole} events ({grounds}), {self.placeholders} placeholders"
+
+
+@dataclass(frozen=True)
+class PulledView:
+    """A pull's answer and the looks it makes, one per case it delivers anything of."""
+
+    response: PullResponse
+    looks: tuple[CaseLook, ...]
+
+
 def pull(
     log: CaseLog,
     caseload: Caseload,
@@ -56,56 +99,119 @@ def pull(
     request: PullRequest,
     *,
     max_backfill_cases: int = MAX_BACKFILL_CASES,
+    judge: ShareJudge | None = None,
 ) -> PullResponse:
-    """Answer a pull; StaleCursor when the cursor is beyond the log's head."""
+    """Answer a pull (`pull_view`'s answer without its looks)."""
+    return pull_view(log, caseload, device, request, max_backfill_cases=max_backfill_cases, judge=judge).response
+
+
+def pull_view(
+    log: CaseLog,
+    caseload: Caseload,
+    device: PullingDevice,
+    request: PullRequest,
+    *,
+    max_backfill_cases: int = MAX_BACKFILL_CASES,
+    judge: ShareJudge | None = None,
+) -> PulledView:
+    """Answer a pull as the worker's department may see each case now; StaleCursor when
+    the cursor is beyond the log's head."""
     head = log.max_position()
     if request.after > head:
         raise StaleCursor(
             f"the cursor {request.after} is beyond the log's head {head}; "
             "the laptop's store belongs to another server or the server's log was replaced"
         )
+    judge = judge or ShareJudge(CaseCache(log), Directory.default, log.clock)
+    shares = _Shares(judge, device, judge.clock())
     cases = caseload.of(device.worker, device.department)
     holding = set(request.holding)
     # Only cases the worker once had: the answer never tells a device whether a case id
-    # it names, but never had, exists.
+    # it names, but never had, exists. The caseload holds no erased case.
     drop = tuple(caseload.once_held(device.worker, holding - cases))
-
-    backfill_events: list[LoggedEvent] = []
-    more = False
-    if request.after > 0:
-        newcomers = sorted(cases - holding)
-        starting = log.recorder.cases_with_events_upto(newcomers, request.after)
-        if len(starting) > max_backfill_cases:
-            more = True
-            starting = starting[:max_backfill_cases]
-        for case_id in starting:
-            backfill_events.extend(e for e in log.case_events(case_id) if e.position <= request.after)
+    early, more = _backfill(log, sorted(cases - holding), request.after, max_backfill_cases)
+    early += _revealed(shares, request.veiled, cases & holding, request.limit)
     if more:
         # Finish back-filling before moving the cursor: the page waits for the next call.
         page: list[LoggedEvent] = []
         next_position = request.after
     else:
         page = log.page(sorted(cases), request.after, head, request.limit)
-        if len(page) >= request.limit:
-            more = True
-            next_position = page[-1].position
-        else:
-            next_position = head
-    delivered = backfill_events + page
-    fresh = {e.sealed.case_id for e in delivered} - holding
+        more = len(page) >= request.limit
+        next_position = page[-1].position if more else head
+    pulled = [p for e in early + page if (p := shares.pulled(e)) is not None]
+    # Forgetting is judged once a sync reaches its last page: every held case, every time.
+    forget: CaseRanges = () if more else shares.hidden(sorted(cases & holding))
+    fresh = {e.case_id for e in pulled} - holding
     grants = _grants(log, device, fresh, (cases & holding) - fresh, request.after)
-    return PullResponse(
-        events=tuple(_pulled(e) for e in delivered),
-        grants=grants,
-        drop=drop,
-        next=next_position,
-        more=more,
-        head=head,
+    response = PullResponse(
+        events=tuple(pulled), grants=grants, drop=drop, next=next_position, more=more, head=head, forget=forget
     )
+    return PulledView(response, _looks(pulled, shares))
 
 
-def _pulled(e: LoggedEvent) -> PulledEvent:
-    return PulledEvent(e.position, e.seq, e.sealed.case_id, e.sealed.raw, to_micros(e.received_at), e.link)
+class _Shares:
+    """The worker's share of each case the pull touches, judged once per pull."""
+
+    def __init__(self, judge: ShareJudge, device: PullingDevice, at: datetime) -> None:
+        self.judge = judge
+        self.device = device
+        self.at = at
+        self.judged: dict[str, CaseShare | None] = {}
+
+    def of(self, case_id: str) -> CaseShare | None:
+        if case_id not in self.judged:
+            self.judged[case_id] = self.judge.share(case_id, self.device.department, self.device.worker, self.at)
+        return self.judged[case_id]
+
+    def pulled(self, e: LoggedEvent) -> PulledEvent | None:
+        share = self.of(e.sealed.case_id)
+        return None if share is None else share.pulled(e)
+
+    def hidden(self, case_ids: Iterable[str]) -> CaseRanges:
+        found = ((c, share.hidden()) for c in case_ids if (share := self.of(c)) is not None)
+        return tuple((c, ranges) for c, ranges in found if ranges)
+
+
+def _backfill(log: CaseLog, newcomers: list[str], after: int, most: int) -> tuple[list[LoggedEvent], bool]:
+    """Every event at or below the cursor of cases newly in the caseload, at most `most`
+    cases; and whether more are waiting."""
+    if after <= 0:
+        return [], False
+    starting = log.recorder.cases_with_events_upto(newcomers, after)
+    more = len(starting) > most
+    events: list[LoggedEvent] = []
+    for case_id in starting[:most]:
+        events.extend(e for e in log.case_events(case_id) if e.position <= after)
+    return events, more
+
+
+def _revealed(shares: _Shares, veiled: CaseRanges, held: set[str], most: int) -> list[LoggedEvent]:
+    """The events a laptop holds as placeholders that its worker may now see whole (a
+    consent given since): the laptop's claim costs nothing, since only the view is sent."""
+    found: list[LoggedEvent] = []
+    for case_id, ranges in veiled:
+        share = shares.of(case_id) if case_id in held else None
+        if share is None:
+            continue
+        for seq in sorted(within(ranges, share.last) & share.whole.keys()):
+            found.append(share.logged[seq - 1])
+            if len(found) >= most:
+                return found
+    return found
+
+
+def _looks(pulled: list[PulledEvent], shares: _Shares) -> tuple[CaseLook, ...]:
+    grounds: dict[str, Counter[str]] = {}
+    placeholders: Counter[str] = Counter()
+    for e in pulled:
+        grounds.setdefault(e.case_id, Counter())
+        if e.placeholder:
+            placeholders[e.case_id] += 1
+        else:
+            share = shares.of(e.case_id)
+            grounds[e.case_id][share.whole[e.seq] if share else "own"] += 1
+    return tuple(CaseLook(c, tuple(sorted(g.items())), placeholders[c]) for c, g in grounds.items())
 
 
 def _grants(log: CaseLog, device: PullingDevice, fresh: set[str], held: set[str], after: int) -> tuple[KeyGrant, ...]:

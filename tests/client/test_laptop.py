@@ -100,8 +100,8 @@ def test_a_pulled_page_confirms_pending_events_and_moves_the_cursor(
     for seq, p in enumerate(pending[:1], start=1):
         link = next_link(link, seq, parse(p.sealed).digest)
         page.append(PulledEvent(10 + seq, seq, case_id, p.sealed, 0, link))
-    assert laptop.store.apply_page(page, [], [], 11, 0) == 1
-    assert laptop.store.apply_page(page, [], [], 11, 0) == 0  # a replayed page changes nothing
+    assert laptop.store.apply_page(page, [], [], 11, 0).new == 1
+    assert laptop.store.apply_page(page, [], [], 11, 0).new == 0  # a replayed page changes nothing
 
     view = laptop.view(case_id)
     assert view.confirmed_seq == 1
@@ -120,9 +120,9 @@ def test_a_page_overlapping_what_is_held_stores_each_event_once(make_laptop: Cal
     for seq, p in enumerate(pending, start=1):
         link = next_link(link, seq, parse(p.sealed).digest)
         page.append(PulledEvent(10 + seq, seq, case_id, p.sealed, 0, link))
-    assert laptop.store.apply_page(page[:2], [], [], 12, 0) == 2
+    assert laptop.store.apply_page(page[:2], [], [], 12, 0).new == 2
     # The next page repeats what is held, and one event twice (a retried answer).
-    assert laptop.store.apply_page([page[3], *page[1:], page[2]], [], [], 15, 0) == 3
+    assert laptop.store.apply_page([page[3], *page[1:], page[2]], [], [], 15, 0).new == 3
     assert laptop.store.count_confirmed() == len(pending) == 5
     assert laptop.view(case_id).confirmed_seq == 5 and not laptop.store.outbox(case_id)
     # Held events before a page's first new one are where its chain continues from.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -15,6 +16,8 @@ import pytest
 
 from client.laptop import Laptop
 from core import events as ev
+from core.case import fold
+from core.visibility import department_view
 from tovholder.__main__ import main
 
 from .conftest import PASSPHRASE, Server
@@ -480,6 +483,21 @@ def test_the_coordinator_resolves_a_flagged_conflict_and_every_new_event_syncs(
     case = run(capsys, *o, "case", "open", "--kind", "citizen", "--lead", "adult-social")["case"]
     person = run(capsys, *o, "person", "add", case, "--role", "citizen", "--name", "Kim Berg")["person"]
     run(capsys, *o, "team", "add", case, "--department", "jobcenter")
+    # The field laptop holds what the jobcenter may see: the citizen consents to the plan.
+    until = (date.today() + timedelta(days=300)).isoformat()
+    consent = ("--subject", person, "--given-by", person, "--to", "jobcenter", "--until", until)
+    run(
+        capsys,
+        *o,
+        "consent",
+        "give",
+        case,
+        *consent,
+        "--categories",
+        "identity,plan",
+        "--purpose",
+        "a joint housing plan",
+    )
     run(capsys, *o, "coordinator", "assign", case, "--worker", "w-office")
     goal = run(capsys, *o, "goal", "add", case, "--person", person, "--text", "A home", "--owner", "adult-social")[
         "goal"
@@ -559,4 +577,9 @@ def test_the_coordinator_resolves_a_flagged_conflict_and_every_new_event_syncs(
     shown = run(capsys, *o, "case", "show", case)
     assert shown["pending"] == 0 and shown["conflicts"][0]["status"] == "resolved"
     assert shown["conflicts"][0]["resolution"] == "Keep the job plan wording"
-    assert [e["event"] for e in shown["events"]] == [le.sealed.event_id for le in server.ctx.log.case_events(case)]
+    # The office laptop shows what adult-social may see: its own, and what consents cover.
+    logged = server.ctx.log.case_events(case)
+    events = [server.ctx.log.open(le) for le in logged]
+    seen = department_view(fold(case, events), events, "adult-social", server.ctx.store.directory(), ev.utcnow())
+    assert seen is not None and len(seen) < len(logged)
+    assert [e["event"] for e in shown["events"]] == [s.event.event_id for s in seen]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core import events as ev
-from core.errors import RuleViolation
+from core.errors import RuleViolation, UnknownReference
 from tests.core.conftest import family, rejected, worker
 
 
@@ -39,7 +39,7 @@ def test_a_department_that_left_can_no_longer_record() -> None:
     )
     rejected(
         b,
-        RuleViolation,
+        UnknownReference,
         "department school is not a party to the case",
         ev.TeamMemberLeft,
         member_department="school",

@@ -35,7 +35,10 @@ import httpx
 import pytest
 
 from client.store import LaptopStore
+from core import events as ev
+from core.case import fold
 from core.sealing import parse
+from core.visibility import department_view
 from server.context import ServerContext
 from tovholder.__main__ import main
 
@@ -193,9 +196,10 @@ def staff(server: Server) -> Iterator[Staff]:
 
 
 def laptop_copy(folder: Path, case: str) -> Copy:
-    """The laptop's confirmed copy of a case, read from its store in the test process."""
+    """The laptop's confirmed copy of a case, read from its store in the test process
+    (a placeholder, for an event the worker's department may not see, has no event id)."""
     with LaptopStore.open(folder, PASSPHRASE) as store:
-        return [(c.seq, parse(c.sealed).event_id, c.link) for c in store.confirmed(case)]
+        return [(c.seq, "" if c.placeholder else parse(c.sealed).event_id, c.link) for c in store.confirmed(case)]
 
 
 def server_copy(server: Server, case: str) -> Copy:
@@ -203,6 +207,21 @@ def server_copy(server: Server, case: str) -> Copy:
     ctx = ServerContext.open(server.folder, {})
     try:
         return [(le.seq, le.sealed.event_id, le.link) for le in ctx.log.case_events(case)]
+    finally:
+        ctx.close()
+
+
+def share_copy(server: Server, case: str, department: str, worker: str) -> Copy:
+    """What a laptop of `worker` in `department` should hold of the case now: the server's
+    copy with the event id blank where the department view (`core.visibility`) hides the
+    event and the worker did not record it."""
+    ctx = ServerContext.open(server.folder, {})
+    try:
+        logged = ctx.log.case_events(case)
+        events = [ctx.log.open(le) for le in logged]
+        seen = department_view(fold(case, events), events, department, ctx.store.directory(), ev.utcnow()) or []
+        whole = {s.seq for s in seen} | {seq for seq, e in enumerate(events, 1) if e.header.author == worker}
+        return [(le.seq, le.sealed.event_id if le.seq in whole else "", le.link) for le in logged]
     finally:
         ctx.close()
 

@@ -1,0 +1,84 @@
+"""A laptop's share of a case: what its worker's department may see now, plus the worker's own.
+
+The pull (`server.syncing.pull`) sends a case's events whole only where
+`core.visibility.department_view` (the pure rule every department view uses) lets the
+department of the device's worker see them at the moment of the pull, and every event
+the worker recorded; every other event goes as a placeholder (`sync.pulled`). The cases
+come decrypted from the server's case cache (`core.case_cache.CaseCache`, shared with the
+department views), so a pull decrypts only what was appended since the last look.
+
+`ShareJudge` also keeps the time it spent judging, for `bench.sync`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.case_cache import CachedCase, CaseCache
+from core.departments import Directory
+from core.errors import CaseErased, KeyNotHeld
+from core.log import LoggedEvent
+from core.visibility import department_view
+from sync.pulled import PulledEvent, Ranges, placeholder, to_ranges
+
+
+@dataclass(frozen=True)
+class CaseShare:
+    """What a worker's laptop may hold of one case now: the sequences it gets whole, each
+    with its grounds (own, consent, legal-basis, recipient), and the case's events."""
+
+    case_id: str
+    whole: dict[int, str]
+    logged: list[LoggedEvent]
+
+    @property
+    def last(self) -> int:
+        return len(self.logged)
+
+    def pulled(self, e: LoggedEvent) -> PulledEvent:
+        """The event as the laptop gets it: whole, or a placeholder."""
+        if e.seq in self.whole:
+            return PulledEvent(e.position, e.seq, self.case_id, e.sealed.raw, e.received, e.link)
+        return placeholder(e.position, e.seq, self.case_id, e.sealed.digest, e.link)
+
+    def hidden(self) -> Ranges:
+        """The case's sequences the laptop may not hold whole, as ranges."""
+        return to_ranges(seq for seq in range(1, self.last + 1) if seq not in self.whole)
+
+
+@dataclass
+class ShareJudge:
+    """Judges cases for pulls from the decrypted case cache, at the moment of the pull."""
+
+    cache: CaseCache
+    directory: Callable[[], Directory]
+    clock: Callable[[], datetime]
+    seconds: float = field(default=0.0)  # spent judging, for bench.sync
+    judged: int = field(default=0)  # events judged
+
+    def share(self, case_id: str, department: str, worker: str, at: datetime) -> CaseShare | None:
+        """The worker's share of the case at `at`; None for an erased or unknown case."""
+        try:
+            case = self.cache.get(case_id)
+        except (KeyNotHeld, CaseErased):
+            return None
+        started = time.perf_counter()
+        try:
+            return _judge(case, department, worker, self.directory(), at)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.judged += case.seq
+
+
+def _judge(case: CachedCase, department: str, worker: str, directory: Directory, at: datetime) -> CaseShare | None:
+    if case.state.status == "erased":
+        return None
+    seen = department_view(case.state, case.events, department, directory, at) or []
+    whole = {s.seq: s.basis for s in seen}
+    for seq, e in enumerate(case.events, start=1):
+        if e.header.author == worker:
+            whole[seq] = "own"
+    return CaseShare(case.case_id, whole, case.logged)
