@@ -13,7 +13,6 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar, overload
@@ -25,6 +24,7 @@ from core.departments import Department, Directory
 from core.errors import InvalidInput, UnknownReference
 from core.keys import CaseKey
 from core.recording import Author, record
+from core.records import Record, field
 from core.sealing import open_sealed, parse
 
 E = TypeVar("E", bound=ev.CaseEvent)
@@ -48,8 +48,7 @@ def read_passphrase(*, confirm: bool = False) -> str:
     return value
 
 
-@dataclass
-class CaseView:
+class CaseView(Record, frozen=False, kw_only=False):
     """The worker's view of one case: confirmed events, then the pending ones on top."""
 
     state: CaseState

@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgpack
@@ -60,8 +59,7 @@ SCHEMA = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
+class Pending(NamedTuple):
     """An outbox entry: an event recorded here that the server has not confirmed yet."""
 
     order: int

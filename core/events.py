@@ -17,7 +17,6 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import MISSING, field
 from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import (
@@ -32,7 +31,7 @@ from typing import (
 )
 
 from core.errors import CodecError, InvalidField, InvalidInput
-from core.frozen import Frozen
+from core.records import MISSING, Record, field
 
 CATEGORIES: tuple[str, ...] = (
     "identity",
@@ -111,7 +110,7 @@ class Header(NamedTuple):
     key_id: str
 
 
-class CaseEvent(Frozen):
+class CaseEvent(Record):
     """Base of all case events. Subclasses add payload fields and a stable TOPIC."""
 
     TOPIC: ClassVar[str] = ""
@@ -248,7 +247,7 @@ E = TypeVar("E", bound="CaseEvent")
 P = ParamSpec("P")
 
 
-class Payload(Frozen, Generic[E]):
+class Payload(Record, Generic[E]):
     """What a command says of a new event: its kind and its fields, before it has a header.
 
     Built with `payload`, which mypy checks against the event class's own fields.

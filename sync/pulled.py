@@ -6,11 +6,10 @@ reads its confirmed events does not load the protocol's encoder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class PulledEvent:
+class PulledEvent(NamedTuple):
     """An event as the server confirmed it: the sealed bytes as the laptop signed them, and
     what the server added on append (case sequence, global position, time received in µs,
     chain link). The shape of a pulled page's events and of the laptop's confirmed copy."""
