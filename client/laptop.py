@@ -19,7 +19,6 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar, overload
@@ -31,6 +30,7 @@ from core.departments import Department, Directory
 from core.errors import InvalidInput, UnknownReference
 from core.keys import CaseKey
 from core.recording import Author, record
+from core.records import Record, field
 from core.sealing import open_sealed, parse
 from core.visibility import held_view
 
@@ -55,8 +55,7 @@ def read_passphrase(*, confirm: bool = False) -> str:
     return value
 
 
-@dataclass
-class CaseView:
+class CaseView(Record, frozen=False, kw_only=False):
     """The worker's view of one case: confirmed events, then the pending ones on top.
 
     `veiled` counts the events held only as placeholders (not for the department to

@@ -35,9 +35,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import msgpack
@@ -73,8 +72,7 @@ SCHEMA = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Pending:
+class Pending(NamedTuple):
     """An outbox entry: an event recorded here that the server has not confirmed yet."""
 
     order: int
@@ -85,8 +83,7 @@ class Pending:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Applied:
+class Applied(NamedTuple):
     """What applying a pulled page changed: events (or placeholders) new here, and whole
     events forgotten (replaced by placeholders)."""
 

@@ -8,15 +8,14 @@ may see of it is the work of `core.visibility`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from core import events as ev
+from core.records import Record, field
 
 
-@dataclass
-class Person:
+class Person(Record, frozen=False, kw_only=False):
     person_id: str
     role: str
     name: str
@@ -30,8 +29,7 @@ class Person:
         return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
 
 
-@dataclass
-class Membership:
+class Membership(Record, frozen=False, kw_only=False):
     department: str
     joined_at: datetime
     left_at: datetime | None = None
@@ -39,8 +37,7 @@ class Membership:
     whole: bool = False  # joined as a department, not only through named workers
 
 
-@dataclass
-class Consent:
+class Consent(Record, frozen=False, kw_only=False):
     consent_id: str
     subject: str
     given_by: tuple[str, ...]
@@ -61,8 +58,7 @@ class Consent:
         )
 
 
-@dataclass
-class Share:
+class Share(Record, frozen=False, kw_only=False):
     share_id: str
     basis: str
     recipients: tuple[str, ...]
@@ -74,8 +70,7 @@ class Share:
     department: str
 
 
-@dataclass
-class Goal:
+class Goal(Record, frozen=False, kw_only=False):
     goal_id: str
     text: str
     owner: str
@@ -87,8 +82,7 @@ class Goal:
     scores: list[int] = field(default_factory=list)
 
 
-@dataclass
-class Activity:
+class Activity(Record, frozen=False, kw_only=False):
     activity_id: str
     goal_id: str
     department: str
@@ -97,16 +91,14 @@ class Activity:
     ended: bool = False
 
 
-@dataclass
-class Meeting:
+class Meeting(Record, frozen=False, kw_only=False):
     meeting_id: str
     kind: str
     participants: tuple[str, ...]
     held_at: datetime
 
 
-@dataclass
-class CaseState:
+class CaseState(Record, frozen=False, kw_only=False):
     """Everything the rules need to know about a case, as of the events folded so far."""
 
     case_id: str

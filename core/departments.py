@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 
 from core.errors import InvalidInput, RuleViolation
+from core.records import Record, field
 
 _ID = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
 
 
-@dataclass(frozen=True)
-class Department:
+class Department(Record, kw_only=False):
     """A department that can be a party to cases. Non-authorities see only what consent covers."""
 
     id: str
@@ -63,8 +62,7 @@ DEFAULT_DEPARTMENTS: tuple[Department, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Directory:
+class Directory(Record, kw_only=False):
     """The municipality's departments and its delegation plan, as rules consult them."""
 
     departments: Mapping[str, Department] = field(default_factory=dict)

@@ -13,12 +13,10 @@ it carries.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import (
@@ -33,6 +31,7 @@ from typing import (
 )
 
 from core.errors import CodecError, InvalidField, InvalidInput
+from core.records import MISSING, Record, field
 
 CATEGORIES: tuple[str, ...] = (
     "identity",
@@ -111,8 +110,7 @@ class Header(NamedTuple):
     key_id: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class CaseEvent:
+class CaseEvent(Record):
     """Base of all case events. Subclasses add payload fields and a stable TOPIC."""
 
     TOPIC: ClassVar[str] = ""
@@ -153,7 +151,7 @@ class CaseEvent:
 
         Replay builds one of these per event, so it fills the instance directly (as the
         eventsourcing library's mapper does) instead of going through the frozen
-        dataclass's ``__init__``; required fields are still required.
+        record's ``__init__``; required fields are still required.
         """
         values = dict(cls._defaults)
         try:
@@ -219,12 +217,12 @@ def catalogue(cls: type[CaseEvent]) -> type[CaseEvent]:
     """Register an event class under its TOPIC and prepare its payload codec."""
     if not cls.TOPIC or cls.TOPIC in _REGISTRY:
         raise TypeError(f"{cls.__name__} needs a unique TOPIC")
-    fields = [f for f in dataclasses.fields(cls) if f.name != "header"]
+    fields = [f for f in cls._fields if f.name != "header"]
     cls._codec = tuple((f.name, *_codec_for(f.type)) for f in fields)
     cls._defaults = {
-        f.name: f.default if f.default is not dataclasses.MISSING else cast(Any, f.default_factory)()
+        f.name: f.default if f.factory is MISSING else f.factory()
         for f in fields
-        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        if f.default is not MISSING or f.factory is not MISSING
     }
     _REGISTRY[cls.TOPIC] = cls
     return cls
@@ -249,15 +247,14 @@ E = TypeVar("E", bound="CaseEvent")
 P = ParamSpec("P")
 
 
-@dataclass(frozen=True)
-class Payload(Generic[E]):
+class Payload(Record, Generic[E]):
     """What a command says of a new event: its kind and its fields, before it has a header.
 
     Built with `payload`, which mypy checks against the event class's own fields.
     """
 
-    kind: type[E]
-    fields: Mapping[str, Any] = field(repr=False)  # names, notes: never in a log line
+    kind: type[E] = field(kw_only=False)
+    fields: Mapping[str, Any] = field(kw_only=False, repr=False)  # names, notes: never in a log line
 
 
 def payload(cls: Callable[Concatenate[Header, P], E], /, *args: P.args, **fields: P.kwargs) -> Payload[E]:
@@ -290,7 +287,6 @@ def utcnow() -> datetime:
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class CaseOpened(CaseEvent):
     TOPIC = "case.opened"
     DEFAULT_CATEGORIES = ("identity",)
@@ -300,21 +296,18 @@ class CaseOpened(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class CaseClosed(CaseEvent):
     TOPIC = "case.closed"
     reason: str = ""
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class CaseReopened(CaseEvent):
     TOPIC = "case.reopened"
     reason: str = ""
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class CaseTransferred(CaseEvent):
     """From the child system to the adult system at 18, or between departments."""
 
@@ -325,7 +318,6 @@ class CaseTransferred(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class CaseErased(CaseEvent):
     """Header only: the case key was destroyed. Recorded by the server, never sealed."""
 
@@ -337,7 +329,6 @@ class CaseErased(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class PersonAdded(CaseEvent):
     TOPIC = "person.added"
     DEFAULT_CATEGORIES = ("identity",)
@@ -349,7 +340,6 @@ class PersonAdded(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class PersonCorrected(CaseEvent):
     TOPIC = "person.corrected"
     DEFAULT_CATEGORIES = ("identity",)
@@ -361,7 +351,6 @@ class PersonCorrected(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class CoordinatorAssigned(CaseEvent):
     TOPIC = "coordinator.assigned"
     worker: str
@@ -370,7 +359,6 @@ class CoordinatorAssigned(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class TeamMemberJoined(CaseEvent):
     TOPIC = "team.joined"
     member_department: str
@@ -379,7 +367,6 @@ class TeamMemberJoined(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class TeamMemberLeft(CaseEvent):
     TOPIC = "team.left"
     member_department: str
@@ -390,7 +377,6 @@ class TeamMemberLeft(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class ConsentGiven(CaseEvent):
     TOPIC = "consent.given"
     DEFAULT_CATEGORIES = ()
@@ -405,7 +391,6 @@ class ConsentGiven(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class ConsentWithdrawn(CaseEvent):
     TOPIC = "consent.withdrawn"
     DEFAULT_CATEGORIES = ()
@@ -414,7 +399,6 @@ class ConsentWithdrawn(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class SharedOnLegalBasis(CaseEvent):
     """A disclosure without consent, under serviceloven § 49 a, retsplejeloven § 115 or
     forvaltningsloven § 28. It covers what was recorded up to the moment of sharing."""
@@ -431,7 +415,6 @@ class SharedOnLegalBasis(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class ErasureRequested(CaseEvent):
     TOPIC = "erasure.requested"
     DEFAULT_CATEGORIES = ()
@@ -441,7 +424,6 @@ class ErasureRequested(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class ErasureDecided(CaseEvent):
     TOPIC = "erasure.decided"
     DEFAULT_CATEGORIES = ()
@@ -455,7 +437,6 @@ class ErasureDecided(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class ContactRecorded(CaseEvent):
     TOPIC = "contact.recorded"
     DEFAULT_CATEGORIES = ("contact",)
@@ -469,7 +450,6 @@ class ContactRecorded(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class MeetingHeld(CaseEvent):
     TOPIC = "meeting.held"
     meeting_id: str
@@ -481,7 +461,6 @@ class MeetingHeld(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class AssessmentRecorded(CaseEvent):
     TOPIC = "assessment.recorded"
     DEFAULT_CATEGORIES = ("family",)
@@ -492,7 +471,6 @@ class AssessmentRecorded(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class GoalAdded(CaseEvent):
     TOPIC = "goal.added"
     goal_id: str
@@ -504,7 +482,6 @@ class GoalAdded(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class GoalRevised(CaseEvent):
     TOPIC = "goal.revised"
     goal_id: str
@@ -514,7 +491,6 @@ class GoalRevised(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class GoalClosed(CaseEvent):
     TOPIC = "goal.closed"
     goal_id: str
@@ -522,7 +498,6 @@ class GoalClosed(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class ActivityAdded(CaseEvent):
     TOPIC = "activity.added"
     activity_id: str
@@ -534,7 +509,6 @@ class ActivityAdded(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class ActivityStarted(CaseEvent):
     TOPIC = "activity.started"
     activity_id: str
@@ -542,7 +516,6 @@ class ActivityStarted(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class ActivityEnded(CaseEvent):
     TOPIC = "activity.ended"
     activity_id: str
@@ -550,7 +523,6 @@ class ActivityEnded(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class ProgressRecorded(CaseEvent):
     TOPIC = "progress.recorded"
     goal_id: str
@@ -559,7 +531,6 @@ class ProgressRecorded(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class ReferralMade(CaseEvent):
     TOPIC = "referral.made"
     referral_id: str
@@ -569,7 +540,6 @@ class ReferralMade(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class ReferralOutcome(CaseEvent):
     TOPIC = "referral.outcome"
     referral_id: str
@@ -578,7 +548,6 @@ class ReferralOutcome(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class DecisionMade(CaseEvent):
     TOPIC = "decision.made"
     DEFAULT_CATEGORIES = ("decision",)
@@ -596,7 +565,6 @@ class DecisionMade(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class FinancingAgreed(CaseEvent):
     TOPIC = "financing.agreed"
     DEFAULT_CATEGORIES = ("finances",)
@@ -607,7 +575,6 @@ class FinancingAgreed(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class ConflictFlagged(CaseEvent):
     """Added by the server when concurrent events clash under a domain rule."""
 
@@ -619,7 +586,6 @@ class ConflictFlagged(CaseEvent):
 
 
 @catalogue
-@dataclass(frozen=True, kw_only=True)
 class ConflictResolved(CaseEvent):
     TOPIC = "conflict.resolved"
     conflict_id: str

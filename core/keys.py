@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import os
 import re
-from dataclasses import dataclass
 from datetime import date
 
 from cryptography.exceptions import InvalidTag
@@ -36,13 +35,13 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from core.errors import DecryptionError, InvalidInput, WrongPassphrase
+from core.records import Record
 
 NONCE = 12
 KEY_BYTES = 32
 
 
-@dataclass(frozen=True)
-class CaseKey:
+class CaseKey(Record, kw_only=False):
     """The data key of one case. `aead` is built once and reused on the hot path."""
 
     case_id: str
@@ -158,8 +157,7 @@ def _hkdf(secret: bytes, info: bytes, salt: bytes | None = None) -> bytes:
 # --- device identities and key grants ---------------------------------------------------
 
 
-@dataclass(frozen=True)
-class DeviceKeys:
+class DeviceKeys(Record, kw_only=False):
     """A device's two key pairs: Ed25519 to sign batches, X25519 to receive case keys."""
 
     signing: Ed25519PrivateKey

@@ -11,7 +11,6 @@ misspelt field is caught by mypy, and at run time by an InvalidInput naming it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -20,14 +19,14 @@ from core.case import CaseState
 from core.departments import Directory
 from core.errors import InvalidInput, UnknownReference
 from core.keys import CaseKey
+from core.records import Record
 from core.rules import check
 from core.sealing import SealedEvent, seal
 
 E = TypeVar("E", bound=ev.CaseEvent)
 
 
-@dataclass(frozen=True)
-class Author:
+class Author(Record, kw_only=False):
     """Who records: a worker of a department, in a role, on a device."""
 
     worker: str

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, cast
@@ -28,6 +27,7 @@ from cryptography.exceptions import InvalidTag
 from core.errors import CaseErased, CodecError, DecryptionError
 from core.events import CaseEvent, Header, all_event_classes, event_class
 from core.keys import NONCE, CaseKey
+from core.records import Record
 
 FORMAT = 1
 _TOPICS = frozenset(cls.TOPIC for cls in all_event_classes())
@@ -99,8 +99,7 @@ def _unpack_header(raw: bytes) -> Header:
     )
 
 
-@dataclass(frozen=True)
-class SealedEvent:
+class SealedEvent(Record, kw_only=False):
     """Sealed bytes with their readable header parsed (no key needed)."""
 
     raw: bytes

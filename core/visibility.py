@@ -19,16 +19,15 @@ Only parties to the case see anything (rule 1); an erased case shows nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from core import events as ev
 from core.case import CaseState, Consent, fold
 from core.departments import Directory
+from core.records import Record
 
 
-@dataclass(frozen=True, slots=True)
-class Seen:
+class Seen(Record, kw_only=False):
     """One event a department may see, with the grounds (``basis``) and what grants it."""
 
     seq: int

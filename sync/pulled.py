@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 Ranges = tuple[tuple[int, int], ...]
 """Case sequences as sorted, disjoint, inclusive (low, high) ranges."""
 
 
-@dataclass(frozen=True, slots=True)
-class PulledEvent:
+class PulledEvent(NamedTuple):
     """An event as the server confirmed it: the sealed bytes as the laptop signed them, and
     what the server added on append (case sequence, global position, time received in µs,
     chain link). The shape of a pulled page's events and of the laptop's confirmed copy.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -13,12 +12,12 @@ from client.laptop import CaseView, Laptop
 from core import events as ev
 from core.console import emit
 from core.errors import InvalidInput
+from core.records import Record
 
 SERVER_ENV = "TOVHOLDER_SERVER"
 
 
-@dataclass
-class Parsers:
+class Parsers(Record, frozen=False, kw_only=False):
     """The client's subparsers, with the two shapes every command takes: a group and a leaf."""
 
     sub: Any

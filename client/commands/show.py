@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from client.commands.common import open_laptop
@@ -16,6 +15,7 @@ from client.laptop import CaseView
 from core import events as ev
 from core.case import CaseState, Consent, Goal, Person
 from core.console import emit
+from core.records import Record, field
 
 SUMMARY = ("case", "kind", "lead", "status", "coordinator", "team", "confirmed_seq", "pending", "not_shown")
 TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -57,8 +57,7 @@ def _financing_text(financing: dict[str, Any] | None) -> str:
     return ", ".join(f"{d} {pct} %" for d, pct in financing["shares"].items())
 
 
-@dataclass
-class _Gathered:
+class _Gathered(Record, frozen=False, kw_only=False):
     """The rows `case_document` gathers while it walks the case's events in order."""
 
     state: CaseState

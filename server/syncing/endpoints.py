@@ -20,7 +20,7 @@ import base64
 import binascii
 import uuid
 from collections import Counter
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -179,7 +179,7 @@ def enroll(ctx: ServerContext, payload: dict[str, Any]) -> dict[str, Any]:
 def directory_of(ctx: ServerContext) -> list[dict[str, Any]]:
     """The municipality's departments as laptops need them for the rules: a department
     added by the administrator becomes usable on every laptop at its next sync."""
-    return [asdict(d) for d in ctx.store.directory().departments.values()]
+    return [d.as_dict() for d in ctx.store.directory().departments.values()]
 
 
 async def enroll_endpoint(request: Request) -> Response:

@@ -88,6 +88,23 @@ def test_a_field_command_loads_no_server_database_or_network_code(
     assert heavy(modules) == []
 
 
+# What only the commands that draw tables or talk to a server need, and what the records
+# of `core.records` spare every command: dataclasses' generated code and `inspect`.
+NOT_FOR_RECORDING = ("rich", "msgpack.fallback", "asyncio", "dataclasses", "inspect")
+
+
+@pytest.mark.parametrize("json_flag", [(), ("--json",)], ids=["table", "json"])
+def test_recording_a_contact_loads_no_table_drawing_event_loop_or_dataclasses(
+    laptop_case: tuple[Path, str], tmp_path: Path, json_flag: tuple[str, ...]
+) -> None:
+    folder, case = laptop_case
+    modules = loaded_by(
+        tmp_path, "client", "--data", str(folder), "contact", "record", case, "--kind", "phone", *json_flag
+    )
+    assert "client.laptop" in modules
+    assert sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in NOT_FOR_RECORDING)) == []
+
+
 def test_help_loads_no_command_group(tmp_path: Path) -> None:
     modules = loaded_by(tmp_path, "--help")
     assert not {group.module for group in GROUPS} & modules

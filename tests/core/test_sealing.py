@@ -3,7 +3,6 @@ unnoticed; times survive the trip to the microsecond."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import msgpack
@@ -24,7 +23,7 @@ def test_a_sealed_event_opens_to_the_same_event() -> None:
 def test_a_payload_moved_to_another_event_or_case_does_not_open() -> None:
     b, other = family(), family()
     s1, s2 = b.sealed[1], b.sealed[2]
-    moved = replace(s2, ciphertext=s1.ciphertext, nonce=s1.nonce)
+    moved = s2.replace(ciphertext=s1.ciphertext, nonce=s1.nonce)
     with pytest.raises(DecryptionError, match=f"event {s2.event_id} of case {b.case_id} does not open"):
         open_sealed(moved, b.key)
     with pytest.raises(DecryptionError, match="was not sealed with this case's key"):
