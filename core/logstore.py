@@ -147,6 +147,37 @@ class LogStore(Protocol):
         """The signed manifest of a stored batch; None when no event of it was stored."""
         ...
 
+    # -- the Merkle tree over the log (core.merkle, core.tree) ----------------------------
+    def tree_size(self) -> int:
+        """How many leaves the tree holds (each stored event is one, in position order)."""
+        ...
+
+    def tree_nodes(self, nodes: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The hashes of complete subtrees (level, index) that the tree holds; level 0 are leaves."""
+        ...
+
+    def tree_leaves(self, after: int, limit: int) -> list[tuple[int, int, bytes]]:
+        """(leaf index, position, leaf hash) of up to `limit` leaves from index `after` on."""
+        ...
+
+    def leaf_of(self, position: int) -> int | None:
+        """The leaf index of the event at a position; None when no event is there."""
+        ...
+
+    def grow_tree_from_log(self, page: int = 5000) -> int:
+        """Add the stored events the tree does not hold yet (a log older than its tree);
+        how many."""
+        ...
+
+    def add_tree_head(self, size: int, root: bytes, signed_at: int, signature: bytes) -> None:
+        """Keep a signed tree head (the first one signed for a size stays)."""
+        ...
+
+    def tree_heads(self, *, latest: bool = False) -> list[tuple[int, bytes, int, bytes]]:
+        """(size, root, signed at µs, signature) of every signed head, by size; only the
+        largest when `latest`."""
+        ...
+
     # -- case keys ---------------------------------------------------------------------
     def case_key(self, case_id: str) -> StoredKey | None:
         """The case's stored key; None for a case the log never held a key of."""

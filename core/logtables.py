@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -18,7 +19,9 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from core.generations import ASSIGNMENTS, DEVICES, ERASURES, KINDS
+from core.leaf import leaf_data
 from core.logstore import Device, EventRow, StoredKey, StoredRow, Write
+from core.merkle import Frontier, leaf_hash
 from core.signing import BatchSeal
 
 CHUNK = 500  # ids per IN (...) list: far below SQLite's parameter limit
@@ -39,6 +42,10 @@ class LogTables:
         self.openers = f"{qualify}sync_case_openers"
         self.openers_tracking = f"{qualify}sync_openers_position"
         self.generations = f"{qualify}generations"
+        self.tree = f"{qualify}{prefix}tree_state"
+        self.leaves = f"{qualify}{prefix}tree_leaves"
+        self.nodes = f"{qualify}{prefix}tree_nodes"
+        self.heads = f"{qualify}{prefix}tree_heads"
 
     def create(self) -> list[str]:
         """The statements that make the tables (and their indexes) if they are missing."""
@@ -66,6 +73,23 @@ class LogTables:
             f"INSERT INTO {self.generations} (kind, value) VALUES "
             + ", ".join(f"('{kind}', 0)" for kind in KINDS)
             + " ON CONFLICT (kind) DO NOTHING",
+            *self._create_tree(),
+        ]
+
+    def _create_tree(self) -> list[str]:
+        """The Merkle tree over the log (`core.merkle`): its size and right edge in one row
+        (also the lock every append takes), each leaf with the position it stands for, the
+        hash of every complete subtree above the leaves, and every signed head."""
+        b = self.blob
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.tree} (id INTEGER PRIMARY KEY, size BIGINT NOT NULL, edge {b} NOT NULL)",
+            f"INSERT INTO {self.tree} (id, size, edge) VALUES (1, 0, CAST('' AS {b})) ON CONFLICT (id) DO NOTHING",
+            f"CREATE TABLE IF NOT EXISTS {self.leaves} (leaf BIGINT PRIMARY KEY, "
+            f"position BIGINT NOT NULL UNIQUE, hash {b} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.nodes} (level INTEGER NOT NULL, idx BIGINT NOT NULL, "
+            f"hash {b} NOT NULL, PRIMARY KEY (level, idx)){self.without_rowid}",
+            f"CREATE TABLE IF NOT EXISTS {self.heads} (size BIGINT PRIMARY KEY, root {b} NOT NULL, "
+            f"signed_at BIGINT NOT NULL, signature {b} NOT NULL)",
         ]
 
     def bump(self) -> str:
@@ -98,6 +122,34 @@ class LogTables:
 
 
 ExecuteMany = Callable[[str, Sequence[Sequence[Any]]], Any]
+Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+
+
+def grow_tree(
+    query: Query, execute_many: ExecuteMany, t: LogTables, events: Sequence[tuple[int, str, int, bytes]]
+) -> None:
+    """Add stored events, given as (position, case id, sequence, envelope) in position
+    order, to the log's Merkle tree, in the caller's transaction.
+
+    The tree's row is written first: that takes the row lock (PostgreSQL) or the write
+    lock (SQLite) before its size is read, so two writers never give out one leaf index.
+    """
+    if not events:
+        return
+    p = t.p
+    query(f"UPDATE {t.tree} SET size=size WHERE id=1", ())
+    size, edge = query(f"SELECT size, edge FROM {t.tree} WHERE id=1", ())[0]
+    frontier = Frontier.unpack(int(size), bytes(edge))
+    leaves: list[tuple[int, int, bytes]] = []
+    nodes: list[tuple[int, int, bytes]] = []
+    for position, case_id, seq, state in events:
+        made = frontier.append(leaf_hash(leaf_data(position, case_id, seq, state)))
+        leaves.append((made[0][0][1], position, made[0][1]))
+        nodes.extend((level, index, h) for (level, index), h in made[1:])
+    execute_many(f"INSERT INTO {t.leaves} (leaf, position, hash) VALUES ({p},{p},{p})", leaves)
+    if nodes:
+        execute_many(f"INSERT INTO {t.nodes} (level, idx, hash) VALUES ({p},{p},{p})", nodes)
+    execute_many(f"UPDATE {t.tree} SET size={p}, edge={p} WHERE id=1", [(frontier.size, frontier.pack())])
 
 
 def write_extras(
@@ -267,6 +319,85 @@ class LogQueries(ABC):
         return BatchSeal(
             batch_id, device_id, tuple(digests[i : i + 32] for i in range(0, len(digests), 32)), bytes(signature)
         )
+
+    # -- the Merkle tree (core.merkle) -----------------------------------------------------
+    @abstractmethod
+    def _writing(self) -> AbstractContextManager[tuple[Query, ExecuteMany]]:
+        """A write transaction, as a query and an executemany on its cursor; by each backend."""
+
+    def grow_tree_from_log(self, page: int = 5000) -> int:
+        """Add the stored events the tree does not hold yet (a log made before it had
+        one), a page per transaction; how many."""
+        total = 0
+        while True:
+            with self._writing() as (query, execute_many):
+                added = self._catch_up(query, execute_many, page)
+            total += added
+            if added < page:
+                return total
+
+    def _catch_up(self, query: Query, execute_many: ExecuteMany, page: int) -> int:
+        """Add up to `page` stored events the tree does not hold yet, in the caller's
+        transaction, under the tree's lock (taken before the events are read, so no
+        appender slips a later leaf in between); how many were added."""
+        t, position = self.tables, self.position
+        query(f"UPDATE {t.tree} SET size=size WHERE id=1", ())
+        rows = query(
+            f"SELECT {position}, originator_id, originator_version, state FROM {self.events_table} "
+            f"WHERE {position} > (SELECT COALESCE(MAX(position), 0) FROM {t.leaves}) "
+            f"ORDER BY {position} LIMIT {int(page)}",
+            (),
+        )
+        grow_tree(query, execute_many, t, [(int(r[0]), case_text(r[1]), int(r[2]), bytes(r[3])) for r in rows])
+        return len(rows)
+
+    def tree_size(self) -> int:
+        return int(self.run(f"SELECT size FROM {self.tables.tree} WHERE id=1")[0][0])
+
+    def tree_nodes(self, nodes: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        t, p = self.tables, self.tables.p
+        wanted = sorted(set(nodes))
+        leaves = [i for level, i in wanted if level == 0]
+        inner = [n for n in wanted if n[0] > 0]
+        found: dict[tuple[int, int], bytes] = {}
+        for i in range(0, len(leaves), CHUNK):
+            chunk = leaves[i : i + CHUNK]
+            for leaf, h in self.run(f"SELECT leaf, hash FROM {t.leaves} WHERE leaf IN ({self._in(chunk)})", chunk):
+                found[(0, int(leaf))] = bytes(h)
+        for i in range(0, len(inner), CHUNK // 2):
+            pairs = inner[i : i + CHUNK // 2]
+            where = " OR ".join([f"(level={p} AND idx={p})"] * len(pairs))
+            for level, idx, h in self.run(
+                f"SELECT level, idx, hash FROM {t.nodes} WHERE {where}", [v for n in pairs for v in n]
+            ):
+                found[(int(level), int(idx))] = bytes(h)
+        return found
+
+    def tree_leaves(self, after: int, limit: int) -> list[tuple[int, int, bytes]]:
+        t = self.tables
+        rows = self.run(
+            f"SELECT leaf, position, hash FROM {t.leaves} WHERE leaf>={t.p} ORDER BY leaf LIMIT {int(limit)}", (after,)
+        )
+        return [(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
+
+    def leaf_of(self, position: int) -> int | None:
+        t = self.tables
+        rows = self.run(f"SELECT leaf FROM {t.leaves} WHERE position={t.p}", (position,))
+        return int(rows[0][0]) if rows else None
+
+    def add_tree_head(self, size: int, root: bytes, signed_at: int, signature: bytes) -> None:
+        t, p = self.tables, self.tables.p
+        self.run(
+            f"INSERT INTO {t.heads} (size, root, signed_at, signature) VALUES ({p},{p},{p},{p}) "
+            "ON CONFLICT (size) DO NOTHING",
+            (size, root, signed_at, signature),
+            commit=True,
+        )
+
+    def tree_heads(self, *, latest: bool = False) -> list[tuple[int, bytes, int, bytes]]:
+        order = "DESC LIMIT 1" if latest else ""
+        rows = self.run(f"SELECT size, root, signed_at, signature FROM {self.tables.heads} ORDER BY size {order}")
+        return [(int(r[0]), bytes(r[1]), int(r[2]), bytes(r[3])) for r in rows]
 
     # -- case keys ---------------------------------------------------------------------
     def case_key(self, case_id: str) -> StoredKey | None:
