@@ -21,7 +21,7 @@ from core.archive import load_private_key, open_archive
 from core.console import emit, fail
 from core.console import progress as progress_bar
 from core.verify import verify
-from server.commands import heads
+from server.commands.heads import register as register_heads
 from server.commands.heads import verify_heads
 from server.commands.targets import local, remote, target_options, token_from_env
 from server.context import ServerContext
@@ -236,7 +236,7 @@ def register(groups: Any) -> None:
         "--heads", metavar="FILE", help="instead, check the log extends every signed tree head in FILE (exit 1 if not)"
     )
     p.set_defaults(func=_verify)
-    heads.register(actions)
+    register_heads(actions)
     p = actions.add_parser("replay", parents=[common], help="a case and what each department could see, as of a moment")
     p.add_argument("case")
     p.add_argument("--as-of", help="ISO 8601 time or YYYY-MM-DD (default: now)")
