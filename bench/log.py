@@ -12,10 +12,10 @@ All in one process, each on a fresh temporary SQLite file, with the same events:
   aggregate.
 
 - the Merkle tree: the same case log appended with and without the tree's upkeep in
-  the append's transaction (`core.logtables.grow_tree`). The tree cannot be switched
-  off in the product; here its one call site in `core.recorders` is replaced by a no-op
-  for the "case log without tree" store, so the two differ by exactly the tree's reads,
-  hashes and rows (the replay of both is the same code).
+  the append's transaction (`core.logtables.LogQueries.grow_tree`). The tree cannot be
+  switched off in the product; here that one method is replaced by a no-op for the
+  "case log without tree" store, so the two differ by exactly the tree's reads, hashes
+  and rows (the replay of both is the same code).
 
 Targets: append >= 3x stock and >= 60 % of raw insert; replay >= 50,000 events/s;
 append with the tree >= 85 % of append without it.
@@ -42,10 +42,10 @@ from rich.console import Console
 from rich.table import Table
 
 from core import events as ev
-from core import recorders
 from core.case import CaseState
 from core.keys import CaseKey, DeviceKeys, KeyEncryptionKey
 from core.log import CaseLog, envelope
+from core.logtables import LogQueries
 from core.recording import Author, make_event
 from core.runtime import tune_for_throughput
 from core.sealing import SealedEvent, seal
@@ -253,12 +253,12 @@ def bench_stock(w: Workload, folder: Path) -> tuple[float, float]:
 
 def bench_without_tree(w: Workload, folder: Path) -> tuple[float, float]:
     """The case log with the tree's upkeep replaced by a no-op (see the module's docstring)."""
-    kept = getattr(recorders, "grow_tree")  # noqa: B009 - the name is patched for this run only
-    setattr(recorders, "grow_tree", lambda *_: None)  # noqa: B010
+    kept = getattr(LogQueries, "grow_tree")  # noqa: B009 - the method is patched for this run only
+    setattr(LogQueries, "grow_tree", lambda *_: None)  # noqa: B010
     try:
         return bench_caselog(w, folder)
     finally:
-        setattr(recorders, "grow_tree", kept)  # noqa: B010
+        setattr(LogQueries, "grow_tree", kept)  # noqa: B010
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -101,9 +101,12 @@ class LogStore(Protocol):
         batches: Sequence[tuple[str, str, int, bytes, bytes]] = (),
         index: Sequence[tuple[str, str, int]] = (),
         keys: Sequence[tuple[str, str, bytes]] = (),
+        digests: Sequence[bytes] = (),
     ) -> list[int]:
         """Store case events with their batch seals, event index rows and new wrapped keys,
-        in one transaction; the events' global positions. IntegrityError when a case
+        in one transaction, each a leaf of the log's Merkle tree; the events' global
+        positions. `digests`, when given, are the SHA-256 of each row's sealed bytes (the
+        log has them already; the tree's leaves need them). IntegrityError when a case
         sequence or an event id is taken."""
         ...
 

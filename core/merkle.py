@@ -190,20 +190,37 @@ class Frontier:
 
     def append(self, leaf: bytes) -> list[tuple[Node, bytes]]:
         """Add one leaf hash; the perfect subtrees it completes, itself first."""
-        made: list[tuple[Node, bytes]] = [((0, self.size), leaf)]
-        level, index, h = 0, self.size, leaf
-        while index & 1:
-            left = self.edge.pop((level, index - 1))
-            level, index = level + 1, index >> 1
-            h = node_hash(left, h)
-            made.append(((level, index), h))
-        self.edge[(level, index)] = h
-        self.size += 1
-        return made
+        return [((level, index), h) for level, index, h in self.grow([leaf])]
 
     def extend(self, leaves: Iterable[bytes]) -> list[tuple[Node, bytes]]:
         """Add leaf hashes in order; every perfect subtree they complete."""
-        return [made for leaf in leaves for made in self.append(leaf)]
+        return [((level, index), h) for level, index, h in self.grow(list(leaves))]
+
+    def grow(self, leaves: Sequence[bytes], keep_from: int = 0) -> list[tuple[int, int, bytes]]:
+        """Add leaf hashes in order; the perfect subtrees they complete, as (level, index,
+        hash), of level `keep_from` and up only.
+
+        A level at a time: the new nodes of one level, with the edge's node before them
+        when they start at an odd index, pair up into the next level's, and an odd one
+        out stays on the edge. One hash per completed subtree, nothing per leaf beyond it.
+        """
+        made: list[tuple[int, int, bytes]] = []
+        edge, sha256 = self.edge, hashlib.sha256
+        row, start, level = list(leaves), self.size, 0
+        self.size += len(row)
+        while row:
+            if level >= keep_from:
+                made.extend((level, start + i, h) for i, h in enumerate(row))
+            if start & 1:
+                row.insert(0, edge.pop((level, start - 1)))
+                start -= 1
+            if len(row) & 1:
+                edge[(level, start + len(row) - 1)] = row[-1]
+            pairs = iter(row)
+            row = [sha256(b"\x01" + left + right).digest() for left, right in zip(pairs, pairs, strict=False)]
+            start >>= 1
+            level += 1
+        return made
 
     def root(self) -> bytes:
         """The root of the tree grown so far."""

@@ -42,7 +42,7 @@ from core.checkpoint import BACKSTOP_PAGES, Checkpointer, truncate_wal
 from core.errors import CoreError
 from core.heads import CaseHeads, PostgresHeads, SQLiteHeads
 from core.logstore import Row, Write
-from core.logtables import ExecuteMany, LogQueries, LogTables, Query, grow_tree, write_extras
+from core.logtables import ExecuteMany, LogQueries, LogTables, Query, write_extras
 
 #: How long the rewrite of the case keys' table waits for readers to let go of it.
 VACUUM_LOCK_TIMEOUT = "10s"
@@ -86,10 +86,10 @@ def _sqlite_query(c: SQLiteCursor) -> Query:
 
 
 def _postgres_query(curs: Any) -> Query:
+    # Only for statements that return rows: inside the library's insert the connection is
+    # in pipeline mode, where a result (and so `description`) is there only once fetched.
     def query(statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         curs.execute(statement, params)
-        if curs.description is None:
-            return []
         return [tuple(r.values()) for r in curs.fetchall()]
 
     return query
@@ -146,14 +146,12 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
         c.execute("SELECT last_insert_rowid()")
         last = c.fetchone()[0]
         positions = list(range(last - len(stored_events) + 1, last + 1))
-        grow_tree(
+        self.grow_tree(
             _sqlite_query(c),
             c.executemany,
-            self.tables,
-            [
-                (at, str(s.originator_id), s.originator_version, s.state)
-                for at, s in zip(positions, stored_events, strict=True)
-            ],
+            positions,
+            [(str(s.originator_id), s.originator_version, s.topic, s.state) for s in stored_events],
+            kwargs.get("digests", ()),
         )
         return positions
 
@@ -164,6 +162,7 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
         batches: Sequence[tuple[str, str, int, bytes, bytes]] = (),
         index: Sequence[tuple[str, str, int]] = (),
         keys: Sequence[tuple[str, str, bytes]] = (),
+        digests: Sequence[bytes] = (),
     ) -> list[int]:
         """Insert case events given as rows, with the extras, in one transaction.
 
@@ -181,12 +180,7 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
             c.execute("SELECT last_insert_rowid()")
             last = c.fetchone()[0]
             positions = list(range(last - len(rows) + 1, last + 1))
-            grow_tree(
-                _sqlite_query(c),
-                c.executemany,
-                self.tables,
-                [(at, row[0], row[1], row[3]) for at, row in zip(positions, rows, strict=True)],
-            )
+            self.grow_tree(_sqlite_query(c), c.executemany, positions, rows, digests)
             return positions
 
     @contextmanager
@@ -311,14 +305,12 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
         the same transaction: the events table is locked already (the library takes
         `LOCK TABLE ... IN EXCLUSIVE MODE` before inserting), so leaves follow positions."""
         positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs) or []
-        grow_tree(
+        self.grow_tree(
             _postgres_query(curs),
             lambda s, p: curs.executemany(s, p),
-            self.tables,
-            [
-                (at, str(e.originator_id), e.originator_version, e.state)
-                for at, e in zip(positions, stored_events, strict=True)
-            ],
+            positions,
+            [(str(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events],
+            kwargs.get("digests", ()),
         )
         return positions
 
@@ -334,6 +326,7 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
         batches: Sequence[tuple[str, str, int, bytes, bytes]] = (),
         index: Sequence[tuple[str, str, int]] = (),
         keys: Sequence[tuple[str, str, bytes]] = (),
+        digests: Sequence[bytes] = (),
     ) -> list[int]:
         """Insert case events given as rows, with the extras, in one transaction."""
         ids: dict[str, UUID] = {}
@@ -341,7 +334,7 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
             StoredEvent(ids.get(case_id) or ids.setdefault(case_id, UUID(case_id)), seq, topic, state)
             for case_id, seq, topic, state in rows
         ]
-        return list(self.insert_events(stored, batches=batches, index=index, keys=keys) or [])
+        return list(self.insert_events(stored, batches=batches, index=index, keys=keys, digests=digests) or [])
 
     def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[tuple[Any, ...]]:
         """Run one statement; rows as tuples."""

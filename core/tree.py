@@ -14,7 +14,7 @@ from typing import NamedTuple, TypeVar
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core import merkle
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NoSuchEvent
 from core.leaf import leaf_data
 from core.logstore import LogStore
 from core.treehead import TreeHead, sign_head
@@ -62,11 +62,14 @@ class LogTree:
 
     def inclusion(self, position: int, size: int) -> Inclusion:
         """The proof that the event at `position` is in the tree of `size` events;
-        InvalidInput when no event is there or it came after that tree."""
+        NoSuchEvent when no event is stored there, InvalidInput when it came after that tree."""
         self._check_size(size)
         leaf = self.store.leaf_of(position)
         if leaf is None:
-            raise InvalidInput(f"no event is stored at position {position}")
+            raise NoSuchEvent(
+                f"no event is stored at position {position}: it is beyond the log or was left free "
+                "by an append that was rolled back"
+            )
         if leaf >= size:
             raise InvalidInput(f"the event at position {position} is leaf {leaf}, not in a tree of {size}")
         proof = self._with_nodes(lambda node: merkle.inclusion_proof(leaf, size, node))

@@ -171,6 +171,12 @@ OPERATIONS: tuple[Operation, ...] = (
             ("position", "query", "an event's position (inclusion)"),
             ("size", "query", "size of the tree it is proved in (inclusion)"),
         ),
+        errors=_errors(
+            (400, "neither pair of numbers, or a tree or event the proof cannot be about"),
+            (401, "missing, unknown or badly signed credentials"),
+            (403, "credentials that may not do this"),
+            (404, "no event is stored at that position"),
+        ),
     ),
     _sync("/v1/sync/push", "push a signed batch of sealed events (msgpack; see sync/protocol.py)"),
     _sync("/v1/sync/pull", "pull the caseload after a cursor (msgpack; see sync/protocol.py)"),

@@ -7,12 +7,16 @@ import threading
 from collections.abc import Callable
 from typing import cast
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core import merkle
-from core.log import CaseLog
-from core.logtables import LogTables
+from core.errors import NoSuchEvent
+from core.log import CaseLog, Receipt
+from core.logtables import LogQueries, LogTables
 from core.tree import LogTree, event_leaves
+from core.treerows import BLOCK
+from tests.conftest import BACKENDS
 from tests.core.conftest import CaseBuilder, Devices, family
 
 MakeLog = Callable[..., CaseLog]
@@ -89,12 +93,69 @@ def test_a_log_older_than_its_tree_gains_it_in_one_pass(make_log: MakeLog, devic
     t = cast(LogTables, log.recorder.tables)  # the test plays a log from before the tree
     log.recorder.commit_writes(
         [
-            (f"DELETE FROM {t.leaves}", ()),
+            (f"DELETE FROM {t.runs}", ()),
             (f"DELETE FROM {t.nodes}", ()),
-            (f"UPDATE {t.tree} SET size=0, edge={t.p}", (b"",)),
+            (f"UPDATE {t.tree} SET size=0, edge={t.p}, position=0", (b"",)),
         ]
     )
     assert LogTree(log.recorder).size() == 0
     assert log.recorder.grow_tree_from_log(page=3) == size
     assert log.recorder.grow_tree_from_log() == 0
     assert LogTree(log.recorder).root(size) == root
+
+
+def test_proofs_across_blocks_of_leaves_read_back_the_trees_own_subtrees(make_log: MakeLog, devices: Devices) -> None:
+    log = make_log()
+    b = family()
+    for _ in range(3 * BLOCK - 3):
+        b.contact()
+    receipts: list[Receipt] = []
+    for start, n in [(0, 5), (5, 250), (255, 2), (257, 300), (557, BLOCK)]:
+        receipts += devices.push(log, b.sealed[start : start + n], [b.key] if start == 0 else [])
+    tree = LogTree(log.recorder)
+    leaves = [h for _, h in event_leaves(log.recorder)]
+    whole = merkle.tree_of(leaves)
+    size = len(leaves)
+    assert tree.size() == size == len(b.sealed)
+    for first in (1, 7, BLOCK - 1, BLOCK, BLOCK + 1, 300, 2 * BLOCK, size - 1, size):
+        proof = tree.consistency(first, size)
+        assert proof == merkle.consistency_proof(first, size, whole.__getitem__)
+        assert tree.root(first) == merkle.root(first, whole.__getitem__)
+    for r in receipts[:: len(receipts) // 9]:
+        found = tree.inclusion(r.position, size)
+        assert found.leaf_hash == leaves[found.leaf]
+        assert merkle.verify_inclusion(found.leaf_hash, found.leaf, size, found.proof, tree.root(size))
+
+
+@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgres"], indirect=True)
+def test_positions_left_free_by_rolled_back_appends_are_no_leaves(make_log: MakeLog, devices: Devices) -> None:
+    log = make_log()
+    first = devices.push_case(log, family())
+    events = log.recorder.events_table  # type: ignore[attr-defined]
+    sequence = f"pg_get_serial_sequence('{events}', 'notification_id')"
+    log.recorder.run(f"SELECT nextval({sequence}) FROM generate_series(1, 5)", commit=True)
+    second = devices.push_case(log, family())
+    assert second[0].position == first[-1].position + 6
+    tree = LogTree(log.recorder)
+    size, root = rebuilt_root(log)
+    assert (tree.size(), tree.root(size)) == (size, root)
+    for r in first + second:
+        found = tree.inclusion(r.position, size)
+        assert merkle.verify_inclusion(found.leaf_hash, found.leaf, size, found.proof, root)
+    with pytest.raises(NoSuchEvent, match=f"no event is stored at position {first[-1].position + 1}"):
+        tree.inclusion(first[-1].position + 1, size)
+
+
+def test_events_a_server_without_the_tree_stored_become_leaves_before_the_next_append(
+    make_log: MakeLog, devices: Devices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = make_log()
+    devices.push_case(log, family())
+    with monkeypatch.context() as old_server:
+        old_server.setattr(LogQueries, "grow_tree", lambda *_: None)
+        devices.push_case(log, family())
+    devices.push_case(log, family())
+    size, root = rebuilt_root(log)
+    tree = LogTree(log.recorder)
+    assert (tree.size(), tree.root(size)) == (size, root)
+    assert [leaf for leaf, _, _ in log.recorder.tree_leaves(0, size)] == list(range(size))
