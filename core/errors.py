@@ -11,6 +11,7 @@
         │   └── WrongPassphrase         a laptop store opened with the wrong passphrase
         ├── CaseErased                  the case key was destroyed; the case cannot be read
         ├── KeyNotHeld                  no key for the case is held here
+        ├── NoSuchEvent                 no event is stored at the position asked for
         ├── SignatureInvalid            a batch whose device signature does not verify
         ├── VersionConflict             a stale append lost the race for a case sequence
         ├── AccessLogUnwritable         a look at a case cannot be logged, so it is refused
@@ -83,6 +84,11 @@ class VersionConflict(CoreError):
 class BatchIdReused(CoreError):
     """A batch arrived under an id whose manifest the log already keeps for other events
     (or another device); nothing of it is stored."""
+
+
+class NoSuchEvent(CoreError):
+    """No event is stored at a position asked for: beyond the log, or left free by an
+    append that was rolled back."""
 
 
 class ConfigurationError(CoreError):

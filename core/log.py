@@ -111,6 +111,7 @@ class _Staged(NamedTuple):
     batches: list[tuple[str, str, int, bytes, bytes]]
     heads: dict[str, tuple[int, bytes]]
     fresh: dict[str, int]  # event id -> index in `rows`
+    digests: list[bytes]  # SHA-256 of each row's sealed bytes
 
 
 class CaseLog:
@@ -362,7 +363,9 @@ class CaseLog:
         keys = [(k.case_id, k.key_id, self.kek.wrap(k)) for k in new_keys if not self.has_key(k.case_id)]
         positions: Sequence[int] = []
         if staged.rows or keys:
-            positions = self.recorder.append(staged.rows, batches=staged.batches, index=staged.indexed, keys=keys)
+            positions = self.recorder.append(
+                staged.rows, batches=staged.batches, index=staged.indexed, keys=keys, digests=staged.digests
+            )
         self._heads.update(staged.heads)
         return self._receipts(ids, existing, staged, positions)
 
@@ -373,8 +376,8 @@ class CaseLog:
         received: int,
     ) -> _Staged:
         """Give each new event its case sequence, chain link and envelope."""
-        staged = _Staged([], [], [], {}, {})
-        rows, heads, fresh = staged.rows, staged.heads, staged.fresh
+        staged = _Staged([], [], [], {}, {}, [])
+        rows, heads, fresh, digests = staged.rows, staged.heads, staged.fresh, staged.digests
         sha256 = hashlib.sha256
         # The envelope's parts around the link are the same for a whole batch.
         prefix = b"\x01"
@@ -391,10 +394,12 @@ class CaseLog:
                 case_id = h.case_id
                 head = heads.get(case_id) or self.head(case_id)
                 seq = head[0] + 1
-                link = sha256(head[1] + seq.to_bytes(8, "big") + e.digest).digest()
+                digest = e.digest
+                link = sha256(head[1] + seq.to_bytes(8, "big") + digest).digest()
                 heads[case_id] = (seq, link)
                 fresh[event_id] = len(rows)
                 rows.append((case_id, seq, h.topic, b"".join((prefix, link, stamp, batch, e.raw))))
+                digests.append(digest)
                 staged.indexed.append((event_id, case_id, seq))
             if len(rows) > before:
                 staged.batches.append((seal.batch_id, seal.device_id, received, b"".join(seal.digests), seal.signature))

@@ -101,9 +101,12 @@ class LogStore(Protocol):
         batches: Sequence[tuple[str, str, int, bytes, bytes]] = (),
         index: Sequence[tuple[str, str, int]] = (),
         keys: Sequence[tuple[str, str, bytes]] = (),
+        digests: Sequence[bytes] = (),
     ) -> list[int]:
         """Store case events with their batch seals, event index rows and new wrapped keys,
-        in one transaction; the events' global positions. IntegrityError when a case
+        in one transaction, each a leaf of the log's Merkle tree; the events' global
+        positions. `digests`, when given, are the SHA-256 of each row's sealed bytes (the
+        log has them already; the tree's leaves need them). IntegrityError when a case
         sequence or an event id is taken."""
         ...
 
@@ -149,6 +152,37 @@ class LogStore(Protocol):
 
     def batch(self, batch_id: str) -> BatchSeal | None:
         """The signed manifest of a stored batch; None when no event of it was stored."""
+        ...
+
+    # -- the Merkle tree over the log (core.merkle, core.tree) ----------------------------
+    def tree_size(self) -> int:
+        """How many leaves the tree holds (each stored event is one, in position order)."""
+        ...
+
+    def tree_nodes(self, nodes: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The hashes of complete subtrees (level, index) that the tree holds; level 0 are leaves."""
+        ...
+
+    def tree_leaves(self, after: int, limit: int) -> list[tuple[int, int, bytes]]:
+        """(leaf index, position, leaf hash) of up to `limit` leaves from index `after` on."""
+        ...
+
+    def leaf_of(self, position: int) -> int | None:
+        """The leaf index of the event at a position; None when no event is there."""
+        ...
+
+    def grow_tree_from_log(self, page: int = 5000) -> int:
+        """Add the stored events the tree does not hold yet (a log older than its tree);
+        how many."""
+        ...
+
+    def add_tree_head(self, size: int, root: bytes, signed_at: int, signature: bytes) -> None:
+        """Keep a signed tree head (the first one signed for a size stays)."""
+        ...
+
+    def tree_heads(self, *, latest: bool = False) -> list[tuple[int, bytes, int, bytes]]:
+        """(size, root, signed at µs, signature) of every signed head, by size; only the
+        largest when `latest`."""
         ...
 
     # -- case keys ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
@@ -18,8 +19,11 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from core.generations import ASSIGNMENTS, DEVICES, ERASURES, KINDS
-from core.logstore import Device, EventRow, StoredKey, StoredRow, Write
+from core.leaf import leaf_hashes
+from core.logstore import Device, EventRow, Row, StoredKey, StoredRow, Write
+from core.merkle import Frontier
 from core.signing import BatchSeal
+from core.treerows import BLOCK, BLOCK_LEVEL, block_of, leaves_of, low_nodes, runs
 
 CHUNK = 500  # ids per IN (...) list: far below SQLite's parameter limit
 
@@ -41,6 +45,10 @@ class LogTables:
         self.openers = f"{qualify}sync_case_openers"
         self.openers_tracking = f"{qualify}sync_openers_position"
         self.generations = f"{qualify}generations"
+        self.tree = f"{qualify}{prefix}tree_state"
+        self.runs = f"{qualify}{prefix}tree_leaf_runs"
+        self.nodes = f"{qualify}{prefix}tree_nodes"
+        self.heads = f"{qualify}{prefix}tree_heads"
 
     def create(self) -> list[str]:
         """The statements that make the tables (and their indexes) if they are missing."""
@@ -74,7 +82,33 @@ class LogTables:
             f"INSERT INTO {self.generations} (kind, value) VALUES "
             + ", ".join(f"('{kind}', 0)" for kind in KINDS)
             + " ON CONFLICT (kind) DO NOTHING",
+            *self._create_tree(),
         ]
+
+    def _create_tree(self) -> list[str]:
+        """The Merkle tree over the log (`core.merkle`) as `core.treerows` lays it out: its
+        size, right edge and last leaf's position in one row (also the lock every append
+        takes), runs of packed leaf hashes, the complete subtrees of a block and up, and
+        every signed head."""
+        b = self.blob
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.tree} (id INTEGER PRIMARY KEY, size BIGINT NOT NULL, "
+            f"edge {b} NOT NULL, position BIGINT NOT NULL)",
+            f"INSERT INTO {self.tree} (id, size, edge, position) VALUES (1, 0, CAST('' AS {b}), 0) "
+            "ON CONFLICT (id) DO NOTHING",
+            f"CREATE TABLE IF NOT EXISTS {self.runs} (leaf BIGINT PRIMARY KEY, "
+            f"position BIGINT NOT NULL UNIQUE, hashes {b} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.nodes} (level INTEGER NOT NULL, idx BIGINT NOT NULL, "
+            f"hash {b} NOT NULL, PRIMARY KEY (level, idx)){self.without_rowid}",
+            f"CREATE TABLE IF NOT EXISTS {self.heads} (size BIGINT PRIMARY KEY, root {b} NOT NULL, "
+            f"signed_at BIGINT NOT NULL, signature {b} NOT NULL)",
+        ]
+
+    def lock_tree(self) -> str:
+        """The statement that takes the tree's row lock (PostgreSQL) or the database's
+        write lock (SQLite) for the rest of the transaction, and reads the tree's size,
+        right edge and last leaf's position."""
+        return f"UPDATE {self.tree} SET size=size WHERE id=1 RETURNING size, edge, position"
 
     def bump(self) -> str:
         """The statement that moves one kind's generation on (its one parameter: the kind)."""
@@ -106,6 +140,12 @@ class LogTables:
 
 
 ExecuteMany = Callable[[str, Sequence[Sequence[Any]]], Any]
+Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+"""A statement that returns rows, run on a write transaction's cursor; its rows."""
+
+
+def _runs(rows: Iterable[Sequence[Any]]) -> list[tuple[int, int, bytes]]:
+    return [(int(r[0]), int(r[1]), bytes(r[2])) for r in rows]
 
 
 def write_extras(
@@ -288,6 +328,148 @@ class LogQueries(ABC):
         return BatchSeal(
             batch_id, device_id, tuple(digests[i : i + 32] for i in range(0, len(digests), 32)), bytes(signature)
         )
+
+    # -- the Merkle tree (core.merkle, laid out as core.treerows) ------------------------
+    @abstractmethod
+    def _writing(self) -> AbstractContextManager[tuple[Query, ExecuteMany]]:
+        """A write transaction, as a query and an executemany on its cursor; by each backend."""
+
+    def grow_tree(
+        self,
+        query: Query,
+        execute_many: ExecuteMany,
+        positions: Sequence[int],
+        rows: Sequence[Row],
+        digests: Sequence[bytes] = (),
+    ) -> None:
+        """Add stored events, given as their rising positions and the rows stored there,
+        to the log's Merkle tree, in the caller's transaction; `digests` are their sealed
+        bytes' SHA-256 when the caller has them.
+
+        The tree's row is locked (`LogTables.lock_tree`) as its size is read,
+        so two writers never give out one leaf index. Events stored meanwhile without a
+        leaf (a server older than the tree still writing to the same database) are added
+        first, so leaves follow positions.
+        """
+        if not rows:
+            return
+        t, p = self.tables, self.tables.p
+        size, edge, last = query(t.lock_tree(), ())[0]
+        if positions[0] != last + 1:
+            missed, missed_rows = self._events_between(query, int(last), positions[0])
+            if missed:
+                positions, rows, digests = [*missed, *positions], [*missed_rows, *rows], ()
+        hashes = leaf_hashes(positions, rows, digests)
+        frontier = Frontier.unpack(int(size), bytes(edge))
+        nodes = frontier.grow(hashes, keep_from=BLOCK_LEVEL)
+        execute_many(
+            f"INSERT INTO {t.runs} (leaf, position, hashes) VALUES ({p},{p},{p})", runs(int(size), positions, hashes)
+        )
+        if nodes:
+            execute_many(f"INSERT INTO {t.nodes} (level, idx, hash) VALUES ({p},{p},{p})", nodes)
+        execute_many(
+            f"UPDATE {t.tree} SET size={p}, edge={p}, position={p} WHERE id=1",
+            [(frontier.size, frontier.pack(), positions[-1])],
+        )
+
+    def _events_between(
+        self, query: Query, after: int, before: int, limit: int | None = None
+    ) -> tuple[list[int], list[Row]]:
+        """The positions and rows of the stored events with positions in (after, before)."""
+        position = self.position
+        found = query(
+            f"SELECT {position}, originator_id, originator_version, topic, state FROM {self.events_table} "
+            f"WHERE {position} > {self.tables.p} AND {position} < {self.tables.p} ORDER BY {position}"
+            + ("" if limit is None else f" LIMIT {int(limit)}"),
+            (after, before),
+        )
+        return [int(r[0]) for r in found], [(case_text(r[1]), int(r[2]), r[3], bytes(r[4])) for r in found]
+
+    def grow_tree_from_log(self, page: int = 5000) -> int:
+        """Add the stored events the tree does not hold yet (a log made before it had
+        one), a page per transaction; how many."""
+        total = 0
+        while True:
+            with self._writing() as (query, execute_many):
+                added = self._catch_up(query, execute_many, page)
+            total += added
+            if added < page:
+                return total
+
+    def _catch_up(self, query: Query, execute_many: ExecuteMany, page: int) -> int:
+        """Add up to `page` stored events the tree does not hold yet, in the caller's
+        transaction, under the tree's lock (taken before the events are read, so no
+        appender slips a later leaf in between); how many were added."""
+        last = query(self.tables.lock_tree(), ())[0][2]
+        positions, rows = self._events_between(query, int(last), 1 << 62, page)
+        self.grow_tree(query, execute_many, positions, rows)
+        return len(rows)
+
+    def tree_size(self) -> int:
+        return int(self.run(f"SELECT size FROM {self.tables.tree} WHERE id=1")[0][0])
+
+    def tree_nodes(self, nodes: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        t, p = self.tables, self.tables.p
+        wanted = sorted(set(nodes))
+        low = [n for n in wanted if n[0] < BLOCK_LEVEL]
+        upper = [n for n in wanted if n[0] >= BLOCK_LEVEL]
+        found = low_nodes(low, self._block_leaves(sorted({block_of(n) for n in low}))) if low else {}
+        for i in range(0, len(upper), CHUNK // 2):
+            pairs = upper[i : i + CHUNK // 2]
+            where = " OR ".join([f"(level={p} AND idx={p})"] * len(pairs))
+            for level, idx, h in self.run(
+                f"SELECT level, idx, hash FROM {t.nodes} WHERE {where}", [v for n in pairs for v in n]
+            ):
+                found[(int(level), int(idx))] = bytes(h)
+        return found
+
+    def _block_leaves(self, blocks: Sequence[int]) -> dict[int, bytes]:
+        """The leaf hashes by index of whole blocks (a proof needs at most a few)."""
+        t, p = self.tables, self.tables.p
+        leaves: dict[int, bytes] = {}
+        for i in range(0, len(blocks), CHUNK // 2):
+            chunk = blocks[i : i + CHUNK // 2]
+            where = " OR ".join([f"(leaf>={p} AND leaf<{p})"] * len(chunk))
+            rows = self.run(
+                f"SELECT leaf, position, hashes FROM {t.runs} WHERE {where}",
+                [v for b in chunk for v in (b * BLOCK, (b + 1) * BLOCK)],
+            )
+            leaves.update((leaf, h) for leaf, _, h in leaves_of(_runs(rows)))
+        return leaves
+
+    def tree_leaves(self, after: int, limit: int) -> list[tuple[int, int, bytes]]:
+        t, p = self.tables, self.tables.p
+        rows = self.run(
+            f"SELECT leaf, position, hashes FROM {t.runs} WHERE leaf<{p} AND leaf>="
+            f"(SELECT COALESCE(MAX(leaf), 0) FROM {t.runs} WHERE leaf<={p}) ORDER BY leaf",
+            (after + limit, after),
+        )
+        return [found for found in leaves_of(_runs(rows)) if after <= found[0] < after + limit]
+
+    def leaf_of(self, position: int) -> int | None:
+        t = self.tables
+        rows = self.run(
+            f"SELECT leaf, position, hashes FROM {t.runs} WHERE position<={t.p} ORDER BY position DESC LIMIT 1",
+            (position,),
+        )
+        if not rows:
+            return None
+        leaf, first, packed = _runs(rows)[0]
+        return leaf + position - first if position - first < len(packed) // 32 else None
+
+    def add_tree_head(self, size: int, root: bytes, signed_at: int, signature: bytes) -> None:
+        t, p = self.tables, self.tables.p
+        self.run(
+            f"INSERT INTO {t.heads} (size, root, signed_at, signature) VALUES ({p},{p},{p},{p}) "
+            "ON CONFLICT (size) DO NOTHING",
+            (size, root, signed_at, signature),
+            commit=True,
+        )
+
+    def tree_heads(self, *, latest: bool = False) -> list[tuple[int, bytes, int, bytes]]:
+        order = "DESC LIMIT 1" if latest else ""
+        rows = self.run(f"SELECT size, root, signed_at, signature FROM {self.tables.heads} ORDER BY size {order}")
+        return [(int(r[0]), bytes(r[1]), int(r[2]), bytes(r[3])) for r in rows]
 
     # -- case keys ---------------------------------------------------------------------
     def case_key(self, case_id: str) -> StoredKey | None:

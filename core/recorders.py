@@ -25,7 +25,8 @@ and the positions that views track. `core.logstore` is the seam the rest of the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -41,7 +42,7 @@ from core.checkpoint import BACKSTOP_PAGES, Checkpointer, truncate_wal
 from core.errors import CoreError
 from core.heads import CaseHeads, PostgresHeads, SQLiteHeads
 from core.logstore import Row, Write
-from core.logtables import ExecuteMany, LogQueries, LogTables, write_extras
+from core.logtables import ExecuteMany, LogQueries, LogTables, Query, write_extras
 
 #: How long the rewrite of the case keys' table waits for readers to let go of it.
 VACUUM_LOCK_TIMEOUT = "10s"
@@ -74,6 +75,24 @@ def _tune_connections(datastore: SQLiteDatastore) -> None:
 
     pool._create_connection = tuned  # type: ignore[method-assign]
     pool._tovholder_tuned = True  # type: ignore[attr-defined]
+
+
+def _sqlite_query(c: SQLiteCursor) -> Query:
+    def query(statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        c.execute(statement, params)
+        return [tuple(r) for r in c.fetchall()]
+
+    return query
+
+
+def _postgres_query(curs: Any) -> Query:
+    # Only for statements that return rows: inside the library's insert the connection is
+    # in pipeline mode, where a result (and so `description`) is there only once fetched.
+    def query(statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        curs.execute(statement, params)
+        return [tuple(r.values()) for r in curs.fetchall()]
+
+    return query
 
 
 def _commit_writes(execute_many: ExecuteMany, writes: Sequence[Write]) -> None:
@@ -126,7 +145,15 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
         )
         c.execute("SELECT last_insert_rowid()")
         last = c.fetchone()[0]
-        return list(range(last - len(stored_events) + 1, last + 1))
+        positions = list(range(last - len(stored_events) + 1, last + 1))
+        self.grow_tree(
+            _sqlite_query(c),
+            c.executemany,
+            positions,
+            [(str(s.originator_id), s.originator_version, s.topic, s.state) for s in stored_events],
+            kwargs.get("digests", ()),
+        )
+        return positions
 
     def append(
         self,
@@ -135,6 +162,7 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
         batches: Sequence[tuple[str, str, int, bytes, bytes]] = (),
         index: Sequence[tuple[str, str, int]] = (),
         keys: Sequence[tuple[str, str, bytes]] = (),
+        digests: Sequence[bytes] = (),
     ) -> list[int]:
         """Insert case events given as rows, with the extras, in one transaction.
 
@@ -151,7 +179,14 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
             )
             c.execute("SELECT last_insert_rowid()")
             last = c.fetchone()[0]
-            return list(range(last - len(rows) + 1, last + 1))
+            positions = list(range(last - len(rows) + 1, last + 1))
+            self.grow_tree(_sqlite_query(c), c.executemany, positions, rows, digests)
+            return positions
+
+    @contextmanager
+    def _writing(self) -> Iterator[tuple[Query, ExecuteMany]]:
+        with self.datastore.transaction(commit=True) as c:
+            yield _sqlite_query(c), c.executemany
 
     def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[tuple[Any, ...]]:
         """Run one statement; rows as tuples."""
@@ -266,6 +301,27 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
         write_extras(lambda s, p: curs.executemany(s, p), self.tables, *extras)
         super()._insert_events(curs, stored_events, **kwargs)
 
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The positions of the events just inserted, which also grow the Merkle tree in
+        the same transaction: the events table is locked already (the library takes
+        `LOCK TABLE ... IN EXCLUSIVE MODE` before inserting), so leaves follow positions."""
+        positions = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs) or []
+        self.grow_tree(
+            _postgres_query(curs),
+            lambda s, p: curs.executemany(s, p),
+            positions,
+            [(str(e.originator_id), e.originator_version, e.topic, e.state) for e in stored_events],
+            kwargs.get("digests", ()),
+        )
+        return positions
+
+    @contextmanager
+    def _writing(self) -> Iterator[tuple[Query, ExecuteMany]]:
+        with self.datastore.transaction(commit=True) as curs:
+            yield _postgres_query(curs), lambda s, p: curs.executemany(s, p)
+
     def append(
         self,
         rows: Sequence[Row],
@@ -273,6 +329,7 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
         batches: Sequence[tuple[str, str, int, bytes, bytes]] = (),
         index: Sequence[tuple[str, str, int]] = (),
         keys: Sequence[tuple[str, str, bytes]] = (),
+        digests: Sequence[bytes] = (),
     ) -> list[int]:
         """Insert case events given as rows, with the extras, in one transaction."""
         ids: dict[str, UUID] = {}
@@ -280,7 +337,7 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
             StoredEvent(ids.get(case_id) or ids.setdefault(case_id, UUID(case_id)), seq, topic, state)
             for case_id, seq, topic, state in rows
         ]
-        return list(self.insert_events(stored, batches=batches, index=index, keys=keys) or [])
+        return list(self.insert_events(stored, batches=batches, index=index, keys=keys, digests=digests) or [])
 
     def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[tuple[Any, ...]]:
         """Run one statement; rows as tuples."""

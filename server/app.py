@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import TovholderError
-from server import pages
+from server import pages, proofs
 from server.admin import routes as admin
 from server.context import ServerContext
 from server.errors import error_body, status_of
@@ -29,6 +29,7 @@ from server.reading import audit, departments
 from server.reading.service import Reading
 from server.sessions import sessions
 from server.syncing import endpoints as syncing
+from server.treeheads import head_signer
 
 log = logging.getLogger("tovholder.server")
 
@@ -139,6 +140,8 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/sync/push", syncing.push_endpoint, methods=["POST"]),
     Route("/v1/sync/pull", syncing.pull_endpoint, methods=["POST"]),
     Route("/v1/enroll", syncing.enroll_endpoint, methods=["POST"]),
+    Route("/v1/log/head", proofs.log_head, methods=["GET"]),
+    Route("/v1/log/proof", proofs.log_proof, methods=["GET"]),
     Route("/metrics", metrics, methods=["GET"]),
     Route("/openapi.json", openapi, methods=["GET"]),
     # The administrator (server.admin.routes)
@@ -175,6 +178,7 @@ def create_app(ctx: ServerContext) -> Starlette:
     app.state.ctx = ctx
     known = {r.path for r in ROUTES if isinstance(r, Route)}
     listen_for_changes(ctx)
+    head_signer(ctx)  # signs tree heads in the background from now on
     # Inside the timing: a request's time includes the look at the generations.
     app.add_middleware(Freshness, ctx=ctx)
     app.add_middleware(Timing, ctx=ctx, known=known)

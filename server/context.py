@@ -1,8 +1,8 @@
 """The server's state for one data folder: the log, its keys, the admin store, the services.
 
-`init_data_dir` makes a data folder (config, key-encryption key, server device keys,
-database, default departments, first admin token); `ServerContext.open` loads one. The
-folder is made mode 0700 and every file in it 0600 (the database's `-wal` and `-shm`
+`init_data_dir` makes a data folder (config, key-encryption key, server device keys, tree
+head key, database, default departments, first admin token); `ServerContext.open` loads
+one. The folder is made mode 0700 and every file in it 0600 (the database's `-wal` and `-shm`
 files too); opening refuses a folder or key file that its group or others may use.
 `kek_beside_database` says when the key-encryption key is read from a file next to the
 database it protects, where a copy of the folder opens every case.
@@ -10,6 +10,7 @@ database it protects, where a copy of the folder opens every case.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Mapping
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core.embedded import SQLITE_PREFIX, private_files
 from core.errors import ConfigurationError
@@ -55,6 +58,19 @@ def check_private(path: Path, what: str) -> None:
         )
 
 
+def _head_key(path: Path) -> Ed25519PrivateKey:
+    """The key that signs tree heads, made (mode 0600) when the folder has none yet: a
+    data folder from before signed heads gains one on its first start."""
+    if not path.exists():
+        with private_files(), contextlib.suppress(FileExistsError):  # another process made it first
+            _write_secret(path, Ed25519PrivateKey.generate().private_bytes_raw().hex())
+    check_private(path, "tree head key file")
+    try:
+        return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(read_secret(path, "tree head key")))
+    except ValueError as exc:
+        raise ConfigurationError("the tree head key file is not 64 hexadecimal digits") from exc
+
+
 def kek_beside_database(settings: Settings, environ: Mapping[str, str] | None = None) -> bool:
     """Whether the key-encryption key is read from a file in the folder of the SQLite
     database it protects: whoever copies that folder can then read every case."""
@@ -84,6 +100,7 @@ class ServerContext:
     rotation: KeyRotation
     server_keys: DeviceKeys
     ca_pem: str | None
+    head_key: Ed25519PrivateKey
     metrics: Metrics = field(default_factory=Metrics)
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -105,7 +122,10 @@ class ServerContext:
             server_keys = DeviceKeys.from_private_bytes(bytes.fromhex(read_secret(server_key_file, "server key")))
         except ValueError as exc:
             raise ConfigurationError("the server key file is not 128 hexadecimal digits") from exc
+        head_key = _head_key(settings.path(settings.head_key_file))
         log = CaseLog(open_recorder(settings.database_url), kek)
+        # A log from before the Merkle tree gains it here, in one pass; afterwards a no-op.
+        log.recorder.grow_tree_from_log()
         store = AdminStore(log, settings.token_lifetime_seconds)
         if log.device(SERVER_ID) is None:
             log.register_device(SERVER_ID, SERVER_ID, server_keys.signing_public, server_keys.agreement_public)
@@ -122,6 +142,7 @@ class ServerContext:
             rotation=rotation,
             server_keys=server_keys,
             ca_pem=ca_pem,
+            head_key=head_key,
         )
 
     def close(self) -> None:
@@ -147,6 +168,7 @@ def init_data_dir(data_dir: Path | str, database_url: str | None = None) -> tupl
         write_config(path, values)
         _write_secret(path / "kek.key", KeyEncryptionKey.generate().to_text())
         _write_secret(path / "server.key", DeviceKeys.generate().private_bytes().hex())
+        _write_secret(path / "head.key", Ed25519PrivateKey.generate().private_bytes_raw().hex())
         ctx = ServerContext.open(path, {})
         try:
             ctx.store.add_default_departments()

@@ -78,6 +78,7 @@ ENROLLED = _obj(
     server_signing_key=S,
     ca_cert={"type": ["string", "null"]},
 )
+TREE_HEAD = _obj(size=I, root=S, signed_at=I, signature=S, public_key=S)
 SEARCH = _obj(
     cpr={"type": "string", "description": "DDMMYY-SSSS or ten digits"},
     purpose={"type": "string", "description": "why (access log)"},
@@ -102,7 +103,7 @@ class Operation:
     path: str
     summary: str
     answer: Mapping[str, Any] = field(default_factory=lambda: ANY_JSON)  # the success response's content
-    security: str | None = None  # "bearer" (staff or admin token) or "deviceSignature"
+    security: str | None = None  # "bearer" (staff or admin token), "deviceSignature", or both as "a|b"
     body: Mapping[str, Any] | None = None
     status: str = "200"
     parameters: tuple[Param, ...] = ()
@@ -115,7 +116,7 @@ class Operation:
             "responses": {self.status: {"description": "ok", **self.answer}, **self.errors},
         }
         if self.security is not None:
-            op["security"] = [{self.security: []}]
+            op["security"] = [{name: []} for name in self.security.split("|")]
         if self.parameters:
             op["parameters"] = [
                 {"name": n, "in": where, "required": where == "path", "description": d, "schema": S}
@@ -150,6 +151,32 @@ OPERATIONS: tuple[Operation, ...] = (
         _json(ENROLLED),
         body=_json(_obj(code=S, signing_key=S, agreement_key=S)),
         status="201",
+    ),
+    Operation(
+        "get",
+        "/v1/log/head",
+        "the latest signed tree head of the log (signed first when the log grew)",
+        _json(TREE_HEAD),
+        "bearer|deviceSignature",
+    ),
+    Operation(
+        "get",
+        "/v1/log/proof",
+        "a consistency proof (from, to) or an inclusion proof (position, size) in the log's Merkle tree",
+        _json(_obj(proof=_list(S))),
+        "bearer|deviceSignature",
+        parameters=(
+            ("from", "query", "size of the earlier tree (consistency)"),
+            ("to", "query", "size of the later tree (consistency)"),
+            ("position", "query", "an event's position (inclusion)"),
+            ("size", "query", "size of the tree it is proved in (inclusion)"),
+        ),
+        errors=_errors(
+            (400, "neither pair of numbers, or a tree or event the proof cannot be about"),
+            (401, "missing, unknown or badly signed credentials"),
+            (403, "credentials that may not do this"),
+            (404, "no event is stored at that position"),
+        ),
     ),
     _sync("/v1/sync/push", "push a signed batch of sealed events (msgpack; see sync/protocol.py)"),
     _sync("/v1/sync/pull", "pull the caseload after a cursor (msgpack; see sync/protocol.py)"),

@@ -47,6 +47,13 @@ SETTINGS: tuple[Setting, ...] = (
         "server.key",
         "file holding the server's own device keys, relative to DIR",
     ),
+    Setting(
+        "head_key_file",
+        "head.key",
+        "file holding the Ed25519 key that signs the log's tree heads (64 hex digits), relative to DIR; "
+        "made on first start",
+    ),
+    Setting("head_interval_seconds", 5, "most seconds between signed tree heads while the log grows"),
     Setting("host", "127.0.0.1", "address to listen on; plain HTTP only on a loopback address"),
     Setting("port", 8000, "TCP port to listen on"),
     Setting("cert", "", "TLS certificate chain (PEM); with `key`, the server speaks HTTPS"),
@@ -103,6 +110,8 @@ class Settings:
     database_url: str
     kek_file: str
     server_key_file: str
+    head_key_file: str
+    head_interval_seconds: int
     host: str
     port: int
     cert: str

@@ -21,6 +21,8 @@ from core.archive import load_private_key, open_archive
 from core.console import emit, fail
 from core.console import progress as progress_bar
 from core.verify import verify
+from server.commands.heads import register as register_heads
+from server.commands.heads import verify_heads
 from server.commands.targets import local, remote, target_options, token_from_env
 from server.context import ServerContext
 from server.errors import Forbidden, Unauthorized
@@ -54,6 +56,8 @@ def _verify_local(data_dir: str, show_progress: bool) -> dict[str, Any]:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    if args.heads:
+        return verify_heads(args)
     if args.dir:
         result = _verify_local(args.dir, not args.json)
     else:
@@ -234,7 +238,11 @@ def register(groups: Any) -> None:
     where.add_argument("--dir", help="verify this server data folder directly")
     where.add_argument("--server", help="ask this server (staff token from TOVHOLDER_TOKEN)")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--heads", metavar="FILE", help="instead, check the log extends every signed tree head in FILE (exit 1 if not)"
+    )
     p.set_defaults(func=_verify)
+    register_heads(actions)
     p = actions.add_parser("replay", parents=[common], help="a case and what each department could see, as of a moment")
     p.add_argument("case")
     p.add_argument("--as-of", help="ISO 8601 time or YYYY-MM-DD (default: now)")

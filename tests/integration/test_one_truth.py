@@ -11,8 +11,11 @@ no laptop assigned to it afterwards. No sleep, no restart. On SQLite and Postgre
 from __future__ import annotations
 
 import asyncio
+import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,13 +26,14 @@ from client.laptop import Laptop
 from client.store import LaptopStore
 from client.sync import Syncer, SyncReport, enroll_laptop
 from core import events as ev
+from core import merkle
 from core.archive import public_key_text
 from server.context import ServerContext, init_data_dir
 from tests.client.conftest import FAST_SCRYPT
 from tests.conftest import BACKENDS
 from tests.core.conftest import CaseBuilder, Devices, family
 
-from .conftest import PASSPHRASE, Server, add_worker, admin
+from .conftest import PASSPHRASE, Server, add_worker, admin, tovholder
 
 pytestmark = pytest.mark.slow
 NAME = "Mona Lindqvist"
@@ -215,3 +219,46 @@ def test_what_an_administrator_does_on_one_instance_holds_on_the_other_at_once(
         with pytest.raises(DeviceRefused, match="revoked"):
             sync(laptop, "push")
         assert laptop.view(case).pending, "the refused event stays in the outbox"
+
+
+@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgres"], indirect=True)
+def test_two_instances_appending_at_once_grow_one_tree_that_extends_every_head_either_signed(
+    live: Server, second: Server, tmp_path: Path
+) -> None:
+    """Laptops pushing through both instances at the same time: one tree of every event,
+    each once, and every head either instance signed is one an auditor can verify."""
+    auth = {"Authorization": f"Bearer {live.env['TOVHOLDER_TOKEN']}"}
+    for worker in ("w-anna", "w-bo"):
+        add_worker(live, worker, "jobcenter")
+    heads: list[dict[str, Any]] = []
+
+    def work(instance: Server, worker: str) -> None:
+        with laptop_of(instance, tmp_path / worker, worker) as laptop, httpx.Client(base_url=instance.url) as http:
+            for _ in range(3):
+                case = laptop.open_case("citizen", "jobcenter").case_id
+                sync(laptop, "push")
+                for _ in range(2):
+                    laptop.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="phone", note=NOTE, persons=())
+                    sync(laptop, "push")
+                    heads.append(http.get("/v1/log/head", headers=auth).json())
+
+    threads = [threading.Thread(target=work, args=pair) for pair in ((live, "w-anna"), (second, "w-bo"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(heads) == 2 * 3 * 2, "a push or a head failed in a thread"
+    exported = tmp_path / "heads.json"
+    tovholder("audit", "heads", "export", str(exported), "--dir", str(live.folder), env=live.env)
+    done = tovholder("audit", "verify", "--heads", str(exported), "--dir", str(live.folder), "--json", env=live.env)
+    report = json.loads(done.stdout)
+    assert report["ok"] is True and report["heads"] >= len({h["size"] for h in heads}), report
+    with httpx.Client(base_url=second.url, headers=auth) as http:
+        last = http.get("/v1/log/head").json()
+        assert last["size"] == report["events"]
+        for head in heads:
+            proof = http.get("/v1/log/proof", params={"from": head["size"], "to": last["size"]}).json()
+            assert proof["from_root"] == head["root"] and proof["to_root"] == last["root"]
+            hashes = [bytes.fromhex(p) for p in proof["proof"]]
+            first, second_root = bytes.fromhex(head["root"]), bytes.fromhex(last["root"])
+            assert merkle.verify_consistency(head["size"], last["size"], first, second_root, hashes)

@@ -1,0 +1,115 @@
+"""`audit heads export FILE` and `audit verify --heads FILE`: signed tree heads kept by an auditor.
+
+The export holds every head the server signed and the head key's public key, in JSON an
+auditor can keep elsewhere. The check proves the current log extends every head in a
+file: on a data folder (``--dir``) by rebuilding the tree from the stored events
+(`core.treeaudit`), naming the first position that differs; against a running server
+(``--server``) by asking a consistency proof from each head to the server's current one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from core import merkle
+from core.console import emit, fail
+from core.errors import SignatureInvalid
+from core.tree import LogTree
+from core.treeaudit import check_heads
+from core.treehead import TreeHead
+from server.commands.targets import local, remote
+from server.context import ServerContext
+from server.proofs import head_json
+
+FORMAT = "tovholder-tree-heads/v1"
+
+
+def _export(args: argparse.Namespace) -> int:
+    def act(ctx: ServerContext) -> dict[str, Any]:
+        public = ctx.head_key.public_key().public_bytes_raw()
+        return {
+            "format": FORMAT,
+            "public_key": public.hex(),
+            "heads": [head_json(h, public) for h in LogTree(ctx.log.recorder).heads()],
+        }
+
+    document = local(args, act)
+    Path(args.file).write_text(json.dumps(document, indent=1) + "\n")
+    emit({"file": args.file, "heads": len(document["heads"])}, as_json=args.json, title="tree heads exported")
+    return 0
+
+
+def read_heads(file: str) -> tuple[bytes, list[TreeHead]]:
+    """The head key and the heads of an export; exits with a clear error when unreadable."""
+    try:
+        document = json.loads(Path(file).read_text())
+        if document.get("format") != FORMAT:
+            raise ValueError(f"not a {FORMAT} file")
+        heads = [
+            TreeHead(int(h["size"]), bytes.fromhex(h["root"]), int(h["signed_at"]), bytes.fromhex(h["signature"]))
+            for h in document["heads"]
+        ]
+        return bytes.fromhex(document["public_key"]), heads
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        fail(f"cannot read the tree heads in {file}: {exc}")
+
+
+def _against_server(args: argparse.Namespace, public_key: bytes, heads: list[TreeHead]) -> dict[str, Any]:
+    answer = remote(args, "GET", "/v1/log/head")
+    now = TreeHead(
+        answer["size"], bytes.fromhex(answer["root"]), answer["signed_at"], bytes.fromhex(answer["signature"])
+    )
+    problems: list[str] = []
+    try:
+        now.verify(public_key)
+        for head in heads:
+            head.verify(public_key)
+    except SignatureInvalid as exc:
+        problems.append(str(exc))
+    for head in sorted(heads, key=lambda h: h.size):
+        if problems:
+            break
+        proof = (
+            remote(args, "GET", f"/v1/log/proof?from={head.size}&to={now.size}")["proof"]
+            if head.size <= now.size
+            else []
+        )
+        if not merkle.verify_consistency(head.size, now.size, head.root, now.root, [bytes.fromhex(p) for p in proof]):
+            problems.append(f"the server's head of size {now.size} does not extend the head of size {head.size}")
+    return {"ok": not problems, "heads": len(heads), "size": now.size, "position": None, "problems": problems}
+
+
+def verify_heads(args: argparse.Namespace) -> int:
+    """`audit verify --heads FILE`: exit 1 unless the log extends every head in the file."""
+    public_key, heads = read_heads(args.heads)
+    if args.dir:
+
+        def act(ctx: ServerContext) -> dict[str, Any]:
+            report = check_heads(ctx.log.recorder, heads, public_key)
+            return {
+                "ok": report.ok,
+                "heads": report.heads,
+                "events": report.events,
+                "position": report.position,
+                "problems": report.problems,
+            }
+
+        result = local(args, act)
+    else:
+        result = _against_server(args, public_key, heads)
+    emit(result, as_json=args.json, title="signed tree heads")
+    return 0 if result["ok"] else 1
+
+
+def register(actions: Any) -> None:
+    """Add `audit heads export` to the audit group."""
+    group = actions.add_parser("heads", help="the server's signed tree heads, for auditors to keep")
+    heads_actions = group.add_subparsers(dest="heads_action", metavar="ACTION", required=True)
+    p = heads_actions.add_parser("export", help="write every signed tree head and the head key to FILE (JSON)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--dir", required=True, help="the server data folder")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=_export)

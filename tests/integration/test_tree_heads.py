@@ -1,0 +1,81 @@
+"""An insider with the database files of a stopped server, against an auditor who kept the
+signed tree heads: every rewrite of history is named by `audit verify --heads`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import httpx
+
+from tests.integration.conftest import Server, client, enroll, tovholder
+from tests.integration.test_caseload_pull import open_cases
+
+
+def _delete_middle_event_and_relink(db_file: Path) -> int:
+    """Delete the second event of the first case and renumber and relink its later events,
+    as `core.chain` would have made them; the deleted event's position."""
+    with sqlite3.connect(db_file) as db:
+        case, position = db.execute(
+            "SELECT originator_id, rowid FROM stored_events WHERE originator_version=2 ORDER BY rowid LIMIT 1"
+        ).fetchone()
+        rows = db.execute(
+            "SELECT rowid, originator_version, state FROM stored_events "
+            "WHERE originator_id=? ORDER BY originator_version",
+            (case,),
+        ).fetchall()
+        db.execute("DELETE FROM stored_events WHERE rowid=?", (position,))
+        link = bytes(rows[0][2])[1:33]
+        for rowid, seq, state in rows[2:]:
+            state = bytes(state)
+            sealed = state[42 + state[41] :]
+            link = hashlib.sha256(link + (seq - 1).to_bytes(8, "big") + hashlib.sha256(sealed).digest()).digest()
+            db.execute(
+                "UPDATE stored_events SET originator_version=?, state=? WHERE rowid=?",
+                (seq - 1, state[:1] + link + state[33:], rowid),
+            )
+    return int(position)
+
+
+def _cut_last_event(db_file: Path) -> int:
+    with sqlite3.connect(db_file) as db:
+        (position,) = db.execute("SELECT MAX(rowid) FROM stored_events").fetchone()
+        db.execute("DELETE FROM stored_events WHERE rowid=?", (position,))
+    return int(position)
+
+
+def _verify(folder: Path, heads: Path, env: dict[str, str]) -> tuple[int, dict[str, object]]:
+    done = tovholder("audit", "verify", "--heads", str(heads), "--dir", str(folder), "--json", env=env, check=False)
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_an_auditor_who_kept_the_heads_names_each_rewrite_of_a_stopped_servers_log(
+    server: Server, env: dict[str, str], tmp_path: Path
+) -> None:
+    office = tmp_path / "office"
+    enroll(server, env, office, "w-mette", "adult-social", "coordinator")
+    open_cases(office, 2, 3)
+    assert client(office, env, "sync")["pushed"] == 2 * 5
+    token = env["TOVHOLDER_TOKEN"]
+    head = httpx.get(f"{server.url}/v1/log/head", headers={"Authorization": f"Bearer {token}"}).json()
+    assert head["size"] == 10
+    server.kill()
+    heads = tmp_path / "heads.json"
+    tovholder("audit", "heads", "export", str(heads), "--dir", str(server.folder), env=env)
+    assert json.loads(heads.read_text())["heads"][-1]["root"] == head["root"]
+
+    status, report = _verify(server.folder, heads, env)
+    assert (status, report["ok"], report["position"]) == (0, True, None)
+
+    edits = {"middle": _delete_middle_event_and_relink, "last": _cut_last_event}
+    for name, edit in edits.items():
+        copy = tmp_path / name
+        shutil.copytree(server.folder, copy)
+        position = edit(copy / "log.db")
+        status, report = _verify(copy, heads, env)
+        assert status == 1, report
+        assert report["position"] == position
+        assert f"position {position}" in str(report["problems"])
