@@ -301,16 +301,22 @@ class AdminStore:
         return code, expires
 
     def redeem(self, code: str) -> WorkerRecord | None:
-        """Use a code once; the worker it was made for, or None when unknown, used or expired."""
+        """Use a code once; the worker it was made for, or None when unknown, used or expired.
+
+        One conditional UPDATE marks the code used and names its worker: the database
+        lets exactly one of any number of redemptions at once, by any server processes,
+        find the code unused.
+        """
         p = self.p
         now = int(time.time())
         h = digest(code.strip().upper())
-        with self._lock:
-            rows = self._run(f"SELECT worker, expires_at, used_at FROM {self.t_codes} WHERE code_hash={p}", (h,))
-            if not rows or rows[0][2] is not None or rows[0][1] < now:
-                return None
-            self._run(f"UPDATE {self.t_codes} SET used_at={p} WHERE code_hash={p}", (now, h), commit=True)
-        return self.worker(rows[0][0])
+        rows = self._run(
+            f"UPDATE {self.t_codes} SET used_at={p} WHERE code_hash={p} AND used_at IS NULL "
+            f"AND expires_at>={p} RETURNING worker",
+            (now, h, now),
+            commit=True,
+        )
+        return self.worker(rows[0][0]) if rows else None
 
     # -- replay protection -------------------------------------------------------------------
     def use_nonce(self, device_id: str, nonce: str, now: int, keep_seconds: int) -> bool:
