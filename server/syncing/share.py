@@ -57,14 +57,18 @@ class ShareJudge:
     directory: Callable[[], Directory]
     clock: Callable[[], datetime]
     seconds: float = field(default=0.0)  # spent judging, for bench.sync
+    opening: float = field(default=0.0)  # spent getting cases decrypted from the cache
     judged: int = field(default=0)  # events judged
 
     def share(self, case_id: str, department: str, worker: str, at: datetime) -> CaseShare | None:
         """The worker's share of the case at `at`; None for an erased or unknown case."""
+        started = time.perf_counter()
         try:
             case = self.cache.get(case_id)
         except (KeyNotHeld, CaseErased):
             return None
+        finally:
+            self.opening += time.perf_counter() - started
         started = time.perf_counter()
         try:
             return _judge(case, department, worker, self.directory(), at)
