@@ -440,7 +440,7 @@ class Syncer:
                 report.pulled += applied.new
                 report.forgotten += applied.forgotten
                 report.pages += 1
-                report.granted.extend(k.case_id for k in keys)
+                report.granted.extend(c for c in applied.granted if c not in report.granted)
                 report.dropped.extend(page.drop)
                 bar.update(task, total=max(page.head - start, 1), completed=next_cursor - start)
                 stalled = next_cursor == cursor and not page.events

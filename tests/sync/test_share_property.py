@@ -39,6 +39,7 @@ FIELD = {"w-job": "jobcenter", "w-health": "health", "w-drop": "drop-in"}
 AUTHORITIES = ("jobcenter", "health")
 CATEGORIES = ("identity", "contact", "health", "finances", "employment")
 WORKERS = tuple(FIELD)
+DEPARTMENT = {**FIELD, "w-lead": LEAD}
 
 
 async def _no_sleep(seconds: float) -> None:
@@ -175,13 +176,14 @@ def _play(town: Municipality, op: tuple[Any, ...]) -> None:
 
 def _expected(town: Municipality, worker: str) -> dict[str, set[int]]:
     """Per case the worker's laptop should hold: the sequences it should hold whole."""
-    ctx, department, at = town.server.ctx, FIELD[worker], town.now()
+    ctx, department, at = town.server.ctx, DEPARTMENT[worker], town.now()
     assigned = set(ctx.caseload.assigned(worker))
     expected: dict[str, set[int]] = {}
     for case, _ in town.cases:
         events = [ctx.log.open(le) for le in ctx.log.case_events(case)]
         state = fold(case, events)
-        if case not in assigned or not state.is_party(department):
+        opener = events[0].header.author == worker
+        if not (case in assigned or opener) or not state.is_party(department):
             continue
         seen = department_view(state, events, department, ctx.store.directory(), at) or []
         own = {seq for seq, e in enumerate(events, 1) if e.header.author == worker}
@@ -203,7 +205,7 @@ def _withdrawn_cover(town: Municipality, case: str, department: str) -> set[int]
 
 
 def _check(town: Municipality, worker: str, folder: Path) -> None:
-    laptop, ctx = town.field[worker], town.server.ctx
+    laptop, ctx = town.field.get(worker, town.office), town.server.ctx
     expected = _expected(town, worker)
     assert set(laptop.store.held_cases()) == set(expected)
     raw = b"".join(p.read_bytes() for p in (folder / "laptop.db", folder / "laptop.db-wal") if p.exists())
@@ -221,7 +223,7 @@ def _check(town: Municipality, worker: str, folder: Path) -> None:
             else:
                 assert c.sealed == le.sealed.raw
         # What a withdrawn consent covered is held whole only on other grounds now.
-        withdrawn = _withdrawn_cover(town, case, FIELD[worker]) - whole
+        withdrawn = _withdrawn_cover(town, case, DEPARTMENT[worker]) - whole
         assert all(c.placeholder for c in held if c.seq in withdrawn)
 
 
@@ -249,6 +251,8 @@ def test_a_laptop_holds_its_departments_view_and_its_workers_own_after_any_histo
                 town.sync(laptop)  # each holds what the consents let it see, then history moves on
             for op in steps:
                 _play(town, op)
+            town.sync(office)  # the lead's laptop holds its own cases whole, judged from headers alone
+            _check(town, "w-lead", root / "office")
             for worker, laptop in field_laptops.items():
                 town.sync(laptop)
                 _check(town, worker, root / worker)
