@@ -52,7 +52,7 @@ class Municipality:
 
     server: Server
     office: Laptop
-    field: dict[str, Laptop]
+    laptops: dict[str, Laptop]
     cases: list[tuple[str, str]] = field(default_factory=list)  # (case, citizen)
     consents: list[tuple[int, str]] = field(default_factory=list)  # (case index, consent id)
     moved: timedelta = timedelta()
@@ -144,7 +144,7 @@ def _office_step(town: Municipality, op: tuple[Any, ...]) -> None:
 
 def _field_note(town: Municipality, worker: str, case: str, citizen: str, cats: tuple[str, ...]) -> None:
     """A field worker records a contact on a case they hold, and pushes it."""
-    laptop = town.field[worker]
+    laptop = town.laptops[worker]
     town.sync(laptop)
     if case not in laptop.store.held_cases():
         return
@@ -159,7 +159,7 @@ def _play(town: Municipality, op: tuple[Any, ...]) -> None:
         if kind == "clock":
             town.moved += timedelta(days=op[1])
         elif kind == "sync":
-            town.sync(town.field[op[1]])
+            town.sync(town.laptops[op[1]])
         elif kind in ("assign", "unassign"):
             case = town.cases[op[1] % len(town.cases)][0]
             getattr(town.server.ctx.caseload, kind)(case, op[2])
@@ -205,7 +205,7 @@ def _withdrawn_cover(town: Municipality, case: str, department: str) -> set[int]
 
 
 def _check(town: Municipality, worker: str, folder: Path) -> None:
-    laptop, ctx = town.field.get(worker, town.office), town.server.ctx
+    laptop, ctx = town.laptops.get(worker, town.office), town.server.ctx
     expected = _expected(town, worker)
     assert set(laptop.store.held_cases()) == set(expected)
     raw = b"".join(p.read_bytes() for p in (folder / "laptop.db", folder / "laptop.db-wal") if p.exists())
