@@ -127,7 +127,8 @@ def test_a_long_forget_list_comes_in_bounded_parts_that_add_up_to_the_whole(worl
     whole = pull(world.log, world.caseload, device, PullRequest(after=head, holding=tuple(cases))).forget
     assert sum(len(r) for _, r in whole) > 4 and not any(c not in cases for c, _ in whole)
 
-    parts, mark, answers = [], None, 0
+    parts: list[tuple[str, int]] = []
+    mark, answers = None, 0
     while True:
         answer = pull(
             world.log,
