@@ -84,12 +84,14 @@ class Pending(NamedTuple):
 
 
 class Applied(NamedTuple):
-    """What applying a pulled page changed: events (or placeholders) new here, and whole
-    events forgotten (replaced by placeholders)."""
+    """What applying a pulled page changed: events (or placeholders) new here, whole
+    events forgotten (replaced by placeholders), cases dropped, and the cases of the keys
+    new here (a grant sent again for a key already held is not news to the worker)."""
 
     new: int
     forgotten: int = 0
     dropped: int = 0
+    granted: tuple[str, ...] = ()
 
 
 def store_path(folder: Path) -> Path:
@@ -320,8 +322,7 @@ class LaptopStore:
         outbox: they are the worker's recorded work and still go to the server.
         """
         with self.database.transaction(commit=True) as c:
-            for key in keys:
-                _keep_key(c, key, self._key.wrap(key))
+            granted = [key.case_id for key in keys if _keep_key(c, key, self._key.wrap(key))]
             stored, replaced, confirmed = _checked_page(c, events)
             # One statement each for the whole page.
             c.executemany("DELETE FROM stored_events WHERE originator_id=? AND originator_version=?", replaced)
@@ -340,7 +341,7 @@ class LaptopStore:
             c.execute("INSERT OR REPLACE INTO meta VALUES ('last_sync', ?)", (_pack(synced_at),))
         if forgotten or drops:
             self.database.checkpoint()
-        return Applied(len(stored), forgotten, dropped)
+        return Applied(len(stored), forgotten, dropped, tuple(dict.fromkeys(granted)))
 
 
 def _case_hex(case_id: str) -> str:
@@ -380,10 +381,11 @@ def _state(e: PulledEvent) -> bytes:
     return _pack([e.sealed, e.position, e.received, e.link])
 
 
-def _keep_key(c: Any, key: CaseKey, wrapped: bytes) -> None:
-    """Keep a granted key. The server grants a case's keys oldest first, so a key id not
-    held yet becomes the case's newest key and the one it follows moves to the earlier
-    keys; a key id already held changes nothing."""
+def _keep_key(c: Any, key: CaseKey, wrapped: bytes) -> bool:
+    """Keep a granted key; whether it is new here. The server grants a case's keys oldest
+    first, so a key id not held yet becomes the case's newest key and the one it follows
+    moves to the earlier keys; a key id already held changes nothing (the server sends a
+    grant again until the laptop pulls from beyond the answer that carried it)."""
     c.execute(
         "SELECT key_id FROM case_keys WHERE case_id=? UNION ALL SELECT key_id FROM case_keys_earlier WHERE case_id=?",
         (key.case_id, key.case_id),
@@ -391,12 +393,13 @@ def _keep_key(c: Any, key: CaseKey, wrapped: bytes) -> None:
     held = [r[0] for r in c.fetchall()]
     if key.key_id in held:
         c.execute("UPDATE case_keys SET pushed=1 WHERE case_id=? AND key_id=?", (key.case_id, key.key_id))
-        return
+        return False
     c.execute(
         "INSERT OR IGNORE INTO case_keys_earlier SELECT case_id, key_id, wrapped FROM case_keys WHERE case_id=?",
         (key.case_id,),
     )
     c.execute("INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, 1)", (key.case_id, key.key_id, wrapped))
+    return True
 
 
 def _checked_page(

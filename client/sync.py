@@ -423,8 +423,9 @@ class Syncer:
             # The first page names what is held only as placeholders, so what the
             # department may see by now comes whole.
             veiled = self.store.veiled()
+            mark = None  # where the server cut the last answer's `forget` list
             while True:
-                request = PullRequest(cursor, self.page_size, tuple(self.store.held_cases()), veiled)
+                request = PullRequest(cursor, self.page_size, tuple(self.store.held_cases()), veiled, mark)
                 veiled = ()
                 page = decode_pull_response(await self._post(client, "/v1/sync/pull", encode_pull(request)))
                 keys = [
@@ -440,11 +441,11 @@ class Syncer:
                 report.pulled += applied.new
                 report.forgotten += applied.forgotten
                 report.pages += 1
-                report.granted.extend(k.case_id for k in keys)
+                report.granted.extend(c for c in applied.granted if c not in report.granted)
                 report.dropped.extend(page.drop)
                 bar.update(task, total=max(page.head - start, 1), completed=next_cursor - start)
-                stalled = next_cursor == cursor and not page.events
-                cursor = next_cursor
+                stalled = next_cursor == cursor and not page.events and page.forget_next in (None, mark)
+                cursor, mark = next_cursor, page.forget_next
                 if not page.more or stalled:
                     break
         report.cursor = cursor
