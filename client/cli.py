@@ -58,7 +58,7 @@ __all__ = ["case_document", "register"]
 
 
 def cmd_status(args: argparse.Namespace) -> None:
-    with open_laptop(args) as laptop:
+    with open_laptop(args, reading=True) as laptop:
         store = laptop.store
         last = store.meta("last_sync")
         pending = store.outbox(statuses=("pending",))

@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = command(args)
     except TovholderError as exc:
-        fail(str(exc))
+        fail(str(exc), getattr(exc, "exit_status", 1))
     except KeyboardInterrupt:
         fail("interrupted", 130)
     return int(result or 0)
