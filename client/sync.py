@@ -45,7 +45,13 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.progress import Progress
 
-from client.errors import AlreadyEnrolled, DeviceRefused, ServerRejected, ServerUnreachable
+from client.errors import (
+    AlreadyEnrolled,
+    DeviceRefused,
+    ServerRejected,
+    ServerStorageFailed,
+    ServerUnreachable,
+)
 from client.laptop import Laptop
 from client.store import LaptopStore, store_path
 from core import events as ev
@@ -151,20 +157,34 @@ def _default_trust() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def error_sentence(response: httpx.Response) -> str:
-    """The server's own sentence from an error body, whatever its JSON shape."""
+def _error_of(response: httpx.Response) -> dict[str, Any]:
+    """The error object of an answer's JSON body, whatever its shape ({} when none)."""
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        return f"the server answered {response.status_code}"
-    if isinstance(body, dict):
-        for key in ("error", "detail", "message"):
-            value = body.get(key)
-            if isinstance(value, dict):
-                value = value.get("message") or value.get("detail")
-            if isinstance(value, str) and value:
-                return value
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def error_sentence(response: httpx.Response) -> str:
+    """The server's own sentence from an error body, whatever its JSON shape."""
+    body = _error_of(response)
+    for key in ("error", "detail", "message"):
+        value = body.get(key)
+        if isinstance(value, dict):
+            value = value.get("message") or value.get("detail")
+        if isinstance(value, str) and value:
+            return value
     return f"the server answered {response.status_code}"
+
+
+def storage_sentence(response: httpx.Response) -> str | None:
+    """The server's sentence when it answered that its own storage cannot be written
+    (``"cause": "storage"``); None for any other answer."""
+    error = _error_of(response).get("error")
+    if isinstance(error, dict) and error.get("cause") == "storage":
+        return error_sentence(response)
+    return None
 
 
 @dataclass(frozen=True)
@@ -200,6 +220,7 @@ async def post(
             sent.set()
 
     last = "no answer"
+    storage: str | None = None
     for attempt in range(backoff.attempts):
         if attempt:
             await sleep(backoff.delay(attempt - 1))
@@ -220,8 +241,14 @@ async def post(
             raise DeviceRefused(f"the server refused this device: {error_sentence(response)}")
         if response.status_code == 429 or response.status_code >= 500:
             last = f"status {response.status_code}"
+            storage = storage_sentence(response)
             continue
         raise ServerRejected(error_sentence(response))
+    if storage is not None:
+        raise ServerStorageFailed(
+            f"the server's storage is failing, not this laptop ({backoff.attempts} tries): {storage}. "
+            "Nothing was lost: the outbox keeps every event; tell IT and sync again later"
+        )
     raise ServerUnreachable(
         f"the server at {client.base_url} did not answer after {backoff.attempts} tries "
         f"({last}); nothing was lost, sync again later"

@@ -70,7 +70,7 @@ def make_log(database_url: str) -> Iterator[Callable[..., CaseLog]]:
 
 
 class SmallDisk:
-    """A 2 MiB tmpfs mounted for one test: fill it up, free it again."""
+    """A 16 MiB tmpfs mounted for one test: fill it up, free it again."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -100,7 +100,7 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
     if os.geteuid() != 0:
         pytest.skip("a full disk needs a small tmpfs, and mounting one needs root")
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(root)], capture_output=True, text=True
+        ["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(root)], capture_output=True, text=True
     )
     if mounted.returncode != 0:
         pytest.skip(f"this machine refuses to mount a small tmpfs: {mounted.stderr.strip()}")
