@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
-import hashlib
 import ipaddress
 import json
 import os
@@ -53,23 +52,19 @@ from client.errors import (
     ServerUnreachable,
 )
 from client.laptop import Laptop
+from client.outbox import push_body
 from client.store import LaptopStore, store_path
 from core import events as ev
 from core.console import progress as progress_bar
 from core.errors import InvalidInput
-from core.keys import CaseKey, DeviceKeys, accept_grant, grant_key
+from core.keys import CaseKey, DeviceKeys, accept_grant
 from core.sealing import to_micros
-from core.signing import sign_batch
 from sync.protocol import (
     DEFAULT_PAGE,
-    SERVER_ID,
-    KeyGrant,
     PullRequest,
-    PushRequest,
     decode_pull_response,
     decode_push_response,
     encode_pull,
-    encode_push,
 )
 from sync.signature import DEVICE_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIME_HEADER, signed_message
 
@@ -382,7 +377,7 @@ class Syncer:
                 previous: str | None = None
                 for start in range(0, len(pending), self.batch_size):
                     batch = pending[start : start + self.batch_size]
-                    body, previous = self._push_body(batch, unpushed, server_public, previous)
+                    body, previous = push_body(self.laptop, batch, unpushed, server_public, previous)
                     if len(in_flight) == IN_FLIGHT:
                         await land_oldest()
                     sent = asyncio.Event()
@@ -399,26 +394,6 @@ class Syncer:
                         request.cancel()
                     elif not request.cancelled():
                         request.exception()
-
-    def _push_body(
-        self, batch: list[Any], unpushed: dict[str, CaseKey], server_public: bytes, after: str | None = None
-    ) -> tuple[bytes, str]:
-        """The encoded request of one batch, following batch `after`; and its batch id."""
-        raws = tuple(p.sealed for p in batch)
-        batch_id = ev.new_id()
-        seal = sign_batch(
-            self.store.device_keys.signing,
-            batch_id,
-            self.laptop.device_id,
-            [hashlib.sha256(r).digest() for r in raws],
-        )
-        cases = {p.case_id for p in batch}
-        grants = tuple(
-            KeyGrant(k.case_id, k.key_id, grant_key(k, server_public, SERVER_ID))
-            for c, k in unpushed.items()
-            if c in cases
-        )
-        return encode_push(PushRequest(seal, raws, grants, after)), batch_id
 
     def _landed(self, answer: bytes, unpushed: dict[str, CaseKey], report: SyncReport) -> None:
         """Record the server's per-event answers in the outbox and the report."""
