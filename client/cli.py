@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from client.commands import cases, outbox, plan, sharing, work
+from client.commands import cases, plan, sharing, work
 from client.commands.common import SERVER_ENV, Parsers, open_laptop
 from client.commands.show import case_document
 from core.console import emit
@@ -43,7 +43,10 @@ def register(groups: Any) -> None:
     sharing.register(parsers)
     work.register(parsers)
     plan.register(parsers)
-    outbox.register(parsers)
+
+    outbox = parsers.group("outbox", "hand the unsynced events of this laptop on, in a file")
+    p = parsers.leaf(outbox, "export", "client outbox export", "write the events not yet synced to a new sealed file")
+    p.add_argument("file", metavar="FILE", type=Path, help="the new file (mode 0600) for the administrator")
 
     p = parsers.leaf(sub, "sync", "client sync", "push the outbox and pull the caseload")
     p.add_argument("--batch", type=int, default=500, help="events per pushed batch")

@@ -45,6 +45,7 @@ GROUPS: tuple[Group, ...] = (
 COMMANDS: dict[str, str] = {
     "client init": "client.commands.online:cmd_init",
     "client sync": "client.commands.online:cmd_sync",
+    "client outbox export": "client.commands.outbox:cmd_outbox_export",
 }
 
 

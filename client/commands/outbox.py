@@ -2,23 +2,17 @@
 
 Reads the store only (so it works on a full disk too) and writes a new file, sealed and
 signed for the server (`client.outbox`, `sync.handover`), that an administrator reviews
-and imports with `tovholder admin outbox import`.
+and imports with `tovholder admin outbox import`. Declared in `client.cli` by its path and
+loaded only for itself: it needs the sync protocol, which recording offline never loads.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from client.commands.common import Parsers, open_laptop
+from client.commands.common import open_laptop
 from client.outbox import export_outbox
 from core.console import emit
-
-
-def register(parsers: Parsers) -> None:
-    outbox = parsers.group("outbox", "hand the unsynced events of this laptop on, in a file")
-    p = parsers.leaf(outbox, "export", cmd_outbox_export, "write the events not yet synced to a new sealed file")
-    p.add_argument("file", metavar="FILE", type=Path, help="the new file (mode 0600) for the administrator")
 
 
 def cmd_outbox_export(args: argparse.Namespace) -> None:
