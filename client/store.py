@@ -41,7 +41,7 @@ from uuid import UUID
 
 import msgpack
 
-from client.database import LaptopDatabase
+from client.database import LaptopDatabase, translated
 from client.errors import AlreadyEnrolled, NotEnrolled
 from core.chain import genesis, next_link
 from core.errors import CodecError, KeyNotHeld
@@ -117,8 +117,8 @@ class LaptopStore:
 
     # -- opening ----------------------------------------------------------------------
     @staticmethod
-    def _database(folder: Path) -> LaptopDatabase:
-        return LaptopDatabase.open(store_path(folder).resolve(), SCHEMA)
+    def _database(folder: Path, *, reading: bool = False) -> LaptopDatabase:
+        return LaptopDatabase.open(store_path(folder).resolve(), SCHEMA, reading=reading)
 
     @classmethod
     def create(
@@ -134,8 +134,9 @@ class LaptopStore:
         folder = Path(folder)
         if store_path(folder).exists():
             raise AlreadyEnrolled(f"{folder} already holds a laptop store; use another folder")
-        folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(folder, 0o700)
+        with translated(store_path(folder)):
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
         salt = os.urandom(16)
         n = scrypt_n or PassphraseKey.N
         key = PassphraseKey.derive(passphrase, salt, n)
@@ -151,12 +152,13 @@ class LaptopStore:
         return store
 
     @classmethod
-    def open(cls, folder: Path, passphrase: str) -> LaptopStore:
-        """Unlock an existing store; NotEnrolled when there is none, WrongPassphrase."""
+    def open(cls, folder: Path, passphrase: str, *, reading: bool = False) -> LaptopStore:
+        """Unlock an existing store; NotEnrolled when there is none, WrongPassphrase.
+        `reading`: the command writes nothing, so a full disk does not stop it."""
         folder = Path(folder)
         if not store_path(folder).exists():
             raise NotEnrolled(f"{folder} holds no laptop store; run 'tovholder client init' first")
-        database = cls._database(folder)
+        database = cls._database(folder, reading=reading)
         try:
             rows = _meta_rows(database, ("salt", "scrypt_n", "device_secret"))
             if len(rows) != 3:
@@ -196,14 +198,6 @@ class LaptopStore:
                 c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, _pack(value)))
 
     # -- case keys --------------------------------------------------------------------
-    def put_key(self, key: CaseKey, *, pushed: bool) -> None:
-        """Keep a case key, wrapped under the passphrase key."""
-        self._run(
-            "INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, ?)",
-            (key.case_id, key.key_id, self._key.wrap(key), int(pushed)),
-            commit=True,
-        )
-
     def case_key(self, case_id: str) -> CaseKey:
         rows = self._run("SELECT key_id, wrapped FROM case_keys WHERE case_id=?", (case_id,))
         if not rows:
@@ -254,12 +248,19 @@ class LaptopStore:
         return int(self._run("SELECT COUNT(*) FROM confirmed_index")[0][0])
 
     # -- the outbox -------------------------------------------------------------------
-    def add_pending(self, sealed: SealedEvent) -> None:
-        self._run(
-            "INSERT INTO outbox (event_id, case_id, sealed, status) VALUES (?, ?, ?, 'pending')",
-            (sealed.event_id, sealed.case_id, sealed.raw),
-            commit=True,
-        )
+    def add_pending(self, sealed: SealedEvent, key: CaseKey | None = None) -> None:
+        """Put a new event in the outbox; with `key`, the key of the case it opens, kept
+        in the same transaction (a full disk keeps neither, never a key without its case)."""
+        with self.database.transaction(commit=True) as c:
+            if key is not None:
+                c.execute(
+                    "INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, 0)",
+                    (key.case_id, key.key_id, self._key.wrap(key)),
+                )
+            c.execute(
+                "INSERT INTO outbox (event_id, case_id, sealed, status) VALUES (?, ?, ?, 'pending')",
+                (sealed.event_id, sealed.case_id, sealed.raw),
+            )
 
     def outbox(self, case_id: str | None = None, statuses: Sequence[str] = ("pending", "sent")) -> list[Pending]:
         """Outbox entries in recording order, of one case or all, with the given statuses."""

@@ -167,17 +167,21 @@ class PushService:
         self._cases.pop(case_id, None)
 
     # -- push ----------------------------------------------------------------------------
-    def push(self, request: PushRequest, device_id: str, worker: Worker) -> PushResponse:
+    def push(self, request: PushRequest, device_id: str, worker: Worker, *, handed_over: bool = False) -> PushResponse:
         """Judge and append a batch pushed by `device_id` for `worker`.
 
         Raises SignatureInvalid (nothing stored) when the batch is not signed by that
-        enrolled, unrevoked device, BatchIdReused (nothing stored) when its id was used
-        before for other events or by another device.
+        enrolled, unrevoked device (`handed_over`: by that device, revoked or not, for an
+        administrator's import of its outbox file), BatchIdReused (nothing stored) when
+        its id was used before for other events or by another device.
         """
         batch = request.seal
         if batch.device_id != device_id:
             raise SignatureInvalid(f"batch {batch.batch_id} was signed for another device")
-        batch.verify(self.log.enrolled_device(device_id).signing_key)
+        device = self.log.device(device_id) if handed_over else self.log.enrolled_device(device_id)
+        if device is None:
+            raise SignatureInvalid(f"device {device_id} is not known to this server")
+        batch.verify(device.signing_key)
         # Refused before any event is judged: the id names another batch's manifest.
         self.log.check_batch_id(batch)
         with self._lock:
