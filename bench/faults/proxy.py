@@ -60,8 +60,7 @@ async def read_message(reader: asyncio.StreamReader) -> Message:
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError) as exc:
         raise Closed from exc
     headers = {
-        k.strip().lower(): v.strip()
-        for k, _, v in (line.partition(b":") for line in head.split(b"\r\n")[1:] if line)
+        k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in head.split(b"\r\n")[1:] if line)
     }
     try:
         if headers.get(b"transfer-encoding", b"").lower() == b"chunked":

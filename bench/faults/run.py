@@ -54,7 +54,7 @@ class Plan:
     rounds: int = 4
     server_kills: int = 1
     laptop_kills: int = 1
-    faults: Faults = Faults()
+    faults: Faults = field(default_factory=Faults)
 
 
 @dataclass
@@ -141,7 +141,9 @@ class Run:
         cases += [c for c in laptop.store.held_cases() if c != self.shared][-1:]
         for case in cases:
             for _ in range(self.random.randint(1, 3)):
-                e = laptop.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="home-visit", note="talk", persons=())
+                e = laptop.record(
+                    case, ev.ContactRecorded, contact_id=ev.new_id(), kind="home-visit", note="talk", persons=()
+                )
                 self.tally.recorded.add(e.event_id)
         if self.random.random() < 0.6:
             revised = laptop.revise_goal(self.shared, self.goal, f"A home, round {self.random.randint(1, 999)}")
@@ -188,7 +190,7 @@ class Run:
             *argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), self.random.uniform(0.2, 1.2))
+            await asyncio.wait_for(proc.wait(), self.random.uniform(0.1, 0.6))
         if proc.returncode is None:
             proc.kill()
             self.tally.laptop_kills += 1
@@ -234,7 +236,11 @@ class Run:
         return self.tally
 
     async def _start_servers(self) -> None:
-        await asyncio.gather(*(asyncio.to_thread(s.start) for s in self.servers if not s.running))
+        """The first instance alone (it makes the tables), then the others at once: several
+        instances making a fresh PostgreSQL schema's tables at once can fail with "tuple
+        concurrently updated" (`tests/faults` keeps that as an expected failure)."""
+        await asyncio.to_thread(self.servers[0].start)
+        await asyncio.gather(*(asyncio.to_thread(s.start) for s in self.servers[1:]))
 
 
 def run(plan: Plan, folder: Path) -> Tally:

@@ -33,11 +33,14 @@ class ServerProcess:
     def start(self) -> None:
         """Start the server and wait until /healthz answers 200 (polling, no fixed sleep)."""
         argv = [sys.executable, "-m", "tovholder", "server", "run", str(self.folder), "--port", str(self.port)]
-        self.proc = subprocess.Popen(argv, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log = self.folder.parent / f"server-{self.port}.log"
+        with log.open("ab") as out:
+            self.proc = subprocess.Popen(argv, env=clean_env(), stdout=out, stderr=out)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited with status {self.proc.returncode}")
+                last = log.read_text(errors="replace").strip().splitlines()[-1:]
+                raise RuntimeError(f"the server exited with status {self.proc.returncode}: {' '.join(last)}")
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
                     return
