@@ -91,7 +91,7 @@ class Site:
     laptops: list[Laptop] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     cases: list[str] = field(default_factory=list)
-    codes: list[tuple[str, str]] = field(default_factory=list)  # (worker, one-time code) for first syncs
+    codes: list[str] = field(default_factory=list)  # one-time codes of new laptops, for first syncs
 
     def url(self, n: int) -> str:
         return f"http://127.0.0.1:{self.servers[n % len(self.servers)].port}"
@@ -188,7 +188,7 @@ async def first_syncs(load: Load, site: Site, end: float, every: float, rng: ran
     """A freshly enrolled laptop's first sync every `every` seconds, while codes last."""
     due, n = time.monotonic() + rng.uniform(0, every), 0
     while due < end and site.codes:
-        worker, code = site.codes.pop()
+        code = site.codes.pop()
         folder = site.folder / f"new-{n}"
 
         async def first(folder: Path = folder, code: str = code, at: str = site.url(n)) -> None:
@@ -245,7 +245,7 @@ async def measure(config: Config, folder: Path) -> Load:
     newcomers = int(config.seconds / config.first_every) + 1
     codes, tokens, spare = make_people(server_folder, config.laptops, config.readers, newcomers)
     site = Site(folder, [ServerProcess(server_folder) for _ in range(config.processes)], tokens=tokens)
-    site.codes = [("", c) for c in spare]
+    site.codes = spare
     load = Load(config.name)
     try:
         site.servers[0].start()
