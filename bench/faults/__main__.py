@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -108,14 +109,16 @@ def total(tallies: list[Tally]) -> Tally:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    console = Console()
+    console = Console(width=180)
     tallies: list[Tally] = []
+    started = time.monotonic()
     for n in range(args.runs):
         tallies.append(one(args, args.seed + n))
         console.print(f"run {n + 1}/{args.runs} (seed {args.seed + n}) done")
     rows = [(f"seed {args.seed + n}", x) for n, x in enumerate(tallies)]
     rows.append((f"all {args.runs} runs", total(tallies)))
     console.print(table(rows))
+    console.print(f"{args.runs} runs in {time.monotonic() - started:.0f} s of wall time")
     failed: Counter[str] = total(tallies).failed
     if failed:
         console.print("failed syncs by error: " + ", ".join(f"{k} {v}" for k, v in failed.most_common()))
