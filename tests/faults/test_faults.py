@@ -51,7 +51,7 @@ def postgres(schemas: list[str]) -> str:
     return f"{POSTGRES}?schema={schemas[-1]}"
 
 
-@pytest.mark.parametrize("seed", [11, 12])
+@pytest.mark.parametrize("seed", [11])
 def test_a_lossy_network_and_killed_processes_lose_nothing_on_sqlite(seed: int, tmp_path: Path) -> None:
     tally = run(Plan(seed, faults=LOSSY, server_kills=1, laptop_kills=1), tmp_path / "run")
     assert sum(tally.faults.values()) > 0 and tally.server_kills == 1
@@ -84,14 +84,16 @@ def test_a_request_delivered_twice_never_aborts_a_sync(doubled: Tally) -> None:
     assert doubled.refused == 0, f"{doubled.refused} syncs stopped with 'the server refused this device'"
 
 
-@pytest.fixture(scope="module", params=[2, 3], ids=["two-instances", "three-instances"])
+@pytest.fixture(scope="module", params=[(2, 3), (3, 6)], ids=["two-instances", "three-instances"])
 def instances(request: pytest.FixtureRequest, schemas: list[str], tmp_path_factory: pytest.TempPathFactory) -> Tally:
     """Several `server run` instances on one PostgreSQL behind the proxy's round-robin,
-    one of them SIGKILLed mid-push twice, while four laptops revise one goal."""
+    one of them SIGKILLed mid-push twice and two laptops mid-sync, while four laptops
+    revise one goal, through every kind of fault (seed 102 of `python -m bench.faults
+    --instances 3` stored a clash without its flag, twice in two tries)."""
     if "postgres" not in BACKENDS:
         pytest.skip("PostgreSQL is not among the test backends")
-    n = int(request.param)
-    plan = Plan(30 + n, postgres(schemas), instances=n, laptops=4, server_kills=2, faults=LOSSY)
+    n, rounds = request.param
+    plan = Plan(102, postgres(schemas), n, laptops=4, rounds=rounds, server_kills=2, laptop_kills=2, faults=Faults())
     return run(plan, tmp_path_factory.mktemp(f"instances-{n}") / "run")
 
 
