@@ -41,6 +41,8 @@ def schemas() -> Iterator[list[str]]:
     """PostgreSQL schemas made by the module's runs, dropped at its end."""
     made: list[str] = []
     yield made
+    if not made:
+        return
     with psycopg.connect(POSTGRES, autocommit=True) as conn:
         for schema in made:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -89,7 +91,7 @@ def instances(request: pytest.FixtureRequest, schemas: list[str], tmp_path_facto
     """Several `server run` instances on one PostgreSQL behind the proxy's round-robin,
     one of them SIGKILLed mid-push twice and two laptops mid-sync, while four laptops
     revise one goal, through every kind of fault (seed 102 of `python -m bench.faults
-    --instances 3` stored a clash without its flag, twice in two tries)."""
+    --instances 3` stored a clash without its flag, in each of three tries)."""
     if "postgres" not in BACKENDS:
         pytest.skip("PostgreSQL is not among the test backends")
     n, rounds = request.param
