@@ -10,6 +10,8 @@ does not use the library: `client/database.py`.)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import parse_qs, unquote, urlparse
 
 import psycopg
@@ -55,19 +57,50 @@ def ensure_schema(env: dict[str, str]) -> None:
     """Create the PostgreSQL schema named in the environment if it is missing."""
     if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres" or env["POSTGRES_SCHEMA"] == "public":
         return
+    with _connect(env) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
+
+
+def _connect(env: dict[str, str]) -> psycopg.Connection[tuple[object, ...]]:
+    """A connection of its own (autocommit) to the PostgreSQL database of the environment."""
     try:
-        with psycopg.connect(
+        return psycopg.connect(
             dbname=env["POSTGRES_DBNAME"],
             host=env["POSTGRES_HOST"],
             port=int(env["POSTGRES_PORT"]),
             user=env["POSTGRES_USER"],
             password=env["POSTGRES_PASSWORD"] or None,
             autocommit=True,
-        ) as conn:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
+        )
     except psycopg.Error as exc:
         where = f"{env['POSTGRES_HOST']}:{env['POSTGRES_PORT']}"
         raise ConfigurationError(f"cannot reach PostgreSQL at {where}: {exc.__class__.__name__}") from exc
+
+
+# The key of the advisory lock that processes opening one PostgreSQL database take while
+# they create and migrate its tables ("tovholder" in ASCII, as a 64-bit number).
+SCHEMA_LOCK = 0x746F76686F6C6465
+
+
+@contextmanager
+def schema_lock(database_url: str) -> Iterator[None]:
+    """Hold PostgreSQL's advisory lock on the schema's creation while the body runs.
+
+    `CREATE TABLE IF NOT EXISTS` is not safe against a twin running at the same moment in
+    another process ("tuple concurrently updated"), so several server processes started
+    at once on a fresh database take turns creating and migrating the tables. A no-op on
+    SQLite, whose writers are serialised by the file lock.
+    """
+    env = recorder_env(database_url)
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        yield
+        return
+    with _connect(env) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
 def open_application_recorder(database_url: str, name: str, recorder_class: type[R]) -> R:

@@ -25,7 +25,7 @@ from core.embedded import SQLITE_PREFIX, private_files
 from core.errors import ConfigurationError
 from core.keys import DeviceKeys, KeyEncryptionKey
 from core.log import CaseLog
-from core.storage import close_recorder, open_recorder
+from core.storage import close_recorder, open_recorder, schema_lock
 from server.metrics import Metrics
 from server.settings import CONFIG_FILE, Settings, load, write_config
 from server.store import ADMIN, AdminStore
@@ -123,12 +123,14 @@ class ServerContext:
         except ValueError as exc:
             raise ConfigurationError("the server key file is not 128 hexadecimal digits") from exc
         head_key = _head_key(settings.path(settings.head_key_file))
-        log = CaseLog(open_recorder(settings.database_url), kek)
-        # A log from before the Merkle tree gains it here, in one pass; afterwards a no-op.
-        log.recorder.grow_tree_from_log()
-        store = AdminStore(log, settings.token_lifetime_seconds)
-        if log.device(SERVER_ID) is None:
-            log.register_device(SERVER_ID, SERVER_ID, server_keys.signing_public, server_keys.agreement_public)
+        # Processes starting at once on one fresh PostgreSQL take turns creating the tables.
+        with schema_lock(settings.database_url):
+            log = CaseLog(open_recorder(settings.database_url), kek)
+            # A log from before the Merkle tree gains it here, in one pass; afterwards a no-op.
+            log.recorder.grow_tree_from_log()
+            store = AdminStore(log, settings.token_lifetime_seconds)
+            if log.device(SERVER_ID) is None:
+                log.register_device(SERVER_ID, SERVER_ID, server_keys.signing_public, server_keys.agreement_public)
         ca_file = settings.ca_cert or settings.cert
         ca_pem = read_secret(settings.path(ca_file), "CA certificate") if ca_file else None
         caseload = Caseload(log)

@@ -81,7 +81,6 @@ def test_requests_delivered_twice_store_nothing_twice(doubled: Tally) -> None:
     assert_kept_everything(doubled)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 12 finding 3: the copy of a request is refused as a replay")
 def test_a_request_delivered_twice_never_aborts_a_sync(doubled: Tally) -> None:
     assert doubled.refused == 0, f"{doubled.refused} syncs stopped with 'the server refused this device'"
 
@@ -104,16 +103,12 @@ def test_several_instances_on_one_postgresql_lose_nothing(instances: Tally) -> N
     assert_kept_everything(instances)
 
 
-@pytest.mark.xfail(
-    strict=False, reason="issue 12 finding 1: an append retried on another instance's append is not judged again"
-)
 def test_several_instances_on_one_postgresql_flag_every_clash(instances: Tally) -> None:
     assert instances.revisions > 0
     assert instances.verdict.unflagged == 0
 
 
 @on_postgres
-@pytest.mark.xfail(strict=False, reason="found by the harness: instances creating a fresh schema at once race")
 def test_three_instances_started_at_once_on_a_fresh_postgresql_all_come_up(schemas: list[str], tmp_path: Path) -> None:
     init_data_dir(tmp_path / "server", postgres(schemas))
     servers = [ServerProcess(tmp_path / "server") for _ in range(3)]
