@@ -25,6 +25,7 @@ from typing import NamedTuple
 from eventsourcing.persistence import IntegrityError
 
 from core import events as ev
+from core.adminlog import ADMIN_STREAM, ADMIN_TOPIC, AdminSealer, Change, change
 from core.chain import genesis
 from core.errors import (
     BatchIdReused,
@@ -39,7 +40,7 @@ from core.generations import DEVICES, ERASURES, Generations
 from core.heads import CaseHeads
 from core.keys import CaseKey, KeyEncryptionKey
 from core.logstore import Device as Device  # re-exported: the log speaks of devices
-from core.logstore import EventRow, LogStore, Row, StoredKey
+from core.logstore import EventRow, LogStore, Row, StoredKey, Write
 from core.sealing import SealedEvent, from_micros, open_sealed, parse, to_micros
 from core.signing import BatchSeal
 
@@ -128,6 +129,9 @@ class CaseLog:
         self._lock = threading.Lock()
         # Moved on whenever a cache is dropped: a look-up begun before is not remembered.
         self._epoch = 0
+        # Set by the server: then every change of devices (and of the administration
+        # tables, `record_admin`) is also an event of the administrative log.
+        self.admin: AdminSealer | None = None
         self.generations = Generations()
         self.generations.listen(DEVICES, self._drop_devices)
         self.generations.listen(ERASURES, self._drop_keys)
@@ -154,15 +158,37 @@ class CaseLog:
     def register_device(self, device_id: str, worker: str, signing_key: bytes, agreement_key: bytes) -> None:
         """Enroll a device of a worker with its public keys."""
         enrolled = to_micros(self.clock())
-        self.recorder.add_device(Device(device_id, worker, signing_key, agreement_key, enrolled, None))
+        device = Device(device_id, worker, signing_key, agreement_key, enrolled, None)
+        enrollment = change(
+            "device.enrolled", device=device_id, worker=worker, signing_key=signing_key, agreement_key=agreement_key
+        )
+        self.record_admin(enrollment, self.recorder.device_writes(device))
 
     def revoke_device(self, device_id: str) -> bool:
         """Refuse a device from now on; False when it is not enrolled."""
-        if self.device(device_id) is None:
+        known = self.device(device_id)
+        if known is None:
             return False
-        self.recorder.revoke_device(device_id, to_micros(self.clock()))
+        if known.revoked_at is not None:
+            return True
+        writes = self.recorder.revoke_writes(device_id, to_micros(self.clock()))
+        self.record_admin(change("device.revoked", device=device_id), writes)
         self._devices.pop(device_id, None)
         return True
+
+    def record_admin(self, c: Change, writes: Sequence[Write] = ()) -> None:
+        """Commit the rows of an administrative change together with its event in the
+        administrative log (`core.adminlog`), so the tree covers it; without the server's
+        sealer (a log used in memory, by tools and tests) the rows alone."""
+        if self.admin is None:
+            self.recorder.commit_writes(writes)
+            return
+        sealed, seal = self.admin(c, self.clock())
+        self._write([([sealed], seal)], (), writes)
+
+    def admin_events(self) -> int:
+        """How many events the administrative log holds."""
+        return self.head(ADMIN_STREAM)[0]
 
     def device(self, device_id: str) -> Device | None:
         """An enrolled device, revoked or not; None when unknown."""
@@ -329,16 +355,26 @@ class CaseLog:
         for group, group_seal in groups:
             if len(group_seal.batch_id.encode()) > 255:
                 raise InvalidInput("a batch id is at most 255 bytes")
+            if any(e.header.case_id == ADMIN_STREAM or e.topic == ADMIN_TOPIC for e in group):
+                raise InvalidInput("the administrative log is written by the server alone, never in a batch")
             if verify:
                 self.check_seal(group, group_seal)
             elif not {e.digest for e in group} <= set(group_seal.digests):
                 raise SignatureInvalid(f"batch {group_seal.batch_id} does not cover the events appended with it")
+        return self._write(groups, new_keys)
+
+    def _write(
+        self,
+        groups: Sequence[tuple[Sequence[SealedEvent], BatchSeal]],
+        new_keys: Sequence[CaseKey],
+        writes: Sequence[Write] = (),
+    ) -> list[Receipt]:
         with self._lock:
             for attempt in range(5):
                 try:
                     # First try optimistically, as if every event were new: the unique
                     # event index refuses a duplicate, and only then do we look them up.
-                    return self._append(groups, new_keys, look_up=attempt > 0)
+                    return self._append(groups, new_keys, writes, look_up=attempt > 0)
                 except IntegrityError:
                     self._heads.clear()
                     if attempt == 4:
@@ -349,6 +385,7 @@ class CaseLog:
         self,
         groups: Sequence[tuple[Sequence[SealedEvent], BatchSeal]],
         new_keys: Sequence[CaseKey],
+        writes: Sequence[Write],
         *,
         look_up: bool,
     ) -> list[Receipt]:
@@ -362,9 +399,14 @@ class CaseLog:
         staged = self._stage(groups, existing, to_micros(self.clock()))
         keys = [(k.case_id, k.key_id, self.kek.wrap(k)) for k in new_keys if not self.has_key(k.case_id)]
         positions: Sequence[int] = []
-        if staged.rows or keys:
+        if staged.rows or keys or writes:
             positions = self.recorder.append(
-                staged.rows, batches=staged.batches, index=staged.indexed, keys=keys, digests=staged.digests
+                staged.rows,
+                batches=staged.batches,
+                index=staged.indexed,
+                keys=keys,
+                digests=staged.digests,
+                writes=writes,
             )
         self._heads.update(staged.heads)
         return self._receipts(ids, existing, staged, positions)
