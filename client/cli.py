@@ -44,6 +44,10 @@ def register(groups: Any) -> None:
     work.register(parsers)
     plan.register(parsers)
 
+    outbox = parsers.group("outbox", "hand the unsynced events of this laptop on, in a file")
+    p = parsers.leaf(outbox, "export", "client outbox export", "write the events not yet synced to a new sealed file")
+    p.add_argument("file", metavar="FILE", type=Path, help="the new file (mode 0600) for the administrator")
+
     p = parsers.leaf(sub, "sync", "client sync", "push the outbox and pull the caseload")
     p.add_argument("--batch", type=int, default=500, help="events per pushed batch")
     p.add_argument("--page", type=int, default=1000, help="events per pulled page")
@@ -58,7 +62,7 @@ __all__ = ["case_document", "register"]
 
 
 def cmd_status(args: argparse.Namespace) -> None:
-    with open_laptop(args) as laptop:
+    with open_laptop(args, reading=True) as laptop:
         store = laptop.store
         last = store.meta("last_sync")
         pending = store.outbox(statuses=("pending",))

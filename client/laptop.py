@@ -125,8 +125,9 @@ class Laptop:
         self.directory = directory_from(meta.get("departments"))
 
     @classmethod
-    def open(cls, folder: Path, passphrase: str | None = None) -> Laptop:
-        return cls(LaptopStore.open(folder, passphrase or read_passphrase()))
+    def open(cls, folder: Path, passphrase: str | None = None, *, reading: bool = False) -> Laptop:
+        """Unlock the laptop in `folder`; `reading` when the command writes nothing."""
+        return cls(LaptopStore.open(folder, passphrase or read_passphrase(), reading=reading))
 
     def close(self) -> None:
         self.store.close()
@@ -194,8 +195,7 @@ class Laptop:
         key = CaseKey.generate(case_id)
         opened = ev.payload(ev.CaseOpened, kind=kind, lead_department=lead, reason=reason)
         _, sealed = record(CaseState(case_id), key, self.directory, opened, self.author, seen_seq=0, clock=self.clock)
-        self.store.put_key(key, pushed=False)
-        self.store.add_pending(sealed)
+        self.store.add_pending(sealed, key)
         return open_sealed(sealed, key)
 
     @overload

@@ -41,7 +41,7 @@ from uuid import UUID
 
 import msgpack
 
-from client.database import LaptopDatabase
+from client.database import LaptopDatabase, translated
 from client.errors import AlreadyEnrolled, NotEnrolled
 from core.chain import genesis, next_link
 from core.errors import CodecError, KeyNotHeld
@@ -84,12 +84,14 @@ class Pending(NamedTuple):
 
 
 class Applied(NamedTuple):
-    """What applying a pulled page changed: events (or placeholders) new here, and whole
-    events forgotten (replaced by placeholders)."""
+    """What applying a pulled page changed: events (or placeholders) new here, whole
+    events forgotten (replaced by placeholders), cases dropped, and the cases of the keys
+    new here (a grant sent again for a key already held is not news to the worker)."""
 
     new: int
     forgotten: int = 0
     dropped: int = 0
+    granted: tuple[str, ...] = ()
 
 
 def store_path(folder: Path) -> Path:
@@ -115,8 +117,8 @@ class LaptopStore:
 
     # -- opening ----------------------------------------------------------------------
     @staticmethod
-    def _database(folder: Path) -> LaptopDatabase:
-        return LaptopDatabase.open(store_path(folder).resolve(), SCHEMA)
+    def _database(folder: Path, *, reading: bool = False) -> LaptopDatabase:
+        return LaptopDatabase.open(store_path(folder).resolve(), SCHEMA, reading=reading)
 
     @classmethod
     def create(
@@ -132,8 +134,9 @@ class LaptopStore:
         folder = Path(folder)
         if store_path(folder).exists():
             raise AlreadyEnrolled(f"{folder} already holds a laptop store; use another folder")
-        folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(folder, 0o700)
+        with translated(store_path(folder)):
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
         salt = os.urandom(16)
         n = scrypt_n or PassphraseKey.N
         key = PassphraseKey.derive(passphrase, salt, n)
@@ -149,12 +152,13 @@ class LaptopStore:
         return store
 
     @classmethod
-    def open(cls, folder: Path, passphrase: str) -> LaptopStore:
-        """Unlock an existing store; NotEnrolled when there is none, WrongPassphrase."""
+    def open(cls, folder: Path, passphrase: str, *, reading: bool = False) -> LaptopStore:
+        """Unlock an existing store; NotEnrolled when there is none, WrongPassphrase.
+        `reading`: the command writes nothing, so a full disk does not stop it."""
         folder = Path(folder)
         if not store_path(folder).exists():
             raise NotEnrolled(f"{folder} holds no laptop store; run 'tovholder client init' first")
-        database = cls._database(folder)
+        database = cls._database(folder, reading=reading)
         try:
             rows = _meta_rows(database, ("salt", "scrypt_n", "device_secret"))
             if len(rows) != 3:
@@ -194,14 +198,6 @@ class LaptopStore:
                 c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, _pack(value)))
 
     # -- case keys --------------------------------------------------------------------
-    def put_key(self, key: CaseKey, *, pushed: bool) -> None:
-        """Keep a case key, wrapped under the passphrase key."""
-        self._run(
-            "INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, ?)",
-            (key.case_id, key.key_id, self._key.wrap(key), int(pushed)),
-            commit=True,
-        )
-
     def case_key(self, case_id: str) -> CaseKey:
         rows = self._run("SELECT key_id, wrapped FROM case_keys WHERE case_id=?", (case_id,))
         if not rows:
@@ -252,12 +248,19 @@ class LaptopStore:
         return int(self._run("SELECT COUNT(*) FROM confirmed_index")[0][0])
 
     # -- the outbox -------------------------------------------------------------------
-    def add_pending(self, sealed: SealedEvent) -> None:
-        self._run(
-            "INSERT INTO outbox (event_id, case_id, sealed, status) VALUES (?, ?, ?, 'pending')",
-            (sealed.event_id, sealed.case_id, sealed.raw),
-            commit=True,
-        )
+    def add_pending(self, sealed: SealedEvent, key: CaseKey | None = None) -> None:
+        """Put a new event in the outbox; with `key`, the key of the case it opens, kept
+        in the same transaction (a full disk keeps neither, never a key without its case)."""
+        with self.database.transaction(commit=True) as c:
+            if key is not None:
+                c.execute(
+                    "INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, 0)",
+                    (key.case_id, key.key_id, self._key.wrap(key)),
+                )
+            c.execute(
+                "INSERT INTO outbox (event_id, case_id, sealed, status) VALUES (?, ?, ?, 'pending')",
+                (sealed.event_id, sealed.case_id, sealed.raw),
+            )
 
     def outbox(self, case_id: str | None = None, statuses: Sequence[str] = ("pending", "sent")) -> list[Pending]:
         """Outbox entries in recording order, of one case or all, with the given statuses."""
@@ -320,8 +323,7 @@ class LaptopStore:
         outbox: they are the worker's recorded work and still go to the server.
         """
         with self.database.transaction(commit=True) as c:
-            for key in keys:
-                _keep_key(c, key, self._key.wrap(key))
+            granted = [key.case_id for key in keys if _keep_key(c, key, self._key.wrap(key))]
             stored, replaced, confirmed = _checked_page(c, events)
             # One statement each for the whole page.
             c.executemany("DELETE FROM stored_events WHERE originator_id=? AND originator_version=?", replaced)
@@ -340,7 +342,7 @@ class LaptopStore:
             c.execute("INSERT OR REPLACE INTO meta VALUES ('last_sync', ?)", (_pack(synced_at),))
         if forgotten or drops:
             self.database.checkpoint()
-        return Applied(len(stored), forgotten, dropped)
+        return Applied(len(stored), forgotten, dropped, tuple(dict.fromkeys(granted)))
 
 
 def _case_hex(case_id: str) -> str:
@@ -380,10 +382,11 @@ def _state(e: PulledEvent) -> bytes:
     return _pack([e.sealed, e.position, e.received, e.link])
 
 
-def _keep_key(c: Any, key: CaseKey, wrapped: bytes) -> None:
-    """Keep a granted key. The server grants a case's keys oldest first, so a key id not
-    held yet becomes the case's newest key and the one it follows moves to the earlier
-    keys; a key id already held changes nothing."""
+def _keep_key(c: Any, key: CaseKey, wrapped: bytes) -> bool:
+    """Keep a granted key; whether it is new here. The server grants a case's keys oldest
+    first, so a key id not held yet becomes the case's newest key and the one it follows
+    moves to the earlier keys; a key id already held changes nothing (the server sends a
+    grant again until the laptop pulls from beyond the answer that carried it)."""
     c.execute(
         "SELECT key_id FROM case_keys WHERE case_id=? UNION ALL SELECT key_id FROM case_keys_earlier WHERE case_id=?",
         (key.case_id, key.case_id),
@@ -391,12 +394,13 @@ def _keep_key(c: Any, key: CaseKey, wrapped: bytes) -> None:
     held = [r[0] for r in c.fetchall()]
     if key.key_id in held:
         c.execute("UPDATE case_keys SET pushed=1 WHERE case_id=? AND key_id=?", (key.case_id, key.key_id))
-        return
+        return False
     c.execute(
         "INSERT OR IGNORE INTO case_keys_earlier SELECT case_id, key_id, wrapped FROM case_keys WHERE case_id=?",
         (key.case_id,),
     )
     c.execute("INSERT OR REPLACE INTO case_keys VALUES (?, ?, ?, 1)", (key.case_id, key.key_id, wrapped))
+    return True
 
 
 def _checked_page(

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
-import hashlib
 import ipaddress
 import json
 import os
@@ -45,25 +44,27 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from rich.progress import Progress
 
-from client.errors import AlreadyEnrolled, DeviceRefused, ServerRejected, ServerUnreachable
+from client.errors import (
+    AlreadyEnrolled,
+    DeviceRefused,
+    ServerRejected,
+    ServerStorageFailed,
+    ServerUnreachable,
+)
 from client.laptop import Laptop
+from client.outbox import push_body
 from client.store import LaptopStore, store_path
 from core import events as ev
 from core.console import progress as progress_bar
 from core.errors import InvalidInput
-from core.keys import CaseKey, DeviceKeys, accept_grant, grant_key
+from core.keys import CaseKey, DeviceKeys, accept_grant
 from core.sealing import to_micros
-from core.signing import sign_batch
 from sync.protocol import (
     DEFAULT_PAGE,
-    SERVER_ID,
-    KeyGrant,
     PullRequest,
-    PushRequest,
     decode_pull_response,
     decode_push_response,
     encode_pull,
-    encode_push,
 )
 from sync.signature import DEVICE_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIME_HEADER, signed_message
 
@@ -151,20 +152,34 @@ def _default_trust() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def error_sentence(response: httpx.Response) -> str:
-    """The server's own sentence from an error body, whatever its JSON shape."""
+def _error_of(response: httpx.Response) -> dict[str, Any]:
+    """The error object of an answer's JSON body, whatever its shape ({} when none)."""
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        return f"the server answered {response.status_code}"
-    if isinstance(body, dict):
-        for key in ("error", "detail", "message"):
-            value = body.get(key)
-            if isinstance(value, dict):
-                value = value.get("message") or value.get("detail")
-            if isinstance(value, str) and value:
-                return value
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def error_sentence(response: httpx.Response) -> str:
+    """The server's own sentence from an error body, whatever its JSON shape."""
+    body = _error_of(response)
+    for key in ("error", "detail", "message"):
+        value = body.get(key)
+        if isinstance(value, dict):
+            value = value.get("message") or value.get("detail")
+        if isinstance(value, str) and value:
+            return value
     return f"the server answered {response.status_code}"
+
+
+def storage_sentence(response: httpx.Response) -> str | None:
+    """The server's sentence when it answered that its own storage cannot be written
+    (``"cause": "storage"``); None for any other answer."""
+    error = _error_of(response).get("error")
+    if isinstance(error, dict) and error.get("cause") == "storage":
+        return error_sentence(response)
+    return None
 
 
 @dataclass(frozen=True)
@@ -200,6 +215,7 @@ async def post(
             sent.set()
 
     last = "no answer"
+    storage: str | None = None
     for attempt in range(backoff.attempts):
         if attempt:
             await sleep(backoff.delay(attempt - 1))
@@ -220,8 +236,14 @@ async def post(
             raise DeviceRefused(f"the server refused this device: {error_sentence(response)}")
         if response.status_code == 429 or response.status_code >= 500:
             last = f"status {response.status_code}"
+            storage = storage_sentence(response)
             continue
         raise ServerRejected(error_sentence(response))
+    if storage is not None:
+        raise ServerStorageFailed(
+            f"the server's storage is failing, not this laptop ({backoff.attempts} tries): {storage}. "
+            "Nothing was lost: the outbox keeps every event; tell IT and sync again later"
+        )
     raise ServerUnreachable(
         f"the server at {client.base_url} did not answer after {backoff.attempts} tries "
         f"({last}); nothing was lost, sync again later"
@@ -355,7 +377,7 @@ class Syncer:
                 previous: str | None = None
                 for start in range(0, len(pending), self.batch_size):
                     batch = pending[start : start + self.batch_size]
-                    body, previous = self._push_body(batch, unpushed, server_public, previous)
+                    body, previous = push_body(self.laptop, batch, unpushed, server_public, previous)
                     if len(in_flight) == IN_FLIGHT:
                         await land_oldest()
                     sent = asyncio.Event()
@@ -372,26 +394,6 @@ class Syncer:
                         request.cancel()
                     elif not request.cancelled():
                         request.exception()
-
-    def _push_body(
-        self, batch: list[Any], unpushed: dict[str, CaseKey], server_public: bytes, after: str | None = None
-    ) -> tuple[bytes, str]:
-        """The encoded request of one batch, following batch `after`; and its batch id."""
-        raws = tuple(p.sealed for p in batch)
-        batch_id = ev.new_id()
-        seal = sign_batch(
-            self.store.device_keys.signing,
-            batch_id,
-            self.laptop.device_id,
-            [hashlib.sha256(r).digest() for r in raws],
-        )
-        cases = {p.case_id for p in batch}
-        grants = tuple(
-            KeyGrant(k.case_id, k.key_id, grant_key(k, server_public, SERVER_ID))
-            for c, k in unpushed.items()
-            if c in cases
-        )
-        return encode_push(PushRequest(seal, raws, grants, after)), batch_id
 
     def _landed(self, answer: bytes, unpushed: dict[str, CaseKey], report: SyncReport) -> None:
         """Record the server's per-event answers in the outbox and the report."""
@@ -423,8 +425,9 @@ class Syncer:
             # The first page names what is held only as placeholders, so what the
             # department may see by now comes whole.
             veiled = self.store.veiled()
+            mark = None  # where the server cut the last answer's `forget` list
             while True:
-                request = PullRequest(cursor, self.page_size, tuple(self.store.held_cases()), veiled)
+                request = PullRequest(cursor, self.page_size, tuple(self.store.held_cases()), veiled, mark)
                 veiled = ()
                 page = decode_pull_response(await self._post(client, "/v1/sync/pull", encode_pull(request)))
                 keys = [
@@ -440,11 +443,11 @@ class Syncer:
                 report.pulled += applied.new
                 report.forgotten += applied.forgotten
                 report.pages += 1
-                report.granted.extend(k.case_id for k in keys)
+                report.granted.extend(c for c in applied.granted if c not in report.granted)
                 report.dropped.extend(page.drop)
                 bar.update(task, total=max(page.head - start, 1), completed=next_cursor - start)
-                stalled = next_cursor == cursor and not page.events
-                cursor = next_cursor
+                stalled = next_cursor == cursor and not page.events and page.forget_next in (None, mark)
+                cursor, mark = next_cursor, page.forget_next
                 if not page.more or stalled:
                     break
         report.cursor = cursor

@@ -76,6 +76,12 @@ class CaseCache:
                 self._cases.popitem(last=False)
         return cached
 
+    def held(self, case_id: str) -> CachedCase | None:
+        """The case as decrypted earlier, if it is still in memory (no database read: it
+        may lack the newest events; `get` has them)."""
+        with self._lock:
+            return self._cases.get(case_id)
+
     def forget(self, case_id: str) -> None:
         """Drop a case's plaintext from memory (after erasure, or to free room)."""
         with self._lock:

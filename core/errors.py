@@ -14,6 +14,7 @@
         ├── NoSuchEvent                 no event is stored at the position asked for
         ├── SignatureInvalid            a batch whose device signature does not verify
         ├── VersionConflict             a stale append lost the race for a case sequence
+        │   └── CaseMoved               a case gained events since the batch was judged against it
         ├── AccessLogUnwritable         a look at a case cannot be logged, so it is refused
         ├── BatchIdReused               a batch id already kept for other events or another device
         └── ConfigurationError          settings that cannot be used
@@ -79,6 +80,11 @@ class SignatureInvalid(CoreError):
 
 class VersionConflict(CoreError):
     """Another writer appended to the case first; reload and try again."""
+
+
+class CaseMoved(VersionConflict):
+    """A case gained events after a batch was judged against it: the batch must be judged
+    again against the case as it is now before any of it is stored."""
 
 
 class BatchIdReused(CoreError):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -30,6 +30,7 @@ from core.chain import genesis
 from core.errors import (
     BatchIdReused,
     CaseErased,
+    CaseMoved,
     CodecError,
     InvalidInput,
     KeyNotHeld,
@@ -339,6 +340,7 @@ class CaseLog:
         *,
         verify: bool = True,
         also: Sequence[tuple[Sequence[SealedEvent], BatchSeal]] = (),
+        expect: Mapping[str, int] | None = None,
     ) -> list[Receipt]:
         """Append a signed batch; per event `accepted` (new) or `duplicate` (already here).
 
@@ -347,9 +349,15 @@ class CaseLog:
         `also` appends further signed groups in the same transaction (the server's
         conflict flags for this batch), so either all of it is stored or none.
 
+        `expect` names, per case, the last sequence the events were judged against: when
+        the case has moved past it (another process appended meanwhile), nothing is
+        stored and CaseMoved asks the caller to judge again. The unique (case, sequence)
+        of the events table makes this exact across processes: the insert at
+        `expect + 1` fails when anyone else stored that sequence first.
+
         Raises SignatureInvalid when the batch is not the device's, BatchIdReused (nothing
-        stored) when its id is kept already for other events, VersionConflict when
-        another writer kept winning the race for the same cases.
+        stored) when its id is kept already for other events, CaseMoved as said,
+        VersionConflict when another writer kept winning the race for the same cases.
         """
         groups = [(events, seal), *also]
         for group, group_seal in groups:
@@ -361,20 +369,22 @@ class CaseLog:
                 self.check_seal(group, group_seal)
             elif not {e.digest for e in group} <= set(group_seal.digests):
                 raise SignatureInvalid(f"batch {group_seal.batch_id} does not cover the events appended with it")
-        return self._write(groups, new_keys)
+        return self._write(groups, new_keys, expect=expect)
 
     def _write(
         self,
         groups: Sequence[tuple[Sequence[SealedEvent], BatchSeal]],
         new_keys: Sequence[CaseKey],
         writes: Sequence[Write] = (),
+        *,
+        expect: Mapping[str, int] | None = None,
     ) -> list[Receipt]:
         with self._lock:
             for attempt in range(5):
                 try:
                     # First try optimistically, as if every event were new: the unique
                     # event index refuses a duplicate, and only then do we look them up.
-                    return self._append(groups, new_keys, writes, look_up=attempt > 0)
+                    return self._append(groups, new_keys, writes, look_up=attempt > 0, expect=expect or {})
                 except IntegrityError:
                     self._heads.clear()
                     if attempt == 4:
@@ -388,6 +398,7 @@ class CaseLog:
         writes: Sequence[Write],
         *,
         look_up: bool,
+        expect: Mapping[str, int],
     ) -> list[Receipt]:
         ids = [e.header.event_id for events, _ in groups for e in events]
         if look_up:
@@ -396,7 +407,7 @@ class CaseLog:
             for _, group_seal in groups:
                 self.check_batch_id(group_seal)
         existing = self.find(ids) if look_up else {}
-        staged = self._stage(groups, existing, to_micros(self.clock()))
+        staged = self._stage(groups, existing, to_micros(self.clock()), expect)
         keys = [(k.case_id, k.key_id, self.kek.wrap(k)) for k in new_keys if not self.has_key(k.case_id)]
         positions: Sequence[int] = []
         if staged.rows or keys or writes:
@@ -416,6 +427,7 @@ class CaseLog:
         groups: Sequence[tuple[Sequence[SealedEvent], BatchSeal]],
         existing: dict[str, tuple[str, int]],
         received: int,
+        expect: Mapping[str, int],
     ) -> _Staged:
         """Give each new event its case sequence, chain link and envelope."""
         staged = _Staged([], [], [], {}, {}, [])
@@ -434,7 +446,7 @@ class CaseLog:
                 if event_id in existing or event_id in fresh:
                     continue
                 case_id = h.case_id
-                head = heads.get(case_id) or self.head(case_id)
+                head = heads.get(case_id) or self._expected_head(case_id, expect)
                 seq = head[0] + 1
                 digest = e.digest
                 link = sha256(head[1] + seq.to_bytes(8, "big") + digest).digest()
@@ -446,6 +458,20 @@ class CaseLog:
             if len(rows) > before:
                 staged.batches.append((seal.batch_id, seal.device_id, received, b"".join(seal.digests), seal.signature))
         return staged
+
+    def _expected_head(self, case_id: str, expect: Mapping[str, int]) -> tuple[int, bytes]:
+        """The case's head, checked against the sequence its events were judged at (when
+        given): a remembered head that differs is read again, and CaseMoved when the
+        case really moved on."""
+        head = self.head(case_id)
+        judged = expect.get(case_id)
+        if judged is None or head[0] == judged:
+            return head
+        self._heads.pop(case_id, None)
+        head = self.head(case_id)
+        if head[0] != judged:
+            raise CaseMoved(f"case {case_id} gained events after the batch was judged; judge it again")
+        return head
 
     def _receipts(
         self,

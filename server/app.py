@@ -24,6 +24,7 @@ from server.admin import routes as admin
 from server.context import ServerContext
 from server.errors import error_body, status_of
 from server.freshness import Freshness, listen_for_changes
+from server.health import STORAGE, StorageHealth, storage_failure, storage_health, storage_sentence
 from server.openapi import document
 from server.reading import audit, departments
 from server.reading.service import Reading
@@ -34,11 +35,26 @@ from server.treeheads import head_signer
 log = logging.getLogger("tovholder.server")
 
 
-def error_response(status: int, message: str) -> JSONResponse:
-    return JSONResponse(error_body(status, message), status_code=status)
+def error_response(status: int, message: str, cause: str | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, message, cause), status_code=status)
+
+
+def _health(request: Request) -> StorageHealth:
+    ctx: ServerContext = request.app.state.ctx
+    return storage_health(ctx.extras, ctx.settings.data_dir)
+
+
+def storage_failed(request: Request, failure: str) -> Response:
+    """503 with the reason: the storage refused a write; remembered for /healthz."""
+    _health(request).failed(failure)
+    log.error("request to %s failed: the storage cannot be written: %s", request.url.path, failure)
+    return error_response(503, storage_sentence(failure), STORAGE)
 
 
 async def on_domain_error(request: Request, exc: Exception) -> Response:
+    failure = storage_failure(exc)
+    if failure is not None:
+        return storage_failed(request, failure)
     status = status_of(exc)
     if status >= 500:
         log.error("request to %s failed: %s", request.url.path, type(exc).__name__)
@@ -53,6 +69,9 @@ async def on_http_error(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    failure = storage_failure(exc)
+    if failure is not None:
+        return storage_failed(request, failure)
     log.error("request to %s failed unexpectedly: %s", request.url.path, type(exc).__name__)
     return error_response(500, "internal error")
 
@@ -64,6 +83,9 @@ async def healthz(request: Request) -> Response:
     head = await heads.position() if heads is not None else None
     if head is None:
         head = await run_in_threadpool(ctx.log.max_position)
+    failure = await run_in_threadpool(_health(request).failure)
+    if failure is not None:
+        return JSONResponse({"status": "storage failing", "reason": storage_sentence(failure), "head": head}, 503)
     return JSONResponse({"status": "ok", "head": head})
 
 

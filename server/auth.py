@@ -12,8 +12,10 @@ A missing header, a time more than `clock_skew_seconds` away, a nonce too long, 
 unknown or revoked device is refused with 401 from the headers alone, before the body is
 read (`check_device_headers`); only then is the body read, within its size limit and
 `BODY_SECONDS`, and the signature over it verified and the nonce used (`verify_device`):
-a signature that does not verify or a nonce the device used before is refused with 401
-too. Staff and administrators send ``Authorization: Bearer TOKEN``.
+a signature that does not verify or a nonce the device used before for another request
+is refused with 401 too. A copy of a request (the same signature), as a network that
+delivers a request twice makes, is answered again, so a duplicate never stops a sync.
+Staff and administrators send ``Authorization: Bearer TOKEN``.
 
 A known token's principal is remembered in process memory for `TOKEN_TTL` seconds
 (`TokenCache`, keyed by the token's SHA-256), so a department's reads do not each
@@ -131,9 +133,13 @@ def verify_device(ctx: ServerContext, claim: DeviceClaim, body: bytes) -> tuple[
     except (InvalidSignature, ValueError):
         raise Unauthorized(f"the request signature does not verify for device {device_id}") from None
     # The nonce is remembered only for a valid signature, so no one can burn another's.
+    # A copy of a request already answered (a network that delivered it twice) is
+    # answered again: a push is idempotent on its batch and event ids, a pull is a read
+    # whose answer only the device can open. Only the same nonce with another request
+    # is refused; the laptop never reuses one, and signs every retry afresh.
     skew = ctx.settings.clock_skew_seconds
-    if not ctx.store.use_nonce(device_id, claim.nonce, claim.now, 2 * skew + 60):
-        raise Unauthorized("this request was already received (its nonce was used before)")
+    if not ctx.store.use_nonce(device_id, claim.nonce, claim.signature, claim.now, 2 * skew + 60):
+        raise Unauthorized("this nonce was used before for another request; every request needs a fresh nonce")
     return claim.device, claim.worker
 
 

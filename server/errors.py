@@ -11,9 +11,9 @@
 
 Errors of the other layers are translated once, in `status_of`: bad input is 400, a
 broken rule 422, a stale cursor 409, a lost race 503, an access log that cannot be
-written 503 (the read is refused). The body is always
-``{"error": {"status": int, "message": str}}`` and never carries names, CPR numbers or
-notes, only ids.
+written 503 (the read is refused), and a full disk 503 with ``"cause": "storage"``
+(`server.health`). The body is always ``{"error": {"status": int, "message": str}}``
+(with ``cause`` when there is one) and never carries names, CPR numbers or notes, only ids.
 """
 
 from __future__ import annotations
@@ -94,6 +94,10 @@ def status_of(exc: Exception) -> int:
     return 500
 
 
-def error_body(status: int, message: str) -> dict[str, dict[str, object]]:
-    """The one error shape of the API."""
-    return {"error": {"status": status, "message": message}}
+def error_body(status: int, message: str, cause: str | None = None) -> dict[str, dict[str, object]]:
+    """The one error shape of the API; `cause` names a failure a client tells apart
+    (``storage``: the server's own storage cannot be written)."""
+    body: dict[str, object] = {"status": status, "message": message}
+    if cause is not None:
+        body["cause"] = cause
+    return {"error": body}

@@ -22,7 +22,7 @@ ERROR = {
         "error": {
             "type": "object",
             "required": ["status", "message"],
-            "properties": {"status": I, "message": S},
+            "properties": {"status": I, "message": S, "cause": S},
         }
     },
 }
@@ -53,6 +53,7 @@ ERRORS = _errors(
     (404, "no such resource"),
     (409, "conflict or stale cursor"),
     (413, "body, batch or page too large"),
+    (503, "the server's storage cannot be written (cause: storage), or a lost race: retry later"),
 )
 #: The errors of the department views and the audit operations.
 READING_ERRORS = _errors(
@@ -141,7 +142,13 @@ def _sync(path: str, summary: str) -> Operation:
 
 
 OPERATIONS: tuple[Operation, ...] = (
-    Operation("get", "/healthz", "liveness and the log's head", _json(_obj(status=S, head=I))),
+    Operation(
+        "get",
+        "/healthz",
+        "liveness and the log's head; 503 while the server cannot write its storage",
+        _json(_obj(status=S, head=I)),
+        errors={"503": {"description": "the storage cannot be written", **_json(_obj(status=S, reason=S, head=I))}},
+    ),
     Operation("get", "/metrics", "Prometheus metrics", {"content": {"text/plain": {"schema": S}}}),
     Operation("get", "/openapi.json", "this document", _json({"type": "object"})),
     Operation(

@@ -21,8 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import IntegrityError
-
 from core.adminlog import change
 from core.departments import DEFAULT_DEPARTMENTS, Department, Directory, check_department_id
 from core.errors import InvalidInput
@@ -94,7 +92,7 @@ class AdminStore:
         self.t_workers = f"{q}admin_workers"
         self.t_tokens = f"{q}admin_tokens"
         self.t_codes = f"{q}admin_enrollment_codes"
-        self.t_nonces = f"{q}admin_nonces"
+        self.t_nonces = f"{q}admin_request_nonces"
         self.t_disabled = f"{q}admin_disabled_workers"
         self._lock = threading.Lock()
         self._directory: tuple[float, Directory] | None = None  # (when loaded, directory)
@@ -112,8 +110,10 @@ class AdminStore:
             f"CREATE TABLE IF NOT EXISTS {self.t_codes} "
             "(code_hash TEXT PRIMARY KEY, worker TEXT NOT NULL, expires_at BIGINT NOT NULL, "
             "used_at BIGINT)",
+            # Replaced by the table below, which keeps each nonce's signature as well.
+            f"DROP TABLE IF EXISTS {q}admin_nonces",
             f"CREATE TABLE IF NOT EXISTS {self.t_nonces} "
-            "(device_id TEXT NOT NULL, nonce TEXT NOT NULL, seen_at BIGINT NOT NULL, "
+            "(device_id TEXT NOT NULL, nonce TEXT NOT NULL, signature TEXT NOT NULL, seen_at BIGINT NOT NULL, "
             "PRIMARY KEY (device_id, nonce))",
             f"CREATE TABLE IF NOT EXISTS {self.t_disabled} (id TEXT PRIMARY KEY, disabled_at BIGINT NOT NULL)",
         ):
@@ -339,40 +339,43 @@ class AdminStore:
         return code, expires
 
     def redeem(self, code: str) -> WorkerRecord | None:
-        """Use a code once; the worker it was made for, or None when unknown, used or expired."""
+        """Use a code once; the worker it was made for, or None when unknown, used or expired.
+
+        One conditional UPDATE marks the code used and names its worker: the database
+        lets exactly one of any number of redemptions at once, by any server processes,
+        find the code unused.
+        """
         p = self.p
         now = int(time.time())
         h = digest(code.strip().upper())
-        with self._lock:
-            rows = self._run(f"SELECT worker, expires_at, used_at FROM {self.t_codes} WHERE code_hash={p}", (h,))
-            if not rows or rows[0][2] is not None or rows[0][1] < now:
-                return None
-            self._run(f"UPDATE {self.t_codes} SET used_at={p} WHERE code_hash={p}", (now, h), commit=True)
-        return self.worker(rows[0][0])
+        rows = self._run(
+            f"UPDATE {self.t_codes} SET used_at={p} WHERE code_hash={p} AND used_at IS NULL "
+            f"AND expires_at>={p} RETURNING worker",
+            (now, h, now),
+            commit=True,
+        )
+        return self.worker(rows[0][0]) if rows else None
 
     # -- replay protection -------------------------------------------------------------------
-    def use_nonce(self, device_id: str, nonce: str, now: int, keep_seconds: int) -> bool:
-        """Remember a request nonce; False when this device used it before (a replay)."""
+    def use_nonce(self, device_id: str, nonce: str, signature: bytes, now: int, keep_seconds: int) -> bool:
+        """Remember a request's nonce with its signature; False when this device used the
+        nonce before for another request.
+
+        A copy of the same request (the same signature, so the same method, path, time,
+        nonce and body), as a network that delivers a request twice makes, passes: it is
+        answered again (`server.auth.verify_device`). The first use's row never changes,
+        so processes racing on one nonce all compare against the same signature.
+        """
         p = self.p
         with self._lock:
             if now - self._purged > 60:
-                self._run(
-                    f"DELETE FROM {self.t_nonces} WHERE seen_at<{p}",
-                    (now - keep_seconds,),
-                    commit=True,
-                )
+                self._run(f"DELETE FROM {self.t_nonces} WHERE seen_at<{p}", (now - keep_seconds,), commit=True)
                 self._purged = now
-            if self._run(
-                f"SELECT 1 FROM {self.t_nonces} WHERE device_id={p} AND nonce={p}",
-                (device_id, nonce),
-            ):
-                return False
-            try:
-                self._run(
-                    f"INSERT INTO {self.t_nonces} VALUES ({p},{p},{p})",
-                    (device_id, nonce, now),
-                    commit=True,
-                )
-            except IntegrityError:  # another instance inserted it first: the same replay
-                return False
-        return True
+        signed = hashlib.sha256(signature).hexdigest()
+        self._run(
+            f"INSERT INTO {self.t_nonces} VALUES ({p},{p},{p},{p}) ON CONFLICT (device_id, nonce) DO NOTHING",
+            (device_id, nonce, signed, now),
+            commit=True,
+        )
+        rows = self._run(f"SELECT signature FROM {self.t_nonces} WHERE device_id={p} AND nonce={p}", (device_id, nonce))
+        return not rows or rows[0][0] == signed

@@ -29,7 +29,8 @@ signature does not verify is refused whole (HTTP 403), never answered per event.
 Pull (laptop -> server)::
 
     {"v": 1, "after": int, "limit": int, "holding": [case id, ...],
-     "veiled": [{"case": str, "seqs": [[low, high], ...]}, ...]}
+     "veiled": [{"case": str, "seqs": [[low, high], ...]}, ...],
+     "forget_after": {"case": str, "seq": int}}
 
 ``holding`` is the set of cases the laptop holds, so the server can back-fill newly
 assigned cases and tell the laptop to drop cases no longer assigned. ``veiled``
@@ -43,22 +44,26 @@ The answer::
      "placeholders": [{"position": int, "seq": int, "case": str, "digest": bytes,
                        "link": bytes}, ...],
      "forget": [{"case": str, "seqs": [[low, high], ...]}, ...],
+     "forget_next": {"case": str, "seq": int} | nil,
      "grants": [{"case": str, "key_id": str, "grant": bytes}, ...],
      "drop": [case id, ...], "next": int, "more": bool, "head": int,
      "departments": [{"id", "name", "authority", "legal_areas", "disability_model"}, ...]}
 
-``events`` holds whole only the events the department of the device's worker may see
-now (`core.visibility`) and the worker's own; every other event of the page is in
+``events`` holds whole only the events the department of the device's worker may see now
+(`core.visibility`) and the worker's own; every other event of the page is in
 ``placeholders``: what the chain needs (``digest`` is the SHA-256 of the sealed bytes)
-and nothing of its header or payload. ``forget`` names, for every held case still in
-the caseload, the sequences the laptop may no longer hold whole (a consent withdrawn or
+and nothing of its header or payload. ``forget`` names, for every held case still in the
+caseload, the sequences the laptop may no longer hold whole (a consent withdrawn or
 expired, a share ended, the department left): the laptop replaces them by placeholders
 in the transaction that applies the page. ``drop`` also names held cases that were
-erased. Back-filled events of newly assigned cases come first (their positions may be at
-or below ``after``), and so do events of ``veiled`` sequences now visible; the laptop
-applies them by position and case sequence, and moves its cursor to ``next`` in the
-same transaction. The new fields are additive, so the version stays 1: a laptop that
-does not know them still gets only the view, but keeps what it held before.
+erased. ``forget`` names at most `MAX_FORGET` ranges: when there are more, the answer
+has ``more`` and ``forget_next`` (``{"case", "seq"}``), which the next pull sends back
+as ``forget_after`` to get the rest (cases in id order, sequences after ``seq``).
+Back-filled events of newly assigned cases come first (their positions may be at or below
+``after``), and so do events of ``veiled`` sequences now visible; the laptop applies
+them by position and case sequence, and moves its cursor to ``next`` in the same
+transaction. The new fields are additive, so the version stays 1: a laptop that does not
+know them still gets only the view, but keeps what it held before.
 """
 
 from __future__ import annotations
@@ -82,6 +87,7 @@ MAX_PAGE = 5000
 DEFAULT_PAGE = 1000
 MAX_HOLDING = 20000
 MAX_RANGES = 50000  # ranges of case sequences in one message's `veiled` or `forget`
+MAX_FORGET = 10000  # ranges one pull answer's `forget` names; the rest comes in the next
 MAX_EVENT_BYTES = 256 * 1024
 MAX_BATCH_ID = 200
 
@@ -127,6 +133,8 @@ class PushResponse:
 
 CaseRanges = tuple[tuple[str, Ranges], ...]
 """Per case id, ranges of its case sequences."""
+Mark = tuple[str, int]
+"""A place in the sorted list of a laptop's cases: after sequence `seq` of case `case`."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +143,7 @@ class PullRequest:
     limit: int = DEFAULT_PAGE
     holding: tuple[str, ...] = ()
     veiled: CaseRanges = ()  # held only as placeholders
+    forget_after: Mark | None = None  # where the previous answer's `forget` stopped
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,7 @@ class PullResponse:
     head: int = 0
     departments: tuple[dict[str, Any], ...] = ()
     forget: CaseRanges = ()  # held whole, now to be held as placeholders
+    forget_next: Mark | None = None  # `forget` was cut here: ask again from this mark
 
 
 # --- decoding helpers: every field is checked, nothing is trusted ------------------------
@@ -403,7 +413,24 @@ def encode_pull(req: PullRequest) -> bytes:
     message: dict[str, Any] = {"v": VERSION, "after": req.after, "limit": req.limit, "holding": list(req.holding)}
     if req.veiled:
         message["veiled"] = _case_ranges(req.veiled)
+    if req.forget_after is not None:
+        message["forget_after"] = _mark(req.forget_after)
     return _pack(message)
+
+
+def _mark(mark: Mark) -> dict[str, Any]:
+    return {"case": mark[0], "seq": mark[1]}
+
+
+def _decode_mark(value: Any, what: str) -> Mark | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise MalformedMessage(f"field {what!r} must be a map of 'case' and 'seq'")
+    seq = _get(value, "seq", int, what)
+    if seq < 0:
+        raise MalformedMessage(f"{what}: 'seq' cannot be negative")
+    return (_get(value, "case", str, what), seq)
 
 
 def decode_pull(body: bytes) -> PullRequest:
@@ -422,7 +449,8 @@ def decode_pull(body: bytes) -> PullRequest:
         raise MalformedMessage("pull: field 'holding' must be a list of case ids")
     if len(holding) > MAX_HOLDING:
         raise LimitExceeded(f"a laptop holds at most {MAX_HOLDING} cases")
-    return PullRequest(after, limit, tuple(holding), _decode_case_ranges(msg.get("veiled", []), "veiled"))
+    veiled = _decode_case_ranges(msg.get("veiled", []), "veiled")
+    return PullRequest(after, limit, tuple(holding), veiled, _decode_mark(msg.get("forget_after"), "forget_after"))
 
 
 def encode_pull_response(resp: PullResponse) -> bytes:
@@ -447,6 +475,7 @@ def encode_pull_response(resp: PullResponse) -> bytes:
                 for e in veiled
             ],
             "forget": _case_ranges(resp.forget),
+            "forget_next": None if resp.forget_next is None else _mark(resp.forget_next),
             "grants": [{"case": g.case_id, "key_id": g.key_id, "grant": g.grant} for g in resp.grants],
             "drop": list(resp.drop),
             "next": resp.next,
@@ -477,4 +506,5 @@ def decode_pull_response(body: bytes) -> PullResponse:
         msg.get("head", 0),
         tuple(d for d in msg.get("departments", []) if isinstance(d, dict) and isinstance(d.get("id"), str)),
         _decode_case_ranges(msg.get("forget", []), "forget"),
+        _decode_mark(msg.get("forget_next"), "forget_next"),
     )

@@ -67,3 +67,44 @@ def make_log(database_url: str) -> Iterator[Callable[..., CaseLog]]:
     yield factory
     for log in opened:
         close_recorder(log.recorder)
+
+
+class SmallDisk:
+    """A 16 MiB tmpfs mounted for one test: fill it up, free it again."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.filler = root / "filler"
+
+    def fill(self) -> None:
+        """Write until the filesystem is full (ENOSPC)."""
+        with open(self.filler, "ab", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError:
+                pass
+
+    def free(self) -> None:
+        self.filler.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A small tmpfs of its own, where this machine lets the tests mount one (root, with
+    the right to mount); else the test is skipped and says why."""
+    import subprocess
+
+    root = tmp_path / "small-disk"
+    root.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("a full disk needs a small tmpfs, and mounting one needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", str(root)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"this machine refuses to mount a small tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield SmallDisk(root)
+    finally:
+        subprocess.run(["umount", "-l", str(root)], check=False)

@@ -45,6 +45,7 @@ GROUPS: tuple[Group, ...] = (
 COMMANDS: dict[str, str] = {
     "client init": "client.commands.online:cmd_init",
     "client sync": "client.commands.online:cmd_sync",
+    "client outbox export": "client.commands.outbox:cmd_outbox_export",
 }
 
 
@@ -96,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = command(args)
     except TovholderError as exc:
-        fail(str(exc))
+        fail(str(exc), getattr(exc, "exit_status", 1))
     except KeyboardInterrupt:
         fail("interrupted", 130)
     return int(result or 0)

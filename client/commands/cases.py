@@ -99,7 +99,7 @@ def cmd_case_transfer(args: argparse.Namespace) -> None:
 
 
 def cmd_case_list(args: argparse.Namespace) -> None:
-    with open_laptop(args) as laptop:
+    with open_laptop(args, reading=True) as laptop:
         rows = laptop.cases()
     emit(
         rows,

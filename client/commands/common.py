@@ -49,10 +49,12 @@ class Parsers(Record, frozen=False, kw_only=False):
         return self.on_case(self.group(group, group_help), name, func, help)
 
 
-def open_laptop(args: argparse.Namespace) -> Laptop:
+def open_laptop(args: argparse.Namespace, *, reading: bool = False) -> Laptop:
+    """The laptop of ``--data``; `reading` for a command that writes nothing, which then
+    works on a full disk too."""
     if args.data is None:
         raise InvalidInput("say which laptop store to use: tovholder client --data DIR ...")
-    return Laptop.open(args.data)
+    return Laptop.open(args.data, reading=reading)
 
 
 def split(text: str | None) -> tuple[str, ...]:

@@ -34,7 +34,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def cmd_case_show(args: argparse.Namespace) -> None:
-    with open_laptop(args) as laptop:
+    with open_laptop(args, reading=True) as laptop:
         view = laptop.view(args.case)
     data = case_document(view)
     if args.json:

@@ -33,6 +33,7 @@ from server.admin.actions import (
     revoke_tokens,
     unassign,
 )
+from server.commands.outbox import register as outbox_commands
 from server.commands.targets import local, perform, remote, target_options, token_from_env
 from server.commands.views import rebuild
 from server.context import ServerContext
@@ -353,3 +354,4 @@ def register(groups: Any) -> None:
     _cases(kinds, common)
     _views(kinds)
     _archive(kinds)
+    outbox_commands(kinds)

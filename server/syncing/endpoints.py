@@ -32,6 +32,7 @@ from core.log import Device
 from server.auth import DeviceClaim, check_device_headers, parse_json, read_body, verify_device
 from server.context import ServerContext
 from server.errors import Unauthorized
+from server.health import storage_health
 from server.reading.service import Reading
 from server.store import WorkerRecord
 from server.syncing.ordering import BatchOrder
@@ -97,6 +98,7 @@ async def push_endpoint(request: Request) -> Response:
         ctx.push.push, message, device.device_id, Worker(worker.id, worker.department, worker.role)
     )
     order.done(message.seal.batch_id)
+    storage_health(ctx.extras, ctx.settings.data_dir).wrote()
     for status, n in Counter(r.status for r in answer.results).items():
         ctx.metrics.count_events(f"push_{status}", n)
     ctx.metrics.count_events("conflicts_flagged", len(answer.conflicts))
@@ -112,6 +114,7 @@ async def pull_endpoint(request: Request) -> Response:
     who = PullingDevice(device.device_id, worker.id, device.agreement_key, worker.department)
     view = await run_in_threadpool(_logged_pull, ctx, who, message)
     answer = replace(view.response, departments=tuple(directory_of(ctx)))
+    storage_health(ctx.extras, ctx.settings.data_dir).wrote()
     ctx.metrics.count_events("pulled", len(answer.events))
     return Response(encode_pull_response(answer), media_type=MSGPACK)
 

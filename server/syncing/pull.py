@@ -12,7 +12,9 @@ sequences it holds only as placeholders. The answer has, in this order:
    answer that the device does not hold yet;
 4. *forget*: for every held case in the caseload, the sequences the laptop may not hold
    whole now (`server.syncing.share`), recomputed on every pull, so the server needs
-   neither to remember nor to trust what a laptop claims to hold;
+   neither to remember nor to trust what a laptop claims to hold; at most
+   `MAX_FORGET` ranges an answer, cases in id order: a longer list is cut at a mark
+   (`forget_next`, with `more`) that the laptop's next pull sends back;
 5. *drop*: held cases that left the caseload (the assignment ended, the worker's
    department left the case, the case was erased) and that the worker once had
    (assigned or opened); a case id the worker never had is never named, so `holding`
@@ -48,8 +50,8 @@ from core.sealing import to_micros
 from server.syncing.caseload import Caseload
 from server.syncing.share import CaseShare, ShareJudge
 from sync.errors import StaleCursor
-from sync.protocol import CaseRanges, KeyGrant, PullRequest, PullResponse
-from sync.pulled import PulledEvent, within
+from sync.protocol import MAX_FORGET, CaseRanges, KeyGrant, Mark, PullRequest, PullResponse
+from sync.pulled import PulledEvent, Ranges, within
 
 MAX_BACKFILL_CASES = 20
 
@@ -100,9 +102,12 @@ def pull(
     *,
     max_backfill_cases: int = MAX_BACKFILL_CASES,
     judge: ShareJudge | None = None,
+    max_forget: int = MAX_FORGET,
 ) -> PullResponse:
     """Answer a pull (`pull_view`'s answer without its looks)."""
-    return pull_view(log, caseload, device, request, max_backfill_cases=max_backfill_cases, judge=judge).response
+    return pull_view(
+        log, caseload, device, request, max_backfill_cases=max_backfill_cases, judge=judge, max_forget=max_forget
+    ).response
 
 
 def pull_view(
@@ -113,6 +118,7 @@ def pull_view(
     *,
     max_backfill_cases: int = MAX_BACKFILL_CASES,
     judge: ShareJudge | None = None,
+    max_forget: int = MAX_FORGET,
 ) -> PulledView:
     """Answer a pull as the worker's department may see each case now; StaleCursor when
     the cursor is beyond the log's head."""
@@ -141,11 +147,22 @@ def pull_view(
         next_position = page[-1].position if more else head
     pulled = [p for e in early + page if (p := shares.pulled(e)) is not None]
     # Forgetting is judged once a sync reaches its last page: every held case, every time.
-    forget: CaseRanges = () if more else shares.hidden(sorted(cases & holding))
+    forget: CaseRanges = ()
+    forget_next: Mark | None = None
+    if not more:
+        forget, forget_next = _forget(shares, sorted(cases & holding), request.forget_after, max_forget)
+        more = forget_next is not None
     fresh = {e.case_id for e in pulled} - holding
     grants = _grants(log, device, fresh, (cases & holding) - fresh, request.after)
     response = PullResponse(
-        events=tuple(pulled), grants=grants, drop=drop, next=next_position, more=more, head=head, forget=forget
+        events=tuple(pulled),
+        grants=grants,
+        drop=drop,
+        next=next_position,
+        more=more,
+        head=head,
+        forget=forget,
+        forget_next=forget_next,
     )
     return PulledView(response, _looks(pulled, shares))
 
@@ -168,9 +185,32 @@ class _Shares:
         share = self.of(e.sealed.case_id)
         return None if share is None else share.pulled(e)
 
-    def hidden(self, case_ids: Iterable[str]) -> CaseRanges:
-        found = ((c, share.hidden()) for c in case_ids if (share := self.of(c)) is not None)
-        return tuple((c, ranges) for c, ranges in found if ranges)
+    def hidden(self, case_id: str) -> Ranges:
+        share = self.of(case_id)
+        return () if share is None else share.hidden()
+
+
+def _forget(shares: _Shares, case_ids: Iterable[str], after: Mark | None, most: int) -> tuple[CaseRanges, Mark | None]:
+    """What the laptop may not hold whole of its held cases, from the mark `after` on (cases
+    in id order), at most `most` ranges; and the mark to go on from when cut short."""
+    found: list[tuple[str, Ranges]] = []
+    room = max(most, 1)
+    for case_id in case_ids:
+        if after is not None and case_id < after[0]:
+            continue
+        ranges = shares.hidden(case_id)
+        if after is not None and case_id == after[0]:
+            ranges = tuple((max(low, after[1] + 1), high) for low, high in ranges if high > after[1])
+        if len(ranges) > room:
+            taken = ranges[:room]
+            if taken:
+                found.append((case_id, taken))
+            start = after[1] if after is not None and case_id == after[0] else 0
+            return tuple(found), (case_id, taken[-1][1] if taken else start)
+        if ranges:
+            found.append((case_id, ranges))
+            room -= len(ranges)
+    return tuple(found), None
 
 
 def _backfill(log: CaseLog, newcomers: list[str], after: int, most: int) -> tuple[list[LoggedEvent], bool]:

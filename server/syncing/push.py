@@ -20,6 +20,13 @@ current state of its case:
 Each clash becomes a `conflict flagged` event that the server seals with the case key
 and signs in a batch of its own; it is appended in the same transaction as the accepted
 events, so a crash never keeps a clash without its flag.
+
+Judging and appending are one step per case, also across server processes on one
+database: the append names the sequence each case was judged at, and when another
+process appended to the case in between (`core.errors.CaseMoved`) nothing is stored
+and the whole batch is judged again against the case as it is now. A revision judged
+against a goal that another process closed meanwhile is thus flagged, never stored
+as if it had seen the closure.
 """
 
 from __future__ import annotations
@@ -37,12 +44,14 @@ from core.case import CaseState, fold
 from core.departments import Directory
 from core.errors import (
     CaseErased,
+    CaseMoved,
     CodecError,
     DecryptionError,
     InvalidInput,
     KeyNotHeld,
     RuleViolation,
     SignatureInvalid,
+    VersionConflict,
 )
 from core.keys import CaseKey, DeviceKeys, accept_grant
 from core.log import CaseLog, Receipt
@@ -58,6 +67,7 @@ MAX_CONFLICT_EVENTS = 50
 CACHE_CASES = 2000  # decrypted cases kept in memory; a caseload is 20-60 per worker
 MEMBERSHIP_TOPICS = frozenset({ev.TeamMemberLeft.TOPIC, ev.CaseTransferred.TOPIC})
 JUDGED_REMEMBERED = 10_000  # batch ids a push `after` them finds without asking the database
+JUDGE_ATTEMPTS = 5  # judgements of one batch while other processes keep appending to its cases
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class _Work:
     view: CaseView
     key: CaseKey
     key_stored: bool
+    base: int  # the case's last sequence when this batch began to judge it
     seen: dict[int, tuple[CaseState, int]] = field(default_factory=dict)
 
 
@@ -156,26 +167,41 @@ class PushService:
         self._cases.pop(case_id, None)
 
     # -- push ----------------------------------------------------------------------------
-    def push(self, request: PushRequest, device_id: str, worker: Worker) -> PushResponse:
+    def push(self, request: PushRequest, device_id: str, worker: Worker, *, handed_over: bool = False) -> PushResponse:
         """Judge and append a batch pushed by `device_id` for `worker`.
 
         Raises SignatureInvalid (nothing stored) when the batch is not signed by that
-        enrolled, unrevoked device, BatchIdReused (nothing stored) when its id was used
-        before for other events or by another device.
+        enrolled, unrevoked device (`handed_over`: by that device, revoked or not, for an
+        administrator's import of its outbox file), BatchIdReused (nothing stored) when
+        its id was used before for other events or by another device.
         """
         batch = request.seal
         if batch.device_id != device_id:
             raise SignatureInvalid(f"batch {batch.batch_id} was signed for another device")
-        batch.verify(self.log.enrolled_device(device_id).signing_key)
+        device = self.log.device(device_id) if handed_over else self.log.enrolled_device(device_id)
+        if device is None:
+            raise SignatureInvalid(f"device {device_id} is not known to this server")
+        batch.verify(device.signing_key)
         # Refused before any event is judged: the id names another batch's manifest.
         self.log.check_batch_id(batch)
         with self._lock:
-            answer = self._push(request, device_id, worker)
+            answer = self._judged_and_stored(request, device_id, worker)
         with self._judged_lock:
             self._judged[batch.batch_id] = None
             while len(self._judged) > JUDGED_REMEMBERED:
                 self._judged.popitem(last=False)
         return answer
+
+    def _judged_and_stored(self, request: PushRequest, device_id: str, worker: Worker) -> PushResponse:
+        """Judge the batch and append it; judged again from the start whenever another
+        process appended to one of its cases in between (VersionConflict, answered 503,
+        when that keeps happening)."""
+        for _ in range(JUDGE_ATTEMPTS):
+            try:
+                return self._push(request, device_id, worker)
+            except CaseMoved:
+                continue
+        raise VersionConflict("other writers kept appending to the cases of this batch; push it again")
 
     def judged(self, batch_id: str) -> bool:
         """Whether this batch was judged: here (remembered for the last
@@ -287,7 +313,7 @@ class PushService:
             view = CaseView(deepcopy(current.state), list(current.events))
         else:
             view = CaseView(CaseState(case_id))  # no key held: the log has no event of it
-        w = batch.work[case_id] = _Work(view, key, held)
+        w = batch.work[case_id] = _Work(view, key, held, view.state.seq)
         return w
 
     def _store(self, batch: _Batch, seal: BatchSeal) -> tuple[dict[str, Receipt], tuple[Conflict, ...]]:
@@ -298,7 +324,8 @@ class PushService:
         conflicts, flags = self._flags(batch.clashes, batch.work)
         receipts: dict[str, Receipt] = {}
         try:
-            for r in self.log.append(batch.accepted, seal, new_keys, verify=False, also=flags):
+            judged_at = {c: w.base for c, w in batch.work.items() if c in landed}
+            for r in self.log.append(batch.accepted, seal, new_keys, verify=False, also=flags, expect=judged_at):
                 receipts.setdefault(r.event_id, r)
         except BaseException:
             for case_id in batch.work:

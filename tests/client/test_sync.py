@@ -249,6 +249,24 @@ def test_an_unassigned_case_disappears_with_its_key(server: Server, enrolled: Ca
         bo.view(case)
 
 
+def test_a_laptop_at_the_head_reports_a_granted_case_once_though_the_grant_comes_again(
+    server: Server, enrolled: Callable[..., Laptop]
+) -> None:
+    anna = enrolled("anna", "jobcenter")
+    case = anna.open_case("citizen", "jobcenter").case_id
+    sync(anna, server)
+    bo = enrolled("bo", "jobcenter")
+    sync(bo, server)  # at the head: the case comes by back-fill, the cursor does not move
+    server.ctx.caseload.assign(case, "w-bo")
+    assert sync(bo, server).granted == [case]
+    # The server cannot know the answer was applied until the cursor passes it, so it
+    # sends the grant again; the laptop holds the key already and reports nothing new.
+    again = sync(bo, server)
+    assert again.granted == [] and again.pulled == 0
+    assert sync(bo, server).granted == []
+    assert list(bo.store.case_keys(case)) == [server.ctx.log.case_key(case).key_id]
+
+
 def test_departments_added_on_the_server_reach_laptops_at_enrollment_and_sync(
     server: Server, enrolled: Callable[..., Laptop], tmp_path: Path
 ) -> None:

@@ -15,6 +15,7 @@ ASGI tests live in `tests/client`). The helpers are shared by every integration 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -33,13 +34,18 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from client.laptop import Laptop
 from client.store import LaptopStore
+from client.sync import Syncer, SyncReport, enroll_laptop
 from core import events as ev
+from core.archive import public_key_text
 from core.case import fold
 from core.sealing import parse
 from core.visibility import department_view
-from server.context import ServerContext
+from server.context import ServerContext, init_data_dir
+from tests.client.conftest import FAST_SCRYPT
 from tovholder.__main__ import main
 
 PASSPHRASE = "a long passphrase for the field"
@@ -240,3 +246,54 @@ def each(work: Callable[[T], R], items: Iterable[T]) -> list[R]:
 def call(job: Callable[[], R]) -> R:
     """Do one job; with `each`, several set-up steps of different kinds run at once."""
     return job()
+
+
+@pytest.fixture
+def live(database_url: str, tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    """A server subprocess on a data folder of the backend under test; the admin token is
+    in the environment of the test's own `--dir` commands too."""
+    url = None if database_url.startswith("sqlite") else database_url
+    folder, token = init_data_dir(tmp_path / "server", url)
+    env["TOVHOLDER_TOKEN"] = token
+    monkeypatch.setenv("TOVHOLDER_TOKEN", token)
+    archive_key = public_key_text(X25519PrivateKey.generate().public_key())
+    env["TOVHOLDER_ARCHIVE_PUBLIC_KEY"] = archive_key
+    monkeypatch.setenv("TOVHOLDER_ARCHIVE_PUBLIC_KEY", archive_key)
+    s = Server(folder, env)
+    s.start()
+    yield s
+    s.kill()
+
+
+def laptop_of(server: Server, folder: Path, worker: str) -> Laptop:
+    """Enroll a laptop of `worker` in the test's process and open it."""
+    code = admin(server, "device", "enroll", "--worker", worker)["code"]
+    asyncio.run(enroll_laptop(folder, server.url, code, PASSPHRASE, scrypt_n=FAST_SCRYPT))
+    return Laptop(LaptopStore.open(folder, PASSPHRASE))
+
+
+def sync(laptop: Laptop, part: str = "sync") -> list[str]:
+    """One push, pull or both against the live server; the cases granted meanwhile."""
+
+    async def go() -> list[str]:
+        syncer = Syncer(laptop)
+        async with syncer._client() as client:
+            report = SyncReport()
+            if part in ("sync", "push"):
+                await syncer.push(client, report)
+            if part in ("sync", "pull"):
+                await syncer.pull(client, report)
+            return list(report.granted)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def second(live: Server) -> Iterator[Server]:
+    """A second `tovholder server run` instance on the same database (and KEK), as a
+    municipality runs several behind one address: on PostgreSQL, or on one machine's
+    SQLite folder."""
+    s = Server(live.folder, live.env)
+    s.start()
+    yield s
+    s.kill()

@@ -17,7 +17,20 @@ from core.access_log import AccessLog
 from core.archive import public_key_text
 from server.context import ServerContext
 
-from .conftest import PASSPHRASE, Server, admin, client, enroll, laptop_copy, share_copy, tovholder
+from .conftest import (
+    PASSPHRASE,
+    Server,
+    Staff,
+    add_worker,
+    admin,
+    as_json,
+    client,
+    enroll,
+    laptop_copy,
+    server_copy,
+    share_copy,
+    tovholder,
+)
 
 NOTE = "Father drinks in the evenings; the children hide in their room"
 NAME = "Birgitte Skovgaard"
@@ -138,3 +151,52 @@ def test_an_erased_case_is_forgotten_with_its_key_by_every_laptop(
         raw = raw_files(folder)
         assert ciphertext not in raw and bytes(wrapped[folder]) not in raw
         assert client(folder, env, "case", "list") == []
+
+
+METHADONE = "Methadone dose raised to 90 mg a day; next check in two weeks"
+
+
+def test_a_jobcenter_opener_keeps_the_case_but_neither_laptop_nor_web_shows_healths_methadone_note(
+    server: Server, env: dict[str, str], tmp_path: Path, staff: Staff
+) -> None:
+    outreach, clinic = tmp_path / "outreach", tmp_path / "clinic"
+    job_token = enroll(server, env, outreach, "w-out", "jobcenter", role="outreach")
+    enroll(server, env, clinic, "w-nurse", "health")
+    case = client(outreach, env, "case", "open", "--kind", "citizen", "--lead", "jobcenter")["case"]
+    citizen = client(outreach, env, "person", "add", case, "--role", "citizen", "--name", NAME)["person"]
+    client(outreach, env, "team", "add", case, "--department", "health")
+    client(outreach, env, "sync")
+    admin(server, "case", "assign", case, "--worker", "w-nurse")
+    client(clinic, env, "sync")
+    note = client(
+        clinic, env, "contact", "record", case, "--kind", "meeting", "--categories", "health",
+        "--person", citizen, "--note", METHADONE,
+    )["event"]  # fmt: skip
+    client(clinic, env, "sync")
+
+    report = client(outreach, env, "sync")
+    assert case not in report["dropped"]  # the opener keeps the case: jobcenter leads it
+    held = laptop_copy(outreach, case)
+    assert held == share_copy(server, case, "jobcenter", "w-out")
+    seq = next(seq for seq, event, _ in server_copy(server, case) if event == note)
+    assert (seq, "") in [(s, event) for s, event, _ in held]  # a placeholder, nothing of the note
+    shown = tovholder("client", "--data", str(outreach), "case", "show", case, env=env).stdout
+    assert METHADONE not in shown and "90 mg" not in shown
+    raw = raw_files(outreach)
+    assert sealed_of(server, case)[note] not in raw and METHADONE.encode() not in raw
+
+    # The same judgement on the web: the jobcenter's own view hides the note too.
+    view = staff.case(job_token, "jobcenter", case)
+    assert note not in {e["event"] for e in view["events"]} and METHADONE not in str(view)
+
+    # The auditor's `audit access-log` lists every laptop pull: device, counts, grounds.
+    auditor = add_worker(server, "w-audit", "jobcenter", role="auditor")
+    listed = as_json(
+        tovholder(
+            "audit", "access-log", case, "--server", server.url, "--json", env={**env, "TOVHOLDER_TOKEN": auditor}
+        )
+    )
+    pulls = [e for e in listed if e["view"] == "laptop-pull"]
+    assert {e["worker"] for e in pulls} == {"w-out", "w-nurse"}
+    assert all(e["purpose"].startswith("sync to device dev-") and " events (" in e["purpose"] for e in pulls)
+    assert any("own" in e["purpose"] and "placeholders" in e["purpose"] for e in pulls if e["worker"] == "w-out")

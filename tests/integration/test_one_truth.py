@@ -13,71 +13,28 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from client.errors import DeviceRefused
 from client.laptop import Laptop
 from client.store import LaptopStore
-from client.sync import Syncer, SyncReport, enroll_laptop
+from client.sync import enroll_laptop
 from core import events as ev
 from core import merkle
-from core.archive import public_key_text
-from server.context import ServerContext, init_data_dir
+from server.context import ServerContext
 from tests.client.conftest import FAST_SCRYPT
 from tests.conftest import BACKENDS
 from tests.core.conftest import CaseBuilder, Devices, family
 
-from .conftest import PASSPHRASE, Server, add_worker, admin, tovholder
+from .conftest import PASSPHRASE, Server, add_worker, admin, laptop_of, sync, tovholder
 
 pytestmark = pytest.mark.slow
 NAME = "Mona Lindqvist"
 NOTE = "talked about the eviction notice"
-
-
-@pytest.fixture
-def live(database_url: str, tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    """A server subprocess on a data folder of the backend under test; the admin token is
-    in the environment of the test's own `--dir` commands too."""
-    url = None if database_url.startswith("sqlite") else database_url
-    folder, token = init_data_dir(tmp_path / "server", url)
-    env["TOVHOLDER_TOKEN"] = token
-    monkeypatch.setenv("TOVHOLDER_TOKEN", token)
-    archive_key = public_key_text(X25519PrivateKey.generate().public_key())
-    env["TOVHOLDER_ARCHIVE_PUBLIC_KEY"] = archive_key
-    monkeypatch.setenv("TOVHOLDER_ARCHIVE_PUBLIC_KEY", archive_key)
-    s = Server(folder, env)
-    s.start()
-    yield s
-    s.kill()
-
-
-def laptop_of(server: Server, folder: Path, worker: str) -> Laptop:
-    """Enroll a laptop of `worker` in the test's process and open it."""
-    code = admin(server, "device", "enroll", "--worker", worker)["code"]
-    asyncio.run(enroll_laptop(folder, server.url, code, PASSPHRASE, scrypt_n=FAST_SCRYPT))
-    return Laptop(LaptopStore.open(folder, PASSPHRASE))
-
-
-def sync(laptop: Laptop, part: str = "sync") -> list[str]:
-    """One push, pull or both against the live server; the cases granted meanwhile."""
-
-    async def go() -> list[str]:
-        syncer = Syncer(laptop)
-        async with syncer._client() as client:
-            report = SyncReport()
-            if part in ("sync", "push"):
-                await syncer.push(client, report)
-            if part in ("sync", "pull"):
-                await syncer.pull(client, report)
-            return list(report.granted)
-
-    return asyncio.run(go())
 
 
 def erasable_case(server: Server) -> CaseBuilder:
@@ -168,16 +125,6 @@ def test_a_revoked_token_and_a_disabled_worker_are_refused_at_once(live: Server,
         assert status(fresh) == 401
         with pytest.raises(DeviceRefused, match="disabled"):
             sync(laptop, "pull")
-
-
-@pytest.fixture
-def second(live: Server) -> Iterator[Server]:
-    """A second `tovholder server run` instance on the same PostgreSQL (and KEK), as a
-    municipality runs several behind one address (only PostgreSQL is shared this way)."""
-    s = Server(live.folder, live.env)
-    s.start()
-    yield s
-    s.kill()
 
 
 @pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgres"], indirect=True)

@@ -57,7 +57,7 @@ def test_push_then_pull_over_http(api: Api) -> None:
     assert api.request("GET", "/healthz").json()["head"] == 2
 
 
-def test_unsigned_unknown_forged_skewed_and_replayed_requests_are_refused(api: Api) -> None:
+def test_unsigned_unknown_forged_skewed_and_nonce_reusing_requests_are_refused(api: Api) -> None:
     dev = api.enroll("anna")
     _, body = _opened(dev)
     assert "X-Tovholder-Device" in _error(api.request("POST", "/v1/sync/push", content=body), 401)
@@ -70,7 +70,12 @@ def test_unsigned_unknown_forged_skewed_and_replayed_requests_are_refused(api: A
 
     assert "clock" in _error(dev.post("/v1/sync/push", body, now=time.time() - 3600), 401)
     assert api.request("POST", "/v1/sync/push", content=body, headers=headers).status_code == 200
-    assert "already received" in _error(api.request("POST", "/v1/sync/push", content=body, headers=headers), 401)
+    # The same nonce on another request is refused; the copy of a request is answered again.
+    _, other = _opened(dev)
+    reused = dev.headers("POST", "/v1/sync/push", other, nonce=headers["X-Tovholder-Nonce"])
+    assert "nonce was used before" in _error(api.request("POST", "/v1/sync/push", content=other, headers=reused), 401)
+    copy = api.request("POST", "/v1/sync/push", content=body, headers=headers)
+    assert [r.status for r in decode_push_response(copy.content).results] == ["duplicate", "duplicate"]
     assert api.ctx.log.max_position() == 2
 
 

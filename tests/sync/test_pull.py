@@ -102,3 +102,47 @@ def test_a_cursor_beyond_the_head_is_stale(world: World) -> None:
     laptop = world.laptop("w1")
     with pytest.raises(StaleCursor):
         pull(world.log, world.caseload, _device(laptop), PullRequest(after=5))
+
+
+def test_a_long_forget_list_comes_in_bounded_parts_that_add_up_to_the_whole(world: World) -> None:
+    office, field = world.laptop("w1", "children-family"), world.laptop("w2")
+    cases = []
+    for _ in range(3):
+        case_id, opened = office.open_case("children-family")
+        joined = office.record(case_id, ev.TeamMemberJoined, member_department="jobcenter")
+        resp = world.service.push(
+            office.batch([opened, joined], (office.grant(case_id),)), office.device_id, office.worker
+        )
+        assert {r.status for r in resp.results} == {"accepted"}
+        world.hand(field, case_id)
+        # The office's events and jobcenter's own, one after the other: a fragmented share.
+        for i in range(3):
+            for laptop in (office, field):
+                note = laptop.record(case_id, ev.ContactRecorded, contact_id=f"c{i}{laptop.device_id}", kind="phone")
+                resp = world.service.push(laptop.batch([note]), laptop.device_id, laptop.worker)
+                assert {r.status for r in resp.results} == {"accepted"}
+        cases.append(case_id)
+    device = _device(field)
+    head = world.log.max_position()
+    whole = pull(world.log, world.caseload, device, PullRequest(after=head, holding=tuple(cases))).forget
+    assert sum(len(r) for _, r in whole) > 4 and not any(c not in cases for c, _ in whole)
+
+    parts: list[tuple[str, int]] = []
+    mark, answers = None, 0
+    while True:
+        answer = pull(
+            world.log,
+            world.caseload,
+            device,
+            PullRequest(after=head, holding=tuple(cases), forget_after=mark),
+            max_forget=2,
+        )
+        answers += 1
+        assert sum(len(r) for _, r in answer.forget) <= 2
+        parts.extend((c, seq) for c, ranges in answer.forget for low, high in ranges for seq in range(low, high + 1))
+        assert answer.more == (answer.forget_next is not None)
+        if answer.forget_next is None:
+            break
+        mark = answer.forget_next
+    assert answers > 2
+    assert sorted(parts) == sorted((c, s) for c, ranges in whole for low, high in ranges for s in range(low, high + 1))
