@@ -40,6 +40,7 @@ from client.laptop import Laptop
 from client.store import LaptopStore
 from client.sync import Syncer, SyncReport, enroll_laptop
 from core import events as ev
+from core.adminlog import ADMIN_TOPIC
 from core.archive import public_key_text
 from core.case import fold
 from core.sealing import parse
@@ -99,8 +100,10 @@ class Server:
             self.proc.wait()
 
     def event_count(self) -> int:
+        """How many case events the server stores (the administrative log's apart)."""
         with sqlite3.connect(self.folder / "log.db") as db:
-            return int(db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
+            found = db.execute("SELECT COUNT(*) FROM stored_events WHERE topic<>?", (ADMIN_TOPIC,)).fetchone()
+            return int(found[0])
 
 
 def tovholder(*argv: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
