@@ -28,6 +28,7 @@ class Enrolled:
     agreement_key: bytes
     position: int
     revoked: int | None = None
+    handed_over: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class Accounts:
             self.devices[c["device"]] = Enrolled(c["worker"], c["signing_key"], c["agreement_key"], position)
         elif kind == "device.revoked" and c["device"] in self.devices:
             self.devices[c["device"]].revoked = position
+        elif kind == "outbox.imported" and c["device"] in self.devices:
+            self.devices[c["device"]].handed_over.update(c["batches"])
         elif kind in ("worker.added", "worker.changed"):
             self.workers[c["worker"]] = WorkerRow(c["worker"], c["department"], c["role"], False)
         elif kind == "worker.disabled" and c["worker"] in self.workers:
@@ -68,8 +71,9 @@ class Accounts:
         elif kind == "department.added":
             self.departments.add(c["department"])
 
-    def signing_key(self, device_id: str, position: int) -> bytes | str:
-        """The key a batch stored at `position` must be signed with, or why there is none."""
+    def signing_key(self, device_id: str, position: int, batch_id: str) -> bytes | str:
+        """The key a batch stored at `position` must be signed with, or why there is none.
+        A revoked device's batch counts only when an import of its outbox named it before."""
         if device_id == SERVER:
             return self.server_key
         enrolled = self.devices.get(device_id)
@@ -78,7 +82,7 @@ class Accounts:
                 f"device {device_id} signed the batch at position {position}, but no administrative event "
                 "enrolled it before: the device row is not a device"
             )
-        if enrolled.revoked is not None:
+        if enrolled.revoked is not None and batch_id not in enrolled.handed_over:
             return (
                 f"device {device_id} signed the batch at position {position}, but the administrative log "
                 f"revoked it before, at position {enrolled.revoked}"

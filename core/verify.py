@@ -179,7 +179,7 @@ def _check_batch(log: CaseLog, batch_id: str, accounts: Accounts | None, positio
     if seal is None:
         return f"batch {batch_id} is missing"
     if accounts is not None:
-        key = accounts.signing_key(seal.device_id, position)
+        key = accounts.signing_key(seal.device_id, position, batch_id)
         if isinstance(key, str):
             return key
     else:

@@ -56,6 +56,12 @@ def test_a_revoked_laptops_outbox_is_exported_sealed_and_imported_once_under_the
     assert "secret-note-about-housing" in shown
     assert client(laptop, env, "status")["pending"] == 0
 
+    # Signed by a device revoked before they were stored, the imported batches are
+    # accounted for by the administrative log: the audit holds them to the import.
+    server.kill()
+    audit = tovholder("audit", "verify", "--dir", str(server.folder), "--json", env=env, check=False)
+    assert audit.returncode == 0, audit.stdout
+
 
 def test_an_outbox_file_from_another_workers_device_or_altered_is_refused_and_stores_nothing(
     server: Server, env: dict[str, str], tmp_path: Path
