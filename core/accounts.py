@@ -56,6 +56,17 @@ class Accounts:
         """Take one administrative change, found at `position`, into account."""
         self.events += 1
         self.as_found += c["as_found"]
+        self._take(c, position)
+
+    def found(self, c: Change) -> None:
+        """Take an "as found" change as true from the log's start, before the replay: it
+        accounts for a row that was there before the administrative log, and so for the
+        batches its device signed before the change was written. A revocation found
+        counts from its own position, when the replay reaches it."""
+        if c["as_found"] and c["kind"] != "device.revoked":
+            self._take(c, 0)
+
+    def _take(self, c: Change, position: int) -> None:
         kind = c["kind"]
         if kind == "device.enrolled":
             self.devices[c["device"]] = Enrolled(c["worker"], c["signing_key"], c["agreement_key"], position)

@@ -72,6 +72,8 @@ def verify(
     heads: dict[str, tuple[int, bytes]] = {}
     batches: dict[str, Checked] = {}
     accounts = None if server_key is None else Accounts(server_key)
+    if accounts is not None:
+        _take_found(log, accounts)
     indexed = log.recorder.event_index()
     after = 0
     while True:
@@ -165,6 +167,23 @@ def _account(
         accounts.apply(read_change(sealed), position)
     except CodecError as exc:
         flag(f"the administrative event cannot be read: {exc}")
+
+
+def _take_found(log: CaseLog, accounts: Accounts) -> None:
+    """Take the "as found" events that open the administrative log (`server.accounts.adopt`)
+    as true from the log's start: an older data folder's batches, stored before them,
+    were signed by the devices they account for. Only an event in a batch the server's
+    key signed counts; the replay flags any other."""
+    try:
+        for le in log.case_events(ADMIN_STREAM):
+            c = read_change(le.sealed)
+            seal = log.batch(le.batch_id)
+            if not c["as_found"] or seal is None or le.sealed.digest not in seal.digests:
+                return
+            seal.verify(accounts.server_key)
+            accounts.found(c)
+    except (CodecError, SignatureInvalid):
+        return
 
 
 def _index_heads(indexed: dict[str, tuple[str, int]]) -> dict[str, int]:

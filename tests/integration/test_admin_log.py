@@ -13,12 +13,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core import events as ev
 from core.adminlog import ADMIN_STREAM, read_change
-from core.keys import KeyEncryptionKey
+from core.keys import DeviceKeys, KeyEncryptionKey
 from core.log import CaseLog
 from core.recording import Author, make_event
 from core.sealing import seal
 from core.signing import sign_batch
 from core.storage import close_recorder, open_recorder
+from server.context import ServerContext, init_data_dir
+from server.settings import write_config
+from server.store import AdminStore
+from sync.protocol import SERVER_ID
+from tests.core.conftest import Devices, family
 from tests.integration.conftest import Server, admin, client, enroll, tovholder
 from tests.integration.test_caseload_pull import open_cases
 
@@ -107,3 +112,60 @@ def test_enrollment_revocation_and_a_role_change_are_administrative_events_that_
             db.execute(statement)
         status, report = _verify(copy, env)
         assert status == 1 and named in str(report["problems"]), (name, report)
+
+
+def _old_database(folder: Path, database_url: str) -> int:
+    """The rows a data folder held before the administrative log: departments, workers (one
+    disabled), the server's device and laptops (one revoked) and their signed batches, but
+    no administrative event; written with the folder's keys, as its server wrote them.
+    How many case events it holds."""
+    kek = KeyEncryptionKey.from_text((folder / "kek.key").read_text().strip())
+    server_keys = DeviceKeys.from_private_bytes(bytes.fromhex((folder / "server.key").read_text().strip()))
+    log = CaseLog(open_recorder(database_url), kek)  # no sealer: the rows alone, as before
+    try:
+        store = AdminStore(log)
+        store.add_default_departments()
+        store.add_worker("w-anna", "jobcenter", "caseworker")
+        store.add_worker("w-bo", "jobcenter", "caseworker")
+        store.disable_worker("w-bo")
+        log.register_device(SERVER_ID, SERVER_ID, server_keys.signing_public, server_keys.agreement_public)
+        laptops = Devices()
+        for _ in range(2):
+            b = family()
+            b.contact(note="home visit")
+            laptops.push_case(log, b)
+        log.revoke_device(next(iter(laptops.keys)))
+        assert log.admin_events() == 0
+        return log.max_position()
+    finally:
+        close_recorder(log.recorder)
+
+
+def test_a_data_folder_from_before_the_administrative_log_gains_as_found_events_once_and_verifies(
+    database_url: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    folder, _ = init_data_dir(tmp_path / "server")
+    write_config(folder, {"database_url": database_url})
+    events = _old_database(folder, database_url)
+
+    ctx = ServerContext.open(folder, {})  # the first start with the administrative log
+    try:
+        changes = [read_change(le.sealed) for le in ctx.log.case_events(ADMIN_STREAM)]
+        devices = ctx.log.devices()
+        departments = len(ctx.store.departments())
+    finally:
+        ctx.close()
+    assert changes and all(c["as_found"] for c in changes)
+    kinds = [c["kind"] for c in changes]
+    assert kinds.count("department.added") == departments
+    assert kinds.count("worker.added") == 2 and kinds.count("worker.disabled") == 1
+    assert kinds.count("device.enrolled") == len(devices) == 2 and kinds.count("device.revoked") == 1
+
+    ctx = ServerContext.open(folder, {})  # later starts write nothing more
+    try:
+        assert ctx.log.admin_events() == len(changes)
+    finally:
+        ctx.close()
+    done = tovholder("audit", "verify", "--dir", str(folder), "--json", env=env, check=False)
+    report = json.loads(done.stdout)
+    assert (done.returncode, report["ok"], report["events"]) == (0, True, events), report["problems"]
