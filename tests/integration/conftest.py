@@ -118,6 +118,13 @@ def as_json(done: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(done.stdout)
 
 
+def audit_verify(folder: Path, env: dict[str, str], *extra: str) -> tuple[int, dict[str, Any]]:
+    """`tovholder audit verify --dir FOLDER --json` (with `extra` options, e.g. ``--heads
+    FILE``) as an auditor runs it: its exit status and its report."""
+    done = tovholder("audit", "verify", *extra, "--dir", str(folder), "--json", env=env, check=False)
+    return done.returncode, as_json(done)
+
+
 _STDOUT = threading.Lock()  # one in-process command at a time: each takes over sys.stdout
 
 

@@ -3,7 +3,6 @@ administrative log inside the tree does not know it, and `audit verify` names it
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 import uuid
@@ -24,8 +23,8 @@ from server.settings import write_config
 from server.store import AdminStore
 from sync.protocol import SERVER_ID
 from tests.core.conftest import Devices, family
-from tests.integration.conftest import Server, admin, client, enroll, tovholder
-from tests.integration.test_caseload_pull import open_cases
+from tests.integration.conftest import Server, admin, audit_verify, enroll, tovholder
+from tests.integration.test_tree_heads import synced_office
 
 
 def _insider_device_and_tombstone(folder: Path) -> tuple[str, int]:
@@ -55,35 +54,27 @@ def _admin_kinds(folder: Path) -> list[str]:
         close_recorder(log.recorder)
 
 
-def _verify(folder: Path, env: dict[str, str], *extra: str) -> tuple[int, dict[str, object]]:
-    done = tovholder("audit", "verify", *extra, "--dir", str(folder), "--json", env=env, check=False)
-    return done.returncode, json.loads(done.stdout)
-
-
 def test_a_device_row_inserted_by_an_insider_is_not_a_device_to_audit_verify(
     server: Server, env: dict[str, str], tmp_path: Path
 ) -> None:
-    office = tmp_path / "office"
-    enroll(server, env, office, "w-mette", "adult-social", "coordinator")
-    open_cases(office, 1, 2)
-    client(office, env, "sync")
+    synced_office(server, env, tmp_path, 1, 2)
     server.kill()
     heads = tmp_path / "heads.json"
     tovholder("audit", "heads", "export", str(heads), "--dir", str(server.folder), env=env)
-    assert _verify(server.folder, env)[0] == 0
-    assert _verify(server.folder, env, "--heads", str(heads))[0] == 0
+    assert audit_verify(server.folder, env)[0] == 0
+    assert audit_verify(server.folder, env, "--heads", str(heads))[0] == 0
 
     copy = tmp_path / "insider"
     shutil.copytree(server.folder, copy)
     device, position = _insider_device_and_tombstone(copy)
 
-    status, report = _verify(copy, env)
+    status, report = audit_verify(copy, env)
     assert status == 1
     named = [p for p in report["problems"] if isinstance(p, dict) and device in p["problem"]]  # type: ignore[attr-defined]
     assert any(p["position"] == position for p in named), report
     assert any(p["position"] == 0 and "not a device" in p["problem"] for p in named), report
 
-    status, report = _verify(copy, env, "--heads", str(heads))
+    status, report = audit_verify(copy, env, "--heads", str(heads))
     assert (status, report["position"]) == (1, position), report
     assert f"position {position}: device {device}" in str(report["problems"])
 
@@ -99,7 +90,7 @@ def test_enrollment_revocation_and_a_role_change_are_administrative_events_that_
     server.kill()
     kinds = _admin_kinds(server.folder)
     assert kinds[-4:] == ["worker.added", "device.enrolled", "worker.changed", "device.revoked"]
-    assert _verify(server.folder, env)[0] == 0
+    assert audit_verify(server.folder, env)[0] == 0
 
     edits = {
         "role": ("UPDATE admin_workers SET role='auditor' WHERE id='w-mette'", "worker w-mette"),
@@ -110,7 +101,7 @@ def test_enrollment_revocation_and_a_role_change_are_administrative_events_that_
         shutil.copytree(server.folder, copy)
         with sqlite3.connect(copy / "log.db") as db:
             db.execute(statement)
-        status, report = _verify(copy, env)
+        status, report = audit_verify(copy, env)
         assert status == 1 and named in str(report["problems"]), (name, report)
 
 
@@ -166,6 +157,5 @@ def test_a_data_folder_from_before_the_administrative_log_gains_as_found_events_
         assert ctx.log.admin_events() == len(changes)
     finally:
         ctx.close()
-    done = tovholder("audit", "verify", "--dir", str(folder), "--json", env=env, check=False)
-    report = json.loads(done.stdout)
-    assert (done.returncode, report["ok"], report["events"]) == (0, True, events), report["problems"]
+    status, report = audit_verify(folder, env)
+    assert (status, report["ok"], report["events"]) == (0, True, events), report["problems"]
