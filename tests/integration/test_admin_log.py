@@ -70,7 +70,7 @@ def test_a_device_row_inserted_by_an_insider_is_not_a_device_to_audit_verify(
 
     status, report = audit_verify(copy, env)
     assert status == 1
-    named = [p for p in report["problems"] if isinstance(p, dict) and device in p["problem"]]  # type: ignore[attr-defined]
+    named = [p for p in report["problems"] if isinstance(p, dict) and device in p["problem"]]
     assert any(p["position"] == position for p in named), report
     assert any(p["position"] == 0 and "not a device" in p["problem"] for p in named), report
 
