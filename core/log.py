@@ -17,7 +17,9 @@ Appends are idempotent on the event id: an event already in the log answers
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
@@ -73,6 +75,7 @@ class Receipt(NamedTuple):
 
 
 ENVELOPE = 1
+ADMIN_TRIES = 20  # rounds of `_write`'s tries for an administrative event, see `record_admin`
 
 
 def envelope(sealed: bytes, received: int, link: bytes, batch_id: str) -> bytes:
@@ -185,7 +188,17 @@ class CaseLog:
             self.recorder.commit_writes(writes)
             return
         sealed, seal = self.admin(c, self.clock())
-        self._write([([sealed], seal)], (), writes)
+        # Every server process appends to the one administrative stream, so two of them
+        # claim its next sequence more often than a case's: a lost race is tried again
+        # after a random pause, until one of them is clearly stuck.
+        for attempt in range(ADMIN_TRIES):
+            try:
+                self._write([([sealed], seal)], (), writes)
+                return
+            except VersionConflict:
+                if attempt == ADMIN_TRIES - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 (a pause, no secret)
 
     def admin_events(self) -> int:
         """How many events the administrative log holds."""
@@ -410,6 +423,8 @@ class CaseLog:
         staged = self._stage(groups, existing, to_micros(self.clock()), expect)
         keys = [(k.case_id, k.key_id, self.kek.wrap(k)) for k in new_keys if not self.has_key(k.case_id)]
         positions: Sequence[int] = []
+        # The rows an administrative event explains were committed with it, if it is here.
+        writes = writes if staged.rows else ()
         if staged.rows or keys or writes:
             positions = self.recorder.append(
                 staged.rows,
