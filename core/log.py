@@ -17,7 +17,9 @@ Appends are idempotent on the event id: an event already in the log answers
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
@@ -25,6 +27,7 @@ from typing import NamedTuple
 from eventsourcing.persistence import IntegrityError
 
 from core import events as ev
+from core.adminlog import ADMIN_STREAM, ADMIN_TOPIC, AdminSealer, Change, change
 from core.chain import genesis
 from core.errors import (
     BatchIdReused,
@@ -40,7 +43,7 @@ from core.generations import DEVICES, ERASURES, Generations
 from core.heads import CaseHeads
 from core.keys import CaseKey, KeyEncryptionKey
 from core.logstore import Device as Device  # re-exported: the log speaks of devices
-from core.logstore import EventRow, LogStore, Row, StoredKey
+from core.logstore import EventRow, LogStore, Row, StoredKey, Write
 from core.sealing import SealedEvent, from_micros, open_sealed, parse, to_micros
 from core.signing import BatchSeal
 
@@ -72,6 +75,7 @@ class Receipt(NamedTuple):
 
 
 ENVELOPE = 1
+ADMIN_TRIES = 20  # rounds of `_write`'s tries for an administrative event, see `record_admin`
 
 
 def envelope(sealed: bytes, received: int, link: bytes, batch_id: str) -> bytes:
@@ -129,6 +133,9 @@ class CaseLog:
         self._lock = threading.Lock()
         # Moved on whenever a cache is dropped: a look-up begun before is not remembered.
         self._epoch = 0
+        # Set by the server: then every change of devices (and of the administration
+        # tables, `record_admin`) is also an event of the administrative log.
+        self.admin: AdminSealer | None = None
         self.generations = Generations()
         self.generations.listen(DEVICES, self._drop_devices)
         self.generations.listen(ERASURES, self._drop_keys)
@@ -155,15 +162,47 @@ class CaseLog:
     def register_device(self, device_id: str, worker: str, signing_key: bytes, agreement_key: bytes) -> None:
         """Enroll a device of a worker with its public keys."""
         enrolled = to_micros(self.clock())
-        self.recorder.add_device(Device(device_id, worker, signing_key, agreement_key, enrolled, None))
+        device = Device(device_id, worker, signing_key, agreement_key, enrolled, None)
+        enrollment = change(
+            "device.enrolled", device=device_id, worker=worker, signing_key=signing_key, agreement_key=agreement_key
+        )
+        self.record_admin(enrollment, self.recorder.device_writes(device))
 
     def revoke_device(self, device_id: str) -> bool:
         """Refuse a device from now on; False when it is not enrolled."""
-        if self.device(device_id) is None:
+        known = self.device(device_id)
+        if known is None:
             return False
-        self.recorder.revoke_device(device_id, to_micros(self.clock()))
+        if known.revoked_at is not None:
+            return True
+        writes = self.recorder.revoke_writes(device_id, to_micros(self.clock()))
+        self.record_admin(change("device.revoked", device=device_id), writes)
         self._devices.pop(device_id, None)
         return True
+
+    def record_admin(self, c: Change, writes: Sequence[Write] = ()) -> None:
+        """Commit the rows of an administrative change together with its event in the
+        administrative log (`core.adminlog`), so the tree covers it; without the server's
+        sealer (a log used in memory, by tools and tests) the rows alone."""
+        if self.admin is None:
+            self.recorder.commit_writes(writes)
+            return
+        sealed, seal = self.admin(c, self.clock())
+        # Every server process appends to the one administrative stream, so two of them
+        # claim its next sequence more often than a case's: a lost race is tried again
+        # after a random pause, until one of them is clearly stuck.
+        for attempt in range(ADMIN_TRIES):
+            try:
+                self._write([([sealed], seal)], (), writes)
+                return
+            except VersionConflict:
+                if attempt == ADMIN_TRIES - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # noqa: S311 (a pause, no secret)
+
+    def admin_events(self) -> int:
+        """How many events the administrative log holds."""
+        return self.head(ADMIN_STREAM)[0]
 
     def device(self, device_id: str) -> Device | None:
         """An enrolled device, revoked or not; None when unknown."""
@@ -337,16 +376,28 @@ class CaseLog:
         for group, group_seal in groups:
             if len(group_seal.batch_id.encode()) > 255:
                 raise InvalidInput("a batch id is at most 255 bytes")
+            if any(e.header.case_id == ADMIN_STREAM or e.topic == ADMIN_TOPIC for e in group):
+                raise InvalidInput("the administrative log is written by the server alone, never in a batch")
             if verify:
                 self.check_seal(group, group_seal)
             elif not {e.digest for e in group} <= set(group_seal.digests):
                 raise SignatureInvalid(f"batch {group_seal.batch_id} does not cover the events appended with it")
+        return self._write(groups, new_keys, expect=expect)
+
+    def _write(
+        self,
+        groups: Sequence[tuple[Sequence[SealedEvent], BatchSeal]],
+        new_keys: Sequence[CaseKey],
+        writes: Sequence[Write] = (),
+        *,
+        expect: Mapping[str, int] | None = None,
+    ) -> list[Receipt]:
         with self._lock:
             for attempt in range(5):
                 try:
                     # First try optimistically, as if every event were new: the unique
                     # event index refuses a duplicate, and only then do we look them up.
-                    return self._append(groups, new_keys, look_up=attempt > 0, expect=expect or {})
+                    return self._append(groups, new_keys, writes, look_up=attempt > 0, expect=expect or {})
                 except IntegrityError:
                     self._heads.clear()
                     if attempt == 4:
@@ -357,6 +408,7 @@ class CaseLog:
         self,
         groups: Sequence[tuple[Sequence[SealedEvent], BatchSeal]],
         new_keys: Sequence[CaseKey],
+        writes: Sequence[Write],
         *,
         look_up: bool,
         expect: Mapping[str, int],
@@ -371,9 +423,16 @@ class CaseLog:
         staged = self._stage(groups, existing, to_micros(self.clock()), expect)
         keys = [(k.case_id, k.key_id, self.kek.wrap(k)) for k in new_keys if not self.has_key(k.case_id)]
         positions: Sequence[int] = []
-        if staged.rows or keys:
+        # The rows an administrative event explains were committed with it, if it is here.
+        writes = writes if staged.rows else ()
+        if staged.rows or keys or writes:
             positions = self.recorder.append(
-                staged.rows, batches=staged.batches, index=staged.indexed, keys=keys, digests=staged.digests
+                staged.rows,
+                batches=staged.batches,
+                index=staged.indexed,
+                keys=keys,
+                digests=staged.digests,
+                writes=writes,
             )
         self._heads.update(staged.heads)
         return self._receipts(ids, existing, staged, positions)

@@ -102,12 +102,14 @@ class LogStore(Protocol):
         index: Sequence[tuple[str, str, int]] = (),
         keys: Sequence[tuple[str, str, bytes]] = (),
         digests: Sequence[bytes] = (),
+        writes: Sequence[Write] = (),
     ) -> list[int]:
         """Store case events with their batch seals, event index rows and new wrapped keys,
         in one transaction, each a leaf of the log's Merkle tree; the events' global
         positions. `digests`, when given, are the SHA-256 of each row's sealed bytes (the
-        log has them already; the tree's leaves need them). IntegrityError when a case
-        sequence or an event id is taken."""
+        log has them already; the tree's leaves need them). `writes` go in the same
+        transaction (the table rows an administrative event explains). IntegrityError when
+        a case sequence or an event id is taken."""
         ...
 
     def max_position(self) -> int:
@@ -119,7 +121,8 @@ class LogStore(Protocol):
         ...
 
     def read(self, after: int, limit: int) -> list[EventRow]:
-        """Events after a global position, in log order."""
+        """Events after a global position, in log order, without the administrative log's
+        (`core.adminlog`): what views and reports of cases follow."""
         ...
 
     def case_events(self, case_id: str, after: int = 0, upto: int | None = None) -> list[EventRow]:
@@ -242,8 +245,16 @@ class LogStore(Protocol):
         """Enroll a device."""
         ...
 
+    def device_writes(self, device: Device) -> list[Write]:
+        """The statements that enroll a device, to commit with its administrative event."""
+        ...
+
     def revoke_device(self, device_id: str, at: int) -> None:
         """Mark a device revoked, unless it was already."""
+        ...
+
+    def revoke_writes(self, device_id: str, at: int) -> list[Write]:
+        """The statements that revoke a device, to commit with its administrative event."""
         ...
 
     def device(self, device_id: str) -> Device | None:

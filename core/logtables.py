@@ -22,6 +22,7 @@ from core.generations import ASSIGNMENTS, DEVICES, ERASURES, KINDS
 from core.leaf import leaf_hashes
 from core.logstore import Device, EventRow, Row, StoredKey, StoredRow, Write
 from core.merkle import Frontier
+from core.sealing import ADMIN_TOPIC
 from core.signing import BatchSeal
 from core.treerows import BLOCK, BLOCK_LEVEL, block_of, leaves_of, low_nodes, runs
 
@@ -154,8 +155,12 @@ def write_extras(
     batches: Sequence[Sequence[Any]] = (),
     index: Sequence[Sequence[Any]] = (),
     keys: Sequence[Sequence[Any]] = (),
+    writes: Sequence[tuple[str, Sequence[Any]]] = (),
 ) -> None:
-    """Write the batch seal, event index and new case keys that travel with an append."""
+    """Write the batch seal, event index and new case keys that travel with an append,
+    and the rows an administrative event explains (`core.adminlog`)."""
+    for statement, params in writes:
+        execute_many(statement, [params])
     if batches:
         execute_many(t.insert_batch(), batches)
     if index:
@@ -236,8 +241,8 @@ class LogQueries(ABC):
         p, position = self.tables.p, self.position
         return self.run(
             f"SELECT {position}, originator_version, state FROM {self.events_table} "
-            f"WHERE {position}>{p} ORDER BY {position} LIMIT {p}",
-            (after, limit),
+            f"WHERE {position}>{p} AND topic<>{p} ORDER BY {position} LIMIT {p}",
+            (after, ADMIN_TOPIC, limit),
         )
 
     def case_events(self, case_id: str, after: int = 0, upto: int | None = None) -> list[EventRow]:
@@ -611,25 +616,30 @@ class LogQueries(ABC):
 
     # -- devices -----------------------------------------------------------------------
     def add_device(self, device: Device) -> None:
+        self.commit_writes(self.device_writes(device))
+
+    def device_writes(self, device: Device) -> list[Write]:
         t = self.tables
         d = device
-        self.run(
-            f"INSERT INTO {t.devices} ({self._DEVICE}) VALUES ({t.p},{t.p},{t.p},{t.p},{t.p},{t.p})",
-            (d.device_id, d.worker, d.signing_key, d.agreement_key, d.enrolled_at, d.revoked_at),
-            commit=True,
-        )
+        return [
+            (
+                f"INSERT INTO {t.devices} ({self._DEVICE}) VALUES ({t.p},{t.p},{t.p},{t.p},{t.p},{t.p})",
+                (d.device_id, d.worker, d.signing_key, d.agreement_key, d.enrolled_at, d.revoked_at),
+            )
+        ]
 
     def revoke_device(self, device_id: str, at: int) -> None:
+        self.commit_writes(self.revoke_writes(device_id, at))
+
+    def revoke_writes(self, device_id: str, at: int) -> list[Write]:
         t = self.tables
-        self.commit_writes(
-            [
-                (
-                    f"UPDATE {t.devices} SET revoked_at={t.p} WHERE device_id={t.p} AND revoked_at IS NULL",
-                    (at, device_id),
-                ),
-                (t.bump(), (DEVICES,)),
-            ]
-        )
+        return [
+            (
+                f"UPDATE {t.devices} SET revoked_at={t.p} WHERE device_id={t.p} AND revoked_at IS NULL",
+                (at, device_id),
+            ),
+            (t.bump(), (DEVICES,)),
+        ]
 
     def device(self, device_id: str) -> Device | None:
         t = self.tables

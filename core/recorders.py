@@ -133,7 +133,12 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         write_extras(
-            c.executemany, self.tables, kwargs.get("batches", ()), kwargs.get("index", ()), kwargs.get("keys", ())
+            c.executemany,
+            self.tables,
+            kwargs.get("batches", ()),
+            kwargs.get("index", ()),
+            kwargs.get("keys", ()),
+            kwargs.get("writes", ()),
         )
         if not stored_events:
             return []
@@ -163,6 +168,7 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
         index: Sequence[tuple[str, str, int]] = (),
         keys: Sequence[tuple[str, str, bytes]] = (),
         digests: Sequence[bytes] = (),
+        writes: Sequence[Write] = (),
     ) -> list[int]:
         """Insert case events given as rows, with the extras, in one transaction.
 
@@ -170,7 +176,7 @@ class SQLiteCaseLogRecorder(LogQueries, SQLiteApplicationRecorder):
         this is the server's ingest path. Returns the notification ids (positions).
         """
         with self.datastore.transaction(commit=True) as c:
-            write_extras(c.executemany, self.tables, batches, index, keys)
+            write_extras(c.executemany, self.tables, batches, index, keys, writes)
             if not rows:
                 return []
             c.executemany(
@@ -297,7 +303,7 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
         return {k: v for k, v in params.items() if k in ("dbname", "host", "port", "user", "password")}
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        extras = (kwargs.get("batches", ()), kwargs.get("index", ()), kwargs.get("keys", ()))
+        extras = (kwargs.get("batches", ()), kwargs.get("index", ()), kwargs.get("keys", ()), kwargs.get("writes", ()))
         write_extras(lambda s, p: curs.executemany(s, p), self.tables, *extras)
         super()._insert_events(curs, stored_events, **kwargs)
 
@@ -330,6 +336,7 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
         index: Sequence[tuple[str, str, int]] = (),
         keys: Sequence[tuple[str, str, bytes]] = (),
         digests: Sequence[bytes] = (),
+        writes: Sequence[Write] = (),
     ) -> list[int]:
         """Insert case events given as rows, with the extras, in one transaction."""
         ids: dict[str, UUID] = {}
@@ -337,7 +344,9 @@ class PostgresCaseLogRecorder(LogQueries, PostgresApplicationRecorder):
             StoredEvent(ids.get(case_id) or ids.setdefault(case_id, UUID(case_id)), seq, topic, state)
             for case_id, seq, topic, state in rows
         ]
-        return list(self.insert_events(stored, batches=batches, index=index, keys=keys, digests=digests) or [])
+        return list(
+            self.insert_events(stored, batches=batches, index=index, keys=keys, digests=digests, writes=writes) or []
+        )
 
     def run(self, statement: str, params: Sequence[Any] = (), *, commit: bool = False) -> list[tuple[Any, ...]]:
         """Run one statement; rows as tuples."""

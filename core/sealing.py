@@ -30,6 +30,8 @@ from core.keys import NONCE, CaseKey
 from core.records import Record
 
 FORMAT = 1
+ADMIN_TOPIC = "admin.change"
+"""The type of the administrative log's events (`core.adminlog`): not a case event."""
 _TOPICS = frozenset(cls.TOPIC for cls in all_event_classes())
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -148,7 +150,7 @@ def parse(raw: bytes, digest: bytes | None = None) -> SealedEvent:
     ):
         raise CodecError("a sealed event must be [1, header, nonce, ciphertext]")
     header = _unpack_header(outer[1])
-    if header.topic not in _TOPICS:
+    if header.topic not in _TOPICS and header.topic != ADMIN_TOPIC:
         event_class(header.topic)  # unknown types are refused here, before anything is stored
     sealed = _sealed(bytes(raw), header, outer[1], outer[2], outer[3])
     if digest is not None:
@@ -182,6 +184,17 @@ def seal(event: CaseEvent, key: CaseKey | None) -> SealedEvent:
         ciphertext = key.aead.encrypt(nonce, msgpack.packb(event.payload()), header_raw)
     raw = msgpack.packb([FORMAT, header_raw, nonce, ciphertext])
     return SealedEvent(raw, header, header_raw, nonce, ciphertext)
+
+
+def seal_in_clear(header: Header, payload: bytes) -> SealedEvent:
+    """Seal an administrative event (`core.adminlog`) without encryption: it holds ids,
+    departments, roles and public keys, no personal data, and an auditor reads it
+    without any key. Its payload travels where a case event's ciphertext does."""
+    if header.topic != ADMIN_TOPIC:
+        raise CodecError("only administrative events are sealed in the clear")
+    header_raw = _pack_header(header)
+    raw = msgpack.packb([FORMAT, header_raw, b"", payload])
+    return SealedEvent(raw, header, header_raw, b"", payload)
 
 
 def open_sealed(sealed: SealedEvent, key: CaseKey | None) -> CaseEvent:

@@ -5,18 +5,28 @@ payload, a removed or reordered event shows as a broken link or a gap, reported 
 case and position. Every event's digest must be in a batch manifest that its device
 signed (one signature check per batch). Verification needs no case key: an erased case
 still verifies.
+
+Given the server's own signing key (from its key file, not from the database), the
+device of every batch is the one the administrative log enrolled (`core.accounts`), not
+whatever the devices table says, and rows of the administration tables that no
+administrative event accounts for are reported too (case id empty, position 0).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from core.accounts import Accounts, WorkerRow
+from core.adminlog import ADMIN_STREAM, ADMIN_TOPIC, read_change
 from core.chain import genesis, next_link
 from core.errors import CodecError, SignatureInvalid
 from core.log import CaseLog, unpack_envelope
 from core.logstore import StoredRow
-from core.sealing import parse
+from core.sealing import SealedEvent, parse
+
+Checked = tuple[set[bytes], str] | str
+"""A batch's digests and device when its signature verifies; why not otherwise."""
 
 
 @dataclass(frozen=True)
@@ -44,12 +54,26 @@ class Report:
         return not self.problems
 
 
-def verify(log: CaseLog, progress: Callable[[int, int], None] | None = None) -> Report:
-    """Check every event of the log; the report lists each problem found."""
+def verify(
+    log: CaseLog,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    server_key: bytes | None = None,
+    workers: Sequence[WorkerRow] = (),
+    departments: Sequence[str] = (),
+) -> Report:
+    """Check every event of the log; the report lists each problem found.
+
+    With `server_key`, batches are checked against the administrative log's devices and
+    the devices table, `workers` and `departments` against its events; without, against
+    the devices table (a log used by tools, with no administrative log)."""
     report = Report()
     total = log.max_position()
     heads: dict[str, tuple[int, bytes]] = {}
-    batches: dict[str, tuple[set[bytes], str] | None] = {}
+    batches: dict[str, Checked] = {}
+    accounts = None if server_key is None else Accounts(server_key)
+    if accounts is not None:
+        _take_found(log, accounts)
     indexed = log.recorder.event_index()
     after = 0
     while True:
@@ -58,11 +82,14 @@ def verify(log: CaseLog, progress: Callable[[int, int], None] | None = None) -> 
             break
         for row in rows:
             after = row.position
-            report.events += 1
-            _check_event(log, row, report, heads, batches, indexed)
+            report.events += row.topic != ADMIN_TOPIC  # case events; the administrative log apart
+            _check_event(log, row, report, heads, batches, indexed, accounts)
         if progress:
             progress(after, total)
-    report.cases = len(heads)
+    report.cases = len(heads) - (ADMIN_STREAM in heads)
+    if accounts is not None:
+        unaccounted = accounts.unaccounted(log.devices(), workers, departments)
+        report.problems += [Problem("", 0, 0, msg) for msg in unaccounted]
     for case_id, seq in _index_heads(indexed).items():
         if heads.get(case_id, (0, b""))[0] < seq:
             report.problems.append(
@@ -77,8 +104,9 @@ def _check_event(
     row: StoredRow,
     report: Report,
     heads: dict[str, tuple[int, bytes]],
-    batches: dict[str, tuple[set[bytes], str] | None],
+    batches: dict[str, Checked],
     indexed: dict[str, tuple[str, int]],
+    accounts: Accounts | None = None,
 ) -> None:
     """Check one stored event against the chain so far, the index and its batch's seal."""
     case_id, seq = row.case_id, row.seq
@@ -112,17 +140,50 @@ def _check_event(
     heads[case_id] = (seq, stored_link)
     # Signature: the digest is in a manifest its device signed.
     if batch_id not in batches:
-        batches[batch_id] = _check_batch(log, batch_id)
-        report.batches += 1
+        batches[batch_id] = _check_batch(log, batch_id, accounts, row.position)
+        report.batches += row.topic != ADMIN_TOPIC  # the devices' batches; the server's own apart
     checked = batches[batch_id]
-    if checked is None:
-        flag(f"batch {batch_id} is missing or its signature does not verify")
+    if isinstance(checked, str):
+        flag(checked)
         return
     digests, device_id = checked
     if digest not in digests:
         flag("the event is not among the events its device signed")
-    if sealed.header.device != device_id:
+    elif sealed.header.device != device_id:
         flag(f"the event claims device {sealed.header.device} but batch was signed by {device_id}")
+    elif accounts is not None and (ADMIN_STREAM in (case_id, sealed.case_id) or sealed.topic == ADMIN_TOPIC):
+        _account(accounts, sealed, row.position, device_id, flag)
+
+
+def _account(
+    accounts: Accounts, sealed: SealedEvent, position: int, device_id: str, flag: Callable[[str], None]
+) -> None:
+    """Take a signed event of the administrative log into account; flag one that is not
+    an administrative change sealed by the server."""
+    if device_id != "server" or sealed.topic != ADMIN_TOPIC:
+        flag(f"an event of type {sealed.topic} by device {device_id} is in the administrative log")
+        return
+    try:
+        accounts.apply(read_change(sealed), position)
+    except CodecError as exc:
+        flag(f"the administrative event cannot be read: {exc}")
+
+
+def _take_found(log: CaseLog, accounts: Accounts) -> None:
+    """Take the "as found" events that open the administrative log (`server.accounts.adopt`)
+    as true from the log's start: an older data folder's batches, stored before them,
+    were signed by the devices they account for. Only an event in a batch the server's
+    key signed counts; the replay flags any other."""
+    try:
+        for le in log.case_events(ADMIN_STREAM):
+            c = read_change(le.sealed)
+            seal = log.batch(le.batch_id)
+            if not c["as_found"] or seal is None or le.sealed.digest not in seal.digests:
+                return
+            seal.verify(accounts.server_key)
+            accounts.found(c)
+    except (CodecError, SignatureInvalid):
+        return
 
 
 def _index_heads(indexed: dict[str, tuple[str, int]]) -> dict[str, int]:
@@ -132,15 +193,21 @@ def _index_heads(indexed: dict[str, tuple[str, int]]) -> dict[str, int]:
     return heads
 
 
-def _check_batch(log: CaseLog, batch_id: str) -> tuple[set[bytes], str] | None:
+def _check_batch(log: CaseLog, batch_id: str, accounts: Accounts | None, position: int) -> Checked:
     seal = log.batch(batch_id)
     if seal is None:
-        return None
-    device = log.device(seal.device_id)
-    if device is None:
-        return None
+        return f"batch {batch_id} is missing"
+    if accounts is not None:
+        key = accounts.signing_key(seal.device_id, position, batch_id)
+        if isinstance(key, str):
+            return key
+    else:
+        device = log.device(seal.device_id)
+        if device is None:
+            return f"batch {batch_id} was signed by device {seal.device_id}, which is not enrolled"
+        key = device.signing_key
     try:
-        seal.verify(device.signing_key)
+        seal.verify(key)
     except SignatureInvalid:
-        return None
+        return f"batch {batch_id} is not signed by device {seal.device_id}"
     return set(seal.digests), seal.device_id

@@ -173,6 +173,7 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/admin/workers", admin.add_worker, methods=["POST"]),
     Route("/v1/admin/workers/{worker}/tokens", admin.issue_worker_token, methods=["POST"]),
     Route("/v1/admin/workers/{worker}/tokens/revoke", admin.revoke_worker_tokens, methods=["POST"]),
+    Route("/v1/admin/workers/{worker}/change", admin.change_worker_route, methods=["POST"]),
     Route("/v1/admin/workers/{worker}/disable", admin.disable_worker, methods=["POST"]),
     Route("/v1/admin/devices", admin.list_devices, methods=["GET"]),
     Route("/v1/admin/devices/enrollments", admin.enroll_device, methods=["POST"]),

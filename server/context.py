@@ -21,11 +21,13 @@ from urllib.parse import unquote
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core.adminlog import AdminSealer
 from core.embedded import SQLITE_PREFIX, private_files
 from core.errors import ConfigurationError
 from core.keys import DeviceKeys, KeyEncryptionKey
 from core.log import CaseLog
 from core.storage import close_recorder, open_recorder, schema_lock
+from server.accounts import adopt
 from server.metrics import Metrics
 from server.settings import CONFIG_FILE, Settings, load, write_config
 from server.store import ADMIN, AdminStore
@@ -129,6 +131,8 @@ class ServerContext:
             # A log from before the Merkle tree gains it here, in one pass; afterwards a no-op.
             log.recorder.grow_tree_from_log()
             store = AdminStore(log, settings.token_lifetime_seconds)
+            log.admin = AdminSealer(server_keys.signing)
+            adopt(log, store)  # a folder from before the administrative log: its rows as found
             if log.device(SERVER_ID) is None:
                 log.register_device(SERVER_ID, SERVER_ID, server_keys.signing_public, server_keys.agreement_public)
         ca_file = settings.ca_cert or settings.cert

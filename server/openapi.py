@@ -236,6 +236,13 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     _admin(
         "post",
+        "/v1/admin/workers/{worker}/change",
+        "give a worker another role or department (an event of the administrative log)",
+        _obj(worker=WORKER),
+        body=_json(_obj(role=S, department=S)),
+    ),
+    _admin(
+        "post",
         "/v1/admin/workers/{worker}/disable",
         "disable a worker: their tokens and laptops are refused at once",
         _obj(worker=S, disabled=B, changed=B),

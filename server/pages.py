@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from core.errors import AccessLogUnwritable, TovholderError
-from core.verify import verify
+from server.accounts import verify_accounted
 from server.context import ServerContext
 from server.errors import Forbidden, Unauthorized, status_of
 from server.reading.queries import (
@@ -241,7 +241,7 @@ async def audit_case_page(request: Request, ctx: ServerContext, r: Reading, who:
 @page
 async def audit_verify(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
     _auditor(who)
-    report = await run_in_threadpool(verify, ctx.log)
+    report = await run_in_threadpool(verify_accounted, ctx.log, ctx.store, ctx.server_keys.signing_public)
     return render("verify.html", who=who, report=report_json(report))
 
 

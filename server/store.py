@@ -3,7 +3,9 @@
 It lives in the log's database (tables prefixed ``admin_``) so a server instance needs
 one connection string. Tokens and enrollment codes are stored only as SHA-256 digests of
 random values: a copy of the database lets no one act as a worker. Devices themselves
-are the log's (`CaseLog.register_device`), since `audit verify` needs their keys.
+are the log's (`CaseLog.register_device`), since `audit verify` needs their keys. Every
+change of departments and workers is committed with its event in the administrative log
+(`CaseLog.record_admin`, `core.adminlog`), which `audit verify` holds the rows against.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.adminlog import change
 from core.departments import DEFAULT_DEPARTMENTS, Department, Directory, check_department_id
 from core.errors import InvalidInput
 from core.events import ROLES
@@ -138,11 +141,12 @@ class AdminStore:
                 json.dumps(list(dept.legal_areas)),
                 int(dept.disability_model),
             )
-            self.log.recorder.commit_writes(
+            self.log.record_admin(
+                change("department.added", department=dept.id, authority=dept.authority),
                 [
                     (f"INSERT INTO {self.t_departments} VALUES ({p},{p},{p},{p},{p})", row),
                     (self.log.tables.bump(), (DEPARTMENTS,)),
-                ]
+                ],
             )
             self._directory = None
 
@@ -194,16 +198,49 @@ class AdminStore:
         with self._lock:
             if worker_id == ADMIN or self._run(f"SELECT 1 FROM {self.t_workers} WHERE id={p}", (worker_id,)):
                 raise Conflict(f"worker {worker_id} already exists")
-            self._run(
-                f"INSERT INTO {self.t_workers} VALUES ({p},{p},{p},{p})",
-                (worker_id, department, role, int(time.time())),
-                commit=True,
+            self.log.record_admin(
+                change("worker.added", worker=worker_id, department=department, role=role),
+                [
+                    (
+                        f"INSERT INTO {self.t_workers} VALUES ({p},{p},{p},{p})",
+                        (worker_id, department, role, int(time.time())),
+                    )
+                ],
             )
         return self.issue_token(worker_id)
+
+    def change_worker(self, worker_id: str, *, department: str | None = None, role: str | None = None) -> WorkerRecord:
+        """Move a worker to another department or give them another role, in every server
+        process before its next request; NotFound for an unknown worker, InvalidInput for
+        an unknown role or department."""
+        record = self.worker(worker_id)
+        if record is None:
+            raise NotFound(f"no worker {worker_id}")
+        changed = WorkerRecord(worker_id, department or record.department, role or record.role)
+        if changed.role not in WORKER_ROLES:
+            raise InvalidInput(f"a worker's role is one of {', '.join(WORKER_ROLES)}")
+        if changed.department not in self.directory(fresh=True):
+            raise InvalidInput(f"unknown department {changed.department!r}; add it first")
+        p = self.p
+        self.log.record_admin(
+            change("worker.changed", worker=worker_id, department=changed.department, role=changed.role),
+            [
+                (
+                    f"UPDATE {self.t_workers} SET department={p}, role={p} WHERE id={p}",
+                    (changed.department, changed.role, worker_id),
+                ),
+                (self.log.tables.bump(), (ACCOUNTS,)),
+            ],
+        )
+        return changed
 
     def worker(self, worker_id: str) -> WorkerRecord | None:
         rows = self._run(f"SELECT id, department, role FROM {self.t_workers} WHERE id={self.p}", (worker_id,))
         return WorkerRecord(*rows[0]) if rows else None
+
+    def disabled_workers(self) -> set[str]:
+        """The ids of every disabled worker."""
+        return {r[0] for r in self._run(f"SELECT id FROM {self.t_disabled}")}
 
     def workers(self) -> list[WorkerRecord]:
         return [WorkerRecord(*r) for r in self._run(f"SELECT id, department, role FROM {self.t_workers} ORDER BY id")]
@@ -264,7 +301,8 @@ class AdminStore:
         if self.disabled(worker_id):
             return False
         p = self.p
-        self.log.recorder.commit_writes(
+        self.log.record_admin(
+            change("worker.disabled", worker=worker_id),
             [
                 (
                     f"INSERT INTO {self.t_disabled} VALUES ({p},{p}) ON CONFLICT (id) DO NOTHING",
@@ -272,7 +310,7 @@ class AdminStore:
                 ),
                 (f"DELETE FROM {self.t_tokens} WHERE subject={p}", (worker_id,)),
                 (self.log.tables.bump(), (ACCOUNTS,)),
-            ]
+            ],
         )
         return True
 

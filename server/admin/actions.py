@@ -94,6 +94,16 @@ def issue_token(ctx: ServerContext, worker: str) -> dict[str, Any]:
     return {"worker": worker, "token": token, "expires_at": int(ctx.store.wallclock()) + ctx.store.token_lifetime}
 
 
+def change_worker(ctx: ServerContext, worker: str, department: str | None, role: str | None) -> dict[str, Any]:
+    """Give a worker another role or move them to another department (an event of the
+    administrative log); NotFound for an unknown worker, InvalidInput for an unknown role
+    or department or when neither is given."""
+    if not department and not role:
+        raise InvalidInput("a change of a worker names a new role, a new department or both")
+    changed = ctx.store.change_worker(worker, department=department, role=role)
+    return {"worker": changed.__dict__}
+
+
 def revoke_tokens(ctx: ServerContext, worker: str) -> dict[str, Any]:
     """Revoke every token of a worker (or of ``admin``): refused at once, in every server
     process; NotFound for an unknown worker."""

@@ -6,14 +6,17 @@ and pulls what is imported. The events are judged by the push's own rules
 (`server.syncing.push`): rejected with the rule's sentence, duplicates recognised (a
 file imported twice stores nothing twice), clashes accepted and flagged. They keep the
 device that recorded and signed them: their sealed headers name it, and no byte of them
-can change. `--dry-run` lists what the file holds (cases, event kinds, times, whether
-the log holds each already) and stores nothing; it opens no payload.
+can change. An import is an event of the administrative log (`core.adminlog`) naming the
+file's batches, so `audit verify` accepts them from a revoked device. `--dry-run` lists
+what the file holds (cases, event kinds, times, whether the log holds each already) and
+stores nothing; it opens no payload.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from core.adminlog import change
 from core.errors import InvalidInput, UnknownReference
 from core.logstore import Device
 from core.sealing import parse
@@ -65,10 +68,15 @@ def import_outbox(ctx: ServerContext, raw: bytes, worker_id: str, new_device: st
     """Judge and store the file's batches in order, as pushes of the device that signed it."""
     handover = decode_handover(raw)
     old, worker = _checked(ctx, handover, worker_id, new_device)
+    pushes = handover.pushes()
+    # The administrative log names the batches stored after the device's revocation on
+    # purpose, before they are stored; `audit verify` holds each to this import.
+    batches = [push.seal.batch_id for push in pushes]
+    ctx.log.record_admin(change("outbox.imported", device=old.device_id, batches=batches))
     counts = {"accepted": 0, "duplicate": 0}
     rejected: list[dict[str, str]] = []
     conflicts: list[str] = []
-    for push in handover.pushes():
+    for push in pushes:
         answer = ctx.push.push(push, old.device_id, worker, handed_over=True)
         for r in answer.results:
             if r.status == "rejected":

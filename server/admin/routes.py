@@ -3,6 +3,7 @@ device enrollment and revocation, case assignments.
 
     GET, POST /v1/admin/departments                      list, add a department
     GET, POST /v1/admin/workers                          list, add a worker (token shown once)
+    POST /v1/admin/workers/{worker}/change               another role or department for a worker
     GET /v1/admin/devices                                the enrolled laptops
     POST /v1/admin/devices/enrollments                   a one-time enrollment code
     POST /v1/admin/devices/{device}/revoke               a laptop that may no longer sync
@@ -26,6 +27,7 @@ from core.departments import Department
 from core.errors import InvalidInput
 from server.admin.actions import (
     assign,
+    change_worker,
     department_json,
     device_json,
     disable,
@@ -148,6 +150,14 @@ async def issue_worker_token(request: Request) -> Response:
 
 async def revoke_worker_tokens(request: Request) -> Response:
     return await _admin_act(request, revoke_tokens, request.path_params["worker"])
+
+
+async def change_worker_route(request: Request) -> Response:
+    payload = await _body(request)
+    fields = [payload.get(name) for name in ("department", "role")]
+    if any(v is not None and not isinstance(v, str) for v in fields):
+        raise InvalidInput("worker change: 'department' and 'role' are strings when given")
+    return await _admin_act(request, change_worker, request.path_params["worker"], *[v or "" for v in fields])
 
 
 async def disable_worker(request: Request) -> Response:

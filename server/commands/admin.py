@@ -23,6 +23,7 @@ from core.console import emit, fail
 from core.departments import Department
 from server.admin.actions import (
     assign,
+    change_worker,
     department_json,
     device_json,
     disable,
@@ -108,6 +109,18 @@ def _worker_token(args: argparse.Namespace) -> int:
     emit(result, as_json=args.json, title="token issued")
     if not args.json:
         print("The token is shown only this once; hand it to the worker.", file=sys.stderr)
+    return 0
+
+
+def _worker_change(args: argparse.Namespace) -> int:
+    result = perform(
+        args,
+        lambda ctx: change_worker(ctx, args.id, args.department, args.role),
+        "POST",
+        f"/v1/admin/workers/{args.id}/change",
+        {"department": args.department, "role": args.role},
+    )
+    emit(result["worker"], as_json=args.json, title="worker changed")
     return 0
 
 
@@ -258,6 +271,11 @@ def _workers(kinds: Any, common: argparse.ArgumentParser) -> None:
     p = worker.add_parser("token", parents=[common], help="issue a fresh token of a worker (or of admin); printed once")
     p.add_argument("id", help="the worker's id, or admin")
     p.set_defaults(func=_worker_token)
+    p = worker.add_parser("change", parents=[common], help="give a worker another role or department")
+    p.add_argument("id")
+    p.add_argument("--department", help="the worker's new department")
+    p.add_argument("--role", help="the worker's new role")
+    p.set_defaults(func=_worker_change)
     p = worker.add_parser(
         "disable", parents=[common], help="disable a worker who left: their tokens and laptops are refused at once"
     )

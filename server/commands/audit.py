@@ -20,7 +20,7 @@ from urllib.parse import quote
 from core.archive import load_private_key, open_archive
 from core.console import emit, fail
 from core.console import progress as progress_bar
-from core.verify import verify
+from server.accounts import verify_accounted
 from server.commands.heads import register as register_heads
 from server.commands.heads import verify_heads
 from server.commands.targets import local, remote, target_options, token_from_env
@@ -49,7 +49,12 @@ def _verify_local(data_dir: str, show_progress: bool) -> dict[str, Any]:
     try:
         with progress_bar(show_progress) as bar:
             task = bar.add_task("verifying the log", total=ctx.log.max_position() or 1)
-            report = verify(ctx.log, lambda done, total: bar.update(task, completed=done, total=total or 1))
+            report = verify_accounted(
+                ctx.log,
+                ctx.store,
+                ctx.server_keys.signing_public,
+                lambda done, total: bar.update(task, completed=done, total=total or 1),
+            )
     finally:
         ctx.close()
     return report_json(report)

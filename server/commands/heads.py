@@ -3,7 +3,8 @@
 The export holds every head the server signed and the head key's public key, in JSON an
 auditor can keep elsewhere. The check proves the current log extends every head in a
 file: on a data folder (``--dir``) by rebuilding the tree from the stored events
-(`core.treeaudit`), naming the first position that differs; against a running server
+(`core.treeaudit`), naming the first position that differs, and holding every batch
+against the device the administrative log had enrolled then (`core.accounts`); against a running server
 (``--server``) by asking a consistency proof from each head to the server's current one.
 """
 
@@ -20,6 +21,7 @@ from core.errors import SignatureInvalid
 from core.tree import LogTree
 from core.treeaudit import check_heads
 from core.treehead import TreeHead
+from server.accounts import verify_accounted
 from server.commands.targets import local, remote
 from server.context import ServerContext
 from server.proofs import head_json
@@ -89,12 +91,18 @@ def verify_heads(args: argparse.Namespace) -> int:
 
         def act(ctx: ServerContext) -> dict[str, Any]:
             report = check_heads(ctx.log.recorder, heads, public_key)
+            # The heads vouch for the tree, the administrative log for who signed its batches.
+            signed = verify_accounted(ctx.log, ctx.store, ctx.server_keys.signing_public)
+            problems = report.problems + [
+                f"position {p.position}: {p.problem}" if p.position else p.problem for p in signed.problems
+            ]
+            first = next((p.position for p in signed.problems if p.position), None)
             return {
-                "ok": report.ok,
+                "ok": not problems,
                 "heads": report.heads,
                 "events": report.events,
-                "position": report.position,
-                "problems": report.problems,
+                "position": report.position if report.position is not None else first,
+                "problems": problems,
             }
 
         result = local(args, act)

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from core.errors import InvalidInput
-from core.verify import verify
+from server.accounts import verify_accounted
 from server.auth import principal
 from server.errors import Forbidden
 from server.reading.queries import (
@@ -88,7 +88,7 @@ async def audit_verify(request: Request) -> Response:
     who = await run_in_threadpool(principal, ctx, request)
     if who.role not in AUDIT_ROLES:
         raise Forbidden("verifying the log needs an auditor's or administrator's token")
-    report = await run_in_threadpool(verify, ctx.log)
+    report = await run_in_threadpool(verify_accounted, ctx.log, ctx.store, ctx.server_keys.signing_public)
     return JSONResponse(report_json(report))
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core import events as ev
+from core.adminlog import ADMIN_STREAM, AdminSealer, change, read_change
 from core.errors import DecryptionError, KeyNotHeld, SignatureInvalid
 from core.keys import DeviceKeys, KeyEncryptionKey
 from core.log import CaseLog
@@ -102,3 +105,24 @@ def test_case_keys_are_held_only_wrapped_under_the_kek(make_log: MakeLog, device
     assert make_log(kek).case_key(a.case_id).secret == a.key.secret
     with pytest.raises(KeyNotHeld, match="no key is held for case"):
         stranger.case_key(ev.new_id())
+
+
+def test_two_server_processes_changing_the_administration_at_once_both_land_in_the_administrative_log(
+    make_log: MakeLog,
+) -> None:
+    """Both append to the one administrative stream: a lost race on its next sequence is
+    tried again, never turned into a refused enrollment or department."""
+    server_key = Ed25519PrivateKey.generate()
+    processes = [make_log(), make_log()]
+    for log in processes:
+        log.admin = AdminSealer(server_key)
+    names = [f"dept-{i}" for i in range(40)]
+
+    def add(i: int) -> None:
+        processes[i % 2].record_admin(change("department.added", department=names[i], authority="kommune"))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(add, range(len(names))))
+    stream = processes[0].case_events(ADMIN_STREAM)
+    assert sorted(read_change(le.sealed)["department"] for le in stream) == sorted(names)
+    assert [le.seq for le in stream] == list(range(1, len(names) + 1))

@@ -7,8 +7,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import IntegrityError
 
+from core.adminlog import AdminSealer, change
 from core.log import CaseLog, LoggedEvent
 from core.projection import ProjectionRunner, Write
 from tests.core.conftest import Devices, family
@@ -138,3 +140,25 @@ def test_a_view_that_never_followed_the_log_can_be_rebuilt(log: CaseLog) -> None
     view = EventsPerCase(log)
     assert ProjectionRunner(log, view, page=6).rebuild() == len(expected(log))
     assert view.rows(log) == expected(log)
+
+
+def test_a_view_moves_past_administrative_events_and_shows_no_lag_for_them(log: CaseLog, devices: Devices) -> None:
+    """The administrative log's events are leaves of the log but no view's rows: a view
+    caught up after them stands at the log's head, not at its last case event."""
+    log.admin = AdminSealer(Ed25519PrivateKey.generate())
+    view = EventsPerCase(log)
+    runner = ProjectionRunner(log, view, page=4)
+    runner.catch_up()
+    for name in ("north", "south", "east"):
+        log.record_admin(change("department.added", department=name, authority="kommune"))
+    assert runner.lag() == 3
+    assert runner.catch_up() == 0
+    assert runner.position == log.max_position() and runner.lag() == 0
+
+    more = family()
+    more.contact()
+    devices.push_case(log, more)
+    log.record_admin(change("department.added", department="west", authority="kommune"))
+    assert runner.catch_up() == len(more.events)
+    assert view.rows(log) == expected(log)
+    assert runner.position == log.max_position() and runner.lag() == 0

@@ -40,6 +40,7 @@ from client.laptop import Laptop
 from client.store import LaptopStore
 from client.sync import Syncer, SyncReport, enroll_laptop
 from core import events as ev
+from core.adminlog import ADMIN_TOPIC
 from core.archive import public_key_text
 from core.case import fold
 from core.sealing import parse
@@ -99,8 +100,10 @@ class Server:
             self.proc.wait()
 
     def event_count(self) -> int:
+        """How many case events the server stores (the administrative log's apart)."""
         with sqlite3.connect(self.folder / "log.db") as db:
-            return int(db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
+            found = db.execute("SELECT COUNT(*) FROM stored_events WHERE topic<>?", (ADMIN_TOPIC,)).fetchone()
+            return int(found[0])
 
 
 def tovholder(*argv: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -113,6 +116,13 @@ def tovholder(*argv: str, env: dict[str, str], check: bool = True) -> subprocess
 
 def as_json(done: subprocess.CompletedProcess[str]) -> Any:
     return json.loads(done.stdout)
+
+
+def audit_verify(folder: Path, env: dict[str, str], *extra: str) -> tuple[int, dict[str, Any]]:
+    """`tovholder audit verify --dir FOLDER --json` (with `extra` options, e.g. ``--heads
+    FILE``) as an auditor runs it: its exit status and its report."""
+    done = tovholder("audit", "verify", *extra, "--dir", str(folder), "--json", env=env, check=False)
+    return done.returncode, as_json(done)
 
 
 _STDOUT = threading.Lock()  # one in-process command at a time: each takes over sys.stdout

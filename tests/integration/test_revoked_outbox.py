@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.integration.conftest import Server, add_worker, admin, client, enroll_device, tovholder
+from tests.integration.conftest import Server, add_worker, admin, audit_verify, client, enroll_device, tovholder
 
 
 def test_a_revoked_laptops_outbox_is_exported_sealed_and_imported_once_under_the_new_device(
@@ -55,6 +55,12 @@ def test_a_revoked_laptops_outbox_is_exported_sealed_and_imported_once_under_the
     shown = tovholder("client", "--data", str(laptop), "case", "show", case_id, "--json", env=env).stdout
     assert "secret-note-about-housing" in shown
     assert client(laptop, env, "status")["pending"] == 0
+
+    # Signed by a device revoked before they were stored, the imported batches are
+    # accounted for by the administrative log: the audit holds them to the import.
+    server.kill()
+    status, report = audit_verify(server.folder, env)
+    assert status == 0, report["problems"]
 
 
 def test_an_outbox_file_from_another_workers_device_or_altered_is_refused_and_stores_nothing(

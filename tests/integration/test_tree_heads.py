@@ -8,10 +8,12 @@ import json
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from tests.integration.conftest import Server, client, enroll, tovholder
+from core.adminlog import ADMIN_TOPIC
+from tests.integration.conftest import Server, audit_verify, client, enroll, tovholder
 from tests.integration.test_caseload_pull import open_cases
 
 
@@ -20,7 +22,9 @@ def _delete_middle_event_and_relink(db_file: Path) -> int:
     as `core.chain` would have made them; the deleted event's position."""
     with sqlite3.connect(db_file) as db:
         case, position = db.execute(
-            "SELECT originator_id, rowid FROM stored_events WHERE originator_version=2 ORDER BY rowid LIMIT 1"
+            "SELECT originator_id, rowid FROM stored_events WHERE originator_version=2 AND topic<>? "
+            "ORDER BY rowid LIMIT 1",
+            (ADMIN_TOPIC,),
         ).fetchone()
         rows = db.execute(
             "SELECT rowid, originator_version, state FROM stored_events "
@@ -47,27 +51,32 @@ def _cut_last_event(db_file: Path) -> int:
     return int(position)
 
 
-def _verify(folder: Path, heads: Path, env: dict[str, str]) -> tuple[int, dict[str, object]]:
-    done = tovholder("audit", "verify", "--heads", str(heads), "--dir", str(folder), "--json", env=env, check=False)
-    return done.returncode, json.loads(done.stdout)
+def synced_office(server: Server, env: dict[str, str], tmp_path: Path, cases: int, events: int) -> dict[str, Any]:
+    """A coordinator's laptop enrolled in the office, its `cases` cases of `events` events
+    each synced; the sync's report."""
+    office = tmp_path / "office"
+    enroll(server, env, office, "w-mette", "adult-social", "coordinator")
+    open_cases(office, cases, events)
+    report: dict[str, Any] = client(office, env, "sync")
+    return report
 
 
 def test_an_auditor_who_kept_the_heads_names_each_rewrite_of_a_stopped_servers_log(
     server: Server, env: dict[str, str], tmp_path: Path
 ) -> None:
-    office = tmp_path / "office"
-    enroll(server, env, office, "w-mette", "adult-social", "coordinator")
-    open_cases(office, 2, 3)
-    assert client(office, env, "sync")["pushed"] == 2 * 5
+    assert synced_office(server, env, tmp_path, 2, 3)["pushed"] == 2 * 5
     token = env["TOVHOLDER_TOKEN"]
     head = httpx.get(f"{server.url}/v1/log/head", headers={"Authorization": f"Bearer {token}"}).json()
-    assert head["size"] == 10
     server.kill()
+    with sqlite3.connect(server.folder / "log.db") as db:
+        # Every stored event is a leaf: the administrative log's as well as the cases'.
+        assert head["size"] == db.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0]
+    assert server.event_count() == 10
     heads = tmp_path / "heads.json"
     tovholder("audit", "heads", "export", str(heads), "--dir", str(server.folder), env=env)
     assert json.loads(heads.read_text())["heads"][-1]["root"] == head["root"]
 
-    status, report = _verify(server.folder, heads, env)
+    status, report = audit_verify(server.folder, env, "--heads", str(heads))
     assert (status, report["ok"], report["position"]) == (0, True, None)
 
     edits = {"middle": _delete_middle_event_and_relink, "last": _cut_last_event}
@@ -75,7 +84,7 @@ def test_an_auditor_who_kept_the_heads_names_each_rewrite_of_a_stopped_servers_l
         copy = tmp_path / name
         shutil.copytree(server.folder, copy)
         position = edit(copy / "log.db")
-        status, report = _verify(copy, heads, env)
+        status, report = audit_verify(copy, env, "--heads", str(heads))
         assert status == 1, report
         assert report["position"] == position
         assert f"position {position}" in str(report["problems"])

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from core import events as ev
+from core.adminlog import ADMIN_TOPIC
 from core.log import envelope, unpack_envelope
 from server.context import ServerContext, init_data_dir
 from server.syncing.push import Worker
@@ -87,18 +88,22 @@ def test_audit_verify_finds_one_changed_byte(tmp_path: Path) -> None:
     assert json.loads(clean.stdout)["events"] == 2
 
     with sqlite3.connect(folder / "log.db") as db:
-        (state,) = db.execute("SELECT state FROM stored_events WHERE rowid=2").fetchone()
+        # The case's second event (the administrative log's events come first).
+        position, state = db.execute(
+            "SELECT rowid, state FROM stored_events WHERE originator_version=2 AND topic<>? ORDER BY rowid LIMIT 1",
+            (ADMIN_TOPIC,),
+        ).fetchone()
         sealed, received, link, batch = unpack_envelope(state)
         changed = bytearray(sealed)
         changed[-3] ^= 0x01
         db.execute(
-            "UPDATE stored_events SET state=? WHERE rowid=2",
-            (envelope(bytes(changed), received, link, batch),),
+            "UPDATE stored_events SET state=? WHERE rowid=?",
+            (envelope(bytes(changed), received, link, batch), position),
         )
     broken = tovholder("audit", "verify", "--dir", str(folder), "--json")
     assert broken.returncode == 1
     report = json.loads(broken.stdout)
     assert not report["ok"]
-    assert {(p["case"], p["position"]) for p in report["problems"]} == {(case_id, 2)}
+    assert {(p["case"], p["position"]) for p in report["problems"]} == {(case_id, position)}
     table = tovholder("audit", "verify", "--dir", str(folder))
     assert table.returncode == 1 and case_id[:8] in table.stdout

@@ -40,6 +40,7 @@ def _error(response: httpx.Response, status: int) -> str:
 
 def test_push_then_pull_over_http(api: Api) -> None:
     dev = api.enroll("anna")
+    before = api.ctx.log.max_position()  # the administrative log's events of the start and enrollment
     case_id, body = _opened(dev)
     r = dev.post("/v1/sync/push", body)
     assert r.status_code == 200 and r.headers["content-type"] == "application/msgpack"
@@ -54,11 +55,12 @@ def test_push_then_pull_over_http(api: Api) -> None:
     metrics = api.request("GET", "/metrics").text
     assert 'tovholder_requests_total{route="/v1/sync/push",status="200"} 2' in metrics
     assert "tovholder_request_seconds_sum" in metrics
-    assert api.request("GET", "/healthz").json()["head"] == 2
+    assert api.request("GET", "/healthz").json()["head"] == before + 2
 
 
 def test_unsigned_unknown_forged_skewed_and_nonce_reusing_requests_are_refused(api: Api) -> None:
     dev = api.enroll("anna")
+    before = api.ctx.log.max_position()
     _, body = _opened(dev)
     assert "X-Tovholder-Device" in _error(api.request("POST", "/v1/sync/push", content=body), 401)
     headers = dev.headers("POST", "/v1/sync/push", body)
@@ -76,7 +78,7 @@ def test_unsigned_unknown_forged_skewed_and_nonce_reusing_requests_are_refused(a
     assert "nonce was used before" in _error(api.request("POST", "/v1/sync/push", content=other, headers=reused), 401)
     copy = api.request("POST", "/v1/sync/push", content=body, headers=headers)
     assert [r.status for r in decode_push_response(copy.content).results] == ["duplicate", "duplicate"]
-    assert api.ctx.log.max_position() == 2
+    assert api.ctx.log.max_position() == before + 2
 
 
 def test_a_revoked_device_is_refused_at_once(api: Api) -> None:
@@ -84,13 +86,15 @@ def test_a_revoked_device_is_refused_at_once(api: Api) -> None:
     _, body = _opened(dev)
     r = api.admin("POST", f"/v1/admin/devices/{dev.laptop.device_id}/revoke")
     assert r.status_code == 200 and r.json()["revoked_at"]
+    before = api.ctx.log.max_position()
     assert "revoked" in _error(dev.post("/v1/sync/push", body), 401)
-    assert api.ctx.log.max_position() == 0
+    assert api.ctx.log.max_position() == before
 
 
 def test_malformed_oversized_and_forged_batches_store_nothing(api: Api) -> None:
     dev = api.enroll("anna")
     other = api.enroll("bo")
+    before = api.ctx.log.max_position()
     assert "msgpack" in _error(dev.post("/v1/sync/push", b"\xc1not msgpack"), 400)
     assert "batch" in _error(dev.post("/v1/sync/push", msgpack.packb({"v": 1, "batch": []})), 400)
     assert "version" in _error(dev.post("/v1/sync/pull", msgpack.packb({"v": 9})), 400)
@@ -106,8 +110,9 @@ def test_malformed_oversized_and_forged_batches_store_nothing(api: Api) -> None:
     # Another device's genuine batch, replayed by this device.
     _, theirs = _opened(other)
     _error(dev.post("/v1/sync/push", theirs), 403)
-    assert api.ctx.log.max_position() == 0
-    assert "beyond" in _error(dev.post("/v1/sync/pull", encode_pull(PullRequest(after=7))), 409)
+    assert api.ctx.log.max_position() == before
+    beyond = PullRequest(after=before + 7)
+    assert "beyond" in _error(dev.post("/v1/sync/pull", encode_pull(beyond)), 409)
 
 
 def test_admin_endpoints_need_an_admin_token(api: Api) -> None:
@@ -163,6 +168,7 @@ def test_every_error_has_the_one_shape(api: Api) -> None:
 
 def test_a_batch_waits_for_the_batch_it_follows_and_is_refused_when_that_never_comes(api: Api) -> None:
     dev = api.enroll("anna")
+    before = api.ctx.log.max_position()
     laptop = dev.laptop
     case_id, opened = laptop.open_case()
     first = laptop.batch([opened], (laptop.grant(case_id),))
@@ -174,7 +180,7 @@ def test_a_batch_waits_for_the_batch_it_follows_and_is_refused_when_that_never_c
     # Never sent: the batch that follows it waits, then is refused, and nothing is stored.
     refused = dev.post("/v1/sync/push", encode_push(follows))
     assert "push again from that batch" in _error(refused, 409)
-    assert api.ctx.log.max_position() == 0
+    assert api.ctx.log.max_position() == before
 
     # Sent at once, the follower first: it waits for the first and lands after it.
     api.ctx.extras["batch_order"] = BatchOrder(api.ctx.push.judged_here, api.ctx.push.judged, wait=30)
@@ -201,9 +207,10 @@ def test_a_batch_waits_for_the_batch_it_follows_and_is_refused_when_that_never_c
 
 def test_a_malformed_after_is_refused_and_stores_nothing(api: Api) -> None:
     dev = api.enroll("anna")
+    before = api.ctx.log.max_position()
     _, body = _opened(dev)
     message = msgpack.unpackb(body)
     for after in (7, "", "x" * 201, b"batch"):
         bad = msgpack.packb({**message, "after": after})
         assert "after" in _error(dev.post("/v1/sync/push", bad), 400)
-    assert api.ctx.log.max_position() == 0
+    assert api.ctx.log.max_position() == before

@@ -42,12 +42,13 @@ def test_metrics_report_view_lag_and_latency_buckets(tmp_path: Path) -> None:
     folder, _ = init_data_dir(tmp_path / "srv")
     ctx = ServerContext.open(folder, {})
     try:
-        token = ctx.store.add_worker("bo", "children-family", "coordinator")
         b = family({"mother": ("parent", 38)})
         b.contact(note="first visit")
         Devices().push(ctx.log, b.sealed, [b.key])
+        # Adding a worker appends an administrative event after the last case event.
+        token = ctx.store.add_worker("bo", "children-family", "coordinator")
         before = _get(ctx, "/metrics").text
-        assert _lag(before) == ctx.log.max_position() == len(b.events)
+        assert _lag(before) == ctx.log.max_position()
         assert _get(ctx, "/v1/departments/children-family/cases", token).status_code == 200
         after = _get(ctx, "/metrics").text
         assert _lag(after) == 0
@@ -69,14 +70,15 @@ def test_views_rebuild_from_zero(tmp_path: Path, capsys: pytest.CaptureFixture[s
     table = CaseIndexProjection(ctx.log).cases
     ctx.log.recorder.run(f"DELETE FROM {table}", commit=True)  # a damaged view
     assert department_cases(ctx.log, "jobcenter") == []
+    head = ctx.log.max_position()  # past the administrative log's events of the first start
     Reading.of(ctx).close()
     ctx.close()
 
     assert main(["admin", "views", "rebuild", "--dir", str(folder), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["view"], r["events"], r["position"]) for r in rows] == [
-        ("view_case_index", len(b.events), len(b.events)),
-        ("view_cpr_index", len(b.events), len(b.events)),
+        ("view_case_index", len(b.events), head),
+        ("view_cpr_index", len(b.events), head),
     ]
     ctx = ServerContext.open(folder, {})
     try:
