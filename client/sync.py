@@ -51,6 +51,18 @@ from client.errors import (
     ServerStorageFailed,
     ServerUnreachable,
 )
+from client.heads import (
+    EVIDENCE,
+    KEPT,
+    KEY,
+    HeadRefused,
+    HistoryRewritten,
+    check_page,
+    evidence,
+    head_dict,
+    head_of,
+    sentence,
+)
 from client.laptop import Laptop
 from client.outbox import push_body
 from client.store import LaptopStore, store_path
@@ -59,9 +71,11 @@ from core.console import progress as progress_bar
 from core.errors import InvalidInput
 from core.keys import CaseKey, DeviceKeys, accept_grant
 from core.sealing import to_micros
+from core.treehead import TreeHead
 from sync.protocol import (
     DEFAULT_PAGE,
     PullRequest,
+    PullResponse,
     decode_pull_response,
     decode_push_response,
     encode_pull,
@@ -426,10 +440,14 @@ class Syncer:
             # department may see by now comes whole.
             veiled = self.store.veiled()
             mark = None  # where the server cut the last answer's `forget` list
+            kept = head_of(self.store.meta(KEPT))
             while True:
-                request = PullRequest(cursor, self.page_size, tuple(self.store.held_cases()), veiled, mark)
+                held = tuple(self.store.held_cases())
+                size = None if kept is None else kept.size
+                request = PullRequest(cursor, self.page_size, held, veiled, mark, size)
                 veiled = ()
                 page = decode_pull_response(await self._post(client, "/v1/sync/pull", encode_pull(request)))
+                kept, head_key = self._checked(page, kept)
                 keys = [
                     accept_grant(device.agreement, self.laptop.device_id, g.case_id, g.key_id, g.grant)
                     for g in page.grants
@@ -438,7 +456,13 @@ class Syncer:
                 if page.departments:
                     self.laptop.learn_directory(list(page.departments))
                 applied = self.store.apply_page(
-                    page.events, keys, page.drop, next_cursor, to_micros(ev.utcnow()), page.forget
+                    page.events,
+                    keys,
+                    page.drop,
+                    next_cursor,
+                    to_micros(ev.utcnow()),
+                    page.forget,
+                    {KEPT: head_dict(kept), KEY: head_key},
                 )
                 report.pulled += applied.new
                 report.forgotten += applied.forgotten
@@ -451,6 +475,17 @@ class Syncer:
                 if not page.more or stalled:
                     break
         report.cursor = cursor
+
+    def _checked(self, page: PullResponse, kept: TreeHead | None) -> tuple[TreeHead, bytes]:
+        """The answer's head and head key once they vouch for the page (`client.heads`);
+        else the evidence is kept and HistoryRewritten stops the sync."""
+        known = self.store.meta(KEY)
+        try:
+            return check_page(page, kept, None if known is None else bytes(known))
+        except HeadRefused as exc:
+            self.store.keep_evidence(EVIDENCE, evidence(str(exc), kept, page, to_micros(ev.utcnow())))
+            served = page.proof.head if page.proof is not None else None
+            raise HistoryRewritten(sentence(str(exc), kept, served)) from None
 
     def _progress(self) -> Progress:
         return progress_bar(self.show_progress)
@@ -534,6 +569,8 @@ async def enroll_laptop(
             "ca_cert": answer.get("ca_cert") or ca_pem,
             "departments": answer.get("departments") or [],
         }
+        if answer.get("head_key"):
+            meta[KEY] = base64.b64decode(answer["head_key"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ServerRejected("the server's enrollment answer lacks the device's identity") from exc
     LaptopStore.create(folder, passphrase, keys, meta, scrypt_n=scrypt_n).close()
