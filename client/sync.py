@@ -72,6 +72,7 @@ from core.errors import InvalidInput
 from core.keys import CaseKey, DeviceKeys, accept_grant
 from core.sealing import to_micros
 from core.treehead import TreeHead
+from sync.pageproof import PageProof
 from sync.protocol import (
     DEFAULT_PAGE,
     PullRequest,
@@ -252,7 +253,7 @@ async def post(
             last = f"status {response.status_code}"
             storage = storage_sentence(response)
             continue
-        raise ServerRejected(error_sentence(response))
+        raise ServerRejected(error_sentence(response), response.status_code)
     if storage is not None:
         raise ServerStorageFailed(
             f"the server's storage is failing, not this laptop ({backoff.attempts} tries): {storage}. "
@@ -446,7 +447,7 @@ class Syncer:
                 size = None if kept is None else kept.size
                 request = PullRequest(cursor, self.page_size, held, veiled, mark, size)
                 veiled = ()
-                page = decode_pull_response(await self._post(client, "/v1/sync/pull", encode_pull(request)))
+                page = decode_pull_response(await self._pulled(client, request, kept))
                 kept, head_key = self._checked(page, kept)
                 keys = [
                     accept_grant(device.agreement, self.laptop.device_id, g.case_id, g.key_id, g.grant)
@@ -475,6 +476,38 @@ class Syncer:
                 if not page.more or stalled:
                     break
         report.cursor = cursor
+
+    async def _pulled(self, client: httpx.AsyncClient, request: PullRequest, kept: TreeHead | None) -> bytes:
+        """The answer to a pull. A log that ends before the cursor (409) is checked against
+        the kept head first: a log cut back since is HistoryRewritten, not a stale store."""
+        try:
+            return await self._post(client, "/v1/sync/pull", encode_pull(request))
+        except ServerRejected as exc:
+            if exc.status == 409 and kept is not None:
+                await self._head_only(client, kept)
+            raise
+
+    async def _head_only(self, client: httpx.AsyncClient, kept: TreeHead) -> None:
+        """Check the server's current head against the kept one with a consistency proof
+        of their own (`GET /v1/log/head`, `/v1/log/proof`); HistoryRewritten when it fails."""
+        head = await self._get_json(client, "/v1/log/head")
+        served = TreeHead(
+            head["size"], bytes.fromhex(head["root"]), head["signed_at"], bytes.fromhex(head["signature"])
+        )
+        proof: list[bytes] = []
+        if kept.size <= served.size:
+            found = await self._get_json(client, f"/v1/log/proof?from={kept.size}&to={served.size}")
+            proof = [bytes.fromhex(h) for h in found["proof"]]
+        tree = PageProof(served, bytes.fromhex(head["public_key"]), kept.size, tuple(proof), (), ())
+        self._checked(PullResponse(events=(), proof=tree), kept)
+
+    async def _get_json(self, client: httpx.AsyncClient, path: str) -> dict[str, Any]:
+        signing, device_id = self.store.device_keys.signing, self.laptop.device_id
+        response = await client.get(path, headers=auth_headers(signing, device_id, "GET", path, b"", self.clock()))
+        if response.status_code >= 300:
+            raise ServerRejected(error_sentence(response), response.status_code)
+        found: dict[str, Any] = response.json()
+        return found
 
     def _checked(self, page: PullResponse, kept: TreeHead | None) -> tuple[TreeHead, bytes]:
         """The answer's head and head key once they vouch for the page (`client.heads`);
