@@ -64,6 +64,13 @@ Back-filled events of newly assigned cases come first (their positions may be at
 them by position and case sequence, and moves its cursor to ``next`` in the same
 transaction. The new fields are additive, so the version stays 1: a laptop that does not
 know them still gets only the view, but keeps what it held before.
+
+A pull also names ``kept_size``, the size of the tree head the laptop kept last, and the
+answer carries ``tree`` (``{"head": {"size", "root", "signed_at", "signature",
+"public_key"}, "since", "consistency": [hash], "inclusion": [hash]}``) with, per event
+and placeholder, ``leaf`` and ``batch`` (and a placeholder's ``received``): what the
+laptop needs to check the page against the signed head before applying it
+(`sync.pageproof`, `client.heads`).
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ def test_a_history_rewritten_before_the_kept_head_fails_the_consistency_proof() 
 
 
 def test_a_log_cut_back_below_the_kept_head_is_refused() -> None:
-    events, places, hashes = _log(6)
+    _, _, hashes = _log(6)
     kept = _head(hashes, 12)
     answer = _answer([], [], hashes[:11], None)
     assert answer.proof is not None
