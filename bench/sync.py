@@ -13,6 +13,8 @@ subprocess on a free port; laptops are driven in this process through the client
     (pre-filled in-process with sealed, signed events and wrapped keys; all assigned to
     its worker). Baseline: the same pull answered and applied in-process (no HTTP), and
     CommCare's reported 172 s for a first restore of 500 cases, as a reference row.
+    Beside it, the cost of the tree head proofs per pulled page: making them on the
+    server (`server.syncing.pullproof`) and checking them on the laptop (`client.heads`).
 (c) round trip: record one contact, then sync (push + pull), repeated; median and p95.
     Baseline: two POSTs to the sink on a fresh connection, as a sync makes them.
 
@@ -33,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from client.heads import check_page
 from client.laptop import Laptop
 from client.store import LaptopStore
 from client.sync import Syncer, SyncReport, enroll_laptop, tls_verify
@@ -53,11 +56,14 @@ from core.runtime import tune_for_throughput
 from core.sealing import parse, seal, to_micros
 from core.signing import sign_batch
 from core.storage import close_recorder, open_recorder
+from core.treehead import TreeHead
 from server.context import ServerContext
 from server.syncing.caseload import Caseload
-from server.syncing.pull import PullingDevice, pull
+from server.syncing.pull import PullingDevice, pull_view
+from server.syncing.pullproof import page_proof
 from server.syncing.push import PushService, Worker
 from server.syncing.share import ShareJudge
+from server.treeheads import HeadSigner
 from sync.protocol import SERVER_ID, KeyGrant, PullRequest, PushRequest, encode_push
 
 BATCH = 1000
@@ -332,11 +338,21 @@ def bench_first_sync(b: Bench, code: str, expected: int, page: int) -> dict[str,
         who = PullingDevice(device_id, worker, keys.agreement_public, department)
         caseload = Caseload(ctx.log)
         judge = ShareJudge(CaseCache(ctx.log), ctx.store.directory, ctx.log.clock)
+        signer = HeadSigner(ctx)
+        proving = checking = 0.0
+        kept: TreeHead | None = None
         t0 = time.perf_counter()
         cursor, more = 0, True
         while more:
             request = PullRequest(cursor, page, tuple(store.held_cases()))
-            answer = pull(ctx.log, caseload, who, request, judge=judge)
+            view = pull_view(ctx.log, caseload, who, request, judge=judge)
+            t1 = time.perf_counter()
+            answer = replace(
+                view.response, proof=page_proof(signer, view.envelopes, None if kept is None else kept.size)
+            )
+            t2 = time.perf_counter()
+            kept, _ = check_page(answer, kept, None)
+            proving, checking = proving + t2 - t1, checking + time.perf_counter() - t2
             grants = [accept_grant(keys.agreement, device_id, g.case_id, g.key_id, g.grant) for g in answer.grants]
             store.apply_page(answer.events, grants, answer.drop, answer.next, to_micros(ev.utcnow()), answer.forget)
             cursor, more = answer.next, answer.more
@@ -352,6 +368,8 @@ def bench_first_sync(b: Bench, code: str, expected: int, page: int) -> dict[str,
         "judging": judge.seconds,
         "opening": judge.opening,
         "judged": judge.judged,
+        "proof_server_per_page": proving / max(report.pages, 1),
+        "proof_laptop_per_page": checking / max(report.pages, 1),
     }
 
 
@@ -501,6 +519,13 @@ def main(argv: list[str] | None = None) -> None:
         f"{f['judged']:,} events",
     )
     table.add_row("    of which decrypting the cases to judge them", f"{f['opening']:.2f} s", "", "")
+    table.add_row(
+        "    tree head proofs per page: server (head, consistency, inclusion)",
+        f"{f['proof_server_per_page'] * ms:.1f} ms",
+        "",
+        "",
+    )
+    table.add_row("    tree head proofs per page: laptop check", f"{f['proof_laptop_per_page'] * ms:.1f} ms", "", "")
     table.add_row(
         "    CommCare first restore, 500 cases (reported)", f"{COMMCARE_FIRST_RESTORE_S:.0f} s", "", "reference"
     )

@@ -81,11 +81,21 @@ def cmd_status(args: argparse.Namespace) -> None:
             "confirmed_events": store.count_confirmed(),
             "cursor": int(store.meta("cursor", 0)),
             "last_sync": None if last is None else from_micros(last),
+            "tree_head": _kept_head(store.meta("tree_head")),
+            "head_evidence": store.meta("head_evidence") or [],
         }
     if args.json:
         emit(data, as_json=True)
         return
-    emit({k: v for k, v in data.items() if k != "rejected"}, as_json=False, title="status")
+    shown = {k: v for k, v in data.items() if k not in ("rejected", "head_evidence")}
+    emit({**shown, "head_evidence": len(data["head_evidence"])}, as_json=False, title="status")
+    if data["head_evidence"]:
+        emit(
+            [_evidence_row(e) for e in data["head_evidence"]],
+            as_json=False,
+            title="the server's history could not be trusted (evidence kept; status --json shows all of it)",
+            columns=("found_at", "why", "kept", "served"),
+        )
     if data["rejected"]:
         emit(
             data["rejected"],
@@ -93,3 +103,17 @@ def cmd_status(args: argparse.Namespace) -> None:
             title="rejected by the server",
             columns=("event", "case", "reason"),
         )
+
+
+def _kept_head(kept: dict[str, Any] | None) -> str | None:
+    """The tree head this laptop kept last, as size and root."""
+    return None if not kept else f"size {kept['size']}, root {kept['root']}"
+
+
+def _evidence_row(found: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "found_at": from_micros(found["found_at"]),
+        "why": found["why"],
+        "kept": _kept_head(found.get("kept")) or "none",
+        "served": _kept_head(found.get("served")) or "none",
+    }

@@ -43,6 +43,10 @@ class DeviceRefused(ClientError):
 class ServerRejected(ClientError):
     """The server answered with an error that retrying will not fix."""
 
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status  # the HTTP status of the answer, 0 when there was none
+
 
 class ServerStorageFailed(ServerUnreachable):
     """The server answered that its own storage cannot be written; the outbox keeps all."""

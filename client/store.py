@@ -34,7 +34,7 @@ so what was forgotten is gone from the store's files, not only from its tables.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -197,6 +197,17 @@ class LaptopStore:
             for name, value in values.items():
                 c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, _pack(value)))
 
+    def keep_evidence(self, name: str, found: dict[str, Any]) -> None:
+        """Add one piece of evidence to the list kept under `name` (the same failure seen
+        again on a later sync is kept once)."""
+        with self.database.transaction(commit=True) as c:
+            row = c.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
+            kept: list[dict[str, Any]] = _unpack(row[0]) if row else []
+            same = {k: v for k, v in found.items() if k != "found_at"}
+            if not any({k: v for k, v in e.items() if k != "found_at"} == same for e in kept):
+                kept.append(found)
+            c.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, _pack(kept)))
+
     # -- case keys --------------------------------------------------------------------
     def case_key(self, case_id: str) -> CaseKey:
         rows = self._run("SELECT key_id, wrapped FROM case_keys WHERE case_id=?", (case_id,))
@@ -311,6 +322,7 @@ class LaptopStore:
         cursor: int,
         synced_at: int,
         forget: Sequence[tuple[str, Ranges]] = (),
+        meta: Mapping[str, Any] | None = None,
     ) -> Applied:
         """Store a pulled page with its keys, what to forget, drops and new cursor in one
         transaction.
@@ -320,7 +332,9 @@ class LaptopStore:
         checked against its predecessor, so a page that does not continue the server's
         chain is refused (CodecError) and nothing of it is kept. Whole events in the
         `forget` ranges become placeholders. Pending entries for dropped cases stay in the
-        outbox: they are the worker's recorded work and still go to the server.
+        outbox: they are the worker's recorded work and still go to the server. `meta`
+        (the server's tree head the page was checked against, `client.heads`) is kept
+        in the same transaction.
         """
         with self.database.transaction(commit=True) as c:
             granted = [key.case_id for key in keys if _keep_key(c, key, self._key.wrap(key))]
@@ -340,6 +354,7 @@ class LaptopStore:
                 c.execute("DELETE FROM case_keys_earlier WHERE case_id=?", (case_id,))
             c.execute("INSERT OR REPLACE INTO meta VALUES ('cursor', ?)", (_pack(cursor),))
             c.execute("INSERT OR REPLACE INTO meta VALUES ('last_sync', ?)", (_pack(synced_at),))
+            c.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [(n, _pack(v)) for n, v in (meta or {}).items()])
         if forgotten or drops:
             self.database.checkpoint()
         return Applied(len(stored), forgotten, dropped, tuple(dict.fromkeys(granted)))

@@ -51,6 +51,18 @@ from client.errors import (
     ServerStorageFailed,
     ServerUnreachable,
 )
+from client.heads import (
+    EVIDENCE,
+    KEPT,
+    KEY,
+    HeadRefused,
+    HistoryRewritten,
+    check_page,
+    evidence,
+    head_dict,
+    head_of,
+    sentence,
+)
 from client.laptop import Laptop
 from client.outbox import push_body
 from client.store import LaptopStore, store_path
@@ -59,9 +71,12 @@ from core.console import progress as progress_bar
 from core.errors import InvalidInput
 from core.keys import CaseKey, DeviceKeys, accept_grant
 from core.sealing import to_micros
+from core.treehead import TreeHead
+from sync.pageproof import PageProof
 from sync.protocol import (
     DEFAULT_PAGE,
     PullRequest,
+    PullResponse,
     decode_pull_response,
     decode_push_response,
     encode_pull,
@@ -238,7 +253,7 @@ async def post(
             last = f"status {response.status_code}"
             storage = storage_sentence(response)
             continue
-        raise ServerRejected(error_sentence(response))
+        raise ServerRejected(error_sentence(response), response.status_code)
     if storage is not None:
         raise ServerStorageFailed(
             f"the server's storage is failing, not this laptop ({backoff.attempts} tries): {storage}. "
@@ -426,10 +441,14 @@ class Syncer:
             # department may see by now comes whole.
             veiled = self.store.veiled()
             mark = None  # where the server cut the last answer's `forget` list
+            kept = head_of(self.store.meta(KEPT))
             while True:
-                request = PullRequest(cursor, self.page_size, tuple(self.store.held_cases()), veiled, mark)
+                held = tuple(self.store.held_cases())
+                size = None if kept is None else kept.size
+                request = PullRequest(cursor, self.page_size, held, veiled, mark, size)
                 veiled = ()
-                page = decode_pull_response(await self._post(client, "/v1/sync/pull", encode_pull(request)))
+                page = decode_pull_response(await self._pulled(client, request, kept))
+                kept, head_key = self._checked(page, kept)
                 keys = [
                     accept_grant(device.agreement, self.laptop.device_id, g.case_id, g.key_id, g.grant)
                     for g in page.grants
@@ -438,7 +457,13 @@ class Syncer:
                 if page.departments:
                     self.laptop.learn_directory(list(page.departments))
                 applied = self.store.apply_page(
-                    page.events, keys, page.drop, next_cursor, to_micros(ev.utcnow()), page.forget
+                    page.events,
+                    keys,
+                    page.drop,
+                    next_cursor,
+                    to_micros(ev.utcnow()),
+                    page.forget,
+                    {KEPT: head_dict(kept), KEY: head_key},
                 )
                 report.pulled += applied.new
                 report.forgotten += applied.forgotten
@@ -451,6 +476,49 @@ class Syncer:
                 if not page.more or stalled:
                     break
         report.cursor = cursor
+
+    async def _pulled(self, client: httpx.AsyncClient, request: PullRequest, kept: TreeHead | None) -> bytes:
+        """The answer to a pull. A log that ends before the cursor (409) is checked against
+        the kept head first: a log cut back since is HistoryRewritten, not a stale store."""
+        try:
+            return await self._post(client, "/v1/sync/pull", encode_pull(request))
+        except ServerRejected as exc:
+            if exc.status == 409 and kept is not None:
+                await self._head_only(client, kept)
+            raise
+
+    async def _head_only(self, client: httpx.AsyncClient, kept: TreeHead) -> None:
+        """Check the server's current head against the kept one with a consistency proof
+        of their own (`GET /v1/log/head`, `/v1/log/proof`); HistoryRewritten when it fails."""
+        head = await self._get_json(client, "/v1/log/head")
+        served = TreeHead(
+            head["size"], bytes.fromhex(head["root"]), head["signed_at"], bytes.fromhex(head["signature"])
+        )
+        proof: list[bytes] = []
+        if kept.size <= served.size:
+            found = await self._get_json(client, f"/v1/log/proof?from={kept.size}&to={served.size}")
+            proof = [bytes.fromhex(h) for h in found["proof"]]
+        tree = PageProof(served, bytes.fromhex(head["public_key"]), kept.size, tuple(proof), (), ())
+        self._checked(PullResponse(events=(), proof=tree), kept)
+
+    async def _get_json(self, client: httpx.AsyncClient, path: str) -> dict[str, Any]:
+        signing, device_id = self.store.device_keys.signing, self.laptop.device_id
+        response = await client.get(path, headers=auth_headers(signing, device_id, "GET", path, b"", self.clock()))
+        if response.status_code >= 300:
+            raise ServerRejected(error_sentence(response), response.status_code)
+        found: dict[str, Any] = response.json()
+        return found
+
+    def _checked(self, page: PullResponse, kept: TreeHead | None) -> tuple[TreeHead, bytes]:
+        """The answer's head and head key once they vouch for the page (`client.heads`);
+        else the evidence is kept and HistoryRewritten stops the sync."""
+        known = self.store.meta(KEY)
+        try:
+            return check_page(page, kept, None if known is None else bytes(known))
+        except HeadRefused as exc:
+            self.store.keep_evidence(EVIDENCE, evidence(str(exc), kept, page, to_micros(ev.utcnow())))
+            served = page.proof.head if page.proof is not None else None
+            raise HistoryRewritten(sentence(str(exc), kept, served)) from None
 
     def _progress(self) -> Progress:
         return progress_bar(self.show_progress)
@@ -534,6 +602,8 @@ async def enroll_laptop(
             "ca_cert": answer.get("ca_cert") or ca_pem,
             "departments": answer.get("departments") or [],
         }
+        if answer.get("head_key"):
+            meta[KEY] = base64.b64decode(answer["head_key"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ServerRejected("the server's enrollment answer lacks the device's identity") from exc
     LaptopStore.create(folder, passphrase, keys, meta, scrypt_n=scrypt_n).close()

@@ -52,6 +52,25 @@ def leaf_data(position: int, case_id: str, seq: int, state: bytes) -> bytes:
     )
 
 
+def leaf_of_fields(
+    digest: bytes, position: int, case_id: str, seq: int, link: bytes, received: int, batch_id: str
+) -> bytes:
+    """The same leaf as `leaf_data`, from the fields a laptop gets in a pull (a placeholder
+    has no sealed bytes, only their SHA-256 `digest`)."""
+    batch = batch_id.encode()
+    return b"".join(
+        (
+            PREFIX,
+            digest,
+            _PLACE.pack(position, UUID(case_id).bytes, seq),
+            link,
+            received.to_bytes(8, "big", signed=True),
+            len(batch).to_bytes(1, "big"),
+            batch,
+        )
+    )
+
+
 @lru_cache(maxsize=65_536)  # a batch repeats its cases; the next batch asks about the same ones
 def case_bytes(case_id: str) -> bytes:
     """A case id's 16 bytes, from its text."""

@@ -174,6 +174,11 @@ class LogStore(Protocol):
         """The leaf index of the event at a position; None when no event is there."""
         ...
 
+    def leaf_indices(self, positions: Sequence[int]) -> dict[int, int]:
+        """The leaf index of the event at each of `positions` (one query per few hundred);
+        a position where no event is stored is left out."""
+        ...
+
     def grow_tree_from_log(self, page: int = 5000) -> int:
         """Add the stored events the tree does not hold yet (a log older than its tree);
         how many."""

@@ -9,6 +9,7 @@ with `core.recorders`, the only code that knows the log's tables.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from functools import lru_cache
@@ -461,6 +462,23 @@ class LogQueries(ABC):
             return None
         leaf, first, packed = _runs(rows)[0]
         return leaf + position - first if position - first < len(packed) // 32 else None
+
+    def leaf_indices(self, positions: Sequence[int]) -> dict[int, int]:
+        t, p = self.tables, self.tables.p
+        wanted = sorted(set(positions))
+        starts: list[tuple[int, int, int]] = []
+        for i in range(0, len(wanted), CHUNK):
+            chunk = wanted[i : i + CHUNK]
+            runs_of = ", ".join([f"(SELECT MAX(position) FROM {t.runs} WHERE position<={p})"] * len(chunk))
+            rows = self.run(f"SELECT position, leaf, LENGTH(hashes) FROM {t.runs} WHERE position IN ({runs_of})", chunk)
+            starts.extend((int(r[0]), int(r[1]), int(r[2]) // 32) for r in rows)
+        starts.sort()
+        found: dict[int, int] = {}
+        for position in wanted:
+            at = bisect_right(starts, (position, 1 << 62, 0)) - 1
+            if at >= 0 and position - starts[at][0] < starts[at][2]:
+                found[position] = starts[at][1] + position - starts[at][0]
+        return found
 
     def add_tree_head(self, size: int, root: bytes, signed_at: int, signature: bytes) -> None:
         t, p = self.tables, self.tables.p

@@ -8,7 +8,7 @@ Heads are signed by the server's head key (`core.treehead`) and every one is kep
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -75,6 +75,19 @@ class LogTree:
         proof = self._with_nodes(lambda node: merkle.inclusion_proof(leaf, size, node))
         leaf_hash = self.store.tree_nodes([(0, leaf)])[(0, leaf)]
         return Inclusion(position, leaf, leaf_hash, size, proof)
+
+    def leaves_at(self, positions: Sequence[int]) -> dict[int, int]:
+        """The leaf index of each stored event among `positions`; the others left out."""
+        return self.store.leaf_indices(positions) if positions else {}
+
+    def multi_inclusion(self, leaves: Iterable[int], size: int) -> list[bytes]:
+        """One proof that every leaf of `leaves` is in the tree of `size` events
+        (`core.merkle.multi_inclusion_proof`); InvalidInput beyond the tree."""
+        self._check_size(size)
+        wanted = sorted(set(leaves))
+        if wanted and wanted[-1] >= size:
+            raise InvalidInput(f"leaf {wanted[-1]} is not in a tree of {size}")
+        return self._with_nodes(lambda node: merkle.multi_inclusion_proof(wanted, size, node))
 
     def _with_nodes(self, make: Callable[[merkle.NodeHash], T]) -> T:
         """Run `make` on the stored subtrees it needs, read in one query first."""

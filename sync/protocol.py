@@ -64,6 +64,13 @@ Back-filled events of newly assigned cases come first (their positions may be at
 them by position and case sequence, and moves its cursor to ``next`` in the same
 transaction. The new fields are additive, so the version stays 1: a laptop that does not
 know them still gets only the view, but keeps what it held before.
+
+A pull also names ``kept_size``, the size of the tree head the laptop kept last, and the
+answer carries ``tree`` (``{"head": {"size", "root", "signed_at", "signature",
+"public_key"}, "since", "consistency": [hash], "inclusion": [hash]}``) with, per event
+and placeholder, ``leaf`` and ``batch`` (and a placeholder's ``received``): what the
+laptop needs to check the page against the signed head before applying it
+(`sync.pageproof`, `client.heads`).
 """
 
 from __future__ import annotations
@@ -75,7 +82,9 @@ from typing import Any
 import msgpack
 
 from core.signing import BatchSeal
+from core.treehead import TreeHead
 from sync.errors import LimitExceeded, MalformedMessage
+from sync.pageproof import LeafPlace, PageProof
 from sync.pulled import PulledEvent, Ranges, placeholder
 
 VERSION = 1
@@ -144,6 +153,7 @@ class PullRequest:
     holding: tuple[str, ...] = ()
     veiled: CaseRanges = ()  # held only as placeholders
     forget_after: Mark | None = None  # where the previous answer's `forget` stopped
+    kept_size: int | None = None  # the size of the tree head the laptop kept last
 
 
 @dataclass(frozen=True)
@@ -157,6 +167,7 @@ class PullResponse:
     departments: tuple[dict[str, Any], ...] = ()
     forget: CaseRanges = ()  # held whole, now to be held as placeholders
     forget_next: Mark | None = None  # `forget` was cut here: ask again from this mark
+    proof: PageProof | None = None  # the signed head and the proofs that tie the page to it
 
 
 # --- decoding helpers: every field is checked, nothing is trusted ------------------------
@@ -415,6 +426,8 @@ def encode_pull(req: PullRequest) -> bytes:
         message["veiled"] = _case_ranges(req.veiled)
     if req.forget_after is not None:
         message["forget_after"] = _mark(req.forget_after)
+    if req.kept_size is not None:
+        message["kept_size"] = req.kept_size
     return _pack(message)
 
 
@@ -450,12 +463,43 @@ def decode_pull(body: bytes) -> PullRequest:
     if len(holding) > MAX_HOLDING:
         raise LimitExceeded(f"a laptop holds at most {MAX_HOLDING} cases")
     veiled = _decode_case_ranges(msg.get("veiled", []), "veiled")
-    return PullRequest(after, limit, tuple(holding), veiled, _decode_mark(msg.get("forget_after"), "forget_after"))
+    kept = msg.get("kept_size")
+    if kept is not None and (type(kept) is not int or not 0 <= kept < 1 << 62):
+        raise MalformedMessage("pull: field 'kept_size' is the size of the laptop's last tree head")
+    forget_after = _decode_mark(msg.get("forget_after"), "forget_after")
+    return PullRequest(after, limit, tuple(holding), veiled, forget_after, kept)
+
+
+def _placed(e: PulledEvent, places: dict[int, LeafPlace]) -> dict[str, Any]:
+    """What an event's leaf needs beyond the event (`sync.pageproof`), for its map."""
+    place = places.get(e.position)
+    if place is None:
+        return {}
+    return {"leaf": place.leaf, "batch": place.batch, **({"received": place.received} if e.placeholder else {})}
+
+
+def _tree(proof: PageProof | None) -> dict[str, Any] | None:
+    if proof is None:
+        return None
+    head = proof.head
+    return {
+        "head": {
+            "size": head.size,
+            "root": head.root,
+            "signed_at": head.signed_at,
+            "signature": head.signature,
+            "public_key": proof.public_key,
+        },
+        "since": proof.since,
+        "consistency": list(proof.consistency),
+        "inclusion": list(proof.inclusion),
+    }
 
 
 def encode_pull_response(resp: PullResponse) -> bytes:
     whole = [e for e in resp.events if not e.placeholder]
     veiled = [e for e in resp.events if e.placeholder]
+    places = resp.proof.place_of() if resp.proof is not None else {}
     return _pack(
         {
             "v": VERSION,
@@ -467,13 +511,22 @@ def encode_pull_response(resp: PullResponse) -> bytes:
                     "sealed": e.sealed,
                     "received": e.received,
                     "link": e.link,
+                    **_placed(e, places),
                 }
                 for e in whole
             ],
             "placeholders": [
-                {"position": e.position, "seq": e.seq, "case": e.case_id, "digest": e.digest, "link": e.link}
+                {
+                    "position": e.position,
+                    "seq": e.seq,
+                    "case": e.case_id,
+                    "digest": e.digest,
+                    "link": e.link,
+                    **_placed(e, places),
+                }
                 for e in veiled
             ],
+            "tree": _tree(resp.proof),
             "forget": _case_ranges(resp.forget),
             "forget_next": None if resp.forget_next is None else _mark(resp.forget_next),
             "grants": [{"case": g.case_id, "key_id": g.key_id, "grant": g.grant} for g in resp.grants],
@@ -486,15 +539,56 @@ def encode_pull_response(resp: PullResponse) -> bytes:
     )
 
 
+def _hashes(value: Any, what: str) -> tuple[bytes, ...]:
+    if not isinstance(value, list) or not all(isinstance(h, bytes) and len(h) == 32 for h in value):
+        raise MalformedMessage(f"pull response: {what} is a list of SHA-256 hashes")
+    return tuple(value)
+
+
+def _decode_tree(value: Any, maps: list[dict[str, Any]]) -> PageProof | None:
+    """The tree part of a pull answer with the leaf places from the event maps; None
+    from a server that sends none (the laptop then refuses the page)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise MalformedMessage("pull response: field 'tree' must be a map")
+    head = _get(value, "head", dict, "tree")
+    since = value.get("since")
+    if since is not None and type(since) is not int:
+        raise MalformedMessage("pull response: 'since' is the size of the laptop's kept head")
+    places = tuple(
+        LeafPlace(
+            _get(e, "position", int, "event"),
+            _get(e, "leaf", int, "event"),
+            _get(e, "received", int, "event"),
+            _get(e, "batch", str, "event"),
+        )
+        for e in maps
+        if "leaf" in e
+    )
+    return PageProof(
+        TreeHead(
+            _get(head, "size", int, "head"),
+            _get(head, "root", bytes, "head"),
+            _get(head, "signed_at", int, "head"),
+            _get(head, "signature", bytes, "head"),
+        ),
+        _get(head, "public_key", bytes, "head"),
+        since,
+        _hashes(value.get("consistency"), "'consistency'"),
+        _hashes(value.get("inclusion"), "'inclusion'"),
+        places,
+    )
+
+
 def decode_pull_response(body: bytes) -> PullResponse:
     msg = _unpack(body)
+    whole = _get(msg, "events", list, "pull response")
+    maps = msg.get("placeholders", [])
     events = tuple(
-        PulledEvent(e["position"], e["seq"], e["case"], e["sealed"], e["received"], e["link"])
-        for e in _get(msg, "events", list, "pull response")
+        PulledEvent(e["position"], e["seq"], e["case"], e["sealed"], e["received"], e["link"]) for e in whole
     )
-    veiled = tuple(
-        placeholder(e["position"], e["seq"], e["case"], e["digest"], e["link"]) for e in msg.get("placeholders", [])
-    )
+    veiled = tuple(placeholder(e["position"], e["seq"], e["case"], e["digest"], e["link"]) for e in maps)
     if any(len(e.digest) != 32 for e in veiled):
         raise MalformedMessage("pull response: a placeholder's digest is a SHA-256 (32 bytes)")
     return PullResponse(
@@ -507,4 +601,5 @@ def decode_pull_response(body: bytes) -> PullResponse:
         tuple(d for d in msg.get("departments", []) if isinstance(d, dict) and isinstance(d.get("id"), str)),
         _decode_case_ranges(msg.get("forget", []), "forget"),
         _decode_mark(msg.get("forget_next"), "forget_next"),
+        _decode_tree(msg.get("tree"), [*whole, *maps]),
     )

@@ -37,8 +37,10 @@ from server.reading.service import Reading
 from server.store import WorkerRecord
 from server.syncing.ordering import BatchOrder
 from server.syncing.pull import PulledView, PullingDevice, pull_view
+from server.syncing.pullproof import page_proof
 from server.syncing.push import Worker
 from server.syncing.share import ShareJudge
+from server.treeheads import head_signer
 from sync.errors import LimitExceeded
 from sync.protocol import (
     PullRequest,
@@ -132,6 +134,8 @@ def _logged_pull(ctx: ServerContext, who: PullingDevice, message: PullRequest) -
     """The pull's answer, once its looks are committed to the access log
     (AccessLogUnwritable, answered 503, when they cannot be)."""
     view = pull_view(ctx.log, ctx.caseload, who, message, judge=share_judge(ctx))
+    proof = page_proof(head_signer(ctx), view.envelopes, message.kept_size)
+    view = replace(view, response=replace(view.response, proof=proof))
     access = Reading.of(ctx).access
     access.write(
         [
@@ -174,6 +178,7 @@ def enroll(ctx: ServerContext, payload: dict[str, Any]) -> dict[str, Any]:
         "role": worker.role,
         "server_agreement_key": b64(ctx.server_keys.agreement_public).decode(),
         "server_signing_key": b64(ctx.server_keys.signing_public).decode(),
+        "head_key": b64(ctx.head_key.public_key().public_bytes_raw()).decode(),
         "ca_cert": ctx.ca_pem,
         "departments": directory_of(ctx),
     }

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.case_cache import CaseCache
@@ -92,6 +92,9 @@ class PulledView:
 
     response: PullResponse
     looks: tuple[CaseLook, ...]
+    envelopes: dict[int, tuple[int, str]] = field(default_factory=dict)
+    """Time received and batch id of each delivered event, by position: what its leaf
+    needs beyond the pulled event (`server.syncing.pullproof`)."""
 
 
 def pull(
@@ -145,7 +148,8 @@ def pull_view(
         page = log.page(sorted(cases), request.after, head, request.limit)
         more = len(page) >= request.limit
         next_position = page[-1].position if more else head
-    pulled = [p for e in early + page if (p := shares.pulled(e)) is not None]
+    delivered = [(e, p) for e in early + page if (p := shares.pulled(e)) is not None]
+    pulled = [p for _, p in delivered]
     # Forgetting is judged once a sync reaches its last page: every held case, every time.
     forget: CaseRanges = ()
     forget_next: Mark | None = None
@@ -164,7 +168,8 @@ def pull_view(
         forget=forget,
         forget_next=forget_next,
     )
-    return PulledView(response, _looks(pulled, shares))
+    envelopes = {e.position: (e.received, e.batch_id) for e, _ in delivered}
+    return PulledView(response, _looks(pulled, shares), envelopes)
 
 
 class _Shares:

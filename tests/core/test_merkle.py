@@ -162,3 +162,36 @@ def test_a_rewritten_leaf_fails_a_proof_against_an_earlier_head(
         leaf_hash(leaves[at]), at, head_size, inclusion_proof(at, head_size, forged.__getitem__), head
     )
     assert not (consistent and included)
+
+
+@settings(max_examples=80, deadline=None)
+@given(leaves=leaf_lists, data=st.data())
+def test_one_proof_of_many_leaves_verifies_and_fails_for_any_changed_one(
+    leaves: list[bytes], data: st.DataObject
+) -> None:
+    hashes = [leaf_hash(x) for x in leaves]
+    node = tree_of(hashes).__getitem__
+    size = data.draw(st.integers(1, len(hashes)))
+    chosen = data.draw(st.sets(st.integers(0, size - 1), min_size=1))
+    head = root(size, node)
+    proof = merkle.multi_inclusion_proof(chosen, size, node)
+    given_leaves = {i: hashes[i] for i in chosen}
+    assert merkle.verify_multi_inclusion(given_leaves, size, proof, head)
+    assert len(proof) <= sum(len(inclusion_proof(i, size, node)) for i in chosen)
+    changed = data.draw(st.sampled_from(sorted(chosen)))
+    assert not merkle.verify_multi_inclusion({**given_leaves, changed: leaf_hash(b"rewritten")}, size, proof, head)
+    assert not merkle.verify_multi_inclusion(given_leaves, size, [*proof, head], head)
+    if proof:
+        assert not merkle.verify_multi_inclusion(given_leaves, size, proof[:-1], head)
+
+
+def test_a_page_of_a_thousand_scattered_leaves_shares_its_proof_nodes() -> None:
+    hashes = [leaf_hash(i.to_bytes(4, "big")) for i in range(100_000)]
+    node = tree_of(hashes).__getitem__
+    chosen = range(7, 100_000, 100)
+    proof = merkle.multi_inclusion_proof(chosen, 100_000, node)
+    assert merkle.verify_multi_inclusion({i: hashes[i] for i in chosen}, 100_000, proof, root(100_000, node))
+    assert len(proof) < sum(len(inclusion_proof(i, 100_000, node)) for i in chosen) / 2
+    assert merkle.multi_inclusion_proof([], 100_000, node) == []
+    with pytest.raises(ValueError):
+        merkle.multi_inclusion_proof([100_000], 100_000, node)
