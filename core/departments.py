@@ -121,7 +121,8 @@ class Directory(Record, kw_only=False):
             taken = sorted(a for a in other.legal_areas if other.id != dept.id and normal_area(a) in areas)
             if taken:
                 raise InvalidInput(
-                    f"the legal area {taken[0]!r} belongs to {other.id} in the delegation plan; take it from there first"
+                    f"the legal area {taken[0]!r} belongs to {other.id} in the delegation plan; "
+                    "take it from there first"
                 )
         return Directory({**self.departments, dept.id: dept})
 
@@ -165,8 +166,8 @@ def plan_from_text(text: str) -> tuple[Department, ...]:
         found = tuple(_department_of(r) for r in rows)
     except (ValueError, KeyError, TypeError):
         raise InvalidInput(
-            "a delegation plan file is JSON: {\"delegation_plan\": [{\"id\", \"name\", \"authority\", "
-            "\"legal_areas\", \"disability_model\"}, ...]}"
+            'a delegation plan file is JSON: {"delegation_plan": [{"id", "name", "authority", '
+            '"legal_areas", "disability_model"}, ...]}'
         ) from None
     directory = Directory()
     for dept in found:
@@ -177,7 +178,11 @@ def plan_from_text(text: str) -> tuple[Department, ...]:
 
 
 def _department_of(row: Any) -> Department:
-    if not isinstance(row, dict) or not isinstance(row["name"], str) or not isinstance(row.get("legal_areas", []), list):
+    if (
+        not isinstance(row, dict)
+        or not isinstance(row["name"], str)
+        or not isinstance(row.get("legal_areas", []), list)
+    ):
         raise TypeError
     return Department(
         check_department_id(row["id"]),

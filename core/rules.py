@@ -12,9 +12,9 @@ from datetime import date, timedelta
 
 from core import events as ev
 from core.case import CaseState
+from core.cpr import birth_date_of, check_agrees
 from core.departments import Directory
 from core.errors import InvalidInput, RuleViolation, UnknownReference
-from core.cpr import birth_date_of, check_agrees
 
 MIN_PURPOSE = 10  # characters: a purpose says what the information will be used for
 VAGUE_PURPOSES = frozenset(

@@ -157,9 +157,7 @@ class ServerContext:
         close_recorder(self.log.recorder)
 
 
-def init_data_dir(
-    data_dir: Path | str, database_url: str | None = None, plan: Path | None = None
-) -> tuple[Path, str]:
+def init_data_dir(data_dir: Path | str, database_url: str | None = None, plan: Path | None = None) -> tuple[Path, str]:
     """Create a server data folder with the delegation plan it starts from (`plan`, a
     file in the format of `core.departments.plan_text`, or the default) written into it
     as `delegation-plan.json`; returns (folder, first admin token)."""

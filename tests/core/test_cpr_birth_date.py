@@ -4,6 +4,7 @@ the age rules of consent that use it when no birth date is stated."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -91,7 +92,7 @@ def test_a_sixteen_year_olds_consent_from_the_mother_alone_is_refused_when_only_
 def test_a_stated_birth_date_that_disagrees_with_the_cpr_number_is_refused() -> None:
     b = family()
     message = "the birth date does not agree with the CPR number; correct one of them"
-    person = {"person_id": "p9", "role": "child", "name": "Ida", "persons": ("p9",)}
+    person: dict[str, Any] = {"person_id": "p9", "role": "child", "name": "Ida", "persons": ("p9",)}
     rejected(b, InvalidInput, message, ev.PersonAdded, cpr="010110-4234", birth_date=date(2010, 1, 2), **person)
     b.rec(ev.PersonAdded, cpr="010110-4234", birth_date=date(2010, 1, 1), **person)
     rejected(b, InvalidInput, message, ev.PersonCorrected, person_id="p9", birth_date=date(2011, 1, 1), persons=("p9",))

@@ -200,9 +200,9 @@ def test_a_parents_consent_from_before_15_covers_nothing_that_happens_from_the_1
 def test_a_consent_lapsed_at_18_is_not_shown_as_in_force() -> None:
     b = family({"mother": ("parent", 45), "son": ("child", 14)})
     b.join("school", "jobcenter")
-    until, view = TODAY.date() + timedelta(days=2000), "he wants an apprenticeship"
-    given = b.consent("son", ["mother", "son"], ["school"], ["contact"], valid_until=until, child_view=view)
-    parents = b.consent("son", ["mother"], ["jobcenter"], ["contact"], valid_until=until, child_view=view)
+    until, wish = TODAY.date() + timedelta(days=2000), "he wants an apprenticeship"
+    given = b.consent("son", ["mother", "son"], ["school"], ["contact"], valid_until=until, child_view=wish)
+    parents = b.consent("son", ["mother"], ["jobcenter"], ["contact"], valid_until=until, child_view=wish)
     eighteen = b.state.persons[b.persons["son"]].birthday(18)
     assert eighteen is not None
     case = CachedCase(b.case_id, [], list(b.events))
