@@ -44,6 +44,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "worker.changed": ("worker", "department", "role"),
     "worker.disabled": ("worker",),
     "department.added": ("department", "authority"),
+    # The delegation plan: the legal areas a department decides in (`AdminStore.set_plan`).
+    "plan.changed": ("department", "legal_areas", "disability_model"),
     # An administrator's import of a revoked laptop's outbox file (`server.admin.handover`):
     # these batches of the device are stored after its revocation, on purpose.
     "outbox.imported": ("device", "batches"),

@@ -27,7 +27,7 @@ from core.case import CaseState, fold
 from core.case_view import event_json, seen_json
 from core.departments import Directory
 from core.log import CaseLog
-from core.visibility import Seen, all_views
+from core.visibility import Seen, all_views, in_force
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Replay:
                     "categories": list(c.categories),
                     "given_at": c.given_at.isoformat(),
                     "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
-                    "in_force": c.active_at(self.as_of),
+                    "in_force": in_force(self.state, c, self.as_of),
                 }
                 for c in self.state.consents.values()
             ],
@@ -111,36 +111,33 @@ class ExceptionRow:
         }
 
 
+UNDERRETNING = "barnets-lov-133"
+"""The basis an underretning (`child.reported`) is listed under in the exceptions report."""
+
+
 def exceptions(log: CaseLog, case_id: str | None = None) -> list[ExceptionRow]:
-    """Every `shared on legal basis` event of the log (or one case), oldest first.
-    Erased cases cannot be opened any more and are left out."""
-    topic = ev.SharedOnLegalBasis.TOPIC
-    logged = log.case_events(case_id) if case_id else log.of_topic(topic)
+    """Every disclosure without consent of the log (or one case), oldest first: each
+    `shared on legal basis` event and each underretning about a child at risk. Erased
+    cases cannot be opened any more and are left out."""
+    topics = (ev.SharedOnLegalBasis.TOPIC, ev.ChildAtRiskReported.TOPIC)
+    logged = log.case_events(case_id) if case_id else log.of_topic(topics)
     rows: list[ExceptionRow] = []
     erased: set[str] = set()
     for le in logged:
-        if le.sealed.topic != topic or le.sealed.case_id in erased:
+        if le.sealed.topic not in topics or le.sealed.case_id in erased:
             continue
         if log.erased(le.sealed.case_id):
             erased.add(le.sealed.case_id)
             continue
         e = log.open(le)
-        if not isinstance(e, ev.SharedOnLegalBasis):
+        if isinstance(e, ev.SharedOnLegalBasis):
+            row = (e.basis, e.recipients, e.share_categories, e.reason, e.meeting_id)
+        elif isinstance(e, ev.ChildAtRiskReported):
+            row = (UNDERRETNING, (e.to_department,), e.categories, e.reason, None)
+        else:
             continue
         rows.append(
-            ExceptionRow(
-                e.case_id,
-                e.event_id,
-                e.basis,
-                e.recipients,
-                e.share_categories,
-                e.reason,
-                e.meeting_id,
-                e.occurred_at,
-                le.received_at,
-                e.header.author,
-                e.department,
-            )
+            ExceptionRow(e.case_id, e.event_id, *row, e.occurred_at, le.received_at, e.header.author, e.department)
         )
     return rows
 

@@ -12,6 +12,8 @@ from datetime import date, datetime
 from typing import Any
 
 from core import events as ev
+from core.cpr import birth_date_of
+from core.errors import InvalidInput
 from core.records import Record, field
 
 
@@ -22,11 +24,30 @@ class Person(Record, frozen=False, kw_only=False):
     cpr: str | None
     birth_date: date | None
 
-    def age_on(self, day: date) -> int | None:
-        if self.birth_date is None:
+    def born(self) -> date | None:
+        """The stated birth date, else the one the CPR number carries (`core.cpr`)."""
+        if self.birth_date is not None or self.cpr is None:
+            return self.birth_date
+        try:
+            return birth_date_of(self.cpr)
+        except InvalidInput:  # recorded before CPR numbers were checked for their date
             return None
-        b = self.birth_date
+
+    def age_on(self, day: date) -> int | None:
+        b = self.born()
+        if b is None:
+            return None
         return day.year - b.year - ((day.month, day.day) < (b.month, b.day))
+
+    def birthday(self, age: int) -> date | None:
+        """The day the person turns `age` (1 March in other years for one born on 29 February)."""
+        b = self.born()
+        if b is None:
+            return None
+        try:
+            return b.replace(year=b.year + age)
+        except ValueError:  # as `age_on` counts it
+            return date(b.year + age, 3, 1)
 
 
 class Membership(Record, frozen=False, kw_only=False):
@@ -68,6 +89,7 @@ class Share(Record, frozen=False, kw_only=False):
     shared_at: datetime
     seq: int
     department: str
+    persons: tuple[str, ...] = ()  # the persons (children, for § 49 a) it concerns
 
 
 class Goal(Record, frozen=False, kw_only=False):
@@ -117,6 +139,7 @@ class CaseState(Record, frozen=False, kw_only=False):
     meetings: dict[str, Meeting] = field(default_factory=dict)
     referrals: dict[str, tuple[str, str]] = field(default_factory=dict)
     decisions: dict[str, str] = field(default_factory=dict)
+    reports: dict[str, str] = field(default_factory=dict)  # underretning id -> receiving department
     conflicts: dict[str, bool] = field(default_factory=dict)  # id -> resolved
     erasure_requests: dict[str, tuple[datetime, bool | None]] = field(default_factory=dict)
     event_ids: dict[str, int] = field(default_factory=dict)  # event id -> seq
@@ -251,7 +274,12 @@ def _shared(s: CaseState, e: ev.SharedOnLegalBasis) -> None:
         e.occurred_at,
         s.seq,
         e.department,
+        e.persons,
     )
+
+
+def _reported(s: CaseState, e: ev.ChildAtRiskReported) -> None:
+    s.reports[e.report_id] = e.to_department
 
 
 def _goal_added(s: CaseState, e: ev.GoalAdded) -> None:
@@ -339,6 +367,7 @@ _HANDLERS: dict[type, Callable[[CaseState, Any], None]] = {
     ev.ConsentGiven: _consent,
     ev.ConsentWithdrawn: _withdrawn,
     ev.SharedOnLegalBasis: _shared,
+    ev.ChildAtRiskReported: _reported,
     ev.GoalAdded: _goal_added,
     ev.GoalRevised: _goal_revised,
     ev.GoalClosed: _goal_closed,

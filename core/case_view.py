@@ -22,7 +22,7 @@ from core.case_cache import CachedCase, CaseCache
 from core.departments import Directory
 from core.errors import CaseErased, KeyNotHeld
 from core.sealing import from_micros
-from core.visibility import Seen, department_view
+from core.visibility import Seen, department_view, in_force
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class DepartmentCase:
     seen: list[Seen]
     received: dict[str, int]  # event id -> µs the server received it
     partial: CaseState  # folded from the visible events only
+    in_force: frozenset[str] = frozenset()  # consents in force at `at`, judged on the whole case
 
 
 def department_case(
@@ -68,6 +69,7 @@ def judge(case: CachedCase, department: str, directory: Directory, at: datetime)
         seen,
         received,
         fold(case.case_id, (s.event for s in seen)),
+        frozenset(c.consent_id for c in case.state.consents.values() if in_force(case.state, c, at)),
     )
 
 
@@ -144,7 +146,7 @@ def case_json(view: DepartmentCase) -> dict[str, Any]:
                 "valid_until": c.valid_until.isoformat(),
                 "given_at": c.given_at.isoformat(),
                 "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
-                "in_force": c.active_at(view.at),
+                "in_force": c.consent_id in view.in_force,
             }
             for c in part.consents.values()
         ],

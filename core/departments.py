@@ -7,8 +7,10 @@ that department may record decisions in it (rule 5). A legal basis such as
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from core.errors import InvalidInput, RuleViolation
 from core.records import Record, field
@@ -34,32 +36,54 @@ def check_department_id(department_id: str) -> str:
 
 
 DEFAULT_DEPARTMENTS: tuple[Department, ...] = (
-    Department("jobcenter", "Jobcenter", legal_areas=("lab", "beskæftigelsesloven")),
-    Department("benefits", "Ydelse (benefits)", legal_areas=("aktivloven", "kontanthjælp")),
+    # The delegation plan in force (barnets lov since 1 January 2024): a default that each
+    # municipality edits (`tovholder admin plan set`). "One family, one entrance": the
+    # disability department decides the extra costs (§ 86) and lost earnings (§ 87) of a
+    # child with a disability; a municipality without that model moves those two areas.
     Department(
-        "children-family",
-        "Børn & Familie",
-        legal_areas=("barnets lov", "serviceloven § 52", "serviceloven § 11", "serviceloven § 50"),
+        "jobcenter",
+        "Jobcenter",
+        legal_areas=("beskæftigelsesindsatsloven", "lov om en aktiv beskæftigelsesindsats", "lab", "integrationsloven"),
     ),
+    Department(
+        "benefits",
+        "Ydelse (benefits)",
+        legal_areas=("aktivloven", "lov om aktiv socialpolitik", "kontanthjælp"),
+    ),
+    Department("children-family", "Børn & Familie", legal_areas=("barnets lov",)),
     Department(
         "children-disability",
         "Børn med handicap",
-        legal_areas=("serviceloven § 41", "serviceloven § 42", "serviceloven § 44"),
+        legal_areas=("barnets lov § 86", "barnets lov § 87"),
         disability_model=True,
     ),
+    Department("adult-social", "Voksen: Handicap & Psykiatri", legal_areas=("serviceloven",), disability_model=True),
     Department(
-        "adult-social",
-        "Voksen: Handicap & Psykiatri",
-        legal_areas=("serviceloven § 85", "serviceloven § 107", "serviceloven § 108"),
-        disability_model=True,
+        "addiction",
+        "Rusmiddelcenter",
+        legal_areas=("serviceloven § 101", "serviceloven § 101 a", "sundhedsloven § 141", "sundhedsloven § 142"),
     ),
-    Department("addiction", "Rusmiddelcenter", legal_areas=("serviceloven § 101", "sundhedsloven § 141")),
     Department("health", "Sundhed", legal_areas=("sundhedsloven",)),
     Department("school", "Skole / PPR", legal_areas=("folkeskoleloven",)),
     Department("youth-guidance", "Ungdommens Uddannelsesvejledning (UU)", legal_areas=("vejledningsloven",)),
     Department("housing-social", "Boligsocial indsats", authority=False),
     Department("drop-in", "Værested", authority=False),
 )
+
+
+def normal_area(area: str) -> str:
+    """A legal area as the plan compares it: lower case, one space around each §."""
+    return " ".join(area.lower().replace("§", " § ").split())
+
+
+def check_legal_areas(areas: Iterable[str]) -> tuple[str, ...]:
+    """The legal areas, trimmed, once each; InvalidInput for one that is not a short text."""
+    found: dict[str, str] = {}
+    for area in areas:
+        if not isinstance(area, str) or not area.strip() or len(area) > 120:
+            raise InvalidInput("a legal area is a text of 1 to 120 characters, e.g. 'barnets lov § 86'")
+        found.setdefault(normal_area(area), " ".join(area.split()))
+    return tuple(found.values())
 
 
 class Directory(Record, kw_only=False):
@@ -89,13 +113,26 @@ class Directory(Record, kw_only=False):
         dept = self.departments.get(department_id)
         return dept.authority if dept else False
 
+    def with_department(self, dept: Department) -> Directory:
+        """The directory with `dept` added or replaced; InvalidInput when a legal area of
+        it is already another department's (the plan gives each area one owner)."""
+        areas = {normal_area(a) for a in dept.legal_areas}
+        for other in self.departments.values():
+            taken = sorted(a for a in other.legal_areas if other.id != dept.id and normal_area(a) in areas)
+            if taken:
+                raise InvalidInput(
+                    f"the legal area {taken[0]!r} belongs to {other.id} in the delegation plan; "
+                    "take it from there first"
+                )
+        return Directory({**self.departments, dept.id: dept})
+
     def owner_of(self, legal_basis: str) -> tuple[str, str]:
         """(department id, legal area) that owns a legal basis under the delegation plan."""
-        text = " ".join(legal_basis.lower().replace("§", " § ").split())
+        text = normal_area(legal_basis)
         best: tuple[int, str, str] | None = None
         for dept in self.departments.values():
             for area in dept.legal_areas:
-                norm = " ".join(area.lower().replace("§", " § ").split())
+                norm = normal_area(area)
                 if (
                     text == norm
                     or text.startswith(norm + " ")
@@ -108,3 +145,49 @@ class Directory(Record, kw_only=False):
                 f"the legal basis {legal_basis!r} is not in the delegation plan; no department may decide under it"
             )
         return best[1], best[2]
+
+
+PLAN_FILE = "delegation-plan.json"
+"""The file in a server's data folder that `server init` writes the plan it starts from to."""
+
+
+def plan_text(departments: Iterable[Department]) -> str:
+    """The delegation plan as the file holds it: JSON, one entry per department."""
+    rows = [d.as_dict() | {"legal_areas": list(d.legal_areas)} for d in departments]
+    return json.dumps({"delegation_plan": rows}, ensure_ascii=False, indent=2) + "\n"
+
+
+def plan_from_text(text: str) -> tuple[Department, ...]:
+    """The departments of a plan file; InvalidInput naming what is wrong with it."""
+    try:
+        rows = json.loads(text)["delegation_plan"]
+        if not isinstance(rows, list):
+            raise TypeError
+        found = tuple(_department_of(r) for r in rows)
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInput(
+            'a delegation plan file is JSON: {"delegation_plan": [{"id", "name", "authority", '
+            '"legal_areas", "disability_model"}, ...]}'
+        ) from None
+    directory = Directory()
+    for dept in found:
+        if dept.id in directory:
+            raise InvalidInput(f"the delegation plan names department {dept.id} twice")
+        directory = directory.with_department(dept)
+    return found
+
+
+def _department_of(row: Any) -> Department:
+    if (
+        not isinstance(row, dict)
+        or not isinstance(row["name"], str)
+        or not isinstance(row.get("legal_areas", []), list)
+    ):
+        raise TypeError
+    return Department(
+        check_department_id(row["id"]),
+        row["name"],
+        bool(row.get("authority", True)),
+        check_legal_areas(row.get("legal_areas", [])),
+        bool(row.get("disability_model", False)),
+    )

@@ -415,6 +415,21 @@ class SharedOnLegalBasis(CaseEvent):
 
 
 @catalogue
+class ChildAtRiskReported(CaseEvent):
+    """An underretning: everyone who works with children must notify the municipality of
+    a child at risk (barnets lov § 133), a drop-in worker or a housing-social worker as
+    much as a teacher. It is not a share on a legal basis: it discloses what it says to
+    the receiving authority only, and it is listed in the auditor's exceptions report."""
+
+    TOPIC = "child.reported"
+    DEFAULT_CATEGORIES = ()
+    report_id: str
+    child: str
+    to_department: str
+    reason: str
+
+
+@catalogue
 class ErasureRequested(CaseEvent):
     TOPIC = "erasure.requested"
     DEFAULT_CATEGORIES = ()

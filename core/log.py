@@ -538,11 +538,12 @@ class CaseLog:
             yield from batch
             after = batch[-1].position
 
-    def of_topic(self, topic: str, page: int = 1000) -> Iterator[LoggedEvent]:
-        """Every event of one type, in log order; the rest of the log is not even read."""
+    def of_topic(self, topic: str | tuple[str, ...], page: int = 1000) -> Iterator[LoggedEvent]:
+        """Every event of one type (or of several), in log order; the rest of the log is not even read."""
+        topics = (topic,) if isinstance(topic, str) else topic
         after = 0
         while True:
-            rows = self.recorder.notifications(after, page, (topic,))
+            rows = self.recorder.notifications(after, page, topics)
             if not rows:
                 return
             for r in rows:

@@ -12,9 +12,9 @@ from datetime import date, timedelta
 
 from core import events as ev
 from core.case import CaseState
+from core.cpr import birth_date_of, check_agrees
 from core.departments import Directory
 from core.errors import InvalidInput, RuleViolation, UnknownReference
-from core.keys import normalise_cpr
 
 MIN_PURPOSE = 10  # characters: a purpose says what the information will be used for
 VAGUE_PURPOSES = frozenset(
@@ -125,7 +125,8 @@ def person_details(state: CaseState, e: ev.PersonAdded, d: Directory) -> None:
     if state.kind == "citizen" and any(p.role == "citizen" for p in state.persons.values()) and e.role == "citizen":
         raise RuleViolation("a citizen case has one citizen; open a family case for several")
     if e.cpr is not None:
-        normalise_cpr(e.cpr)
+        birth_date_of(e.cpr)
+    check_agrees(e.cpr, e.birth_date)
 
 
 def person_correction(state: CaseState, e: ev.PersonCorrected, d: Directory) -> None:
@@ -134,7 +135,9 @@ def person_correction(state: CaseState, e: ev.PersonCorrected, d: Directory) -> 
     if e.role is not None and e.role not in ev.PERSON_ROLES:
         raise InvalidInput(f"a person's role is one of {', '.join(ev.PERSON_ROLES)}")
     if e.cpr is not None:
-        normalise_cpr(e.cpr)
+        birth_date_of(e.cpr)
+    p = state.persons[e.person_id]
+    check_agrees(e.cpr or p.cpr, e.birth_date or p.birth_date)
 
 
 def one_coordinator(state: CaseState, e: ev.CoordinatorAssigned, d: Directory) -> None:
@@ -248,6 +251,11 @@ def legal_basis_share(state: CaseState, e: ev.SharedOnLegalBasis, d: Directory) 
     for investigation."""
     if e.basis not in LEGAL_BASES:
         raise RuleViolation(f"sharing without consent needs a legal basis: one of {', '.join(LEGAL_BASES)}")
+    if not d.is_authority(e.department):
+        raise RuleViolation(
+            f"{e.department} is not a public authority: the legal bases of sharing without consent do not apply "
+            "to it; it shares on consent only, and reports a child at risk with an underretning (barnets lov § 133)"
+        )
     if not e.recipients:
         raise InvalidInput("a share names at least one receiving department")
     for r in e.recipients:
@@ -265,11 +273,44 @@ def legal_basis_share(state: CaseState, e: ev.SharedOnLegalBasis, d: Directory) 
         outside = [r for r in e.recipients if r not in meeting.participants]
         if outside:
             raise RuleViolation("a share under § 49 a is visible only to the SSD meeting's participants")
-        meetings = {s.meeting_id for s in state.shares.values() if s.basis == "serviceloven-49a"}
-        if e.meeting_id not in meetings and len(meetings) >= 2:
-            raise RuleViolation("§ 49 a allows the first SSD meeting and at most one follow-up meeting")
+        ssd_meetings_per_child(state, e)
     if e.basis == "retsplejeloven-115" and e.purpose != "prevention":
         raise RuleViolation("information shared under § 115 is for crime prevention, never for investigation")
+
+
+def ssd_meetings_per_child(state: CaseState, e: ev.SharedOnLegalBasis) -> None:
+    """Rule 3: § 49 a allows, for each child, the first SSD meeting and one follow-up; a
+    sibling's first meeting in a family case is a first meeting. A share naming no person
+    counts for every child."""
+    for child in e.persons or (None,):
+        meetings = {
+            s.meeting_id
+            for s in state.shares.values()
+            if s.basis == "serviceloven-49a" and (child is None or not s.persons or child in s.persons)
+        }
+        if e.meeting_id not in meetings and len(meetings) >= 2:
+            raise RuleViolation("§ 49 a allows the first SSD meeting and at most one follow-up meeting for each child")
+
+
+def child_at_risk(state: CaseState, e: ev.ChildAtRiskReported, d: Directory) -> None:
+    """Barnets lov § 133: anyone who works with children, a non-authority too, reports a
+    child at risk to the municipality; the report goes to an authority that is a party to
+    the case, concerns a child of the case and says what gives concern."""
+    if e.report_id in state.reports:
+        raise RuleViolation(f"underretning {e.report_id} already exists")
+    child = state.persons.get(e.child)
+    if child is None or e.child not in e.persons:
+        raise UnknownReference(f"the underretning's child {e.child} is not part of the case")
+    age = child.age_on(e.occurred_at.date())
+    if age is not None and age >= 18:
+        raise RuleViolation("an underretning (barnets lov § 133) concerns a child under 18")
+    if not d.get(e.to_department).authority:
+        raise RuleViolation(f"an underretning goes to a public authority; {e.to_department} is not one")
+    if not state.is_party(e.to_department):
+        # An unknown reference: a laptop may not hold the team's events; the server judges.
+        raise UnknownReference(f"{e.to_department} is not a party to the case; a team member must add it first")
+    if not e.reason.strip():
+        raise RuleViolation("an underretning states what gives concern for the child")
 
 
 def erasure_request(state: CaseState, e: ev.ErasureRequested, d: Directory) -> None:
@@ -368,16 +409,22 @@ def activity_added(state: CaseState, e: ev.ActivityAdded, d: Directory) -> None:
 
 
 def analysis_gate(state: CaseState, e: ev.ActivityStarted, d: Directory) -> None:
-    """Rule 6: in the disability model no measure starts before the cross-disciplinary
-    analysis meeting has been held."""
+    """Rule 6: in the disability model (a disability-model department's measure, or any
+    measure in a case such a department leads) no measure starts, by its start date,
+    before the cross-disciplinary analysis meeting has been held."""
     a = state.activities.get(e.activity_id)
     if a is None:
         raise UnknownReference(f"activity {e.activity_id} is not part of case {state.case_id}")
     if a.started:
         raise RuleViolation(f"activity {e.activity_id} has already started")
-    if d.get(a.department).disability_model and not any(m.kind == "analysis" for m in state.meetings.values()):
+    gated = d.get(a.department).disability_model or (state.lead is not None and d.get(state.lead).disability_model)
+    if not gated:
+        return
+    start = e.on or e.occurred_at.date()
+    if not any(m.kind == "analysis" and m.held_at.date() <= start for m in state.meetings.values()):
         raise RuleViolation(
-            "in the disability model no measure may start before the cross-disciplinary analysis meeting has been held"
+            "in the disability model no measure may start before the cross-disciplinary analysis meeting has been "
+            f"held; none was held on or before {start.isoformat()}"
         )
 
 
@@ -433,6 +480,10 @@ def financing(state: CaseState, e: ev.FinancingAgreed, d: Directory) -> None:
             raise InvalidInput("each department's share of a financing split is a whole percentage from 1 to 100")
     if sum(e.shares.values()) != 100:
         raise RuleViolation("the shares of a financing split add up to 100 %")
+    for dept in e.shares:
+        if not state.is_party(dept):
+            # An unknown reference: a laptop may not hold the team's events; the server judges.
+            raise UnknownReference(f"{dept} is not a party to the case and cannot take a share of its financing")
     for dept in (e.granted_by, e.paid_by):
         if dept:
             d.get(dept)
@@ -469,6 +520,7 @@ _RULES: dict[type, Callable[..., None]] = {
     ev.ConsentGiven: consent_rules,
     ev.ConsentWithdrawn: withdrawal,
     ev.SharedOnLegalBasis: legal_basis_share,
+    ev.ChildAtRiskReported: child_at_risk,
     ev.ErasureRequested: erasure_request,
     ev.ErasureDecided: erasure_decision,
     ev.ContactRecorded: contact_details,

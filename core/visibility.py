@@ -7,10 +7,11 @@ a department may see it and why:
 - ``own``: the department recorded it itself (rule 4);
 - ``consent``: active consents to the department cover every category of the event for
   every person it concerns (rule 2); a custody holder's consent lapses when its subject
-  turns 18, from then only the young person's own consent counts;
+  turns 18, from then only the young person's own consent counts, and one given for a
+  child under 15 covers nothing that happens from the child's 15th birthday;
 - ``legal-basis``: a share under serviceloven § 49 a, retsplejeloven § 115 or
   forvaltningsloven § 28 disclosed it to the department (rule 3; authorities only);
-- ``recipient``: the event is a consent or share naming the department as recipient, or
+- ``recipient``: the event is a consent, share or underretning naming the department as recipient, or
   a conflict the department is involved in.
 
 Only parties to the case see anything (rule 1); an erased case shows nothing.
@@ -19,7 +20,7 @@ Only parties to the case see anything (rule 1); an erased case shows nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from core import events as ev
 from core.case import CaseState, Consent, fold
@@ -37,14 +38,24 @@ class Seen(Record, kw_only=False):
 
 
 def _consents_for(state: CaseState, department: str, at: datetime) -> list[Consent]:
-    active = []
-    for c in state.consents.values():
-        if department not in c.recipients or not c.active_at(at):
-            continue
-        if _lapsed_at_18(state, c, at):
-            continue
-        active.append(c)
-    return active
+    return [c for c in state.consents.values() if department in c.recipients and in_force(state, c, at)]
+
+
+def in_force(state: CaseState, c: Consent, at: datetime) -> bool:
+    """Whether a consent is in force at `at`: given, not withdrawn, not expired, and not
+    lapsed because the child it was given for by custody holders alone turned 18."""
+    return c.active_at(at) and not _lapsed_at_18(state, c, at)
+
+
+def covers_until(state: CaseState, c: Consent) -> date | None:
+    """The day from which a consent covers no new information, or None: a consent given
+    by custody holders alone for a child under 15 covers nothing that happens from the
+    child's 15th birthday, when the young person's own consent is needed too (rule 2)."""
+    subject = state.persons.get(c.subject)
+    if subject is None or c.subject in c.given_by:
+        return None
+    age_then = subject.age_on(c.given_at.date())
+    return subject.birthday(15) if age_then is not None and age_then < 15 else None
 
 
 def _lapsed_at_18(state: CaseState, c: Consent, at: datetime) -> bool:
@@ -60,10 +71,12 @@ def _lapsed_at_18(state: CaseState, c: Consent, at: datetime) -> bool:
     return age_then is not None and age_now is not None and age_then < 18 <= age_now
 
 
-def _covered_by_consent(e: ev.CaseEvent, consents: list[Consent]) -> tuple[str, ...] | None:
+def _covered_by_consent(state: CaseState, e: ev.CaseEvent, consents: list[Consent]) -> tuple[str, ...] | None:
     needed = set(e.categories)
     if not needed:
         return None
+    day = e.occurred_at.date()
+    consents = [c for c in consents if (until := covers_until(state, c)) is None or day < until]
     grounds: list[str] = []
     for person in e.persons or (None,):
         have: set[str] = set()
@@ -126,6 +139,10 @@ def held_view(
             if department in e.recipients:
                 seen.append(Seen(seq, e, "recipient"))
             continue
+        if isinstance(e, ev.ChildAtRiskReported):
+            if department == e.to_department:
+                seen.append(Seen(seq, e, "recipient"))
+            continue
         if isinstance(e, ev.ConsentWithdrawn):
             c = state.consents.get(e.consent_id)
             if c is not None and department in c.recipients:
@@ -135,7 +152,7 @@ def held_view(
             if department in conflict_parties.get(e.conflict_id, ()):
                 seen.append(Seen(seq, e, "recipient"))
             continue
-        grounds = _covered_by_consent(e, consents)
+        grounds = _covered_by_consent(state, e, consents)
         if grounds is not None:
             seen.append(Seen(seq, e, "consent", grounds))
             continue

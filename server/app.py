@@ -169,6 +169,8 @@ ROUTES: list[BaseRoute] = [
     # The administrator (server.admin.routes)
     Route("/v1/admin/departments", admin.list_departments, methods=["GET"]),
     Route("/v1/admin/departments", admin.add_department, methods=["POST"]),
+    Route("/v1/admin/plan", admin.show_plan, methods=["GET"]),
+    Route("/v1/admin/plan/{dept}", admin.set_plan, methods=["PUT"]),
     Route("/v1/admin/workers", admin.list_workers, methods=["GET"]),
     Route("/v1/admin/workers", admin.add_worker, methods=["POST"]),
     Route("/v1/admin/workers/{worker}/tokens", admin.issue_worker_token, methods=["POST"]),

@@ -22,6 +22,7 @@ from urllib.parse import unquote
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core.adminlog import AdminSealer
+from core.departments import DEFAULT_DEPARTMENTS, PLAN_FILE, plan_from_text, plan_text
 from core.embedded import SQLITE_PREFIX, private_files
 from core.errors import ConfigurationError
 from core.keys import DeviceKeys, KeyEncryptionKey
@@ -160,8 +161,11 @@ class ServerContext:
         close_recorder(self.log.recorder)
 
 
-def init_data_dir(data_dir: Path | str, database_url: str | None = None) -> tuple[Path, str]:
-    """Create a server data folder; returns (folder, first admin token)."""
+def init_data_dir(data_dir: Path | str, database_url: str | None = None, plan: Path | None = None) -> tuple[Path, str]:
+    """Create a server data folder with the delegation plan it starts from (`plan`, a
+    file in the format of `core.departments.plan_text`, or the default) written into it
+    as `delegation-plan.json`; returns (folder, first admin token)."""
+    departments = plan_from_text(plan.read_text(encoding="utf-8")) if plan else DEFAULT_DEPARTMENTS
     path = Path(data_dir).resolve()
     if (path / CONFIG_FILE).exists():
         raise ConfigurationError(f"{path} is already a server data folder")
@@ -172,12 +176,13 @@ def init_data_dir(data_dir: Path | str, database_url: str | None = None) -> tupl
     values: dict[str, Any] = {"database_url": database_url} if database_url else {}
     with private_files():
         write_config(path, values)
+        (path / PLAN_FILE).write_text(plan_text(departments), encoding="utf-8")
         _write_secret(path / "kek.key", KeyEncryptionKey.generate().to_text())
         _write_secret(path / "server.key", DeviceKeys.generate().private_bytes().hex())
         _write_secret(path / "head.key", Ed25519PrivateKey.generate().private_bytes_raw().hex())
         ctx = ServerContext.open(path, {})
         try:
-            ctx.store.add_default_departments()
+            ctx.store.add_default_departments(departments)
             token = ctx.store.issue_token(ADMIN)
         finally:
             ctx.close()

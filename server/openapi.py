@@ -67,6 +67,7 @@ MSGPACK = {"content": {"application/msgpack": {"schema": {"type": "string", "for
 ANY_JSON: dict[str, Any] = {"content": {"application/json": {}}}
 
 DEPARTMENT = _obj(id=S, name=S, authority=B, legal_areas=_list(S), disability_model=B)
+PLAN = _obj(department=S, legal_areas=_list(S), disability_model=B)
 WORKER = _obj(id=S, department=S, role=S)
 DEVICE = _obj(device=S, worker=S, enrolled_at=I, revoked_at={"type": ["integer", "null"]})
 ASSIGNMENT = _obj(case=S, worker=S, assigned=B, changed=B)
@@ -193,8 +194,17 @@ OPERATIONS: tuple[Operation, ...] = (
         "/v1/admin/departments",
         "add a department",
         _obj(department=DEPARTMENT),
-        body=_json(_obj(id=S, name=S, authority=B)),
+        body=_json(_obj(id=S, name=S, authority=B, legal_areas=_list(S), disability_model=B)),
         status="201",
+    ),
+    _admin("get", "/v1/admin/plan", "the delegation plan: each department's legal areas", _obj(plan=_list(PLAN))),
+    _admin(
+        "put",
+        "/v1/admin/plan/{dept}",
+        "change a department's legal areas in the delegation plan; laptops learn it at their next sync",
+        _obj(plan=PLAN),
+        body=_json(_obj(legal_areas=_list(S), disability_model=B)),
+        parameters=(DEPT,),
     ),
     _admin("get", "/v1/admin/workers", "list workers", _obj(workers=_list(WORKER))),
     _admin(

@@ -17,12 +17,12 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from core.adminlog import change
-from core.departments import DEFAULT_DEPARTMENTS, Department, Directory, check_department_id
+from core.departments import DEFAULT_DEPARTMENTS, Department, Directory, check_department_id, check_legal_areas
 from core.errors import InvalidInput
 from core.events import ROLES
 from core.generations import ACCOUNTS, DEPARTMENTS
@@ -127,13 +127,16 @@ class AdminStore:
 
     # -- departments -----------------------------------------------------------------------
     def add_department(self, dept: Department) -> None:
+        """Add a department, with its part of the delegation plan (its legal areas)."""
         check_department_id(dept.id)
         if not dept.name.strip():
             raise InvalidInput("a department needs a name")
+        dept = dept.replace(legal_areas=check_legal_areas(dept.legal_areas))
         p = self.p
         with self._lock:
             if self._run(f"SELECT 1 FROM {self.t_departments} WHERE id={p}", (dept.id,)):
                 raise Conflict(f"department {dept.id} already exists")
+            self.directory(fresh=True).with_department(dept)
             row = (
                 dept.id,
                 dept.name,
@@ -150,12 +153,41 @@ class AdminStore:
             )
             self._directory = None
 
+    def set_plan(self, department_id: str, legal_areas: tuple[str, ...], disability_model: bool | None) -> Department:
+        """Change a department's part of the delegation plan: the legal areas it decides
+        in and, when given, whether it works in the disability model. An administrative
+        event (`plan.changed`), committed with the row and, as adding a department, the
+        departments' generation that every process and every laptop's next pull follows.
+        NotFound for an unknown department; InvalidInput when an area is another's."""
+        areas = check_legal_areas(legal_areas)
+        p = self.p
+        with self._lock:
+            current = self.directory(fresh=True).departments.get(department_id)
+            if current is None:
+                raise NotFound(f"no department {department_id}")
+            model = current.disability_model if disability_model is None else disability_model
+            changed = current.replace(legal_areas=areas, disability_model=model)
+            self.directory(fresh=True).with_department(changed)
+            self.log.record_admin(
+                change("plan.changed", department=department_id, legal_areas=list(areas), disability_model=model),
+                [
+                    (
+                        f"UPDATE {self.t_departments} SET legal_areas={p}, disability_model={p} WHERE id={p}",
+                        (json.dumps(list(areas)), int(model), department_id),
+                    ),
+                    (self.log.tables.bump(), (DEPARTMENTS,)),
+                ],
+            )
+            self._directory = None
+        return changed
+
     def forget_directory(self) -> None:
         """Drop the directory from memory: the next look-up reads the departments afresh."""
         self._directory = None
 
-    def add_default_departments(self) -> None:
-        for dept in DEFAULT_DEPARTMENTS:
+    def add_default_departments(self, departments: Iterable[Department] = DEFAULT_DEPARTMENTS) -> None:
+        """Add the departments of a delegation plan (the default one unless told) not yet here."""
+        for dept in departments:
             if dept.id not in self.directory():
                 self.add_department(dept)
 

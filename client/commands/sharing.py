@@ -1,5 +1,6 @@
 """What crosses between departments, and the citizen's say over the file: `consent`,
-`share` (on a legal basis, without consent) and `erasure` commands."""
+`share` (on a legal basis, without consent), `underretning` (a child at risk) and `erasure`
+commands."""
 
 from __future__ import annotations
 
@@ -40,6 +41,18 @@ def register(p: Parsers) -> None:
     a.add_argument("--meeting", metavar="MEETING_ID", help="the SSD meeting (required under § 49 a)")
     a.add_argument("--purpose", default="prevention", choices=("prevention", "investigation"))
     a.add_argument("--person", metavar="PERSON[,PERSON...]", help="the persons it concerns")
+
+    a = p.single(
+        "underretning",
+        "the duty to notify the municipality of a child at risk (barnets lov § 133)",
+        "record",
+        cmd_underretning,
+        "record an underretning about a child at risk (prints its id); any worker, a non-authority's too; "
+        "it shows in the auditor's exceptions report",
+    )
+    a.add_argument("--child", required=True, metavar="PERSON")
+    a.add_argument("--to", required=True, metavar="DEPT", help="the receiving authority, a party to the case")
+    a.add_argument("--reason", required=True, help="what gives concern for the child")
 
     erasure = p.group("erasure", "requests for erasure and their decisions")
     a = p.on_case(erasure, "request", cmd_erasure_request, "record a request for erasure (prints the request id)")
@@ -94,6 +107,19 @@ def cmd_share(args: argparse.Namespace) -> None:
         persons=split(args.person),
     )
     record(args, shared, share=share_id)
+
+
+def cmd_underretning(args: argparse.Namespace) -> None:
+    report_id = ev.new_id()
+    reported = ev.payload(
+        ev.ChildAtRiskReported,
+        report_id=report_id,
+        child=args.child,
+        to_department=args.to,
+        reason=args.reason,
+        persons=(args.child,),
+    )
+    record(args, reported, underretning=report_id)
 
 
 def cmd_erasure_request(args: argparse.Namespace) -> None:

@@ -33,6 +33,11 @@ def department_json(d: Department) -> dict[str, Any]:
     }
 
 
+def plan_json(d: Department) -> dict[str, Any]:
+    """A department's part of the delegation plan: the legal areas it decides in."""
+    return {"department": d.id, "legal_areas": list(d.legal_areas), "disability_model": d.disability_model}
+
+
 def device_json(d: Device) -> dict[str, Any]:
     """An enrolled laptop as the API shows it: its worker and when it was enrolled, revoked."""
     return {

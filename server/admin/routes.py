@@ -2,6 +2,8 @@
 device enrollment and revocation, case assignments.
 
     GET, POST /v1/admin/departments                      list, add a department
+    GET /v1/admin/plan                                   the delegation plan
+    PUT /v1/admin/plan/{dept}                            change a department's legal areas
     GET, POST /v1/admin/workers                          list, add a worker (token shown once)
     POST /v1/admin/workers/{worker}/change               another role or department for a worker
     GET /v1/admin/devices                                the enrolled laptops
@@ -23,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from core.departments import Department
+from core.departments import Department, check_legal_areas
 from core.errors import InvalidInput
 from server.admin.actions import (
     assign,
@@ -33,6 +35,7 @@ from server.admin.actions import (
     disable,
     erase_case,
     issue_token,
+    plan_json,
     revoke,
     revoke_tokens,
     unassign,
@@ -84,10 +87,45 @@ async def add_department(request: Request) -> Response:
     authority = payload.get("authority", True)
     if not isinstance(authority, bool):
         raise InvalidInput("department: field 'authority' must be true or false")
-    dept = Department(_text(payload, "id", "department"), _text(payload, "name", "department"), authority)
+    model = payload.get("disability_model", False)
+    if not isinstance(model, bool):
+        raise InvalidInput("department: field 'disability_model' must be true or false")
+    dept = Department(
+        _text(payload, "id", "department"),
+        _text(payload, "name", "department"),
+        authority,
+        _areas(payload.get("legal_areas", []), "department"),
+        model,
+    )
     await run_in_threadpool(ctx.store.add_department, dept)
     forget_tokens(ctx)
     return JSONResponse({"department": department_json(dept)}, status_code=201)
+
+
+def _areas(value: Any, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+        raise InvalidInput(f"{what}: field 'legal_areas' must be a list of texts")
+    return check_legal_areas(value)
+
+
+async def show_plan(request: Request) -> Response:
+    ctx = _ctx(request)
+    await run_in_threadpool(admin, ctx, request)
+    departments = await run_in_threadpool(ctx.store.departments)
+    return JSONResponse({"plan": [plan_json(d) for d in departments]})
+
+
+async def set_plan(request: Request) -> Response:
+    """A department's part of the delegation plan, replaced: laptops learn it at their next sync."""
+    ctx = _ctx(request)
+    await run_in_threadpool(admin, ctx, request)
+    payload = await _body(request)
+    model = payload.get("disability_model")
+    if model is not None and not isinstance(model, bool):
+        raise InvalidInput("plan: field 'disability_model' must be true or false")
+    areas = _areas(payload.get("legal_areas"), "plan")
+    dept = await run_in_threadpool(ctx.store.set_plan, request.path_params["dept"], areas, model)
+    return JSONResponse({"plan": plan_json(dept)})
 
 
 async def list_workers(request: Request) -> Response:

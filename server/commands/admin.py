@@ -29,6 +29,7 @@ from server.admin.actions import (
     disable,
     erase_with_archive,
     issue_token,
+    plan_json,
     revoke,
     revoke_tokens,
     unassign,
@@ -41,8 +42,9 @@ from server.errors import Forbidden
 
 
 def _department_add(args: argparse.Namespace) -> int:
+    areas = tuple(args.legal_area or ())
     if args.dir:
-        dept = Department(args.id, args.name, not args.non_authority)
+        dept = Department(args.id, args.name, not args.non_authority, areas, args.disability_model)
 
         def act(ctx: ServerContext) -> Any:
             ctx.store.add_department(dept)
@@ -54,9 +56,39 @@ def _department_add(args: argparse.Namespace) -> int:
             args,
             "POST",
             "/v1/admin/departments",
-            {"id": args.id, "name": args.name, "authority": not args.non_authority},
+            {
+                "id": args.id,
+                "name": args.name,
+                "authority": not args.non_authority,
+                "legal_areas": list(areas),
+                "disability_model": args.disability_model,
+            },
         )
     emit(result["department"], as_json=args.json, title="department added")
+    return 0
+
+
+def _plan_show(args: argparse.Namespace) -> int:
+    if args.dir:
+        rows = local(args, lambda ctx: [plan_json(d) for d in ctx.store.departments()])
+    else:
+        rows = remote(args, "GET", "/v1/admin/plan")["plan"]
+    emit(rows, as_json=args.json, title="delegation plan", columns=["department", "legal_areas", "disability_model"])
+    return 0
+
+
+def _plan_set(args: argparse.Namespace) -> int:
+    areas = tuple(args.legal_area or ())
+    if args.dir:
+        result = local(
+            args, lambda ctx: {"plan": plan_json(ctx.store.set_plan(args.department, areas, args.disability_model))}
+        )
+    else:
+        body: dict[str, Any] = {"legal_areas": list(areas)}
+        if args.disability_model is not None:
+            body["disability_model"] = args.disability_model
+        result = remote(args, "PUT", f"/v1/admin/plan/{args.department}", body)
+    emit(result["plan"], as_json=args.json, title="delegation plan changed")
     return 0
 
 
@@ -254,8 +286,35 @@ def _departments(kinds: Any, common: argparse.ArgumentParser) -> None:
         action="store_true",
         help="not a public authority (housing association, drop-in): sees only what consent covers",
     )
+    p.add_argument(
+        "--legal-area",
+        action="append",
+        metavar="AREA",
+        help='a legal area it decides in under the delegation plan, e.g. "barnets lov § 86" (repeatable)',
+    )
+    p.add_argument("--disability-model", action="store_true", help="its measures wait for the analysis meeting")
     p.set_defaults(func=_department_add)
     dept.add_parser("list", parents=[common], help="list departments").set_defaults(func=_department_list)
+
+
+def _plan(kinds: Any, common: argparse.ArgumentParser) -> None:
+    plan = kinds.add_parser("plan", help="the delegation plan: which department decides in which legal area")
+    actions = plan.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("show", parents=[common], help="each department's legal areas").set_defaults(func=_plan_show)
+    p = actions.add_parser(
+        "set", parents=[common], help="replace a department's legal areas; laptops learn it at their next sync"
+    )
+    p.add_argument("department")
+    p.add_argument(
+        "--legal-area",
+        action="append",
+        metavar="AREA",
+        help='a legal area it decides in, e.g. "barnets lov § 86" (repeatable; none: it decides in none)',
+    )
+    model = p.add_mutually_exclusive_group()
+    model.add_argument("--disability-model", dest="disability_model", action="store_true", default=None)
+    model.add_argument("--no-disability-model", dest="disability_model", action="store_false")
+    p.set_defaults(func=_plan_set)
 
 
 def _workers(kinds: Any, common: argparse.ArgumentParser) -> None:
@@ -348,6 +407,7 @@ def register(groups: Any) -> None:
     group = groups.add_parser("admin", help="departments, workers, devices and case assignments")
     kinds = group.add_subparsers(dest="admin_kind", metavar="WHAT", required=True)
     _departments(kinds, common)
+    _plan(kinds, common)
     _workers(kinds, common)
     _tokens(kinds, common)
     _devices(kinds, common)

@@ -14,7 +14,7 @@ from server.context import ServerContext, init_data_dir, kek_beside_database, re
 
 
 def _init(args: argparse.Namespace) -> int:
-    path, token = init_data_dir(args.dir, args.database_url)
+    path, token = init_data_dir(args.dir, args.database_url, Path(args.plan) if args.plan else None)
     result = {"data_dir": str(path), "admin_token": token}
     if args.json:
         emit(result, as_json=True)
@@ -54,6 +54,12 @@ def register(groups: Any) -> None:
     p = actions.add_parser("init", help="create a server data folder; prints the first admin token once")
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--database-url", help="postgresql://... (default: SQLite in DIR)")
+    p.add_argument(
+        "--plan",
+        metavar="FILE",
+        help="the municipality's delegation plan to start from (JSON, as DIR/delegation-plan.json; default: "
+        "the plan of the laws in force)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=_init)
     p = actions.add_parser("run", help="serve the HTTP API (HTTPS with --cert/--key)")

@@ -206,7 +206,7 @@ def test_every_person_recorded_event_has_a_command_that_prints_its_ids(
         "2026-08-01",
     )["activity"]
     run(capsys, *c, "meeting", "record", case, "--kind", "analysis", "--participants", "children-disability")
-    started = run(capsys, *c, "activity", "start", case, activity, "--on", "2026-02-02")
+    started = run(capsys, *c, "activity", "start", case, activity, "--on", date.today().isoformat())
     assert started["activity"] == activity and started["event"]
     financed = run(
         capsys,
@@ -261,7 +261,7 @@ def test_every_person_recorded_event_has_a_command_that_prints_its_ids(
     assert shown["assessments"][0]["summary"] == "Needs support at school"
     assert shown["assessments"][0]["persons"] == [child]  # the case's children by default
     [row] = shown["activities"]
-    assert row["activity"] == activity and row["state"] == "ended" and row["started_on"] == "2026-02-02"
+    assert row["activity"] == activity and row["state"] == "ended" and row["started_on"] == date.today().isoformat()
     assert row["financing"] == {
         "shares": {"children-family": 60, "children-disability": 40},
         "granted_by": "children-disability",
@@ -544,6 +544,8 @@ def test_the_coordinator_resolves_a_flagged_conflict_and_every_new_event_syncs(
     activity = run(
         capsys, *o, "activity", "add", case, "--goal", goal, "--department", "jobcenter", "--kind", "mentor"
     )["activity"]
+    # The case is led by a disability-model department: its measures wait for the analysis meeting.
+    run(capsys, *o, "meeting", "record", case, "--kind", "analysis", "--participants", "adult-social,jobcenter")
     run(capsys, *o, "activity", "start", case, activity)
     run(capsys, *o, "financing", "agree", case, activity, "--shares", "jobcenter=100")
     run(capsys, *o, "activity", "end", case, activity)
@@ -554,7 +556,7 @@ def test_the_coordinator_resolves_a_flagged_conflict_and_every_new_event_syncs(
     run(capsys, *o, "case", "close", case)
     run(capsys, *o, "case", "reopen", case)
     report = sync(office, server)
-    assert report.pushed == 13 and not report.rejected
+    assert report.pushed == 14 and not report.rejected
     sync(office, server)
 
     server_topics = [server.ctx.log.open(le).header.topic for le in server.ctx.log.case_events(case)]

@@ -99,7 +99,7 @@ class CaseBuilder:
             ev.PersonAdded,
             person_id=pid,
             role=role,
-            birth_date=None if age is None else born(age),
+            birth_date=None if age is None or "cpr" in fields else born(age),  # a CPR number carries its own
             persons=(pid,),
             **fields,
         )

@@ -28,8 +28,8 @@ def fact(b: CaseBuilder) -> ev.ContactRecorded:
 def decision(b: CaseBuilder, **over: Any) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "decision_id": ev.new_id(),
-        "legal_basis": "serviceloven § 52, stk. 3, nr. 3",
-        "legal_area": "serviceloven § 52",
+        "legal_basis": "barnets lov § 32, stk. 1, nr. 3",
+        "legal_area": "barnets lov",
         "kind": "grant",
         "considerations": "the family needs support at home",
         "facts": (fact(b).event_id,),
@@ -48,7 +48,7 @@ def test_another_department_may_not_decide_in_the_legal_area(b: CaseBuilder) -> 
     rejected(
         b,
         RuleViolation,
-        "a decision under serviceloven § 52 belongs to children-family; jobcenter may not record it",
+        "a decision under barnets lov belongs to children-family; jobcenter may not record it",
         ev.DecisionMade,
         worker("jobcenter"),
         **decision(b),
@@ -90,9 +90,9 @@ def test_the_legal_area_must_match_the_basis(b: CaseBuilder) -> None:
     rejected(
         b,
         RuleViolation,
-        "the decision's legal area must be serviceloven § 52",
+        "the decision's legal area must be barnets lov",
         ev.DecisionMade,
-        **decision(b, legal_area="barnets lov"),
+        **decision(b, legal_area="barnets lov § 32"),
     )
 
 

@@ -196,6 +196,7 @@ def test_a_financing_split_adds_up_to_100() -> None:
         activity_id="a9",
         shares={"children-family": 100},
     )
+    b.join("jobcenter")
     b.rec(ev.FinancingAgreed, activity_id="a1", shares={"children-family": 60, "jobcenter": 40})
 
 

@@ -186,7 +186,11 @@ def test_a_case_whose_key_is_gone_is_not_indexed(world: World) -> None:
 def test_rebuild_from_zero_gives_the_same_rows(world: World) -> None:
     cases = [with_cpr(), with_cpr(NEW_CPR), family()]
     cases[0].rec(
-        ev.PersonCorrected, person_id=cases[0].persons["boy"], cpr="010115-1234", persons=(cases[0].persons["boy"],)
+        ev.PersonCorrected,
+        person_id=cases[0].persons["boy"],
+        cpr="010115-4234",
+        birth_date=date(2015, 1, 1),
+        persons=(cases[0].persons["boy"],),
     )
     for b in cases:
         world.push(b)
