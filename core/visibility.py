@@ -38,7 +38,8 @@ class Seen(Record, kw_only=False):
 
 def _consents_for(state: CaseState, department: str, at: datetime) -> list[Consent]:
     active = []
-    for c in state.consents.values():
+    for whole in state.consents.values():
+        c = whole.as_of(at)  # less what a partial withdrawal took off by then
         if department not in c.recipients or not c.active_at(at):
             continue
         if _lapsed_at_18(state, c, at):
@@ -135,6 +136,10 @@ def held_view(
             if department in conflict_parties.get(e.conflict_id, ()):
                 seen.append(Seen(seq, e, "recipient"))
             continue
+        if isinstance(e, ev.ClashFlagged | ev.ClashResolved):
+            if department in clash_parties(state, e.clash_id):
+                seen.append(Seen(seq, e, "recipient"))
+            continue
         grounds = _covered_by_consent(e, consents)
         if grounds is not None:
             seen.append(Seen(seq, e, "consent", grounds))
@@ -159,6 +164,27 @@ def _conflict_parties(state: CaseState, events: Sequence[ev.CaseEvent]) -> dict[
                 involved.add(state.lead)
             parties[e.conflict_id] = involved
     return parties
+
+
+def clash_parties(state: CaseState, clash_id: str) -> set[str]:
+    """Who a clash concerns: the departments of the two parts of the work, the one that
+    flagged it, the coordinator's and the lead (who settle it)."""
+    c = state.clashes.get(clash_id)
+    if c is None:
+        return set()
+    involved = {c.department}
+    for item in c.items:
+        if item in state.goals:
+            involved.add(state.goals[item].owner)
+        elif item in state.activities:
+            involved.add(state.activities[item].department)
+        elif item in state.decisions:
+            involved.add(state.decisions[item])
+    if state.coordinator:
+        involved.add(state.coordinator[1])
+    if state.lead:
+        involved.add(state.lead)
+    return involved
 
 
 def all_views(

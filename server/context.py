@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core import vocabularies
 from core.embedded import SQLITE_PREFIX, private_files
 from core.errors import ConfigurationError
 from core.keys import DeviceKeys, KeyEncryptionKey
@@ -168,6 +169,7 @@ def init_data_dir(data_dir: Path | str, database_url: str | None = None) -> tupl
     values: dict[str, Any] = {"database_url": database_url} if database_url else {}
     with private_files():
         write_config(path, values)
+        vocabularies.write_default(path)
         _write_secret(path / "kek.key", KeyEncryptionKey.generate().to_text())
         _write_secret(path / "server.key", DeviceKeys.generate().private_bytes().hex())
         _write_secret(path / "head.key", Ed25519PrivateKey.generate().private_bytes_raw().hex())

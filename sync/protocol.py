@@ -157,6 +157,7 @@ class PullResponse:
     departments: tuple[dict[str, Any], ...] = ()
     forget: CaseRanges = ()  # held whole, now to be held as placeholders
     forget_next: Mark | None = None  # `forget` was cut here: ask again from this mark
+    vocabularies: dict[str, Any] | None = None  # the municipality's word lists (core.vocabularies)
 
 
 # --- decoding helpers: every field is checked, nothing is trusted ------------------------
@@ -482,6 +483,7 @@ def encode_pull_response(resp: PullResponse) -> bytes:
             "more": resp.more,
             "head": resp.head,
             "departments": list(resp.departments),
+            "vocabularies": resp.vocabularies,
         }
     )
 
@@ -507,4 +509,5 @@ def decode_pull_response(body: bytes) -> PullResponse:
         tuple(d for d in msg.get("departments", []) if isinstance(d, dict) and isinstance(d.get("id"), str)),
         _decode_case_ranges(msg.get("forget", []), "forget"),
         _decode_mark(msg.get("forget_next"), "forget_next"),
+        msg["vocabularies"] if isinstance(msg.get("vocabularies"), dict) else None,
     )
