@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from client.commands import cases, plan, sharing, work
+from client.commands import cases, followup, plan, sharing, work
 from client.commands.common import SERVER_ENV, Parsers, open_laptop
 from client.commands.show import case_document
 from core.console import emit
@@ -43,6 +43,7 @@ def register(groups: Any) -> None:
     sharing.register(parsers)
     work.register(parsers)
     plan.register(parsers)
+    followup.register(parsers)
 
     outbox = parsers.group("outbox", "hand the unsynced events of this laptop on, in a file")
     p = parsers.leaf(outbox, "export", "client outbox export", "write the events not yet synced to a new sealed file")

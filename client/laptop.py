@@ -25,6 +25,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, overload
 
 from client.store import LaptopStore
 from core import events as ev
+from core import vocabularies
 from core.case import CaseState, Membership
 from core.departments import Department, Directory
 from core.errors import InvalidInput, UnknownReference
@@ -123,6 +124,8 @@ class Laptop:
         self.device_id: str = meta["device_id"]
         self.author = Author(meta["worker"], meta["role"], meta["department"], self.device_id)
         self.directory = directory_from(meta.get("departments"))
+        words = meta.get("vocabularies")
+        self.vocabularies = vocabularies.from_json(words) if words else vocabularies.DEFAULT
 
     @classmethod
     def open(cls, folder: Path, passphrase: str | None = None, *, reading: bool = False) -> Laptop:
@@ -144,6 +147,13 @@ class Laptop:
         if departments != self.store.meta("departments"):
             self.store.set_meta(departments=departments)
         self.directory = directory_from(departments)
+
+    def learn_vocabularies(self, words: dict[str, Any]) -> None:
+        """Keep the municipality's word lists as the server last sent them; a malformed
+        list (InvalidInput) is not kept, the last good one stays."""
+        self.vocabularies = vocabularies.from_json(words)
+        if words != self.store.meta("vocabularies"):
+            self.store.set_meta(vocabularies=words)
 
     def key(self, case_id: str) -> CaseKey:
         return self.store.case_key(case_id)

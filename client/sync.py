@@ -456,6 +456,8 @@ class Syncer:
                 next_cursor = max(cursor, page.next)
                 if page.departments:
                     self.laptop.learn_directory(list(page.departments))
+                if page.vocabularies:
+                    self.laptop.learn_vocabularies(page.vocabularies)
                 applied = self.store.apply_page(
                     page.events,
                     keys,

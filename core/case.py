@@ -70,6 +70,8 @@ class Consent(Record, frozen=False, kw_only=False):
     seq: int
     recorded_by: str
     withdrawn_at: datetime | None = None
+    # Partial withdrawals: (from when, recipients taken off, categories taken off).
+    narrowed: list[tuple[datetime, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
 
     def active_at(self, moment: datetime) -> bool:
         return (
@@ -77,6 +79,18 @@ class Consent(Record, frozen=False, kw_only=False):
             and (self.withdrawn_at is None or moment < self.withdrawn_at)
             and moment.date() <= self.valid_until
         )
+
+    def as_of(self, moment: datetime) -> Consent:
+        """The consent with the recipients and categories still in force at `moment`:
+        a partial withdrawal takes some off from its moment on, earlier stays as it was."""
+        if not self.narrowed:
+            return self
+        recipients, categories = list(self.recipients), list(self.categories)
+        for at, off_recipients, off_categories in self.narrowed:
+            if at <= moment:
+                recipients = [r for r in recipients if r not in off_recipients]
+                categories = [c for c in categories if c not in off_categories]
+        return self.replace(recipients=tuple(recipients), categories=tuple(categories))
 
 
 class Share(Record, frozen=False, kw_only=False):
@@ -100,6 +114,7 @@ class Goal(Record, frozen=False, kw_only=False):
     parent_goal: str | None
     revision: int = 1
     closed: bool = False
+    phase: str = ""
     history: list[str] = field(default_factory=list)
     scores: list[int] = field(default_factory=list)
 
@@ -111,6 +126,7 @@ class Activity(Record, frozen=False, kw_only=False):
     kind: str
     started: bool = False
     ended: bool = False
+    ends: date | None = None
 
 
 class Meeting(Record, frozen=False, kw_only=False):
@@ -118,6 +134,17 @@ class Meeting(Record, frozen=False, kw_only=False):
     kind: str
     participants: tuple[str, ...]
     held_at: datetime
+    persons: tuple[str, ...] = ()
+
+
+class Clash(Record, frozen=False, kw_only=False):
+    """Two parts of the work flagged as pulling against each other, until resolved."""
+
+    clash_id: str
+    items: tuple[str, ...]
+    department: str  # who flagged it
+    flagged_at: datetime
+    resolved: bool = False
 
 
 class CaseState(Record, frozen=False, kw_only=False):
@@ -141,6 +168,8 @@ class CaseState(Record, frozen=False, kw_only=False):
     decisions: dict[str, str] = field(default_factory=dict)
     reports: dict[str, str] = field(default_factory=dict)  # underretning id -> receiving department
     conflicts: dict[str, bool] = field(default_factory=dict)  # id -> resolved
+    clashes: dict[str, Clash] = field(default_factory=dict)
+    aftercare: dict[str, date] = field(default_factory=dict)  # person id -> aftercare until
     erasure_requests: dict[str, tuple[datetime, bool | None]] = field(default_factory=dict)
     event_ids: dict[str, int] = field(default_factory=dict)  # event id -> seq
 
@@ -259,8 +288,14 @@ def _consent(s: CaseState, e: ev.ConsentGiven) -> None:
 
 def _withdrawn(s: CaseState, e: ev.ConsentWithdrawn) -> None:
     c = s.consents.get(e.consent_id)
-    if c is not None and c.withdrawn_at is None:
-        c.withdrawn_at = e.occurred_at
+    if c is None or c.withdrawn_at is not None:
+        return
+    if e.from_recipients or e.from_categories:
+        c.narrowed.append((e.occurred_at, e.from_recipients, e.from_categories))
+        left = c.as_of(e.occurred_at)
+        if left.recipients and left.categories:
+            return
+    c.withdrawn_at = e.occurred_at
 
 
 def _shared(s: CaseState, e: ev.SharedOnLegalBasis) -> None:
@@ -284,7 +319,7 @@ def _reported(s: CaseState, e: ev.ChildAtRiskReported) -> None:
 
 def _goal_added(s: CaseState, e: ev.GoalAdded) -> None:
     person = e.persons[0] if e.persons else None
-    s.goals[e.goal_id] = Goal(e.goal_id, e.text, e.owner, person, e.parent_goal, history=[e.text])
+    s.goals[e.goal_id] = Goal(e.goal_id, e.text, e.owner, person, e.parent_goal, history=[e.text], phase=e.phase)
 
 
 def _goal_revised(s: CaseState, e: ev.GoalRevised) -> None:
@@ -308,7 +343,7 @@ def _progress(s: CaseState, e: ev.ProgressRecorded) -> None:
 
 
 def _activity_added(s: CaseState, e: ev.ActivityAdded) -> None:
-    s.activities[e.activity_id] = Activity(e.activity_id, e.goal_id, e.activity_department, e.kind)
+    s.activities[e.activity_id] = Activity(e.activity_id, e.goal_id, e.activity_department, e.kind, ends=e.ends)
 
 
 def _activity_started(s: CaseState, e: ev.ActivityStarted) -> None:
@@ -324,7 +359,7 @@ def _activity_ended(s: CaseState, e: ev.ActivityEnded) -> None:
 
 
 def _meeting(s: CaseState, e: ev.MeetingHeld) -> None:
-    s.meetings[e.meeting_id] = Meeting(e.meeting_id, e.kind, e.participants, e.occurred_at)
+    s.meetings[e.meeting_id] = Meeting(e.meeting_id, e.kind, e.participants, e.occurred_at, e.persons)
 
 
 def _referral(s: CaseState, e: ev.ReferralMade) -> None:
@@ -342,6 +377,20 @@ def _conflict(s: CaseState, e: ev.ConflictFlagged) -> None:
 def _conflict_resolved(s: CaseState, e: ev.ConflictResolved) -> None:
     if e.conflict_id in s.conflicts:
         s.conflicts[e.conflict_id] = True
+
+
+def _clash(s: CaseState, e: ev.ClashFlagged) -> None:
+    s.clashes[e.clash_id] = Clash(e.clash_id, e.items, e.department, e.occurred_at)
+
+
+def _clash_resolved(s: CaseState, e: ev.ClashResolved) -> None:
+    c = s.clashes.get(e.clash_id)
+    if c is not None:
+        c.resolved = True
+
+
+def _aftercare(s: CaseState, e: ev.AftercareStarted) -> None:
+    s.aftercare[e.person] = e.until
 
 
 def _erasure_requested(s: CaseState, e: ev.ErasureRequested) -> None:
@@ -380,6 +429,9 @@ _HANDLERS: dict[type, Callable[[CaseState, Any], None]] = {
     ev.DecisionMade: _decision,
     ev.ConflictFlagged: _conflict,
     ev.ConflictResolved: _conflict_resolved,
+    ev.ClashFlagged: _clash,
+    ev.ClashResolved: _clash_resolved,
+    ev.AftercareStarted: _aftercare,
     ev.ErasureRequested: _erasure_requested,
     ev.ErasureDecided: _erasure_decided,
 }

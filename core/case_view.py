@@ -133,6 +133,7 @@ def case_json(view: DepartmentCase) -> dict[str, Any]:
                 "revisions": list(g.history),
                 "closed": g.closed,
                 "progress": list(g.scores),
+                "phase": g.phase,
             }
             for g in part.goals.values()
         ],
@@ -140,8 +141,8 @@ def case_json(view: DepartmentCase) -> dict[str, Any]:
             {
                 "consent": c.consent_id,
                 "subject": c.subject,
-                "recipients": list(c.recipients),
-                "categories": list(c.categories),
+                "recipients": list(c.as_of(view.at).recipients),
+                "categories": list(c.as_of(view.at).categories),
                 "purpose": c.purpose,
                 "valid_until": c.valid_until.isoformat(),
                 "given_at": c.given_at.isoformat(),
@@ -156,6 +157,11 @@ def case_json(view: DepartmentCase) -> dict[str, Any]:
             if isinstance(s.event, ev.DecisionMade)
         ],
         "conflicts": [{"conflict": cid, "resolved": resolved} for cid, resolved in part.conflicts.items()],
+        "clashes": [
+            {"clash": c.clash_id, "between": list(c.items), "flagged_by": c.department, "resolved": c.resolved}
+            for c in part.clashes.values()
+        ],
+        "aftercare": [{"person": p, "until": until.isoformat()} for p, until in part.aftercare.items()],
         "events": seen_json(view.seen, view.received),
     }
 
@@ -174,6 +180,7 @@ def next_change(state: CaseState, at: datetime) -> datetime:
                 moments.append(m.left_at)
     for c in state.consents.values():
         moments.append(c.given_at)
+        moments.extend(at for at, _, _ in c.narrowed)
         if c.withdrawn_at is not None:
             moments.append(c.withdrawn_at)
     moments.extend(s.shared_at for s in state.shares.values())

@@ -60,6 +60,16 @@ MEETING_KINDS = (
     "statutory-17.5",
     "statutory-18",
 )
+#: What a statutory meeting of the transition to adult life goes through (the checklist).
+MEETING_CHECKLIST = (
+    "young-person-heard",
+    "housing",
+    "education-or-work",
+    "finances",
+    "health",
+    "network",
+    "support-after-18",
+)
 DECISION_KINDS = ("grant", "refusal", "sanction", "payment-stop", "allowance", "one-off-payment")
 ROLES = ("outreach", "caseworker", "coordinator", "auditor", "admin", "server")
 
@@ -392,10 +402,15 @@ class ConsentGiven(CaseEvent):
 
 @catalogue
 class ConsentWithdrawn(CaseEvent):
+    """A consent withdrawn whole, or (added later) for some recipients or categories only:
+    the rest of the consent stays in force."""
+
     TOPIC = "consent.withdrawn"
     DEFAULT_CATEGORIES = ()
     consent_id: str
     reason: str = ""
+    from_recipients: tuple[str, ...] = ()
+    from_categories: tuple[str, ...] = ()
 
 
 @catalogue
@@ -473,6 +488,11 @@ class MeetingHeld(CaseEvent):
     chair: str = ""
     minute_taker: str = ""
     minutes: str = ""
+    # Added later, so older meetings read with these empty.
+    present: tuple[str, ...] = ()  # persons of the case present (the citizen, the young person)
+    companions: tuple[str, ...] = ()  # the adults a person brings (their own words: names or roles)
+    experts: tuple[str, ...] = ()  # outside experts taking part
+    checklist: tuple[str, ...] = ()  # items of MEETING_CHECKLIST gone through
 
 
 @catalogue
@@ -494,6 +514,7 @@ class GoalAdded(CaseEvent):
     parent_goal: str | None = None
     due: date | None = None
     set_by_citizen: bool = False
+    phase: str = ""  # "aftercare": a goal of the plan after 18 (added later; older goals read "")
 
 
 @catalogue
@@ -605,6 +626,37 @@ class ConflictResolved(CaseEvent):
     TOPIC = "conflict.resolved"
     conflict_id: str
     resolution: str
+
+
+@catalogue
+class ClashFlagged(CaseEvent):
+    """A worker's flag that two parts of the work (goals, activities, decisions) pull
+    against each other: not the sync clash of `conflict.flagged`, which only the server
+    records."""
+
+    TOPIC = "clash.flagged"
+    clash_id: str
+    items: tuple[str, ...]  # two goal, activity or decision ids
+    reason: str
+
+
+@catalogue
+class ClashResolved(CaseEvent):
+    TOPIC = "clash.resolved"
+    clash_id: str
+    resolution: str
+
+
+@catalogue
+class AftercareStarted(CaseEvent):
+    """The aftercare phase (efterværn) of a young person who has turned 18: from here the
+    plan has goals of its own phase, until the date it ends."""
+
+    TOPIC = "aftercare.started"
+    person: str
+    until: date
+    legal_basis: str = "barnets lov § 114"
+    reason: str = ""
 
 
 def parse_date(text: str, what: str = "date") -> date:

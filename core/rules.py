@@ -7,6 +7,7 @@ beside the events it governs. Messages never quote names, CPR numbers or notes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -39,6 +40,8 @@ LEGAL_BASES = {
     ),
 }
 DECIDING_ROLES = frozenset({"caseworker", "coordinator"})
+AFTERCARE = "aftercare"
+VOCABULARY_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a name of a configured list, not a label
 MAX_SPECIAL_CONSENT = timedelta(days=366)
 
 Check = Callable[[CaseState, ev.CaseEvent, Directory], None]
@@ -238,11 +241,22 @@ def _one_year_after(day: date) -> date:
 
 
 def withdrawal(state: CaseState, e: ev.ConsentWithdrawn, d: Directory) -> None:
+    """A consent is withdrawn whole, or for recipients or categories it still covers."""
     c = state.consents.get(e.consent_id)
     if c is None:
         raise UnknownReference(f"consent {e.consent_id} is not part of case {state.case_id}")
     if c.withdrawn_at is not None:
         raise RuleViolation(f"consent {e.consent_id} was already withdrawn")
+    now = c.as_of(e.occurred_at)
+    for what, taken, held in (
+        ("recipient", e.from_recipients, now.recipients),
+        ("category", e.from_categories, now.categories),
+    ):
+        stray = sorted(set(taken) - set(held))
+        if stray:
+            raise RuleViolation(
+                f"consent {e.consent_id} has no {what} {', '.join(stray)} to withdraw; it covers {', '.join(held)}"
+            )
 
 
 def legal_basis_share(state: CaseState, e: ev.SharedOnLegalBasis, d: Directory) -> None:
@@ -353,15 +367,29 @@ def erasure_grantor(state: CaseState, e: ev.ErasureDecided) -> None:
 
 
 def contact_details(state: CaseState, e: ev.ContactRecorded, d: Directory) -> None:
+    """A contact is of a known kind; its challenges are names of the configured list
+    (the laptop turns a typed label into its name), never free text."""
     if e.kind not in ev.CONTACT_KINDS:
         raise InvalidInput(f"a contact is one of {', '.join(ev.CONTACT_KINDS)}")
+    if not all(isinstance(c, str) and VOCABULARY_NAME.fullmatch(c) for c in e.challenges):
+        raise InvalidInput("a contact's challenges are names of the challenge categories, not free text")
 
 
 def meeting_details(state: CaseState, e: ev.MeetingHeld, d: Directory) -> None:
+    """A meeting of a known kind, with departments of the directory, persons of the case
+    present, and items of the checklist."""
     if e.kind not in ev.MEETING_KINDS:
         raise InvalidInput(f"a meeting is one of {', '.join(ev.MEETING_KINDS)}")
     for p in e.participants:
         d.get(p)
+    for p in e.present:
+        if p not in state.persons:
+            raise UnknownReference(f"person {p} is not part of case {state.case_id}")
+    unknown = sorted(set(e.checklist) - set(ev.MEETING_CHECKLIST))
+    if unknown:
+        raise InvalidInput(f"a meeting's checklist has the items {', '.join(ev.MEETING_CHECKLIST)}")
+    if not all(x.strip() for x in (*e.companions, *e.experts)):
+        raise InvalidInput("a companion or an expert taking part is named")
 
 
 def goal_added(state: CaseState, e: ev.GoalAdded, d: Directory) -> None:
@@ -372,6 +400,10 @@ def goal_added(state: CaseState, e: ev.GoalAdded, d: Directory) -> None:
         raise InvalidInput("a goal needs a text")
     if e.parent_goal is not None and e.parent_goal not in state.goals:
         raise UnknownReference(f"goal {e.parent_goal} is not part of case {state.case_id}")
+    if e.phase not in ("", AFTERCARE):
+        raise InvalidInput(f"a goal's phase is {AFTERCARE} or none")
+    if e.phase == AFTERCARE and not any(p in state.aftercare for p in e.persons):
+        raise RuleViolation("a goal of the aftercare plan concerns a young person whose aftercare has started")
 
 
 def _open_goal(state: CaseState, goal_id: str) -> None:
@@ -495,13 +527,57 @@ def conflict_resolution(state: CaseState, e: ev.ConflictResolved, d: Directory) 
         raise UnknownReference(f"conflict {e.conflict_id} is not part of case {state.case_id}")
     if state.conflicts[e.conflict_id]:
         raise RuleViolation(f"conflict {e.conflict_id} was already resolved")
+    _coordinator_settles(state, e, "conflict", e.resolution)
+
+
+def _coordinator_settles(state: CaseState, e: ev.CaseEvent, what: str, resolution: str) -> None:
     if state.coordinator is not None:
         if e.header.author != state.coordinator[0]:
-            raise RuleViolation("only the case's coordinator resolves a flagged conflict")
+            raise RuleViolation(f"only the case's coordinator resolves a flagged {what}")
     elif e.department != state.lead:
-        raise RuleViolation("with no coordinator assigned, the lead department resolves a flagged conflict")
-    if not e.resolution.strip():
-        raise InvalidInput("a conflict resolution says how the conflict was resolved")
+        raise RuleViolation(f"with no coordinator assigned, the lead department resolves a flagged {what}")
+    if not resolution.strip():
+        raise InvalidInput(f"a {what} resolution says how the {what} was resolved")
+
+
+def clash_flag(state: CaseState, e: ev.ClashFlagged, d: Directory) -> None:
+    """Any party flags two goals, activities or decisions of the case as working against
+    each other, and says why."""
+    if e.clash_id in state.clashes:
+        raise RuleViolation(f"clash {e.clash_id} already exists")
+    if len(e.items) != 2 or e.items[0] == e.items[1]:
+        raise InvalidInput("a clash names two different goals, activities or decisions")
+    for item in e.items:
+        if item not in state.goals and item not in state.activities and item not in state.decisions:
+            raise UnknownReference(f"{item} is no goal, activity or decision of case {state.case_id}")
+    if not e.reason.strip():
+        raise InvalidInput("a clash says why the two work against each other")
+
+
+def clash_resolution(state: CaseState, e: ev.ClashResolved, d: Directory) -> None:
+    """The coordinator resolves a clash (the lead department while there is none)."""
+    c = state.clashes.get(e.clash_id)
+    if c is None:
+        raise UnknownReference(f"clash {e.clash_id} is not part of case {state.case_id}")
+    if c.resolved:
+        raise RuleViolation(f"clash {e.clash_id} was already resolved")
+    _coordinator_settles(state, e, "clash", e.resolution)
+
+
+def aftercare_start(state: CaseState, e: ev.AftercareStarted, d: Directory) -> None:
+    """Aftercare is for a young person of the case from 18, until 23 at the latest."""
+    person = state.persons.get(e.person)
+    if person is None:
+        raise UnknownReference(f"person {e.person} is not part of case {state.case_id}")
+    if e.person in state.aftercare:
+        raise RuleViolation("the young person's aftercare has already started")
+    age = person.age_on(e.occurred_at.date())
+    if age is None:
+        raise RuleViolation("aftercare needs the young person's birth date")
+    if age < 18:
+        raise RuleViolation("aftercare starts when the young person has turned 18")
+    if e.until <= e.occurred_at.date() or (person.age_on(e.until) or 0) >= 23:
+        raise InvalidInput("aftercare ends after it starts and before the young person turns 23")
 
 
 def server_only(state: CaseState, e: ev.CaseEvent, d: Directory) -> None:
@@ -538,6 +614,9 @@ _RULES: dict[type, Callable[..., None]] = {
     ev.FinancingAgreed: financing,
     ev.ConflictFlagged: server_only,
     ev.ConflictResolved: conflict_resolution,
+    ev.ClashFlagged: clash_flag,
+    ev.ClashResolved: clash_resolution,
+    ev.AftercareStarted: aftercare_start,
     ev.CaseErased: server_only,
 }
 

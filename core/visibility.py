@@ -38,7 +38,12 @@ class Seen(Record, kw_only=False):
 
 
 def _consents_for(state: CaseState, department: str, at: datetime) -> list[Consent]:
-    return [c for c in state.consents.values() if department in c.recipients and in_force(state, c, at)]
+    active = []
+    for whole in state.consents.values():
+        c = whole.as_of(at)  # less what a partial withdrawal took off by then
+        if department in c.recipients and in_force(state, c, at):
+            active.append(c)
+    return active
 
 
 def in_force(state: CaseState, c: Consent, at: datetime) -> bool:
@@ -152,6 +157,10 @@ def held_view(
             if department in conflict_parties.get(e.conflict_id, ()):
                 seen.append(Seen(seq, e, "recipient"))
             continue
+        if isinstance(e, ev.ClashFlagged | ev.ClashResolved):
+            if department in clash_parties(state, e.clash_id):
+                seen.append(Seen(seq, e, "recipient"))
+            continue
         grounds = _covered_by_consent(state, e, consents)
         if grounds is not None:
             seen.append(Seen(seq, e, "consent", grounds))
@@ -176,6 +185,27 @@ def _conflict_parties(state: CaseState, events: Sequence[ev.CaseEvent]) -> dict[
                 involved.add(state.lead)
             parties[e.conflict_id] = involved
     return parties
+
+
+def clash_parties(state: CaseState, clash_id: str) -> set[str]:
+    """Who a clash concerns: the departments of the two parts of the work, the one that
+    flagged it, the coordinator's and the lead (who settle it)."""
+    c = state.clashes.get(clash_id)
+    if c is None:
+        return set()
+    involved = {c.department}
+    for item in c.items:
+        if item in state.goals:
+            involved.add(state.goals[item].owner)
+        elif item in state.activities:
+            involved.add(state.activities[item].department)
+        elif item in state.decisions:
+            involved.add(state.decisions[item])
+    if state.coordinator:
+        involved.add(state.coordinator[1])
+    if state.lead:
+        involved.add(state.lead)
+    return involved
 
 
 def all_views(

@@ -26,7 +26,7 @@ from server.errors import error_body, status_of
 from server.freshness import Freshness, listen_for_changes
 from server.health import STORAGE, StorageHealth, storage_failure, storage_health, storage_sentence
 from server.openapi import document
-from server.reading import audit, departments
+from server.reading import audit, departments, followup
 from server.reading.service import Reading
 from server.sessions import sessions
 from server.syncing import endpoints as syncing
@@ -137,6 +137,8 @@ ROUTES: list[BaseRoute] = [
     Route("/v1/departments/{dept}/cases/{case}", departments.department_show, methods=["GET"]),
     Route("/v1/departments/{dept}/cases", departments.department_list, methods=["GET"]),
     Route("/v1/departments/{dept}/search", departments.department_search, methods=["POST"]),
+    Route("/v1/departments/{dept}/clashes", followup.department_clashes, methods=["GET"]),
+    Route("/v1/departments/{dept}/deadlines", followup.department_deadlines, methods=["GET"]),
     # Audit and the citizen's own file (server.reading.audit)
     Route("/v1/audit/cases/{case}", audit.audit_replay, methods=["GET"]),
     Route("/v1/audit/access-log", audit.audit_access_log, methods=["GET"]),

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core import vocabularies
 from core.adminlog import AdminSealer
 from core.departments import DEFAULT_DEPARTMENTS, PLAN_FILE, plan_from_text, plan_text
 from core.embedded import SQLITE_PREFIX, private_files
@@ -177,6 +178,7 @@ def init_data_dir(data_dir: Path | str, database_url: str | None = None, plan: P
     with private_files():
         write_config(path, values)
         (path / PLAN_FILE).write_text(plan_text(departments), encoding="utf-8")
+        vocabularies.write_default(path)
         _write_secret(path / "kek.key", KeyEncryptionKey.generate().to_text())
         _write_secret(path / "server.key", DeviceKeys.generate().private_bytes().hex())
         _write_secret(path / "head.key", Ed25519PrivateKey.generate().private_bytes_raw().hex())

@@ -267,6 +267,14 @@ OPERATIONS: tuple[Operation, ...] = (
     _admin("delete", "/v1/admin/cases/{case}/assignments/{worker}", "remove an assignment", ASSIGNMENT),
     _reading("/v1/departments/{dept}/cases", "the cases the department is a party to", DEPT),
     _reading("/v1/departments/{dept}/cases/{case}", "the case as the department may see it now", DEPT, CASE),
+    _reading("/v1/departments/{dept}/clashes", "the open clashes the department is involved in", DEPT),
+    _reading(
+        "/v1/departments/{dept}/deadlines",
+        "statutory meetings due and overdue, and services ending at 18",
+        DEPT,
+        ("within", "query", "days ahead a meeting counts as due (default 90)"),
+        ("coordinator", "query", "only the cases this worker coordinates"),
+    ),
     Operation(
         "post",
         "/v1/departments/{dept}/search",

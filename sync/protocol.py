@@ -168,6 +168,7 @@ class PullResponse:
     forget: CaseRanges = ()  # held whole, now to be held as placeholders
     forget_next: Mark | None = None  # `forget` was cut here: ask again from this mark
     proof: PageProof | None = None  # the signed head and the proofs that tie the page to it
+    vocabularies: dict[str, Any] | None = None  # the municipality's word lists (core.vocabularies)
 
 
 # --- decoding helpers: every field is checked, nothing is trusted ------------------------
@@ -535,6 +536,7 @@ def encode_pull_response(resp: PullResponse) -> bytes:
             "more": resp.more,
             "head": resp.head,
             "departments": list(resp.departments),
+            "vocabularies": resp.vocabularies,
         }
     )
 
@@ -602,4 +604,5 @@ def decode_pull_response(body: bytes) -> PullResponse:
         _decode_case_ranges(msg.get("forget", []), "forget"),
         _decode_mark(msg.get("forget_next"), "forget_next"),
         _decode_tree(msg.get("tree"), [*whole, *maps]),
+        msg["vocabularies"] if isinstance(msg.get("vocabularies"), dict) else None,
     )

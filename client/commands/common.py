@@ -10,9 +10,11 @@ from typing import Any
 
 from client.laptop import CaseView, Laptop
 from core import events as ev
+from core import vocabularies
 from core.console import emit
 from core.errors import InvalidInput
 from core.records import Record
+from core.vocabularies import Vocabularies
 
 SERVER_ENV = "TOVHOLDER_SERVER"
 
@@ -62,10 +64,16 @@ def split(text: str | None) -> tuple[str, ...]:
     return tuple(x.strip() for x in (text or "").split(",") if x.strip())
 
 
-def categories_given(args: argparse.Namespace) -> dict[str, Any]:
-    """``categories=`` for a record call when --categories was given; otherwise nothing,
-    so the event keeps the categories its type has by default."""
-    return {"categories": split(args.categories)} if args.categories else {}
+def categories_given(args: argparse.Namespace, words: Vocabularies = vocabularies.DEFAULT) -> dict[str, Any]:
+    """``categories=`` for a record call when --categories was given (names or their
+    Danish or English labels); otherwise nothing, so the event keeps the categories its
+    type has by default."""
+    return {"categories": category_names(args.categories, words)} if args.categories else {}
+
+
+def category_names(text: str | None, words: Vocabularies = vocabularies.DEFAULT) -> tuple[str, ...]:
+    """The information categories of a comma-separated list typed by name or label."""
+    return words.names_of(vocabularies.CATEGORIES, split(text))
 
 
 def day(text: str | None, flag: str) -> date | None:

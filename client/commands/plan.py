@@ -52,6 +52,7 @@ def _register_goal(p: Parsers) -> None:
     a.add_argument("--parent", metavar="GOAL", help="makes this a sub-goal")
     a.add_argument("--due", metavar="YYYY-MM-DD")
     a.add_argument("--set-by-citizen", action="store_true")
+    a.add_argument("--aftercare", action="store_true", help="a goal of the aftercare plan after 18")
     a = p.on_case(goal, "revise", cmd_goal_revise, "revise a goal from the revision you see")
     a.add_argument("goal", metavar="GOAL")
     a.add_argument("--text", required=True)
@@ -91,6 +92,7 @@ def cmd_goal_add(args: argparse.Namespace) -> None:
         parent_goal=args.parent,
         due=day(args.due, "--due"),
         set_by_citizen=args.set_by_citizen,
+        phase="aftercare" if args.aftercare else "",
         persons=(args.person,),
     )
     record(args, added, goal=goal_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from client.commands.common import Parsers, first_event, record, record_seen, split
+from client.commands.common import Parsers, category_names, first_event, record, record_seen, split
 from client.laptop import CaseView
 from core import events as ev
 from core.errors import UnknownReference
@@ -26,6 +26,8 @@ def register(p: Parsers) -> None:
     a = p.on_case(consent, "withdraw", cmd_consent_withdraw, "withdraw a consent")
     a.add_argument("consent", metavar="CONSENT_ID")
     a.add_argument("--reason", default="")
+    a.add_argument("--recipient", metavar="DEPT[,DEPT...]", help="withdraw it for these recipients only")
+    a.add_argument("--category", metavar="CAT[,CAT...]", help="withdraw it for these categories only")
 
     a = p.single(
         "share",
@@ -75,7 +77,7 @@ def cmd_consent_give(args: argparse.Namespace) -> None:
         subject=args.subject,
         given_by=split(args.given_by),
         recipients=split(args.to),
-        consent_categories=split(args.categories),
+        consent_categories=category_names(args.categories),
         purpose=args.purpose,
         valid_until=ev.parse_date(args.until, "--until"),
         child_view=args.child_view,
@@ -88,7 +90,14 @@ def cmd_consent_withdraw(args: argparse.Namespace) -> None:
     def withdrawn(view: CaseView) -> ev.Payload[ev.ConsentWithdrawn]:
         consent = view.state.consents.get(args.consent)
         persons = (consent.subject,) if consent else ()
-        return ev.payload(ev.ConsentWithdrawn, consent_id=args.consent, reason=args.reason, persons=persons)
+        return ev.payload(
+            ev.ConsentWithdrawn,
+            consent_id=args.consent,
+            reason=args.reason,
+            from_recipients=split(args.recipient),
+            from_categories=category_names(args.category),
+            persons=persons,
+        )
 
     record_seen(args, withdrawn, consent=args.consent)
 
@@ -100,7 +109,7 @@ def cmd_share(args: argparse.Namespace) -> None:
         share_id=share_id,
         basis=args.basis,
         recipients=split(args.to),
-        share_categories=split(args.categories),
+        share_categories=category_names(args.categories),
         reason=args.reason,
         meeting_id=args.meeting,
         purpose=args.purpose,

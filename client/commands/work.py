@@ -18,6 +18,7 @@ from client.commands.common import (
 )
 from client.laptop import CaseView
 from core import events as ev
+from core import vocabularies
 from core.errors import InvalidInput, UnknownReference
 
 
@@ -55,10 +56,12 @@ def _register_contact_and_meeting(p: Parsers) -> None:
     a = p.single(
         "contact", "contacts with the citizen", "record", cmd_contact, "record a contact (prints the contact id)"
     )
-    a.add_argument("--kind", required=True, choices=ev.CONTACT_KINDS)
+    a.add_argument("--kind", required=True, help=f"one of {', '.join(ev.CONTACT_KINDS)}, or its Danish label")
     a.add_argument("--place", default="")
     a.add_argument("--categories", metavar="CAT[,CAT...]", help="information categories (default contact)")
-    a.add_argument("--challenges", metavar="TEXT[,TEXT...]", help="challenges raised, e.g. finances,housing")
+    a.add_argument(
+        "--challenges", metavar="NAME[,NAME...]", help="challenge categories, by name or label: finances,bolig"
+    )
     a.add_argument("--person", metavar="PERSON[,PERSON...]", help="the persons it concerns")
     a.add_argument("--one-off", action="store_true", help="a one-off contact, not an ongoing one")
     a.add_argument("--note", default="")
@@ -76,6 +79,12 @@ def _register_contact_and_meeting(p: Parsers) -> None:
     a.add_argument("--minute-taker", default="", metavar="WORKER")
     a.add_argument("--minutes", default="")
     a.add_argument("--person", metavar="PERSON[,PERSON...]", help="the persons it concerns")
+    a.add_argument("--present", metavar="PERSON[,PERSON...]", help="persons of the case present (the young person)")
+    a.add_argument("--companion", action="append", default=[], help="an adult a person brings (repeatable)")
+    a.add_argument("--expert", action="append", default=[], help="an outside expert taking part (repeatable)")
+    a.add_argument(
+        "--checked", metavar="ITEM[,ITEM...]", help=f"checklist items gone through: {', '.join(ev.MEETING_CHECKLIST)}"
+    )
 
 
 def _register_assessment(p: Parsers) -> None:
@@ -112,18 +121,21 @@ def _register_referral(p: Parsers) -> None:
 
 def cmd_contact(args: argparse.Namespace) -> None:
     contact_id = ev.new_id()
-    contact = ev.payload(
-        ev.ContactRecorded,
-        contact_id=contact_id,
-        kind=args.kind,
-        place=args.place,
-        challenges=split(args.challenges),
-        ongoing=not args.one_off,
-        note=args.note,
-        persons=split(args.person),
-        **categories_given(args),
-    )
-    record(args, contact, contact=contact_id)
+    with open_laptop(args) as laptop:
+        words = laptop.vocabularies
+        contact = ev.payload(
+            ev.ContactRecorded,
+            contact_id=contact_id,
+            kind=words.name_of(vocabularies.CONTACT_KINDS, args.kind),
+            place=args.place,
+            challenges=words.names_of(vocabularies.CHALLENGES, split(args.challenges)),
+            ongoing=not args.one_off,
+            note=args.note,
+            persons=split(args.person),
+            **categories_given(args, words),
+        )
+        e = laptop.record(args.case, contact)
+    recorded(args, e, contact=contact_id)
 
 
 def cmd_meeting(args: argparse.Namespace) -> None:
@@ -136,6 +148,10 @@ def cmd_meeting(args: argparse.Namespace) -> None:
         chair=args.chair,
         minute_taker=args.minute_taker,
         minutes=args.minutes,
+        present=split(args.present),
+        companions=tuple(args.companion),
+        experts=tuple(args.expert),
+        checklist=split(args.checked),
         persons=split(args.person),
     )
     record(args, meeting, meeting=meeting_id)

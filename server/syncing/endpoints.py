@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from core import vocabularies
 from core.errors import InvalidInput
 from core.log import Device
 from server.auth import DeviceClaim, check_device_headers, parse_json, read_body, verify_device
@@ -115,7 +116,11 @@ async def pull_endpoint(request: Request) -> Response:
         raise LimitExceeded(f"a pull page holds at most {ctx.settings.max_page} events on this server")
     who = PullingDevice(device.device_id, worker.id, device.agreement_key, worker.department)
     view = await run_in_threadpool(_logged_pull, ctx, who, message)
-    answer = replace(view.response, departments=tuple(directory_of(ctx)))
+    answer = replace(
+        view.response,
+        departments=tuple(directory_of(ctx)),
+        vocabularies=vocabularies.load(ctx.settings.data_dir).as_json(),
+    )
     storage_health(ctx.extras, ctx.settings.data_dir).wrote()
     ctx.metrics.count_events("pulled", len(answer.events))
     return Response(encode_pull_response(answer), media_type=MSGPACK)
