@@ -32,7 +32,7 @@ def identified(linked: CaseBuilder, recipients: tuple[str, ...] = ("drop-in", "b
         worker("drop-in", "outreach"),
         link_id=ev.new_id(),
         linked_case=linked.case_id,
-        linked_person=linked.persons["visitor"],
+        linked_person=next(iter(linked.persons.values())),
         person_id=b.persons["citizen"],
         consent_id=consent.consent_id,
         persons=(b.persons["citizen"],),
