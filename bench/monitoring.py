@@ -73,6 +73,8 @@ def municipality(n_events: int, n_cases: int, seed: int = 13) -> tuple[list[Seal
         c = i % len(keys)
         key, author = keys[c], authors[c]
         at = START + timedelta(minutes=37 * i)
+        cls: type[ev.CaseEvent]
+        fields: dict[str, Any]
         if seqs[c] == 0:
             lead = tally.get(key.case_id) or rnd.choice(LEADS)
             kind = "tally" if key.case_id in tally else rnd.choice(("family", "citizen"))
@@ -82,8 +84,7 @@ def municipality(n_events: int, n_cases: int, seed: int = 13) -> tuple[list[Seal
             cls, fields = ev.ContactsTallied, {"day": day, "counts": {c: rnd.randint(1, 9) for c in challenges(rnd)}}
         else:
             cls, fields = work(rnd, seqs[c], goals[c])
-        e = make_event(cls, key.case_id, key.key_id, author, seqs[c], **fields)
-        e = type(e).from_payload(e.header._replace(occurred_at=at, recorded_at=at), e.payload())
+        e = make_event(cls, key.case_id, key.key_id, author, seqs[c], occurred_at=at, **fields)
         seqs[c] += 1
         sealed.append(seal(e, key))
     return sealed, keys

@@ -113,7 +113,7 @@ def persons_known(state: CaseState, e: ev.CaseEvent) -> None:
 
 def case_opening(state: CaseState, e: ev.CaseOpened, d: Directory) -> None:
     if e.kind not in ev.CASE_KINDS:
-        raise InvalidInput(f"a case is of kind {', '.join(ev.CASE_KINDS)}")
+        raise InvalidInput("a case is of kind citizen or family (or, at a drop-in centre, pseudonymous or tally)")
     d.get(e.lead_department)
     d.get(e.department)
 

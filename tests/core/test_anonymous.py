@@ -4,6 +4,7 @@ when recording, and what each department sees of a linked history (`core.linked`
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from core import events as ev
 from core.case import fold
@@ -72,7 +73,8 @@ def test_a_pseudonymous_case_refuses_a_cpr_number_a_birth_date_and_a_second_pers
 def test_a_link_needs_a_consent_in_force_of_the_person_linked() -> None:
     b = family()
     consent = b.consent("mother", ["mother"], ["children-family"], ["contact"])
-    link = {"link_id": "l1", "linked_case": ev.new_id(), "linked_person": "v", "person_id": b.persons["father"]}
+    father = b.persons["father"]
+    link: dict[str, Any] = {"link_id": "l1", "linked_case": ev.new_id(), "linked_person": "v", "person_id": father}
     rejected(b, RuleViolation, "subject is the person linked", ev.CaseLinked, consent_id=consent.consent_id, **link)
     rejected(b, UnknownReference, "consent", ev.CaseLinked, consent_id="nope", **link)
     rejected(
@@ -90,7 +92,7 @@ def test_the_departments_a_consent_names_see_the_linked_history_it_covers_and_no
     state, histories = fold(b.case_id, b.events), {anon.case_id: anon.events}
     at = b.clock.now
     benefits = linked_view(state, histories, "benefits", at) or []
-    assert [(s.basis, s.event.note) for s in benefits] == [("consent", "rent arrears")]  # not the health note
+    assert [(s.basis, s.event.payload()["note"]) for s in benefits] == [("consent", "rent arrears")]
     drop_in = linked_view(state, histories, "drop-in", at) or []
     assert [s.basis for s in drop_in] == ["own", "own"]
     assert linked_view(state, histories, "jobcenter", at) == []  # a party, but not named
