@@ -147,6 +147,18 @@ class Clash(Record, frozen=False, kw_only=False):
     resolved: bool = False
 
 
+class Link(Record, kw_only=False):
+    """A pseudonymous case's history linked to this case by a consent (`case.linked`)."""
+
+    link_id: str
+    linked_case: str
+    linked_person: str
+    person_id: str
+    consent_id: str
+    department: str
+    linked_at: datetime
+
+
 class CaseState(Record, frozen=False, kw_only=False):
     """Everything the rules need to know about a case, as of the events folded so far."""
 
@@ -172,6 +184,7 @@ class CaseState(Record, frozen=False, kw_only=False):
     aftercare: dict[str, date] = field(default_factory=dict)  # person id -> aftercare until
     erasure_requests: dict[str, tuple[datetime, bool | None]] = field(default_factory=dict)
     event_ids: dict[str, int] = field(default_factory=dict)  # event id -> seq
+    links: dict[str, Link] = field(default_factory=dict)  # link id -> link
 
     # -- questions the rules ask ---------------------------------------------------------
     def is_party(self, department: str, moment: datetime | None = None) -> bool:
@@ -402,6 +415,12 @@ def _erasure_decided(s: CaseState, e: ev.ErasureDecided) -> None:
         s.erasure_requests[e.request_id] = (s.erasure_requests[e.request_id][0], e.granted)
 
 
+def _linked(s: CaseState, e: ev.CaseLinked) -> None:
+    s.links[e.link_id] = Link(
+        e.link_id, e.linked_case, e.linked_person, e.person_id, e.consent_id, e.department, e.occurred_at
+    )
+
+
 _HANDLERS: dict[type, Callable[[CaseState, Any], None]] = {
     ev.CaseOpened: _opened,
     ev.CaseClosed: _closed,
@@ -434,4 +453,5 @@ _HANDLERS: dict[type, Callable[[CaseState, Any], None]] = {
     ev.AftercareStarted: _aftercare,
     ev.ErasureRequested: _erasure_requested,
     ev.ErasureDecided: _erasure_decided,
+    ev.CaseLinked: _linked,
 }

@@ -48,6 +48,19 @@ CATEGORIES: tuple[str, ...] = (
 SPECIAL_CATEGORIES: frozenset[str] = frozenset({"health", "addiction"})
 PERSON_ROLES = ("citizen", "parent", "child", "guardian", "trusted-adult")
 CUSTODY_ROLES = frozenset({"parent", "guardian"})
+#: The challenges an anonymous tally counts (the drop-in centres' mix, docs/domain.md).
+CHALLENGES = (
+    "finances",
+    "social-advice",
+    "housing",
+    "mental-health",
+    "health",
+    "job",
+    "alcohol",
+    "drugs",
+    "dental",
+    "other",
+)
 CONTACT_KINDS = ("home-visit", "drop-in", "street-outreach", "phone", "meeting", "digital")
 MEETING_KINDS = (
     "assessment",
@@ -71,7 +84,11 @@ MEETING_CHECKLIST = (
     "support-after-18",
 )
 DECISION_KINDS = ("grant", "refusal", "sanction", "payment-stop", "allowance", "one-off-payment")
-ROLES = ("outreach", "caseworker", "coordinator", "auditor", "admin", "server")
+ROLES = ("outreach", "caseworker", "coordinator", "auditor", "admin", "management", "server")
+#: `pseudonymous`: a person known by a pseudonym only (no CPR number, no birth date), as a
+#: drop-in centre keeps them until they choose to be identified; `tally`: a centre's
+#: anonymous counts of contacts, with no person at all.
+CASE_KINDS = ("citizen", "family", "pseudonymous", "tally")
 
 
 def new_id() -> str:
@@ -477,6 +494,34 @@ class ContactRecorded(CaseEvent):
     challenges: tuple[str, ...] = ()
     ongoing: bool = True
     note: str = ""
+
+
+@catalogue
+class ContactsTallied(CaseEvent):
+    """An anonymous tally: how many contacts a centre had on one day, per challenge.
+
+    Names no person; it lives in a case of kind `tally`, so the monitoring reports can
+    count the contacts of those who never registered."""
+
+    TOPIC = "contacts.tallied"
+    DEFAULT_CATEGORIES = ("contact",)
+    day: date
+    counts: MappingProxyType[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    kind: str = "drop-in"
+
+
+@catalogue
+class CaseLinked(CaseEvent):
+    """A pseudonymous case's history linked to this (identified) case, by the person's
+    consent: the departments the consent names see what it covers of that history."""
+
+    TOPIC = "case.linked"
+    DEFAULT_CATEGORIES = ("contact",)
+    link_id: str
+    linked_case: str
+    linked_person: str
+    person_id: str
+    consent_id: str
 
 
 @catalogue

@@ -43,6 +43,7 @@ DECIDING_ROLES = frozenset({"caseworker", "coordinator"})
 AFTERCARE = "aftercare"
 VOCABULARY_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a name of a configured list, not a label
 MAX_SPECIAL_CONSENT = timedelta(days=366)
+MAX_TALLY = 1000  # contacts of one challenge on one day at one centre
 
 Check = Callable[[CaseState, ev.CaseEvent, Directory], None]
 
@@ -55,6 +56,8 @@ def check(state: CaseState, e: ev.CaseEvent, directory: Directory) -> None:
         party_principle(state, e)
         if not isinstance(e, ev.PersonAdded):
             persons_known(state, e)
+    if isinstance(e, ev.PersonAdded | ev.PersonCorrected):
+        anonymity(state, e)
     rule = _RULES.get(type(e))
     if rule is not None:
         rule(state, e, directory)
@@ -112,8 +115,8 @@ def persons_known(state: CaseState, e: ev.CaseEvent) -> None:
 
 
 def case_opening(state: CaseState, e: ev.CaseOpened, d: Directory) -> None:
-    if e.kind not in ("citizen", "family"):
-        raise InvalidInput("a case is of kind citizen or family")
+    if e.kind not in ev.CASE_KINDS:
+        raise InvalidInput("a case is of kind citizen or family (or, at a drop-in centre, pseudonymous or tally)")
     d.get(e.lead_department)
     d.get(e.department)
 
@@ -130,6 +133,20 @@ def person_details(state: CaseState, e: ev.PersonAdded, d: Directory) -> None:
     if e.cpr is not None:
         birth_date_of(e.cpr)
     check_agrees(e.cpr, e.birth_date)
+
+
+def anonymity(state: CaseState, e: ev.PersonAdded | ev.PersonCorrected) -> None:
+    """A tally case names nobody; a pseudonymous case knows its person by a pseudonym
+    only, never by a CPR number or birth date (identifying them is what a link is for)."""
+    if state.kind == "tally":
+        raise RuleViolation(f"case {state.case_id} is an anonymous tally; it names no person")
+    if state.kind == "pseudonymous" and isinstance(e, ev.PersonAdded) and state.persons:
+        raise RuleViolation(f"case {state.case_id} is pseudonymous; it holds one person")
+    if state.kind == "pseudonymous" and (e.cpr or e.birth_date):
+        raise RuleViolation(
+            f"case {state.case_id} is pseudonymous; it holds no CPR number or birth date "
+            "(open an identified case and link it)"
+        )
 
 
 def person_correction(state: CaseState, e: ev.PersonCorrected, d: Directory) -> None:
@@ -375,6 +392,48 @@ def contact_details(state: CaseState, e: ev.ContactRecorded, d: Directory) -> No
         raise InvalidInput("a contact's challenges are names of the challenge categories, not free text")
 
 
+def tally(state: CaseState, e: ev.ContactsTallied, d: Directory) -> None:
+    """An anonymous tally counts contacts of one past or present day, per known challenge,
+    in a case of kind `tally`, and names nobody."""
+    if state.kind != "tally":
+        raise RuleViolation(f"case {state.case_id} is not a tally case; anonymous tallies go in a case of kind tally")
+    if e.persons:
+        raise RuleViolation("an anonymous tally names no person")
+    if e.kind not in ev.CONTACT_KINDS:
+        raise InvalidInput(f"a contact is one of {', '.join(ev.CONTACT_KINDS)}")
+    if not e.counts:
+        raise InvalidInput("a tally counts the contacts of at least one challenge")
+    unknown = sorted(c for c in e.counts if c not in ev.CHALLENGES)
+    if unknown:
+        raise InvalidInput(f"unknown challenge {unknown[0]!r}; use {', '.join(ev.CHALLENGES)}")
+    if any(type(n) is not int or not 1 <= n <= MAX_TALLY for n in e.counts.values()):
+        raise InvalidInput(f"a tally's count is a whole number from 1 to {MAX_TALLY}")
+    if e.day > e.occurred_at.date():
+        raise InvalidInput("a tally counts the contacts of a day that has begun, not a later one")
+
+
+def case_link(state: CaseState, e: ev.CaseLinked, d: Directory) -> None:
+    """A pseudonymous history is linked to an identified case under a consent of that
+    case whose subject is the person linked and which is in force when linking.
+
+    Whether the linked case is pseudonymous, and whether the linking department is a
+    party to it, is judged where both cases are known: when a linked history is read
+    (`core.linked`)."""
+    if state.kind not in ("citizen", "family"):
+        raise RuleViolation("a pseudonymous history is linked to an identified (citizen or family) case")
+    if e.linked_case == state.case_id:
+        raise RuleViolation("a case cannot be linked to itself")
+    if any(link.linked_case == e.linked_case for link in state.links.values()):
+        raise RuleViolation(f"case {e.linked_case} is already linked to case {state.case_id}")
+    if e.person_id not in state.persons:
+        raise UnknownReference(f"person {e.person_id} is not part of case {state.case_id}")
+    consent = state.consents.get(e.consent_id)
+    if consent is None:
+        raise UnknownReference(f"consent {e.consent_id} is not part of case {state.case_id}")
+    if consent.subject != e.person_id or not consent.active_at(e.occurred_at):
+        raise RuleViolation("a link needs a consent in force whose subject is the person linked")
+
+
 def meeting_details(state: CaseState, e: ev.MeetingHeld, d: Directory) -> None:
     """A meeting of a known kind, with departments of the directory, persons of the case
     present, and items of the checklist."""
@@ -601,6 +660,8 @@ _RULES: dict[type, Callable[..., None]] = {
     ev.ErasureDecided: erasure_decision,
     ev.ContactRecorded: contact_details,
     ev.MeetingHeld: meeting_details,
+    ev.ContactsTallied: tally,
+    ev.CaseLinked: case_link,
     ev.GoalAdded: goal_added,
     ev.GoalRevised: goal_revised,
     ev.GoalClosed: goal_closed,

@@ -63,6 +63,12 @@ def covers_until(state: CaseState, c: Consent) -> date | None:
     return subject.birthday(15) if age_then is not None and age_then < 15 else None
 
 
+def active_consents(state: CaseState, department: str, at: datetime) -> list[Consent]:
+    """The consents in force at `at` that name `department` as a recipient (a custody
+    holder's consent lapsed at 18 excluded): what a linked history is judged by too."""
+    return _consents_for(state, department, at)
+
+
 def _lapsed_at_18(state: CaseState, c: Consent, at: datetime) -> bool:
     """A consent given for a child by custody holders alone lapses when the child turns 18:
     from then the young person's own consent is what counts. A consent the young person

@@ -19,14 +19,14 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import TovholderError
-from server import pages, proofs
+from server import monitoring, pages, proofs
 from server.admin import routes as admin
 from server.context import ServerContext
 from server.errors import error_body, status_of
 from server.freshness import Freshness, listen_for_changes
 from server.health import STORAGE, StorageHealth, storage_failure, storage_health, storage_sentence
 from server.openapi import document
-from server.reading import audit, departments, followup
+from server.reading import audit, departments, followup, linked
 from server.reading.service import Reading
 from server.sessions import sessions
 from server.syncing import endpoints as syncing
@@ -135,6 +135,7 @@ ROUTES: list[BaseRoute] = [
     Route("/healthz", healthz, methods=["GET"]),
     # Department views (server.reading.departments)
     Route("/v1/departments/{dept}/cases/{case}", departments.department_show, methods=["GET"]),
+    Route("/v1/departments/{dept}/cases/{case}/linked", linked.department_linked, methods=["GET"]),
     Route("/v1/departments/{dept}/cases", departments.department_list, methods=["GET"]),
     Route("/v1/departments/{dept}/search", departments.department_search, methods=["POST"]),
     Route("/v1/departments/{dept}/clashes", followup.department_clashes, methods=["GET"]),
@@ -160,6 +161,9 @@ ROUTES: list[BaseRoute] = [
     Route("/ui/audit/verify", pages.audit_verify, methods=["GET"]),
     Route("/ui/audit/access-log", pages.audit_access, methods=["GET"]),
     Route("/ui/audit/exceptions", pages.audit_exceptions, methods=["GET"]),
+    Route("/ui/monitoring", pages.monitoring_page, methods=["GET"]),
+    Route("/v1/monitoring", monitoring.monitoring_all, methods=["GET"]),
+    Route("/v1/monitoring/{report}", monitoring.monitoring_report, methods=["GET"]),
     # Enrollment, push and pull of the field laptops (server.syncing.endpoints)
     Route("/v1/sync/push", syncing.push_endpoint, methods=["POST"]),
     Route("/v1/sync/pull", syncing.pull_endpoint, methods=["POST"]),

@@ -20,6 +20,7 @@ are sent with ``Cache-Control: no-store`` so no case data is written to a browse
     /ui/audit/verify             the integrity of the whole log
     /ui/audit/access-log         who looked at what
     /ui/audit/exceptions         shares on a legal basis
+    /ui/monitoring               management's aggregate reports (`server.monitoring`)
 """
 
 from __future__ import annotations
@@ -40,8 +41,10 @@ from core.errors import AccessLogUnwritable, TovholderError
 from server.accounts import verify_accounted
 from server.context import ServerContext
 from server.errors import Forbidden, Unauthorized, status_of
+from server.monitoring import SUPPRESSED, Monitoring, manager
 from server.reading.queries import (
     AUDITOR,
+    MANAGEMENT,
     access_entries,
     audit_case,
     exception_rows,
@@ -208,6 +211,8 @@ async def home(request: Request) -> Response:
 
 @page
 async def caseload(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
+    if who.role == MANAGEMENT:
+        return RedirectResponse("/ui/monitoring", status_code=303, headers=HEADERS)
     rows = await run_in_threadpool(list_cases, r, who, who.department, "casework")
     return render("caseload.html", who=who, cases=rows)
 
@@ -258,3 +263,10 @@ async def audit_exceptions(request: Request, ctx: ServerContext, r: Reading, who
     _auditor(who)
     rows = await run_in_threadpool(exception_rows, r, who, None, "audit")
     return render("exceptions.html", who=who, rows=rows)
+
+
+@page
+async def monitoring_page(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
+    manager(who)
+    reports = await run_in_threadpool(Monitoring.of(ctx).reports)
+    return render("monitoring.html", who=who, reports=reports, suppressed=SUPPRESSED)

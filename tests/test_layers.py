@@ -45,6 +45,7 @@ SQL_HOMES = {
     "core.case_index",
     "core.cpr_index",
     "core.access_log",
+    "core.monitoring",
     "server.store",
     "client.store",
 }

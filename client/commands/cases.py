@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
+from client.commands import anonymous
 from client.commands.common import Parsers, day, open_laptop, record, recorded
 from client.commands.show import cmd_case_show
 from core import events as ev
@@ -12,7 +14,7 @@ from core.errors import InvalidInput, RuleViolation, UnknownReference
 
 
 def register(p: Parsers) -> None:
-    _register_case(p)
+    anonymous.register(p, _register_case(p))
     _register_person(p)
     _register_team(p)
     a = p.single(
@@ -23,10 +25,11 @@ def register(p: Parsers) -> None:
     a.add_argument("--reason", default="intake", choices=("intake", "handover", "cover"))
 
 
-def _register_case(p: Parsers) -> None:
-    case = p.group("case", "open, close, reopen, transfer, show and list cases")
+def _register_case(p: Parsers) -> Any:
+    """The `case` commands; returns their group, which `case link` joins."""
+    case = p.group("case", "open, close, reopen, transfer, link, show and list cases")
     a = p.leaf(case, "open", cmd_case_open, "open a new case (prints the case id)")
-    a.add_argument("--kind", required=True, choices=("citizen", "family"))
+    a.add_argument("--kind", required=True, choices=ev.CASE_KINDS)
     a.add_argument("--lead", required=True, metavar="DEPT", help="the lead department")
     a.add_argument("--reason", default="")
     a = p.on_case(case, "close", cmd_case_close, "close the case (its retention clock starts)")
@@ -43,6 +46,7 @@ def _register_case(p: Parsers) -> None:
     a.add_argument("--reason", default="", help='e.g. "turned 18: to adult services"')
     p.on_case(case, "show", cmd_case_show, "the case as this worker sees it, pending events marked")
     p.leaf(case, "list", cmd_case_list, "the cases held on this laptop")
+    return case
 
 
 def _register_person(p: Parsers) -> None:

@@ -30,6 +30,7 @@ from server.reading.service import Reading
 from server.store import Principal
 
 AUDITOR = "auditor"
+MANAGEMENT = "management"
 #: Who may verify the integrity of the whole log.
 AUDIT_ROLES = frozenset({AUDITOR, "admin"})
 
@@ -62,8 +63,9 @@ def not_visible(case_id: str) -> NotFound:
 
 
 def staff_of(who: Principal, department: str) -> Principal:
-    """`who` when it is a staff member of `department`; Forbidden otherwise."""
-    if who.department != department or who.is_admin:
+    """`who` when it is a staff member of `department`; Forbidden otherwise (also for
+    management, which sees the aggregate reports only, never a case)."""
+    if who.department != department or who.is_admin or who.role == MANAGEMENT:
         raise Forbidden(f"this token is not a staff token of department {department}")
     return who
 

@@ -1,0 +1,269 @@
+"""Monitoring: aggregate reports of the work, from a projection that holds no personal data.
+
+`MonitoringProjection` follows the log (through `core.projection.ProjectionRunner`, rows
+and position in one transaction, rebuildable from zero) and keeps one row per counted
+fact of an event in `view_monitoring`: the case id, the kind of fact, the department, the
+month it happened and a label from a closed list (a challenge, a meeting kind, a case
+kind), with a number. It never copies a name, a CPR number, a note or a free-text word:
+a challenge outside `core.events.CHALLENGES` is counted as `other`. An erased case's rows
+are deleted with it.
+
+The reports (`contacts`, `families`, `goals`, `meetings`) group those rows. A cell that
+counts fewer than `SMALL_CELL` cases (or, for tallies, contacts) is suppressed (None), and
+so is a total that would give a suppressed cell away by subtraction. Each report's
+definition is in the README, section "Monitoring".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core import events as ev
+from core.errors import CaseErased, KeyNotHeld
+from core.log import CaseLog, LoggedEvent
+from core.projection import Write
+
+SMALL_CELL = 5  # cells counting fewer than this many cases are suppressed
+REPORTED_KINDS = ("citizen", "family")  # pseudonymous and tally cases are not families
+#: The event types the monitoring view opens; it never opens any other.
+MONITORED_TOPICS = frozenset(
+    cls.TOPIC
+    for cls in (
+        ev.CaseOpened,
+        ev.CoordinatorAssigned,
+        ev.GoalAdded,
+        ev.GoalClosed,
+        ev.ProgressRecorded,
+        ev.ContactRecorded,
+        ev.ContactsTallied,
+        ev.MeetingHeld,
+    )
+)
+
+Fact = tuple[str, str, str, str, int]  # fact, department, month, label, value
+
+
+def table_name(log: CaseLog) -> str:
+    return f"{log.tables.q}view_monitoring"
+
+
+def challenge(text: str) -> str:
+    """A challenge as the reports count it: one of `CHALLENGES`, else `other` (so a
+    free-text challenge can never carry a word of a person into a report)."""
+    slug = "-".join(text.strip().lower().split())
+    return slug if slug in ev.CHALLENGES else "other"
+
+
+def facts(e: ev.CaseEvent) -> list[Fact]:
+    """What one event counts for, in the projection's terms (no personal data)."""
+    month = e.occurred_at.strftime("%Y-%m")
+    dept = e.department
+    if isinstance(e, ev.CaseOpened):
+        return [("case", e.lead_department, month, e.kind, 1)]
+    if isinstance(e, ev.CoordinatorAssigned):
+        return [("coordinator", e.coordinator_department, month, "coordinator", 1)]
+    if isinstance(e, ev.GoalAdded):
+        return [("goal", dept, month, "added", 1)]
+    if isinstance(e, ev.GoalClosed):
+        return [("goal", dept, month, "closed", 1)]
+    if isinstance(e, ev.ProgressRecorded):
+        return [("progress", dept, month, "score", e.score)]
+    if isinstance(e, ev.ContactRecorded):
+        labels = dict.fromkeys(challenge(c) for c in e.challenges) or {"none": None}
+        return [("contact", dept, month, label, 1) for label in labels]
+    if isinstance(e, ev.ContactsTallied):
+        day = e.day.strftime("%Y-%m")
+        return [("tally", dept, day, challenge(c), n) for c, n in sorted(e.counts.items())]
+    if isinstance(e, ev.MeetingHeld):
+        return [("meeting", dept, month, e.kind, 1)]
+    return []
+
+
+class MonitoringProjection:
+    """Projection of the log onto `view_monitoring`: counted facts, no personal data."""
+
+    name = "view_monitoring"
+
+    def __init__(self, log: CaseLog) -> None:
+        self.log = log
+        self.table = table_name(log)
+
+    def create_statements(self, placeholder: str) -> list[str]:
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self.table} (event_id TEXT NOT NULL, part INTEGER NOT NULL, "
+            "case_id TEXT NOT NULL, fact TEXT NOT NULL, department TEXT NOT NULL, month TEXT NOT NULL, "
+            "label TEXT NOT NULL, value BIGINT NOT NULL, PRIMARY KEY (event_id, part))",
+        ]
+
+    def drop_statements(self) -> list[str]:
+        return [f"DROP TABLE IF EXISTS {self.table}"]
+
+    def handle(self, events: Sequence[LoggedEvent]) -> list[Write]:
+        p = self.log.tables.p
+        insert = f"INSERT INTO {self.table} VALUES ({p},{p},{p},{p},{p},{p},{p},{p})"
+        erase = f"DELETE FROM {self.table} WHERE case_id={p}"
+        writes: list[Write] = []
+        for le in events:
+            sealed = le.sealed
+            if sealed.topic == ev.CaseErased.TOPIC:
+                writes.append((erase, (sealed.case_id,)))
+                continue
+            if sealed.topic not in MONITORED_TOPICS:
+                continue
+            try:
+                e = self.log.open(le)
+            except (CaseErased, KeyNotHeld):
+                continue  # erased since: its key is gone, and so are its counts
+            for part, (fact, dept, month, label, value) in enumerate(facts(e)):
+                writes.append((insert, (sealed.event_id, part, sealed.case_id, fact, dept, month, label, value)))
+        return writes
+
+
+@dataclass(frozen=True)
+class Report:
+    """One aggregate report: named columns, rows of cells; None is a suppressed cell."""
+
+    name: str
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    note: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "report": self.name,
+            "title": self.title,
+            "columns": list(self.columns),
+            "rows": [list(r) for r in self.rows],
+            "suppressed": f"a cell counting fewer than {SMALL_CELL} is null",
+            "note": self.note,
+        }
+
+
+def shown(count: int, cases: int | None = None) -> int | None:
+    """A count as a report may show it: None when it, or the cases behind it, are small."""
+    if count == 0:
+        return 0
+    if count < SMALL_CELL or (cases is not None and cases < SMALL_CELL):
+        return None
+    return count
+
+
+def _rows(log: CaseLog, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in log.recorder.run(sql.format(t=table_name(log)), params)]
+
+
+def contacts_report(log: CaseLog) -> Report:
+    """Contacts by centre (department), month and challenge: recorded ones, anonymous
+    tallies, and their total."""
+    rows = _rows(
+        log,
+        "SELECT department, month, label, "
+        "SUM(CASE WHEN fact='contact' THEN value ELSE 0 END) AS recorded, "
+        "COUNT(DISTINCT CASE WHEN fact='contact' THEN case_id END) AS cases, "
+        "SUM(CASE WHEN fact='tally' THEN value ELSE 0 END) AS tallied "
+        "FROM {t} WHERE fact IN ('contact', 'tally') GROUP BY department, month, label "
+        "ORDER BY department, month, label",
+    )
+    out = []
+    for dept, month, label, recorded, cases, tallied in rows:
+        rec, tal = shown(int(recorded), int(cases)), shown(int(tallied))
+        total = None if rec is None or tal is None else rec + tal
+        out.append((dept, month, label, rec, tal, total))
+    return Report(
+        "contacts",
+        "Contacts by centre, month and challenge",
+        ("department", "month", "challenge", "recorded", "tallied", "total"),
+        out,
+    )
+
+
+def families_report(log: CaseLog) -> Report:
+    """Cases by lead department and kind: how many, how many with a coordinator, with a
+    shared plan (at least one goal), and with both."""
+    per_case: dict[str, dict[str, Any]] = {}
+    for case_id, fact, label, dept in _rows(
+        log,
+        "SELECT case_id, fact, MAX(label) AS label, MAX(department) AS department FROM {t} "
+        "WHERE fact IN ('case', 'coordinator', 'goal') GROUP BY case_id, fact",
+    ):
+        per_case.setdefault(case_id, {})[fact] = (label, dept)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for found in per_case.values():
+        if "case" not in found or found["case"][0] not in REPORTED_KINDS:
+            continue
+        kind, lead = found["case"]
+        coordinator, plan = "coordinator" in found, "goal" in found
+        counts = groups.setdefault((lead, kind), [0, 0, 0, 0])
+        for i, yes in enumerate((True, coordinator, plan, coordinator and plan)):
+            counts[i] += int(yes)
+    rows = [(lead, kind, *(shown(n) for n in counts)) for (lead, kind), counts in sorted(groups.items())]
+    return Report(
+        "families",
+        "Cases with a coordinator and a shared plan",
+        ("lead_department", "kind", "cases", "with_coordinator", "with_plan", "with_both"),
+        rows,
+    )
+
+
+def goals_report(log: CaseLog) -> Report:
+    """Goals and progress by month: goals added and closed, progress recorded, its mean
+    score (1 to 5), each over the cases behind it."""
+    rows = _rows(
+        log,
+        "SELECT month, "
+        "SUM(CASE WHEN fact='goal' AND label='added' THEN 1 ELSE 0 END) AS added, "
+        "COUNT(DISTINCT CASE WHEN fact='goal' AND label='added' THEN case_id END) AS added_cases, "
+        "SUM(CASE WHEN fact='goal' AND label='closed' THEN 1 ELSE 0 END) AS closed, "
+        "COUNT(DISTINCT CASE WHEN fact='goal' AND label='closed' THEN case_id END) AS closed_cases, "
+        "SUM(CASE WHEN fact='progress' THEN 1 ELSE 0 END) AS progress, "
+        "SUM(CASE WHEN fact='progress' THEN value ELSE 0 END) AS scores, "
+        "COUNT(DISTINCT CASE WHEN fact='progress' THEN case_id END) AS progress_cases "
+        "FROM {t} WHERE fact IN ('goal', 'progress') GROUP BY month ORDER BY month",
+    )
+    out = []
+    for month, added, added_cases, closed, closed_cases, progress, score, progress_cases in rows:
+        recorded = shown(int(progress), int(progress_cases))
+        mean = round(int(score) / int(progress), 2) if recorded else None
+        out.append((month, shown(int(added), int(added_cases)), shown(int(closed), int(closed_cases)), recorded, mean))
+    return Report(
+        "goals",
+        "Goals and progress over time",
+        ("month", "goals_added", "goals_closed", "progress_recorded", "mean_score"),
+        out,
+    )
+
+
+def meetings_report(log: CaseLog) -> Report:
+    """Meetings held by kind and month (statutory meetings among them)."""
+    rows = _rows(
+        log,
+        "SELECT label, month, COUNT(*) AS meetings, COUNT(DISTINCT case_id) AS cases FROM {t} "
+        "WHERE fact='meeting' GROUP BY label, month ORDER BY label, month",
+    )
+    return Report(
+        "meetings",
+        "Meetings held by kind and month",
+        ("kind", "month", "held"),
+        [(kind, month, shown(int(n), int(cases))) for kind, month, n, cases in rows],
+        note="whether statutory meetings were held on time waits for their due dates in the log",
+    )
+
+
+REPORTS = {
+    "contacts": contacts_report,
+    "families": families_report,
+    "goals": goals_report,
+    "meetings": meetings_report,
+}
+
+
+def report(log: CaseLog, name: str) -> Report:
+    """The report named `name`; KeyError when there is none (the caller says so)."""
+    return REPORTS[name](log)
+
+
+def all_reports(log: CaseLog) -> Iterable[Report]:
+    return (build(log) for build in REPORTS.values())
