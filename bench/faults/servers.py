@@ -6,6 +6,7 @@ municipality runs them behind one address; on SQLite one instance is the shape.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -54,6 +55,16 @@ class ServerProcess:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
             self.kills += 1
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) the server has used, from /proc; 0 when it is not running."""
+        if not self.running or self.proc is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_kib(self) -> int:
         """The server's resident memory in KiB (from /proc), 0 when it is not running."""
