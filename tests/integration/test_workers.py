@@ -8,8 +8,10 @@ again. On SQLite several processes are refused before anything listens.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -50,13 +52,11 @@ def stop(server: Server) -> None:
         server.proc.terminate()
         try:
             server.proc.wait(timeout=30)
-        except TimeoutError:
+        except subprocess.TimeoutExpired:
             server.kill()
     for pid in left:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture
