@@ -16,8 +16,6 @@ one is judged when it is read (`core.case_view`), never stored here.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from copy import deepcopy
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from core import events as ev
 from core.case import CaseState
 from core.errors import CaseErased, KeyNotHeld
 from core.log import CaseLog, LoggedEvent
+from core.memory_budget import Budgeted, estimate
 from core.projection import Write
 from core.sealing import to_micros
 
@@ -47,6 +46,10 @@ INDEX_TOPICS = frozenset(
         ev.ErasureDecided,
     )
 )
+
+
+#: Bytes of folded index states one `IndexFolds` keeps by default (`cache_mib` sets it).
+FOLD_BUDGET = 16 * 1024 * 1024
 
 
 def table_names(log: CaseLog) -> tuple[str, str]:
@@ -80,11 +83,10 @@ class IndexFolds:
     (`server.syncing.caseload`).
     """
 
-    def __init__(self, log: CaseLog, remember: int = 100_000) -> None:
+    def __init__(self, log: CaseLog, budget: int = FOLD_BUDGET) -> None:
         self.log = log
-        self.remember = remember
-        self._folded: OrderedDict[str, tuple[int, CaseState]] = OrderedDict()
-        self._lock = threading.Lock()
+        # case -> (sequence folded to, state, sealed bytes of the events folded into it)
+        self.folded: Budgeted[str, tuple[int, CaseState, int]] = Budgeted(budget)
 
     def state(self, case_id: str, upto: int, page: Sequence[LoggedEvent] = ()) -> CaseState:
         """The case folded from its index-relevant events up to sequence `upto`.
@@ -94,10 +96,9 @@ class IndexFolds:
         Only the events after the sequence folded last time are read, and not even those
         when the page at hand (the case's events in it, in order) follows on from it.
         """
-        with self._lock:
-            done, state = self._folded.get(case_id, (0, None))
+        done, state, weight = self.folded.get(case_id) or (0, None, 0)
         if state is None or done > upto:
-            done, state = 0, CaseState(case_id)
+            done, state, weight = 0, CaseState(case_id), 0
         elif done < upto and state.status != "erased":
             state = deepcopy(state)  # another thread may be reading the remembered one
         if done < upto and state.status != "erased":
@@ -110,13 +111,10 @@ class IndexFolds:
                     for le in logged:
                         if le.sealed.topic in INDEX_TOPICS:
                             state.apply(self.log.open(le))
+                            weight += len(le.sealed.raw)
                 except (CaseErased, KeyNotHeld):
                     state = CaseState(case_id, status="erased")
-        with self._lock:
-            self._folded[case_id] = (upto, state)
-            self._folded.move_to_end(case_id)
-            while len(self._folded) > self.remember:
-                self._folded.popitem(last=False)
+        self.folded.put(case_id, (upto, state, weight), estimate(weight))
         return state
 
 
@@ -130,10 +128,10 @@ class CaseIndexProjection:
 
     name = "view_case_index"
 
-    def __init__(self, log: CaseLog, remember: int = 100_000) -> None:
+    def __init__(self, log: CaseLog, budget: int = FOLD_BUDGET) -> None:
         self.log = log
         self.cases, self.dept_cases = table_names(log)
-        self.folds = IndexFolds(log, remember)
+        self.folds = IndexFolds(log, budget)
 
     def create_statements(self, placeholder: str) -> list[str]:
         return [

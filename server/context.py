@@ -139,14 +139,21 @@ class ServerContext:
                 log.register_device(SERVER_ID, SERVER_ID, server_keys.signing_public, server_keys.agreement_public)
         ca_file = settings.ca_cert or settings.cert
         ca_pem = read_secret(settings.path(ca_file), "CA certificate") if ca_file else None
-        caseload = Caseload(log)
+        caseload = Caseload(log, settings.cache_bytes("caseload"))
         rotation = KeyRotation(log, caseload, store.active_department)
         return cls(
             settings=settings,
             log=log,
             store=store,
             caseload=caseload,
-            push=PushService(log, store.directory, server_keys, caseload=caseload, rotation=rotation),
+            push=PushService(
+                log,
+                store.directory,
+                server_keys,
+                cache_bytes=settings.cache_bytes("push"),
+                caseload=caseload,
+                rotation=rotation,
+            ),
             rotation=rotation,
             server_keys=server_keys,
             ca_pem=ca_pem,

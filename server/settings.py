@@ -73,6 +73,13 @@ SETTINGS: tuple[Setting, ...] = (
         12 * 3600,
         "how long a staff or admin token is valid after it was issued (`admin worker token` issues a fresh one)",
     ),
+    Setting(
+        "cache_mib",
+        256,
+        "MiB of decrypted cases, judged views and compressed answers one server process keeps in memory at "
+        "most (estimated; shared among its caches as `CACHE_SHARES` says); the process's memory is this "
+        "plus about 80 MiB",
+    ),
     Setting("log_level", "info", "uvicorn log level: critical, error, warning, info, debug"),
     Setting(
         "access_log_days",
@@ -97,6 +104,19 @@ SETTINGS: tuple[Setting, ...] = (
         "(`tovholder admin archive keygen` makes a key pair)",
     ),
 )
+
+#: Each per-process cache's share of `cache_mib`: decrypted cases for reading and pulls
+#: (`core.case_cache`), for judging pushes (`server.syncing.push`), judged views as JSON
+#: (`server.view_cache`), their compressed forms (`server.compression`), and the folded
+#: index states of the case index and of the caseload (`core.case_index.IndexFolds`).
+CACHE_SHARES: dict[str, float] = {
+    "cases": 0.40,
+    "push": 0.20,
+    "views": 0.15,
+    "compressed": 0.15,
+    "index": 0.05,
+    "caseload": 0.05,
+}
 
 #: Case kinds with a retention period of their own: setting ``retention_years_<kind>``.
 CASE_KINDS = ("citizen", "family")
@@ -123,6 +143,7 @@ class Settings:
     clock_skew_seconds: int
     enrollment_ttl_seconds: int
     token_lifetime_seconds: int
+    cache_mib: int
     log_level: str
     access_log_days: int
     retention_years_citizen: int
@@ -140,6 +161,10 @@ class Settings:
         if not self.archive_public_key.strip():
             return None
         return public_key_from_setting(self.archive_public_key, self.data_dir)
+
+    def cache_bytes(self, cache: str) -> int:
+        """The byte budget of one cache (a key of `CACHE_SHARES`)."""
+        return int(self.cache_mib * 1024 * 1024 * CACHE_SHARES[cache])
 
     def path(self, name: str) -> Path:
         """A file named in the settings, relative to the data folder unless absolute."""

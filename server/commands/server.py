@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from core.console import emit
-from server.context import ServerContext, init_data_dir, kek_beside_database, read_secret
+from server.context import ServerContext, init_data_dir, kek_beside_database
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -29,21 +28,23 @@ def _init(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     # Loaded here, as it is only needed to serve: the other commands of the server's
     # groups start without uvicorn and the Starlette application.
-    from server.run import serve
+    from server.run import pin_certificate, serve, serve_workers
 
     ctx = ServerContext.open(args.dir)
     s = ctx.settings
+    cert, key = args.cert or s.cert, args.key or s.key
+    pin_certificate(ctx, cert)
     if kek_beside_database(s):
         print(
             f"warning: the key-encryption key {s.path(s.kek_file)} sits beside the database it protects, "
             "so a copy of the folder opens every case; set TOVHOLDER_KEK or point kek_file at a file elsewhere",
             file=sys.stderr,
         )
-    cert, key = args.cert or s.cert, args.key or s.key
-    if cert and ctx.ca_pem is None:
-        # Laptops pin what they get at enrollment: the certificate itself when self-signed.
-        ctx.ca_pem = read_secret(Path(cert), "TLS certificate")
-    serve(ctx, args.host or s.host, args.port or s.port, cert, key)
+    host, port = args.host or s.host, args.port or s.port
+    if args.workers != 1:
+        serve_workers(ctx, host, port, cert, key, args.workers)
+    else:
+        serve(ctx, host, port, cert, key)
     return 0
 
 
@@ -68,4 +69,10 @@ def register(groups: Any) -> None:
     p.add_argument("--port", type=int, help="TCP port (default 8000)")
     p.add_argument("--cert", help="TLS certificate chain (PEM)")
     p.add_argument("--key", help="TLS private key (PEM)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes on one port (default 1); more than one only on PostgreSQL",
+    )
     p.set_defaults(func=_run)

@@ -29,10 +29,11 @@ class Reading:
 
     def __init__(self, ctx: ServerContext) -> None:
         self.ctx = ctx
-        self.cache = CaseCache(ctx.log)
-        self.views = ViewCache(self.cache)
-        self.compressed = CompressedCache()
-        self.index = ProjectionRunner(ctx.log, CaseIndexProjection(ctx.log))
+        settings = ctx.settings
+        self.cache = CaseCache(ctx.log, settings.cache_bytes("cases"))
+        self.views = ViewCache(self.cache, settings.cache_bytes("views"))
+        self.compressed = CompressedCache(settings.cache_bytes("compressed"))
+        self.index = ProjectionRunner(ctx.log, CaseIndexProjection(ctx.log, settings.cache_bytes("index")))
         cpr = CprIndexProjection(ctx.log)
         self.cpr = ProjectionRunner(ctx.log, cpr)
         self.cpr_index = cpr.index

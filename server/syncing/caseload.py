@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from core.case import CaseState
-from core.case_index import IndexFolds
+from core.case_index import FOLD_BUDGET, IndexFolds
 from core.errors import CodecError, InvalidInput, KeyNotHeld
 from core.log import CaseLog, unpack_envelope
 from core.sealing import parse
@@ -30,10 +30,10 @@ from core.sealing import parse
 class Caseload:
     """Assignments and case openers, stored in the log's database."""
 
-    def __init__(self, log: CaseLog) -> None:
+    def __init__(self, log: CaseLog, budget: int = FOLD_BUDGET) -> None:
         self.log = log
         self.store = log.recorder
-        self.folds = IndexFolds(log, remember=20_000)
+        self.folds = IndexFolds(log, budget)
         self._lock = threading.Lock()
 
     # -- assignments ---------------------------------------------------------------------

@@ -55,6 +55,7 @@ from core.errors import (
 )
 from core.keys import CaseKey, DeviceKeys, accept_grant
 from core.log import CaseLog, Receipt
+from core.memory_budget import Budgeted, estimate
 from core.recording import Author, make_event
 from core.rules import CLASHING, check, clash
 from core.sealing import SealedEvent, open_sealed, parse, seal
@@ -64,7 +65,7 @@ from server.syncing.rotation import KeyRotation
 from sync.protocol import SERVER_ID, Conflict, EventResult, PushRequest, PushResponse
 
 MAX_CONFLICT_EVENTS = 50
-CACHE_CASES = 2000  # decrypted cases kept in memory; a caseload is 20-60 per worker
+CACHE_BYTES = 64 * 1024 * 1024  # decrypted cases kept in memory (the `cache_mib` setting sets it)
 MEMBERSHIP_TOPICS = frozenset({ev.TeamMemberLeft.TOPIC, ev.CaseTransferred.TOPIC})
 JUDGED_REMEMBERED = 10_000  # batch ids a push `after` them finds without asking the database
 JUDGE_ATTEMPTS = 5  # judgements of one batch while other processes keep appending to its cases
@@ -85,6 +86,7 @@ class CaseView:
 
     state: CaseState
     events: list[ev.CaseEvent] = field(default_factory=list)
+    sealed_bytes: int = 0  # of the events, for the size estimate (`core.memory_budget`)
 
 
 @dataclass
@@ -121,7 +123,7 @@ class PushService:
         directory: Callable[[], Directory],
         server_keys: DeviceKeys,
         clock: Callable[[], datetime] = ev.utcnow,
-        cache_size: int = CACHE_CASES,
+        cache_bytes: int = CACHE_BYTES,
         caseload: Caseload | None = None,
         rotation: KeyRotation | None = None,
     ) -> None:
@@ -131,8 +133,7 @@ class PushService:
         self.directory = directory
         self.keys = server_keys
         self.clock = clock
-        self._cases: OrderedDict[str, CaseView] = OrderedDict()
-        self.cache_size = cache_size
+        self.cases: Budgeted[str, CaseView] = Budgeted(cache_bytes)
         self._lock = threading.Lock()
         self._judged: OrderedDict[str, None] = OrderedDict()  # batch ids, newest last
         self._judged_lock = threading.Lock()
@@ -145,26 +146,21 @@ class PushService:
         Reading the log's tail on every use keeps several server instances honest: the
         cache only saves decrypting what was already seen.
         """
-        cached = self._cases.get(case_id)
+        cached = self.cases.get(case_id)
         if cached is None:
             cached = CaseView(CaseState(case_id))
         for logged in self.log.case_events(case_id, after=cached.state.seq):
             e = self.log.open(logged)
             cached.state.apply(e)
             cached.events.append(e)
+            cached.sealed_bytes += len(logged.sealed.raw)
         if cached.state.seq:
-            self._keep(case_id, cached)
+            # Least recently used dropped first beyond the byte budget.
+            self.cases.put(case_id, cached, estimate(cached.sealed_bytes))
         return cached
 
-    def _keep(self, case_id: str, view: CaseView) -> None:
-        """Cache a case's view, dropping the least recently used beyond `cache_size` cases."""
-        self._cases[case_id] = view
-        self._cases.move_to_end(case_id)
-        while len(self._cases) > self.cache_size:
-            self._cases.popitem(last=False)
-
     def forget(self, case_id: str) -> None:
-        self._cases.pop(case_id, None)
+        self.cases.pop(case_id)
 
     # -- push ----------------------------------------------------------------------------
     def push(self, request: PushRequest, device_id: str, worker: Worker, *, handed_over: bool = False) -> PushResponse:
@@ -294,6 +290,7 @@ class PushService:
             batch.clashes.append((h.case_id, verdict, self._clashing(w, event)))
         w.view.state.apply(event)
         w.view.events.append(event)
+        w.view.sealed_bytes += len(sealed.raw)
         batch.accepted.append(sealed)
         batch.taken.add(h.event_id)
         return EventResult(h.event_id, "pending", h.case_id)
@@ -310,7 +307,7 @@ class PushService:
             raise KeyNotHeld(f"no key is held for case {case_id}")
         if held:
             current = self.view(case_id)
-            view = CaseView(deepcopy(current.state), list(current.events))
+            view = CaseView(deepcopy(current.state), list(current.events), current.sealed_bytes)
         else:
             view = CaseView(CaseState(case_id))  # no key held: the log has no event of it
         w = batch.work[case_id] = _Work(view, key, held, view.state.seq)
@@ -472,7 +469,7 @@ class PushService:
                 last[r.case_id] = max(r.seq, last.get(r.case_id, 0))
         for case_id, w in work.items():
             if last.get(case_id, w.view.state.seq) == w.view.state.seq and w.view.state.seq:
-                self._keep(case_id, w.view)
+                self.cases.put(case_id, w.view, estimate(w.view.sealed_bytes))
             else:
                 self.forget(case_id)
 

@@ -67,8 +67,9 @@ def free_port() -> int:
 class Server:
     """A `tovholder server run` subprocess on a free loopback port."""
 
-    def __init__(self, folder: Path, env: dict[str, str]) -> None:
+    def __init__(self, folder: Path, env: dict[str, str], options: tuple[str, ...] = ()) -> None:
         self.folder = folder
+        self.options = options  # more `server run` options, e.g. ("--workers", "2")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env
@@ -77,7 +78,7 @@ class Server:
     def start(self) -> None:
         """Start the server and wait until /healthz answers (polling, never a fixed sleep)."""
         self.proc = subprocess.Popen(
-            [*EXE, "server", "run", str(self.folder), "--port", str(self.port)],
+            [*EXE, "server", "run", str(self.folder), "--port", str(self.port), *self.options],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -208,12 +208,14 @@ def test_concurrent_pushes_to_one_case_keep_one_unbroken_chain(world: World) -> 
     assert verify(world.log).ok
 
 
-def test_the_case_cache_is_bounded(world: World) -> None:
-    world.service.cache_size = 2
+def test_the_push_case_cache_stays_within_its_byte_budget(world: World) -> None:
     laptop = world.laptop("w1")
-    for _ in range(3):
-        _open_with_goal(world, laptop)
-    assert len(world.service._cases) == 2
+    first, _ = _open_with_goal(world, laptop)
+    one_case = world.service.cases.used
+    world.service.cases.budget = 2 * one_case
+    later = [_open_with_goal(world, laptop)[0] for _ in range(3)]
+    assert world.service.cases.used <= 2 * one_case
+    assert world.service.cases.get(first) is None and world.service.cases.get(later[-1]) is not None
 
 
 def test_a_case_whose_events_were_all_rejected_keeps_no_key(world: World) -> None:
