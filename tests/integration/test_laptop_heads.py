@@ -53,6 +53,15 @@ EDITS: dict[str, Callable[[Path], int]] = {
 }
 
 
+def _place(db_file: Path, position: int) -> tuple[int, str, int]:
+    """(position, case, sequence) of the event stored at `position` before the edit."""
+    with sqlite3.connect(db_file) as db:
+        case, seq = db.execute(
+            "SELECT originator_id, originator_version FROM stored_events WHERE rowid=?", (position,)
+        ).fetchone()
+    return position, str(UUID(case)), int(seq)
+
+
 def _kept(laptop: Path, env: dict[str, str]) -> dict[str, object]:
     status = client(laptop, env, "status")
     assert isinstance(status, dict)
@@ -81,7 +90,7 @@ def test_a_laptop_that_kept_the_head_stops_at_each_rewrite_of_the_servers_histor
         folder, laptop = tmp_path / f"server-{name}", tmp_path / f"office-{name}"
         shutil.copytree(server.folder, folder)
         shutil.copytree(office, laptop)
-        edit(folder / "log.db")
+        place = _place(server.folder / "log.db", edit(folder / "log.db"))
         _hide_the_tree(folder / "log.db")
         edited = Server(folder, env)
         edited.port, edited.url = server.port, server.url  # where the laptop knows its server
@@ -106,4 +115,7 @@ def test_a_laptop_that_kept_the_head_stops_at_each_rewrite_of_the_servers_histor
             "audit", "verify", "--heads", str(heads), "--dir", str(folder), "--json", env=env, check=False
         )
         assert audit.returncode == 1, name
-        assert f"the head of size {kept_size}" in str(json.loads(audit.stdout)["problems"])
+        report = json.loads(audit.stdout)
+        assert f"the head of size {kept_size}" in str(report["problems"])
+        assert report["position"] == place[0], (name, report)  # the exact position, the tree rebuilt or not
+        assert f"position {place[0]} (case {place[1]}, sequence {place[2]})" in str(report["problems"]), name
