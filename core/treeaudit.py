@@ -20,8 +20,8 @@ from core.errors import SignatureInvalid
 from core.logstore import LogStore
 from core.merkle import Frontier
 from core.tree import event_records
-from core.treeleaves import KeptLeaf, first_difference, root_of
 from core.treehead import TreeHead
+from core.treeleaves import KeptLeaf, first_difference, root_of
 
 
 @dataclass
@@ -68,7 +68,9 @@ def check_heads(
                 _locate(store, [lf.leaf_hash for lf in rebuilt], good, head, report, why)
             else:
                 report.position = edited.position
-                report.problems.append(f"{why} the head of size {head.size}: {edited.named()} was changed, removed or moved")
+                report.problems.append(
+                    f"{why} the head of size {head.size}: {edited.named()} was changed, removed or moved"
+                )
             return report
         good = head.size
     return report

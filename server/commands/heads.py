@@ -1,10 +1,11 @@
 """`audit heads export FILE` and `audit verify --heads FILE`: signed tree heads kept by an auditor.
 
 The export holds every head the server signed, the head key's public key and the leaves
-of the newest head (`core.treeleaves`), in JSON an auditor can keep elsewhere. The check proves the current log extends every head in a
-file: on a data folder (``--dir``) by rebuilding the tree from the stored events
-(`core.treeaudit`), naming the exact position of the first kept leaf that differs, and holding every batch
-against the device the administrative log had enrolled then (`core.accounts`); against a running server
+of the newest head (`core.treeleaves`), in JSON an auditor can keep elsewhere. The check
+proves the current log extends every head in a file: on a data folder (``--dir``) by
+rebuilding the tree from the stored events (`core.treeaudit`), naming the exact position
+of the first kept leaf that differs, and holding every batch against the device the
+administrative log had enrolled then (`core.accounts`); against a running server
 (``--server``) by asking a consistency proof from each head to the server's current one.
 """
 
@@ -21,8 +22,8 @@ from core.console import emit, fail
 from core.errors import SignatureInvalid
 from core.tree import LogTree, event_records
 from core.treeaudit import check_heads
-from core.treeleaves import KeptLeaf, pack, root_of, unpack
 from core.treehead import TreeHead
+from core.treeleaves import KeptLeaf, pack, root_of, unpack
 from server.accounts import verify_accounted
 from server.commands.targets import local, remote
 from server.context import ServerContext

@@ -42,9 +42,7 @@ def test_damaged_kept_leaves_are_a_clear_error(text: str) -> None:
     assert RECORD.size == 64
 
 
-def test_kept_leaves_changed_in_the_auditors_file_are_refused_not_believed(
-    make_log: MakeLog, devices: Devices
-) -> None:
+def test_kept_leaves_changed_in_the_auditors_file_are_refused_not_believed(make_log: MakeLog, devices: Devices) -> None:
     log = make_log()
     devices.push_case(log, family())
     key = Ed25519PrivateKey.generate()
@@ -52,8 +50,7 @@ def test_kept_leaves_changed_in_the_auditors_file_are_refused_not_believed(
     public = key.public_key().public_bytes_raw()
     kept = list(event_records(log.recorder))
     assert check_heads(log.recorder, [head], public, kept).ok
-    forged = kept[:1] + [kept[1]._replace(position=kept[1].position + 1)] + kept[2:]
-    forged[1] = forged[1]._replace(leaf_hash=bytes(32))
+    forged = [*kept[:1], kept[1]._replace(position=kept[1].position + 1, leaf_hash=bytes(32)), *kept[2:]]
     report = check_heads(log.recorder, [head], public, forged)
     assert not report.ok and report.position is None
     assert "the kept leaves do not give the newest kept head" in report.problems[0]
