@@ -18,6 +18,7 @@ from core.errors import InvalidInput, NoSuchEvent
 from core.leaf import leaf_data
 from core.logstore import LogStore
 from core.treehead import TreeHead, sign_head
+from core.treeleaves import KeptLeaf
 
 T = TypeVar("T")
 
@@ -119,11 +120,19 @@ class LogTree:
 def event_leaves(store: LogStore, page: int = 2000) -> Iterator[tuple[int, bytes]]:
     """(position, leaf hash) of every stored event in position order, computed from the
     events themselves and not from the stored tree: what an auditor rebuilds."""
+    for leaf in event_records(store, page):
+        yield leaf.position, leaf.leaf_hash
+
+
+def event_records(store: LogStore, page: int = 2000) -> Iterator[KeptLeaf]:
+    """Every stored event's leaf with the place it covers (position, case, sequence), in
+    position order, rebuilt from the events themselves."""
     after = 0
     while True:
         rows = store.notifications(after, page)
         if not rows:
             return
         for r in rows:
-            yield r.position, merkle.leaf_hash(leaf_data(r.position, r.case_id, r.seq, r.state))
+            leaf = merkle.leaf_hash(leaf_data(r.position, r.case_id, r.seq, r.state))
+            yield KeptLeaf(r.position, r.case_id, r.seq, leaf)
         after = rows[-1].position

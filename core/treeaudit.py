@@ -3,11 +3,12 @@
 An auditor keeps the heads the server signed (`audit heads export`) somewhere the
 server's administrators cannot reach. Later, the log must still extend every one of
 them. This check trusts nothing the database says about the tree: it rebuilds every
-leaf from the stored events themselves (`core.tree.event_leaves`), checks each head's
+leaf from the stored events themselves (`core.tree.event_records`), checks each head's
 signature with the head key, and compares the rebuilt root at each head's size. The
-first head the log no longer extends is reported with the first position that differs,
-read from the stored leaves (which still name the position that was there when the
-head was signed, unless the insider rewrote them too; then the range is named).
+first head the log no longer extends is reported with the first position that differs:
+from the leaves the auditor kept with the heads (`core.treeleaves`), which name it even
+when the insider rebuilt the stored tree; from an older export without them, read from
+the stored leaves (the range of leaves when those were rewritten too).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from dataclasses import dataclass, field
 from core.errors import SignatureInvalid
 from core.logstore import LogStore
 from core.merkle import Frontier
-from core.tree import event_leaves
+from core.tree import event_records
 from core.treehead import TreeHead
+from core.treeleaves import KeptLeaf, first_difference, root_of
 
 
 @dataclass
@@ -36,8 +38,11 @@ class HeadsReport:
         return not self.problems
 
 
-def check_heads(store: LogStore, heads: Sequence[TreeHead], public_key: bytes) -> HeadsReport:
-    """Whether the stored log extends every signed head; the first failure named."""
+def check_heads(
+    store: LogStore, heads: Sequence[TreeHead], public_key: bytes, kept: Sequence[KeptLeaf] = ()
+) -> HeadsReport:
+    """Whether the stored log extends every signed head; the first failure named, at the
+    exact position when the auditor kept the leaves (`core.treeleaves`)."""
     report = HeadsReport(heads=len(heads))
     for head in heads:
         try:
@@ -45,20 +50,39 @@ def check_heads(store: LogStore, heads: Sequence[TreeHead], public_key: bytes) -
         except SignatureInvalid as exc:
             report.problems.append(str(exc))
             return report
-    rebuilt = [h for _, h in event_leaves(store)]
+    if kept and not _vouched(kept, heads, report):
+        return report
+    rebuilt = list(event_records(store))
     report.events = len(rebuilt)
     frontier = Frontier()
     good = 0
     for head in sorted(heads, key=lambda h: h.size):
         if head.size > len(rebuilt):
-            _locate(store, rebuilt, good, head, report, f"the log holds {len(rebuilt)} events, fewer than")
-            return report
-        frontier.extend(rebuilt[frontier.size : head.size])
-        if frontier.root() != head.root:
-            _locate(store, rebuilt, good, head, report, "the log's events no longer give the root of")
+            why = f"the log holds {len(rebuilt)} events, fewer than"
+        else:
+            frontier.grow([lf.leaf_hash for lf in rebuilt[frontier.size : head.size]], keep_from=64)
+            why = "" if frontier.root() == head.root else "the log's events no longer give the root of"
+        if why:
+            edited = first_difference(kept, rebuilt)
+            if edited is None:
+                _locate(store, [lf.leaf_hash for lf in rebuilt], good, head, report, why)
+            else:
+                report.position = edited.position
+                report.problems.append(
+                    f"{why} the head of size {head.size}: {edited.named()} was changed, removed or moved"
+                )
             return report
         good = head.size
     return report
+
+
+def _vouched(kept: Sequence[KeptLeaf], heads: Sequence[TreeHead], report: HeadsReport) -> bool:
+    """Whether the kept leaves are those of the newest kept head (its root, its size)."""
+    newest = max(heads, key=lambda h: h.size, default=None)
+    if newest is None or len(kept) != newest.size or root_of(kept) != newest.root:
+        report.problems.append("the kept leaves do not give the newest kept head: the file was changed")
+        return False
+    return True
 
 
 def _locate(store: LogStore, rebuilt: list[bytes], good: int, head: TreeHead, report: HeadsReport, why: str) -> None:

@@ -1,10 +1,11 @@
 """`audit heads export FILE` and `audit verify --heads FILE`: signed tree heads kept by an auditor.
 
-The export holds every head the server signed and the head key's public key, in JSON an
-auditor can keep elsewhere. The check proves the current log extends every head in a
-file: on a data folder (``--dir``) by rebuilding the tree from the stored events
-(`core.treeaudit`), naming the first position that differs, and holding every batch
-against the device the administrative log had enrolled then (`core.accounts`); against a running server
+The export holds every head the server signed, the head key's public key and the leaves
+of the newest head (`core.treeleaves`), in JSON an auditor can keep elsewhere. The check
+proves the current log extends every head in a file: on a data folder (``--dir``) by
+rebuilding the tree from the stored events (`core.treeaudit`), naming the exact position
+of the first kept leaf that differs, and holding every batch against the device the
+administrative log had enrolled then (`core.accounts`); against a running server
 (``--server``) by asking a consistency proof from each head to the server's current one.
 """
 
@@ -12,15 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from core import merkle
 from core.console import emit, fail
 from core.errors import SignatureInvalid
-from core.tree import LogTree
+from core.tree import LogTree, event_records
 from core.treeaudit import check_heads
 from core.treehead import TreeHead
+from core.treeleaves import KeptLeaf, pack, root_of, unpack
 from server.accounts import verify_accounted
 from server.commands.targets import local, remote
 from server.context import ServerContext
@@ -32,10 +35,12 @@ FORMAT = "tovholder-tree-heads/v1"
 def _export(args: argparse.Namespace) -> int:
     def act(ctx: ServerContext) -> dict[str, Any]:
         public = ctx.head_key.public_key().public_bytes_raw()
+        heads = LogTree(ctx.log.recorder).heads()
         return {
             "format": FORMAT,
             "public_key": public.hex(),
-            "heads": [head_json(h, public) for h in LogTree(ctx.log.recorder).heads()],
+            "heads": [head_json(h, public) for h in heads],
+            "leaves": pack(_leaves_of_newest(ctx, heads)),
         }
 
     document = local(args, act)
@@ -44,8 +49,24 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_heads(file: str) -> tuple[bytes, list[TreeHead]]:
-    """The head key and the heads of an export; exits with a clear error when unreadable."""
+def _leaves_of_newest(ctx: ServerContext, heads: list[TreeHead]) -> list[KeptLeaf]:
+    """The leaves of the newest head, rebuilt from the stored events; exits with a clear
+    error when they no longer give its root (nothing to vouch for: audit the log first)."""
+    if not heads:
+        return []
+    newest = heads[-1]
+    leaves = list(islice(event_records(ctx.log.recorder), newest.size))
+    if len(leaves) != newest.size or root_of(leaves) != newest.root:
+        fail(
+            f"the stored events no longer give the root of the newest signed head (size {newest.size}): "
+            "nothing written; run `tovholder audit verify --dir` with heads kept before"
+        )
+    return leaves
+
+
+def read_heads(file: str) -> tuple[bytes, list[TreeHead], list[KeptLeaf]]:
+    """The head key, the heads and the kept leaves of an export (none in an export from
+    before they were kept); exits with a clear error when unreadable."""
     try:
         document = json.loads(Path(file).read_text())
         if document.get("format") != FORMAT:
@@ -54,7 +75,7 @@ def read_heads(file: str) -> tuple[bytes, list[TreeHead]]:
             TreeHead(int(h["size"]), bytes.fromhex(h["root"]), int(h["signed_at"]), bytes.fromhex(h["signature"]))
             for h in document["heads"]
         ]
-        return bytes.fromhex(document["public_key"]), heads
+        return bytes.fromhex(document["public_key"]), heads, unpack(document.get("leaves", ""))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         fail(f"cannot read the tree heads in {file}: {exc}")
 
@@ -86,11 +107,11 @@ def _against_server(args: argparse.Namespace, public_key: bytes, heads: list[Tre
 
 def verify_heads(args: argparse.Namespace) -> int:
     """`audit verify --heads FILE`: exit 1 unless the log extends every head in the file."""
-    public_key, heads = read_heads(args.heads)
+    public_key, heads, kept = read_heads(args.heads)
     if args.dir:
 
         def act(ctx: ServerContext) -> dict[str, Any]:
-            report = check_heads(ctx.log.recorder, heads, public_key)
+            report = check_heads(ctx.log.recorder, heads, public_key, kept)
             # The heads vouch for the tree, the administrative log for who signed its batches.
             signed = verify_accounted(ctx.log, ctx.store, ctx.server_keys.signing_public)
             problems = report.problems + [

@@ -29,8 +29,10 @@ from tests.integration.test_tree_heads import synced_office
 
 def _insider_device_and_tombstone(folder: Path) -> tuple[str, int]:
     """Insert a device row and an erasure tombstone "signed" by it, with the log's own
-    code but without the server's keys; (device id, the tombstone's position)."""
-    log = CaseLog(open_recorder(f"sqlite:///{folder / 'log.db'}"), KeyEncryptionKey.generate())
+    code but without the server's keys (a KEK of their own), on whichever backend the data
+    folder is; (device id, the tombstone's position)."""
+    ctx = ServerContext.open(folder, {})
+    log = CaseLog(ctx.log.recorder, KeyEncryptionKey.generate())
     try:
         key = Ed25519PrivateKey.generate()
         public = key.public_key().public_bytes_raw()
@@ -43,7 +45,7 @@ def _insider_device_and_tombstone(folder: Path) -> tuple[str, int]:
         batch = sign_batch(key, str(uuid.uuid4()), "dev-insider", [sealed.digest])
         return "dev-insider", log.append([sealed], batch)[0].position
     finally:
-        close_recorder(log.recorder)
+        ctx.close()
 
 
 def _admin_kinds(folder: Path) -> list[str]:

@@ -6,50 +6,23 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
-from collections.abc import Callable
 from pathlib import Path
-from uuid import UUID
 
-from core.adminlog import ADMIN_STREAM
 from tests.integration.conftest import Server, client, enroll, tovholder
+from tests.integration.insider import (
+    cut_last_event,
+    delete_middle_event_and_relink,
+    hide_the_tree,
+    place_of,
+    rewrite_time_received,
+    tables_of,
+)
 from tests.integration.test_caseload_pull import open_cases
-from tests.integration.test_tree_heads import _cut_last_event, _delete_middle_event_and_relink
 
-
-def _rewrite_time_received(db_file: Path) -> int:
-    """Move the time the server received one event a day back: a field of the server's
-    envelope that no case chain covers; the event's position."""
-    with sqlite3.connect(db_file) as db:
-        position, state = db.execute(
-            "SELECT rowid, state FROM stored_events WHERE originator_id<>? ORDER BY rowid LIMIT 1 OFFSET 2",
-            (UUID(ADMIN_STREAM).hex,),
-        ).fetchone()
-        state = bytes(state)
-        received = int.from_bytes(state[33:41], "big", signed=True) - 86_400_000_000
-        db.execute(
-            "UPDATE stored_events SET state=? WHERE rowid=?",
-            (state[:33] + received.to_bytes(8, "big", signed=True) + state[41:], position),
-        )
-    return int(position)
-
-
-def _hide_the_tree(db_file: Path) -> None:
-    """What a careful insider adds: the stored tree and every signed head thrown away, so
-    the restarted server grows a tree of the edited events and signs new heads of it."""
-    with sqlite3.connect(db_file) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name LIKE '%tree%'")]
-        for table in tables:
-            if table.endswith("tree_state"):
-                db.execute(f"UPDATE {table} SET size=0, edge=CAST('' AS BLOB), position=0")
-            else:
-                db.execute(f"DELETE FROM {table}")
-
-
-EDITS: dict[str, Callable[[Path], int]] = {
-    "middle": _delete_middle_event_and_relink,
-    "last": _cut_last_event,
-    "rewritten": _rewrite_time_received,
+EDITS = {
+    "middle": delete_middle_event_and_relink,
+    "last": cut_last_event,
+    "rewritten": rewrite_time_received,
 }
 
 
@@ -81,8 +54,9 @@ def test_a_laptop_that_kept_the_head_stops_at_each_rewrite_of_the_servers_histor
         folder, laptop = tmp_path / f"server-{name}", tmp_path / f"office-{name}"
         shutil.copytree(server.folder, folder)
         shutil.copytree(office, laptop)
-        edit(folder / "log.db")
-        _hide_the_tree(folder / "log.db")
+        with tables_of(server.folder) as before, tables_of(folder) as db:
+            place = place_of(before, edit(db))  # read where the event stood before the edit
+            hide_the_tree(db)
         edited = Server(folder, env)
         edited.port, edited.url = server.port, server.url  # where the laptop knows its server
         edited.start()
@@ -106,4 +80,7 @@ def test_a_laptop_that_kept_the_head_stops_at_each_rewrite_of_the_servers_histor
             "audit", "verify", "--heads", str(heads), "--dir", str(folder), "--json", env=env, check=False
         )
         assert audit.returncode == 1, name
-        assert f"the head of size {kept_size}" in str(json.loads(audit.stdout)["problems"])
+        report = json.loads(audit.stdout)
+        assert f"the head of size {kept_size}" in str(report["problems"])
+        assert report["position"] == place[0], (name, report)  # the exact position, the tree rebuilt or not
+        assert f"position {place[0]} (case {place[1]}, sequence {place[2]})" in str(report["problems"]), name

@@ -3,7 +3,6 @@ signed tree heads: every rewrite of history is named by `audit verify --heads`."
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -12,43 +11,9 @@ from typing import Any
 
 import httpx
 
-from core.adminlog import ADMIN_TOPIC
 from tests.integration.conftest import Server, audit_verify, client, enroll, tovholder
+from tests.integration.insider import cut_last_event, delete_middle_event_and_relink, tables_of
 from tests.integration.test_caseload_pull import open_cases
-
-
-def _delete_middle_event_and_relink(db_file: Path) -> int:
-    """Delete the second event of the first case and renumber and relink its later events,
-    as `core.chain` would have made them; the deleted event's position."""
-    with sqlite3.connect(db_file) as db:
-        case, position = db.execute(
-            "SELECT originator_id, rowid FROM stored_events WHERE originator_version=2 AND topic<>? "
-            "ORDER BY rowid LIMIT 1",
-            (ADMIN_TOPIC,),
-        ).fetchone()
-        rows = db.execute(
-            "SELECT rowid, originator_version, state FROM stored_events "
-            "WHERE originator_id=? ORDER BY originator_version",
-            (case,),
-        ).fetchall()
-        db.execute("DELETE FROM stored_events WHERE rowid=?", (position,))
-        link = bytes(rows[0][2])[1:33]
-        for rowid, seq, state in rows[2:]:
-            state = bytes(state)
-            sealed = state[42 + state[41] :]
-            link = hashlib.sha256(link + (seq - 1).to_bytes(8, "big") + hashlib.sha256(sealed).digest()).digest()
-            db.execute(
-                "UPDATE stored_events SET originator_version=?, state=? WHERE rowid=?",
-                (seq - 1, state[:1] + link + state[33:], rowid),
-            )
-    return int(position)
-
-
-def _cut_last_event(db_file: Path) -> int:
-    with sqlite3.connect(db_file) as db:
-        (position,) = db.execute("SELECT MAX(rowid) FROM stored_events").fetchone()
-        db.execute("DELETE FROM stored_events WHERE rowid=?", (position,))
-    return int(position)
 
 
 def synced_office(server: Server, env: dict[str, str], tmp_path: Path, cases: int, events: int) -> dict[str, Any]:
@@ -79,11 +44,12 @@ def test_an_auditor_who_kept_the_heads_names_each_rewrite_of_a_stopped_servers_l
     status, report = audit_verify(server.folder, env, "--heads", str(heads))
     assert (status, report["ok"], report["position"]) == (0, True, None)
 
-    edits = {"middle": _delete_middle_event_and_relink, "last": _cut_last_event}
+    edits = {"middle": delete_middle_event_and_relink, "last": cut_last_event}
     for name, edit in edits.items():
         copy = tmp_path / name
         shutil.copytree(server.folder, copy)
-        position = edit(copy / "log.db")
+        with tables_of(copy) as db:
+            position = edit(db)
         status, report = audit_verify(copy, env, "--heads", str(heads))
         assert status == 1, report
         assert report["position"] == position

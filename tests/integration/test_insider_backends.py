@@ -1,0 +1,74 @@
+"""The insider's edits made directly in the tables of a stopped server, on SQLite and on
+PostgreSQL alike, the stored tree and heads rebuilt too: the laptop that kept the head
+stops with exit 5 and keeps the evidence, and the auditor who kept the heads and leaves
+is told the exact position, case and sequence of each edit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import Server, audit_verify, client, enroll, tovholder
+from tests.integration.insider import (
+    Edit,
+    cut_last_event,
+    delete_middle_event_and_relink,
+    hide_the_tree,
+    place_of,
+    rewrite_time_received,
+    tables_of,
+)
+from tests.integration.test_admin_log import _insider_device_and_tombstone
+from tests.integration.test_caseload_pull import open_cases
+
+
+def kept_heads(live: Server, env: dict[str, str], tmp_path: Path) -> tuple[Path, Path, str]:
+    """An office laptop that synced ten case events twice, the server stopped, and the
+    heads exported; (laptop, heads file, the laptop's kept head)."""
+    office = tmp_path / "office"
+    enroll(live, env, office, "w-mette", "adult-social", "coordinator")
+    open_cases(office, 2, 3)
+    assert client(office, env, "sync")["pushed"] == 10
+    assert client(office, env, "sync")["pulled"] == 0
+    live.kill()
+    heads = tmp_path / "heads.json"
+    tovholder("audit", "heads", "export", str(heads), "--dir", str(live.folder), env=env)
+    assert audit_verify(live.folder, env, "--heads", str(heads))[0] == 0
+    return office, heads, str(client(office, env, "status")["tree_head"])
+
+
+@pytest.mark.parametrize("edit", [delete_middle_event_and_relink, cut_last_event, rewrite_time_received])
+def test_each_insider_edit_in_the_tables_stops_the_laptop_and_is_named_by_the_auditor_on_every_backend(
+    live: Server, env: dict[str, str], tmp_path: Path, edit: Edit
+) -> None:
+    office, heads, kept = kept_heads(live, env, tmp_path)
+    with tables_of(live.folder) as db:
+        positions = [int(r[0]) for r in db.run(f"SELECT {db.position} FROM {db.events_table}")]
+        before = {p: place_of(db, p) for p in positions}  # the edit may delete the event it names
+        place = before[edit(db)]
+        hide_the_tree(db)
+    live.start()
+    done = tovholder("client", "--data", str(office), "sync", "--json", env=env, check=False)
+    live.kill()
+    assert done.returncode == 5, done.stderr
+    assert "the server's history cannot be trusted" in done.stderr
+    assert kept.removeprefix("size ").split(",")[0] in done.stderr
+    status = client(office, env, "status")
+    assert len(status["head_evidence"]) == 1 and status["tree_head"] == kept  # evidence kept, nothing applied
+
+    status_code, report = audit_verify(live.folder, env, "--heads", str(heads))
+    assert (status_code, report["position"]) == (1, place[0]), report
+    assert f"position {place[0]} (case {place[1]}, sequence {place[2]})" in str(report["problems"])
+
+
+def test_a_device_row_inserted_in_the_tables_is_named_by_the_auditor_on_every_backend(
+    live: Server, env: dict[str, str], tmp_path: Path
+) -> None:
+    _, heads, _ = kept_heads(live, env, tmp_path)
+    device, position = _insider_device_and_tombstone(live.folder)
+    status, report = audit_verify(live.folder, env, "--heads", str(heads))
+    assert (status, report["position"]) == (1, position), report
+    assert f"position {position}: device {device}" in str(report["problems"])
+    assert json.dumps(report).count("not a device") >= 1
