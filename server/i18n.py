@@ -169,8 +169,8 @@ DANISH: dict[str, str] = {
     "Counts only, no person. A cell counting fewer than five cases is shown as": (
         "Kun tal, ingen personer. En celle med færre end fem sager vises som"
     ),
-    "Each report is defined in the README, section \"Monitoring\"; also as": (
-        "Hver rapport er beskrevet i README, afsnittet \"Monitoring\"; også som"
+    'Each report is defined in the README, section "Monitoring"; also as': (
+        'Hver rapport er beskrevet i README, afsnittet "Monitoring"; også som'
     ),
     "nothing recorded yet": "intet registreret endnu",
 }
@@ -244,8 +244,34 @@ WORDS: dict[str, tuple[str, str]] = {
     "health": ("helbred", "health"),
 }
 
-MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober", "november", "december")
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+MONTHS = (
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 def chosen(cookie: str | None) -> str:
@@ -299,8 +325,8 @@ def when(value: datetime | str | None) -> str:
 
 #: The payload fields a timeline tells in words, in this order; codes go through `word`,
 #: person ids through the case's names. Ids, keys and CPR numbers are never shown.
-TOLD = ("name", "role", "kind", "text", "note", "minutes", "summary", "legal_basis", "basis", "explanation")
-TOLD += ("description", "resolution", "reason", "purpose")
+TOLD: tuple[str, ...] = ("name", "role", "kind", "text", "note", "minutes", "summary", "legal_basis", "basis")
+TOLD += ("explanation", "description", "resolution", "reason", "purpose")
 CODES = frozenset({"role", "kind"})
 PERSON_REFS = ("subject", "child", "person")
 

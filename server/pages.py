@@ -41,11 +41,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from core.errors import AccessLogUnwritable, TovholderError
+from server import i18n
 from server.accounts import verify_accounted
 from server.context import ServerContext
-from server import i18n
 from server.errors import Forbidden, Unauthorized, status_of
 from server.monitoring import SUPPRESSED, Monitoring, manager
+from server.reading.casework import case_page as case_content
+from server.reading.casework import caseload as caseload_rows
+from server.reading.casework import department_name
 from server.reading.queries import (
     AUDITOR,
     MANAGEMENT,
@@ -55,9 +58,6 @@ from server.reading.queries import (
     parse_moment,
     report_json,
 )
-from server.reading.casework import case_page as case_content
-from server.reading.casework import caseload as caseload_rows
-from server.reading.casework import department_name
 from server.reading.service import Reading
 from server.sessions import SESSION_SECONDS, sessions
 from server.store import Principal, digest
@@ -130,7 +130,12 @@ def sign_in_page(request: Request, code: int, message: str | None) -> Response:
     ctx: ServerContext = request.app.state.ctx
     speak(request)
     binding = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(32)
-    response = render("sign_in.html", code, message=i18n.t(message) if message else None, csrf=sessions(ctx).form_token("sign-in", binding))
+    response = render(
+        "sign_in.html",
+        code,
+        message=i18n.t(message) if message else None,
+        csrf=sessions(ctx).form_token("sign-in", binding),
+    )
     if request.cookies.get(FORM_COOKIE) != binding:
         response.set_cookie(
             FORM_COOKIE,
@@ -176,7 +181,8 @@ def page(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
             status = status_of(exc)
             plain = status < 500 or isinstance(exc, AccessLogUnwritable)
             message = str(exc) if plain else "internal error"
-            return render("error.html", status, status=status, message=message, who=who)
+            # the language switch leads to the start, not back to what was refused
+            return render("error.html", status, status=status, message=message, who=who, here="/ui")
 
     return wrapped
 

@@ -63,8 +63,7 @@ def _summary(case: CachedCase, department: str, directory: Directory, at: dateti
         "coordinator_department": department_name(directory, coordinator[1]) if coordinator else None,
         "last_activity": max((s.event.occurred_at for s in view.seen), default=None),
         "next_due": due[0] if due else None,
-        "open": sum(not done for done in part.conflicts.values())
-        + sum(not c.resolved for c in part.clashes.values()),
+        "open": sum(not done for done in part.conflicts.values()) + sum(not c.resolved for c in part.clashes.values()),
     }
 
 
@@ -127,9 +126,7 @@ def case_page(r: Reading, who: Principal, case_id: str, show_cpr: str | None, pu
     coordinator = case.state.coordinator
     return {
         **case_json(view),
-        "cpr": {
-            p.person_id: (p.cpr or "") if p.person_id == show_cpr else mask(p.cpr) for p in part.persons.values()
-        },
+        "cpr": {p.person_id: (p.cpr or "") if p.person_id == show_cpr else mask(p.cpr) for p in part.persons.values()},
         "names": {p.person_id: p.name for p in part.persons.values()},
         "coordinator": {"worker": coordinator[0], "department": department_name(directory, coordinator[1])}
         if coordinator

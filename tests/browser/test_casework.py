@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.browser.conftest import CHILD, GOAL, MOTHER, MOTHER_CPR, SUB_GOAL, WITHDRAWN_NOTE, Site
+from tests.browser.conftest import CHILD, GOAL, MOTHER, MOTHER_CPR, WITHDRAWN_NOTE, Site
 from tests.browser.test_pages import sign_in
 
 if TYPE_CHECKING:
