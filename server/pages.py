@@ -240,7 +240,8 @@ async def choose_language(request: Request) -> Response:
     """Remember the language asked for and go back to the page it was asked on (a path of
     these pages only, never another site)."""
     back = request.query_params.get("next", "/ui/cases")
-    if not back.startswith("/ui") or back.startswith("//") or "\\" in back:
+    parts = urlsplit(back)
+    if parts.scheme or parts.netloc or "\\" in back or not (parts.path == "/ui" or parts.path.startswith("/ui/")):
         back = "/ui/cases"
     response = RedirectResponse(back, status_code=303, headers=HEADERS)
     response.set_cookie(

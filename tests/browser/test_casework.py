@@ -44,6 +44,13 @@ def test_the_coordinator_finds_the_family_by_name_and_sees_the_team_and_who_sees
     page.wait_for_load_state()
     assert MOTHER_CPR in page.locator("main").inner_text()
 
+    page.get_by_role("button", name="Log ud").click()  # the auditor sees that look in the access log
+    page.wait_for_load_state()
+    sign_in(page, site, "auditor")
+    page.goto(f"{site.url}/ui/audit/access-log?case={site.hansen}")
+    looks = page.get_by_role("table").inner_text()
+    assert "department-cpr" in looks and "karen" in looks and MOTHER_CPR not in looks
+
 
 def test_a_search_by_cpr_number_finds_the_family_and_an_unknown_name_finds_none(
     site: Site, browser: BrowserContext
