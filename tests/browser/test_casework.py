@@ -94,7 +94,7 @@ def test_pages_are_danish_by_default_and_english_on_switch(site: Site, browser: 
     assert page.locator("h1").inner_text() == f"Sag om {MOTHER}"
 
 
-def test_no_page_is_wider_than_a_phone_and_each_has_a_skip_link_and_a_way_back(
+def test_no_page_is_wider_than_a_phone_and_each_has_a_skip_link_a_visible_focus_and_a_way_back(
     site: Site, browser: BrowserContext
 ) -> None:
     page = browser.new_page()
@@ -108,3 +108,17 @@ def test_no_page_is_wider_than_a_phone_and_each_has_a_skip_link_and_a_way_back(
     assert page.get_by_role("link", name="Tilbage til sagerne").count() == 1  # from the error page
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Spring til indhold"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineColor")
+    red, green, blue = (int(x) for x in outline[outline.index("(") + 1 : -1].split(",")[:3])
+    assert contrast_with_white(red, green, blue) >= 3, outline
+
+
+def contrast_with_white(red: int, green: int, blue: int) -> float:
+    """WCAG 2.1's contrast ratio of an sRGB colour against white."""
+
+    def linear(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.04045 else float(((v + 0.055) / 1.055) ** 2.4)
+
+    luminance = 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+    return 1.05 / (luminance + 0.05)
