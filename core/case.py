@@ -117,6 +117,7 @@ class Goal(Record, frozen=False, kw_only=False):
     phase: str = ""
     history: list[str] = field(default_factory=list)
     scores: list[int] = field(default_factory=list)
+    due: date | None = None
 
 
 class Activity(Record, frozen=False, kw_only=False):
@@ -332,7 +333,9 @@ def _reported(s: CaseState, e: ev.ChildAtRiskReported) -> None:
 
 def _goal_added(s: CaseState, e: ev.GoalAdded) -> None:
     person = e.persons[0] if e.persons else None
-    s.goals[e.goal_id] = Goal(e.goal_id, e.text, e.owner, person, e.parent_goal, history=[e.text], phase=e.phase)
+    s.goals[e.goal_id] = Goal(
+        e.goal_id, e.text, e.owner, person, e.parent_goal, history=[e.text], phase=e.phase, due=e.due
+    )
 
 
 def _goal_revised(s: CaseState, e: ev.GoalRevised) -> None:
@@ -341,6 +344,7 @@ def _goal_revised(s: CaseState, e: ev.GoalRevised) -> None:
         g.revision += 1
         g.text = e.text
         g.history.append(e.text)
+        g.due = e.due if e.due is not None else g.due
 
 
 def _goal_closed(s: CaseState, e: ev.GoalClosed) -> None:

@@ -134,6 +134,7 @@ def case_json(view: DepartmentCase) -> dict[str, Any]:
                 "closed": g.closed,
                 "progress": list(g.scores),
                 "phase": g.phase,
+                "due": g.due.isoformat() if g.due else None,
             }
             for g in part.goals.values()
         ],

@@ -47,10 +47,10 @@ DEFAULT_DEPARTMENTS: tuple[Department, ...] = (
     ),
     Department(
         "benefits",
-        "Ydelse (benefits)",
+        "Ydelse",
         legal_areas=("aktivloven", "lov om aktiv socialpolitik", "kontanthjælp"),
     ),
-    Department("children-family", "Børn & Familie", legal_areas=("barnets lov",)),
+    Department("children-family", "Børn og Familie", legal_areas=("barnets lov",)),
     Department(
         "children-disability",
         "Børn med handicap",

@@ -153,6 +153,7 @@ ROUTES: list[BaseRoute] = [
     Route("/ui/sign-in", pages.sign_in_form, methods=["GET"]),
     Route("/ui/sign-in", pages.sign_in, methods=["POST"]),
     Route("/ui/sign-out", pages.sign_out, methods=["POST"]),
+    Route("/ui/language", pages.choose_language, methods=["GET"]),
     Route("/ui/cases", pages.caseload, methods=["GET"]),
     Route("/ui/cases/{case}", pages.case_page, methods=["GET"]),
     Route("/ui/audit", pages.audit_home, methods=["GET"]),

@@ -11,10 +11,13 @@ without the right token, or with an Origin or Sec-Fetch-Site of another site, is
 with 403 and changes no session. Pages reuse the JSON routes' work
 (`server.reading.queries`), so the same rules and the same access-log entries apply; they
 are sent with ``Cache-Control: no-store`` so no case data is written to a browser's disk.
+Every text goes through `server.i18n`, in the language of the user's cookie (Danish by
+default).
 
     /ui/sign-in                  sign in with a staff token (POST), sign out (/ui/sign-out)
-    /ui/cases                    the caseload of the worker's department
-    /ui/cases/{case}             timeline, plan, consents, decisions, conflicts
+    /ui/language                 choose Danish or English (?lang=da|en&next=/ui/...)
+    /ui/cases                    the caseload of the worker's department, by family (?q=name or CPR)
+    /ui/cases/{case}             the case as the coordinator explains it (?cpr=person shows a CPR)
     /ui/audit                    auditor's start: replay a case as of a chosen moment
     /ui/audit/cases/{case}       the replay, with each department's view and its grounds
     /ui/audit/verify             the integrity of the whole log
@@ -38,26 +41,30 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from core.errors import AccessLogUnwritable, TovholderError
+from server import i18n
 from server.accounts import verify_accounted
 from server.context import ServerContext
 from server.errors import Forbidden, Unauthorized, status_of
 from server.monitoring import SUPPRESSED, Monitoring, manager
+from server.reading.casework import case_page as case_content
+from server.reading.casework import caseload as caseload_rows
+from server.reading.casework import department_name
 from server.reading.queries import (
     AUDITOR,
     MANAGEMENT,
     access_entries,
     audit_case,
     exception_rows,
-    list_cases,
     parse_moment,
     report_json,
-    show_case,
 )
 from server.reading.service import Reading
 from server.sessions import SESSION_SECONDS, sessions
 from server.store import Principal, digest
 
 COOKIE = "tovholder_session"
+#: The user's language (da or en); not secret, kept for a year.
+LANGUAGE_COOKIE = "tovholder_lang"
 #: The pre-session cookie that the sign-in form's token is bound to.
 FORM_COOKIE = "tovholder_form"
 MAX_FORM = 4096
@@ -68,6 +75,8 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+templates.globals.update(t=i18n.t, event_kind=i18n.event_kind, word=i18n.word, told=i18n.told)
+templates.filters.update(when=i18n.when, day=i18n.day)
 HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'",
@@ -78,10 +87,21 @@ HEADERS = {
 
 #: The sign-out form's token for the page being rendered (set per signed-in request).
 _sign_out_token: ContextVar[str] = ContextVar("sign_out_token", default="")
+#: The path and query of the page being rendered, for the language switch to come back to.
+_here: ContextVar[str] = ContextVar("here", default="/ui/cases")
+
+
+def speak(request: Request) -> None:
+    """Render this request in the user's language, and remember where the page is."""
+    i18n.language.set(i18n.chosen(request.cookies.get(LANGUAGE_COOKIE)))
+    query = f"?{request.url.query}" if request.url.query else ""
+    _here.set(request.url.path + query)
 
 
 def render(name: str, code: int = 200, **values: Any) -> HTMLResponse:
     values.setdefault("sign_out_token", _sign_out_token.get())
+    values.setdefault("lang", i18n.language.get())
+    values.setdefault("here", _here.get())
     return HTMLResponse(templates.get_template(name).render(**values), status_code=code, headers=HEADERS)
 
 
@@ -108,8 +128,14 @@ async def read_form(request: Request) -> dict[str, str] | None:
 def sign_in_page(request: Request, code: int, message: str | None) -> Response:
     """The sign-in form with its token, bound to the pre-session cookie (set if new)."""
     ctx: ServerContext = request.app.state.ctx
+    speak(request)
     binding = request.cookies.get(FORM_COOKIE) or secrets.token_urlsafe(32)
-    response = render("sign_in.html", code, message=message, csrf=sessions(ctx).form_token("sign-in", binding))
+    response = render(
+        "sign_in.html",
+        code,
+        message=i18n.t(message) if message else None,
+        csrf=sessions(ctx).form_token("sign-in", binding),
+    )
     if request.cookies.get(FORM_COOKIE) != binding:
         response.set_cookie(
             FORM_COOKIE,
@@ -143,6 +169,8 @@ def page(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
 
     async def wrapped(request: Request) -> Response:
         ctx: ServerContext = request.app.state.ctx
+        speak(request)
+        who: Principal | None = None
         try:
             who = await run_in_threadpool(signed_in, ctx, request)
             _sign_out_token.set(sessions(ctx).form_token("sign-out", request.cookies.get(COOKIE, "")))
@@ -152,7 +180,9 @@ def page(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
         except TovholderError as exc:
             status = status_of(exc)
             plain = status < 500 or isinstance(exc, AccessLogUnwritable)
-            return render("error.html", status, status=status, message=str(exc) if plain else "internal error")
+            message = str(exc) if plain else "internal error"
+            # the language switch leads to the start, not back to what was refused
+            return render("error.html", status, status=status, message=message, who=who, here="/ui")
 
     return wrapped
 
@@ -198,10 +228,31 @@ async def sign_out(request: Request) -> Response:
     sid = request.cookies.get(COOKIE, "")
     token = (form or {}).get("csrf", "")
     if from_another_site(request) or not sessions(ctx).form_token_holds("sign-out", sid, token):
+        speak(request)
         return render("error.html", 403, status=403, message=FORGED)
     sessions(ctx).end(sid)
     response = RedirectResponse("/ui/sign-in", status_code=303, headers=HEADERS)
     response.delete_cookie(COOKIE, path="/ui")
+    return response
+
+
+async def choose_language(request: Request) -> Response:
+    """Remember the language asked for and go back to the page it was asked on (a path of
+    these pages only, never another site)."""
+    back = request.query_params.get("next", "/ui/cases")
+    parts = urlsplit(back)
+    if parts.scheme or parts.netloc or "\\" in back or not (parts.path == "/ui" or parts.path.startswith("/ui/")):
+        back = "/ui/cases"
+    response = RedirectResponse(back, status_code=303, headers=HEADERS)
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        i18n.chosen(request.query_params.get("lang")),
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/ui",
+    )
     return response
 
 
@@ -213,14 +264,18 @@ async def home(request: Request) -> Response:
 async def caseload(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
     if who.role == MANAGEMENT:
         return RedirectResponse("/ui/monitoring", status_code=303, headers=HEADERS)
-    rows = await run_in_threadpool(list_cases, r, who, who.department, "casework")
-    return render("caseload.html", who=who, cases=rows)
+    query = request.query_params.get("q", "")[:100]
+    rows = await run_in_threadpool(caseload_rows, r, who, query, "casework")
+    name = department_name(ctx.store.directory(), who.department)
+    return render("caseload.html", who=who, cases=rows, query=query, department=name)
 
 
 @page
 async def case_page(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
-    view = await run_in_threadpool(show_case, r, who, who.department, request.path_params["case"], "casework")
-    return render("case.html", who=who, case=view)
+    shown = request.query_params.get("cpr")
+    view = await run_in_threadpool(case_content, r, who, request.path_params["case"], shown, "casework")
+    names = {d.id: d.name for d in ctx.store.directory().departments.values()}
+    return render("case.html", who=who, case=view, shown=shown, departments=names, names=view["names"])
 
 
 def _auditor(who: Principal) -> None:

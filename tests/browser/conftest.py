@@ -27,7 +27,7 @@ import pytest
 
 from core import events as ev
 from server.context import ServerContext, init_data_dir
-from tests.core.conftest import Devices, family
+from tests.core.conftest import CaseBuilder, Devices, family
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
@@ -46,6 +46,13 @@ CHROMIUM_FLAGS = [
 ]
 VISIBLE_NOTE = "Talked about the job search"
 HIDDEN_NOTE = "Saw the doctor about her back"
+#: The Hansen family's case: a coordinator, a plan, and a consent the mother withdrew.
+MOTHER = "Mette Hansen"
+CHILD = "Emil Hansen"
+MOTHER_CPR = "0101881234"
+WITHDRAWN_NOTE = "Talked about the internship"
+GOAL = "Emil goes to school every day"
+SUB_GOAL = "Emil gets up by himself"
 
 
 @dataclass
@@ -55,8 +62,9 @@ class Site:
     url: str
     case_id: str
     between: datetime  # after the first push, before the second
-    events: int
+    events: int  # in both cases
     tokens: dict[str, str]
+    hansen: str  # the Hansen family's case
 
 
 def _free_port() -> int:
@@ -65,7 +73,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _prefill(folder: Path) -> tuple[str, datetime, int, dict[str, str]]:
+def _hansen() -> CaseBuilder:
+    """The Hansen family: the jobcenter on the team under the mother's consent to her
+    identity, and one to contact information that she later withdrew; a coordinator; a goal for Emil with a sub-goal."""
+    b = CaseBuilder().open()
+    b.person("mother", "parent", None, name=MOTHER, cpr=MOTHER_CPR)
+    b.person("child", "child", 12, name=CHILD)
+    b.join("jobcenter")
+    b.rec(ev.CoordinatorAssigned, worker="karen", coordinator_department="children-family", reason="intake")
+    b.consent("mother", ["mother"], ["jobcenter"], ["identity"], valid_until=date(2099, 1, 1))
+    given = b.consent("mother", ["mother"], ["jobcenter"], ["contact"], valid_until=date(2099, 1, 1))
+    b.contact(note=WITHDRAWN_NOTE)
+    child = (b.persons["child"],)
+    b.rec(ev.GoalAdded, goal_id="g1", text=GOAL, owner="children-family", due=date(2026, 6, 30), persons=child)
+    b.rec(ev.GoalAdded, goal_id="g2", text=SUB_GOAL, owner="children-family", parent_goal="g1", persons=child)
+    b.rec(ev.ConsentWithdrawn, consent_id=given.consent_id, reason="changed her mind")
+    return b
+
+
+def _prefill(folder: Path) -> tuple[str, datetime, int, dict[str, str], str]:
     """Record a family case: the jobcenter joins under the mother's consent to contact
     information; one contact it may see, one about health that it may not."""
     path, _ = init_data_dir(folder)
@@ -74,6 +100,7 @@ def _prefill(folder: Path) -> tuple[str, datetime, int, dict[str, str]]:
         tokens = {
             "jobcenter": ctx.store.add_worker("anna", "jobcenter", "caseworker"),
             "auditor": ctx.store.add_worker("ida", "children-family", "auditor"),
+            "children-family": ctx.store.add_worker("karen", "children-family", "caseworker"),
         }
         b = family({"mother": ("parent", 38)})
         b.join("jobcenter")
@@ -88,7 +115,9 @@ def _prefill(folder: Path) -> tuple[str, datetime, int, dict[str, str]]:
         b.contact(note=HIDDEN_NOTE, categories=("health",))
         b.rec(ev.MeetingHeld, meeting_id="m1", kind="network", participants=("children-family", "jobcenter"))
         devices.push(ctx.log, b.sealed[first:])
-        return b.case_id, between, len(b.sealed), tokens
+        hansen = _hansen()
+        devices.push(ctx.log, hansen.sealed, [hansen.key])
+        return b.case_id, between, len(b.sealed) + len(hansen.sealed), tokens, hansen.case_id
     finally:
         ctx.close()
 
@@ -96,7 +125,7 @@ def _prefill(folder: Path) -> tuple[str, datetime, int, dict[str, str]]:
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("browser") / "srv"
-    case_id, between, events, tokens = _prefill(folder)
+    case_id, between, events, tokens, hansen = _prefill(folder)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOVHOLDER_")}
     proc = subprocess.Popen(
@@ -119,7 +148,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             pytest.fail(f"the server did not start: {err}")
         time.sleep(0.1)
     try:
-        yield Site(url, case_id, between, events, tokens)
+        yield Site(url, case_id, between, events, tokens, hansen)
     finally:
         proc.terminate()
         try:

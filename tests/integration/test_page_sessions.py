@@ -40,7 +40,7 @@ def caseload(b: httpx.Client) -> str:
     if r.status_code == 303 and r.headers["location"] == "/ui/sign-in":
         return "signed out"
     assert r.status_code == 200, r.text
-    return "jobcenter" if "Cases of jobcenter" in r.text else "health" if "Cases of health" in r.text else "?"
+    return "jobcenter" if "Sager i Jobcenter" in r.text else "health" if "Sager i Sundhed" in r.text else "?"
 
 
 def test_a_session_ends_at_the_next_request_when_its_token_is_revoked_through_the_data_folder(

@@ -186,7 +186,7 @@ def test_pages_sign_in_caseload_case_and_audit(server: Server) -> None:
             assert r.status_code == 200 and b.case_id in r.text
             assert r.headers["cache-control"] == "no-store"
             r = await c.get(f"/ui/cases/{b.case_id}")
-            assert r.status_code == 200 and "secret note" in r.text and "in force" in r.text
+            assert r.status_code == 200 and "secret note" in r.text and "gælder" in r.text
             r = await c.get("/ui/audit")
             assert r.status_code == 403
             await c.post("/ui/sign-out", data={"csrf": await form_token(c, "/ui/cases")})

@@ -86,7 +86,7 @@ async def forge(
 async def whose_caseload(browser: httpx.AsyncClient) -> str:
     r = await browser.get("/ui/cases")
     assert r.status_code == 200, r.status_code
-    return "jobcenter" if "Cases of jobcenter" in r.text else "health" if "Cases of health" in r.text else "?"
+    return "jobcenter" if "Sager i Jobcenter" in r.text else "health" if "Sager i Sundhed" in r.text else "?"
 
 
 def test_a_forged_sign_in_cannot_replace_the_victims_session(site: Site) -> None:

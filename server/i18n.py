@@ -1,0 +1,341 @@
+"""The staff pages' words in Danish and English, from one catalogue, and times as people write them.
+
+The pages are written with the English text as the key (`t("Sign in")`); Danish, the
+default, comes from `DANISH`, English is the key itself. Event kinds, roles, meeting
+kinds and the like have their own small tables so a timeline reads in words, never in
+topics or payload keys. Times are shown in Europe/Copenhagen with the zone named
+("2. december 2026 kl. 14.05 CET"), whatever zone they were stored in.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+DANISH_CODE = "da"
+LANGUAGES = ("da", "en")
+LOCAL = ZoneInfo("Europe/Copenhagen")
+
+#: The language of the page being rendered (set per request from the user's cookie).
+language: ContextVar[str] = ContextVar("language", default=DANISH_CODE)
+
+DANISH: dict[str, str] = {
+    # frame
+    "Skip to content": "Spring til indhold",
+    "Sign in": "Log ind",
+    "Sign out": "Log ud",
+    "Language": "Sprog",
+    "Caseload": "Sager",
+    "Replay": "Genafspil",
+    "Verify": "Kontrollér",
+    "Access log": "Adgangslog",
+    "Exceptions": "Undtagelser",
+    "Monitoring": "Opfølgning",
+    "main": "hovedmenu",
+    "Back to the caseload": "Tilbage til sagerne",
+    "Back to the start": "Tilbage til forsiden",
+    "Error": "Fejl",
+    "Page not found": "Siden findes ikke",
+    # sign in
+    "Staff token": "Medarbejdernøgle",
+    "Every look at a case is recorded in the access log with your name, department and purpose.": (
+        "Hvert opslag i en sag skrives i adgangsloggen med dit navn, din afdeling og dit formål."
+    ),
+    "That token is not a valid staff token.": "Nøglen er ikke en gyldig medarbejdernøgle.",
+    "the form is too large": "formularen er for stor",
+    "This form was not sent from this site's own page, or it has expired; nothing was changed.": (
+        "Formularen kom ikke fra denne sides egen side, eller den er udløbet; intet blev ændret."
+    ),
+    # caseload
+    "Cases of": "Sager i",
+    "Find a family": "Find en familie",
+    "Name or CPR number": "Navn eller CPR-nummer",
+    "Search": "Søg",
+    "Show all": "Vis alle",
+    "cases, latest activity first": "sager, senest aktive først",
+    "Family": "Familie",
+    "Coordinator": "Tovholder",
+    "Last activity": "Seneste aktivitet",
+    "Next meeting or due date": "Næste møde eller frist",
+    "Open conflicts and clashes": "Åbne konflikter og sammenstød",
+    "none": "ingen",
+    "no name visible": "intet navn synligt",
+    "Your department is not a party to any case.": "Din afdeling er ikke part i nogen sag.",
+    "No case matches the search.": "Ingen sag passer til søgningen.",
+    # case page
+    "Case of": "Sag om",
+    "Status": "Status",
+    "as your department may see it": "som din afdeling må se den",
+    "flagged conflict(s) wait for the coordinator.": "markerede konflikt(er) venter på tovholderen.",
+    "withheld": "tilbageholdt",
+    "entries your department may not see since": "oplysninger, som din afdeling ikke må se siden",
+    "Persons": "Personer",
+    "Name": "Navn",
+    "Role": "Rolle",
+    "Born": "Født",
+    "CPR number": "CPR-nummer",
+    "Show CPR number": "Vis CPR-nummer",
+    "No person details are visible to your department.": "Din afdeling kan ikke se oplysninger om personerne.",
+    "Coordinator and team": "Tovholder og team",
+    "no coordinator assigned": "ingen tovholder udpeget",
+    "Team": "Team",
+    "Department": "Afdeling",
+    "Member since": "Med siden",
+    "Who can see this case and why": "Hvem kan se sagen og hvorfor",
+    "Grounds": "Grundlag",
+    "Consents": "Samtykker",
+    "Subject": "Om",
+    "Given by": "Givet af",
+    "To": "Til",
+    "Covers": "Omfatter",
+    "Purpose": "Formål",
+    "Valid until": "Gyldigt til",
+    "State": "Tilstand",
+    "in force": "gælder",
+    "withdrawn": "tilbagekaldt",
+    "lapsed": "bortfaldet",
+    "No consent names your department.": "Intet samtykke nævner din afdeling.",
+    "Plan": "Plan",
+    "Goal": "Mål",
+    "Person": "Person",
+    "Part of": "Del af",
+    "Owner": "Ansvarlig",
+    "Progress (1–5)": "Fremskridt (1–5)",
+    "Closed": "Lukket",
+    "yes": "ja",
+    "no": "nej",
+    "No plan is visible to your department.": "Din afdeling kan ikke se nogen plan.",
+    "Activities": "Aktiviteter",
+    "Kind": "Art",
+    "Ends": "Slutter",
+    "started": "i gang",
+    "ended": "afsluttet",
+    "planned": "planlagt",
+    "Meetings": "Møder",
+    "Held": "Afholdt",
+    "Participants": "Deltagere",
+    "Due dates": "Frister",
+    "What": "Hvad",
+    "Due": "Frist",
+    "Decisions": "Afgørelser",
+    "under": "efter",
+    "by": "af",
+    "Conflicts": "Konflikter",
+    "open": "åben",
+    "resolved": "løst",
+    "No conflicts.": "Ingen konflikter.",
+    "Timeline": "Tidslinje",
+    "Everything your department may see, with the grounds": "Alt, hvad din afdeling må se, med grundlaget",
+    "When": "Hvornår",
+    "By": "Af",
+    "Details": "Detaljer",
+    "none visible": "ingen synlige",
+    # audit and monitoring
+    "Replay a case": "Genafspil en sag",
+    "Case id": "Sags-id",
+    "As of (YYYY-MM-DD or ISO 8601 time; empty for now)": "Pr. (ÅÅÅÅ-MM-DD eller ISO 8601-tid; tom for nu)",
+    "Case": "Sag",
+    "as of": "pr.",
+    "Choose another moment": "Vælg et andet tidspunkt",
+    "parties then": "parter dengang",
+    "access log of this case": "adgangslog for sagen",
+    "What each department could see": "Hvad hver afdeling kunne se",
+    "The whole case, as the log held it": "Hele sagen, som loggen havde den",
+    "All events received by then": "Alle hændelser modtaget til da",
+    "event(s)": "hændelse(r)",
+    "not in force": "gælder ikke",
+    "for": "for",
+    "Integrity of the log": "Loggens integritet",
+    "events in": "hændelser i",
+    "cases and": "sager og",
+    "signed batches": "signerede portioner",
+    "no problems found": "ingen fejl fundet",
+    "problem(s) found": "fejl fundet",
+    "Position": "Position",
+    "Sequence": "Nummer",
+    "Problem": "Fejl",
+    "of case": "for sag",
+    "Show": "Vis",
+    "entries, newest first": "opslag, nyeste først",
+    "Who": "Hvem",
+    "View": "Visning",
+    "Outcome": "Udfald",
+    "Shared on a legal basis, without consent": "Delt med lovhjemmel, uden samtykke",
+    "disclosure(s)": "videregivelse(r)",
+    "Basis": "Hjemmel",
+    "Categories": "Kategorier",
+    "Reason": "Begrundelse",
+    "Counts only, no person. A cell counting fewer than five cases is shown as": (
+        "Kun tal, ingen personer. En celle med færre end fem sager vises som"
+    ),
+    'Each report is defined in the README, section "Monitoring"; also as': (
+        'Hver rapport er beskrevet i README, afsnittet "Monitoring"; også som'
+    ),
+    "nothing recorded yet": "intet registreret endnu",
+}
+
+#: Event kinds in words: topic -> (Danish, English).
+EVENT_KINDS: dict[str, tuple[str, str]] = {
+    "case.opened": ("Sag oprettet", "Case opened"),
+    "case.closed": ("Sag lukket", "Case closed"),
+    "case.reopened": ("Sag genoptaget", "Case reopened"),
+    "case.transferred": ("Sag overdraget", "Case transferred"),
+    "case.erased": ("Sag slettet", "Case erased"),
+    "person.added": ("Person tilføjet", "Person added"),
+    "person.corrected": ("Person rettet", "Person corrected"),
+    "coordinator.assigned": ("Tovholder udpeget", "Coordinator assigned"),
+    "team.joined": ("Afdeling med i teamet", "Department joined the team"),
+    "team.left": ("Afdeling ude af teamet", "Department left the team"),
+    "consent.given": ("Samtykke givet", "Consent given"),
+    "consent.withdrawn": ("Samtykke tilbagekaldt", "Consent withdrawn"),
+    "share.legal-basis": ("Delt med lovhjemmel", "Shared on a legal basis"),
+    "child.reported": ("Underretning", "Report of concern"),
+    "erasure.requested": ("Sletning anmodet", "Erasure requested"),
+    "erasure.decided": ("Sletning afgjort", "Erasure decided"),
+    "contact.recorded": ("Kontakt", "Contact"),
+    "contacts.tallied": ("Kontakter optalt", "Contacts tallied"),
+    "case.linked": ("Sag sammenkædet", "Case linked"),
+    "meeting.held": ("Møde holdt", "Meeting held"),
+    "assessment.recorded": ("Vurdering", "Assessment"),
+    "goal.added": ("Mål tilføjet", "Goal added"),
+    "goal.revised": ("Mål revideret", "Goal revised"),
+    "goal.closed": ("Mål lukket", "Goal closed"),
+    "activity.added": ("Aktivitet tilføjet", "Activity added"),
+    "activity.started": ("Aktivitet startet", "Activity started"),
+    "activity.ended": ("Aktivitet afsluttet", "Activity ended"),
+    "progress.recorded": ("Fremskridt registreret", "Progress recorded"),
+    "referral.made": ("Henvisning", "Referral"),
+    "referral.outcome": ("Henvisningens udfald", "Referral outcome"),
+    "decision.made": ("Afgørelse truffet", "Decision made"),
+    "financing.agreed": ("Finansiering aftalt", "Financing agreed"),
+    "conflict.flagged": ("Konflikt markeret", "Conflict flagged"),
+    "conflict.resolved": ("Konflikt løst", "Conflict resolved"),
+    "clash.flagged": ("Sammenstød markeret", "Clash flagged"),
+    "clash.resolved": ("Sammenstød løst", "Clash resolved"),
+    "aftercare.started": ("Efterværn startet", "Aftercare started"),
+}
+
+#: Words that stand in payloads, states and grounds: code -> (Danish, English).
+WORDS: dict[str, tuple[str, str]] = {
+    "parent": ("forælder", "parent"),
+    "child": ("barn", "child"),
+    "citizen": ("borger", "citizen"),
+    "guardian": ("værge", "guardian"),
+    "open": ("åben", "open"),
+    "new": ("ny", "new"),
+    "closed": ("lukket", "closed"),
+    "own": ("egen registrering", "recorded by itself"),
+    "consent": ("samtykke", "consent"),
+    "legal-basis": ("lovhjemmel", "legal basis"),
+    "recipient": ("modtager", "recipient"),
+    "lead": ("sagsansvarlig", "lead"),
+    "party": ("part i sagen", "party to the case"),
+    "due": ("forfalder", "due"),
+    "overdue": ("overskredet", "overdue"),
+    "ending": ("ophører ved 18", "ends at 18"),
+    "statutory-16": ("møde ved 16 år", "meeting at 16"),
+    "statutory-17.5": ("møde ved 17½ år", "meeting at 17½"),
+    "statutory-18": ("møde ved 18 år", "meeting at 18"),
+    "ends-at-18": ("indsats ophører ved 18", "service ends at 18"),
+    "network": ("netværksmøde", "network meeting"),
+    "ssd": ("SSD-møde", "SSD meeting"),
+    "contact": ("kontaktoplysninger", "contact information"),
+    "health": ("helbred", "health"),
+}
+
+MONTHS = (
+    "januar",
+    "februar",
+    "marts",
+    "april",
+    "maj",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def chosen(cookie: str | None) -> str:
+    """The language a cookie asks for; Danish for anything else."""
+    return cookie if cookie in LANGUAGES else DANISH_CODE
+
+
+def t(text: str) -> str:
+    """`text` in the page's language."""
+    return DANISH.get(text, text) if language.get() == DANISH_CODE else text
+
+
+def _pair(table: dict[str, tuple[str, str]], code: str) -> str:
+    pair = table.get(code)
+    if pair is None:
+        return code
+    return pair[0] if language.get() == DANISH_CODE else pair[1]
+
+
+def event_kind(topic: str) -> str:
+    """An event's kind in words."""
+    return _pair(EVENT_KINDS, topic)
+
+
+def word(code: str) -> str:
+    """A role, state, ground or kind in words; the code itself when it has none."""
+    return _pair(WORDS, code)
+
+
+def day(value: date | str | None) -> str:
+    """A date as people write it: "2. december 2026" or "2 December 2026"."""
+    if value is None or value == "":
+        return ""
+    d = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    if language.get() == DANISH_CODE:
+        return f"{d.day}. {MONTHS[d.month - 1]} {d.year}"
+    return f"{d.day} {MONTHS_EN[d.month - 1]} {d.year}"
+
+
+def when(value: datetime | str | None) -> str:
+    """A moment in Copenhagen time with the zone named: "2. december 2026 kl. 14.05 CET"."""
+    if value is None or value == "":
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    local = moment.astimezone(LOCAL)
+    zone = local.tzname() or ""
+    if language.get() == DANISH_CODE:
+        return f"{day(local.date())} kl. {local:%H.%M} {zone}"
+    return f"{day(local.date())} at {local:%H:%M} {zone}"
+
+
+#: The payload fields a timeline tells in words, in this order; codes go through `word`,
+#: person ids through the case's names. Ids, keys and CPR numbers are never shown.
+TOLD: tuple[str, ...] = ("name", "role", "kind", "text", "note", "minutes", "summary", "legal_basis", "basis")
+TOLD += ("explanation", "description", "resolution", "reason", "purpose")
+CODES = frozenset({"role", "kind"})
+PERSON_REFS = ("subject", "child", "person")
+
+
+def told(payload: dict[str, object], names: dict[str, str]) -> str:
+    """What an event says, in words: its text fields, the persons it names, no keys."""
+    parts = [names[str(payload[k])] for k in PERSON_REFS if payload.get(k) and str(payload[k]) in names]
+    for key in TOLD:
+        value = payload.get(key)
+        if isinstance(value, str) and value:
+            parts.append(word(value) if key in CODES else value)
+    return " · ".join(parts)
