@@ -8,7 +8,13 @@ kind), with a number. It never copies a name, a CPR number, a note or a free-tex
 a challenge outside `core.events.CHALLENGES` is counted as `other`. An erased case's rows
 are deleted with it.
 
-The reports (`contacts`, `families`, `goals`, `meetings`) group those rows. A cell that
+The statutory transition meetings (16, 17½, 18; `core.deadlines`) are a fact of the case
+rather than of one event: whenever a case's persons or meetings change, its `statutory`
+rows are recomputed from the case as folded: one per young person and meeting kind, by
+the *month* the meeting fell due (never the date), valued 1 when a meeting of that kind
+concerning them was held by the due date.
+
+The reports (`contacts`, `families`, `goals`, `meetings`, `statutory`) group those rows. A cell that
 counts fewer than `SMALL_CELL` cases (or, for tallies, contacts) is suppressed (None), and
 so is a total that would give a suppressed cell away by subtraction. Each report's
 definition is in the README, section "Monitoring".
@@ -18,13 +24,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from core import events as ev
+from core.case import CaseState, fold
+from core.deadlines import CHILD_SYSTEM, STATUTORY, YOUNG_ROLES, birthday
 from core.errors import CaseErased, KeyNotHeld
 from core.log import CaseLog, LoggedEvent
 from core.projection import Write
 
+STATUTORY_PART = 1000  # parts of an event's rows from here on are its case's statutory rows
 SMALL_CELL = 5  # cells counting fewer than this many cases are suppressed
 REPORTED_KINDS = ("citizen", "family")  # pseudonymous and tally cases are not families
 #: The event types the monitoring view opens; it never opens any other.
@@ -38,6 +48,19 @@ MONITORED_TOPICS = frozenset(
         ev.ProgressRecorded,
         ev.ContactRecorded,
         ev.ContactsTallied,
+        ev.MeetingHeld,
+    )
+)
+
+#: Events after which a case's statutory meetings are counted again (`statutory_facts`).
+STATUTORY_TOPICS = frozenset(
+    cls.TOPIC
+    for cls in (
+        ev.CaseOpened,
+        ev.CaseTransferred,
+        ev.PersonAdded,
+        ev.PersonCorrected,
+        ev.TeamMemberJoined,
         ev.MeetingHeld,
     )
 )
@@ -81,6 +104,32 @@ def facts(e: ev.CaseEvent) -> list[Fact]:
     return []
 
 
+def statutory_facts(state: CaseState) -> list[Fact]:
+    """Each statutory meeting of the case's young persons that fell due while the case
+    was open (from its opening to its closing): the month it fell due, its kind, and
+    1 when a meeting of that kind concerning the person was held by the due date. Counted
+    under the coordinator's department, else the lead's; only cases of the child system."""
+    opened = min((m.joined_at for ms in state.memberships.values() for m in ms), default=None)
+    if state.lead is None or opened is None or not (CHILD_SYSTEM & ({state.lead} | set(state.parties()))):
+        return []
+    dept = state.coordinator[1] if state.coordinator else state.lead
+    found: list[Fact] = []
+    for p in state.persons.values():
+        born = p.born()
+        if p.role not in YOUNG_ROLES or born is None:
+            continue
+        for kind, years, months in STATUTORY:
+            due = birthday(born, years, months)
+            if due < opened.date() or (state.closed_at is not None and due > state.closed_at.date()):
+                continue
+            held = any(
+                m.kind == kind and (p.person_id in m.persons or not m.persons) and m.held_at.date() <= due
+                for m in state.meetings.values()
+            )
+            found.append(("statutory", dept, due.strftime("%Y-%m"), kind, int(held)))
+    return found
+
+
 class MonitoringProjection:
     """Projection of the log onto `view_monitoring`: counted facts, no personal data."""
 
@@ -105,11 +154,15 @@ class MonitoringProjection:
         insert = f"INSERT INTO {self.table} VALUES ({p},{p},{p},{p},{p},{p},{p},{p})"
         erase = f"DELETE FROM {self.table} WHERE case_id={p}"
         writes: list[Write] = []
+        recount: dict[str, str] = {}  # case id -> the last event that changes its statutory meetings
         for le in events:
             sealed = le.sealed
             if sealed.topic == ev.CaseErased.TOPIC:
                 writes.append((erase, (sealed.case_id,)))
+                recount.pop(sealed.case_id, None)
                 continue
+            if sealed.topic in STATUTORY_TOPICS:
+                recount[sealed.case_id] = sealed.event_id
             if sealed.topic not in MONITORED_TOPICS:
                 continue
             try:
@@ -118,6 +171,21 @@ class MonitoringProjection:
                 continue  # erased since: its key is gone, and so are its counts
             for part, (fact, dept, month, label, value) in enumerate(facts(e)):
                 writes.append((insert, (sealed.event_id, part, sealed.case_id, fact, dept, month, label, value)))
+        for case_id, event_id in recount.items():
+            writes.extend(self._statutory(case_id, event_id, insert))
+        return writes
+
+    def _statutory(self, case_id: str, event_id: str, insert: str) -> list[Write]:
+        """The case's statutory rows, recomputed from the whole case once per batch (under
+        the id of its last event that changed them, at parts after that event's own)."""
+        try:
+            state = fold(case_id, (self.log.open(le) for le in self.log.case_events(case_id)))
+        except (CaseErased, KeyNotHeld):
+            return []
+        p = self.log.tables.p
+        writes: list[Write] = [(f"DELETE FROM {self.table} WHERE case_id={p} AND fact='statutory'", (case_id,))]
+        for part, (fact, dept, month, label, value) in enumerate(statutory_facts(state), start=STATUTORY_PART):
+            writes.append((insert, (event_id, part, case_id, fact, dept, month, label, value)))
         return writes
 
 
@@ -248,7 +316,28 @@ def meetings_report(log: CaseLog) -> Report:
         "Meetings held by kind and month",
         ("kind", "month", "held"),
         [(kind, month, shown(int(n), int(cases))) for kind, month, n, cases in rows],
-        note="whether statutory meetings were held on time waits for their due dates in the log",
+        note="whether the statutory meetings were held on time: the statutory report",
+    )
+
+
+def statutory_report(log: CaseLog, today: date | None = None) -> Report:
+    """The statutory transition meetings (16, 17½, 18) by the month they fell due and
+    kind: how many fell due and how many were held by their due date, for the months
+    before the current one (a month still running has not finished falling due)."""
+    month = (today or ev.utcnow().date()).strftime("%Y-%m")
+    before = f"month < {log.tables.p}"
+    rows = _rows(
+        log,
+        "SELECT month, label, COUNT(*) AS due, COUNT(DISTINCT case_id) AS cases, SUM(value) AS held, "
+        "COUNT(DISTINCT CASE WHEN value=1 THEN case_id END) AS held_cases FROM {t} "
+        f"WHERE fact='statutory' AND {before} GROUP BY month, label ORDER BY month, label",
+        (month,),
+    )
+    return Report(
+        "statutory",
+        "Statutory transition meetings held on time",
+        ("month", "kind", "fell_due", "held_on_time"),
+        [(m, kind, shown(int(due), int(cases)), shown(int(held), int(hc))) for m, kind, due, cases, held, hc in rows],
     )
 
 
@@ -257,6 +346,7 @@ REPORTS = {
     "families": families_report,
     "goals": goals_report,
     "meetings": meetings_report,
+    "statutory": statutory_report,
 }
 
 
