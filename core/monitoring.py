@@ -5,7 +5,8 @@ and position in one transaction, rebuildable from zero) and keeps one row per co
 fact of an event in `view_monitoring`: the case id, the kind of fact, the department, the
 month it happened and a label from a closed list (a challenge, a meeting kind, a case
 kind), with a number. It never copies a name, a CPR number, a note or a free-text word:
-a challenge outside `core.events.CHALLENGES` is counted as `other`. An erased case's rows
+a challenge outside the municipality's list (`core.vocabularies`, the list it is given) is
+counted as `other`. An erased case's rows
 are deleted with it.
 
 The statutory transition meetings (16, 17½, 18; `core.deadlines`) are a fact of the case
@@ -22,17 +23,19 @@ definition is in the README, section "Monitoring".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from core import events as ev
+from core import vocabularies
 from core.case import CaseState, fold
 from core.deadlines import CHILD_SYSTEM, STATUTORY, YOUNG_ROLES, birthday
-from core.errors import CaseErased, KeyNotHeld
+from core.errors import CaseErased, InvalidInput, KeyNotHeld
 from core.log import CaseLog, LoggedEvent
 from core.projection import Write
+from core.vocabularies import Vocabularies
 
 STATUTORY_PART = 1000  # parts of an event's rows from here on are its case's statutory rows
 SMALL_CELL = 5  # cells counting fewer than this many cases are suppressed
@@ -72,14 +75,19 @@ def table_name(log: CaseLog) -> str:
     return f"{log.tables.q}view_monitoring"
 
 
-def challenge(text: str) -> str:
-    """A challenge as the reports count it: one of `CHALLENGES`, else `other` (so a
-    free-text challenge can never carry a word of a person into a report)."""
-    slug = "-".join(text.strip().lower().split())
-    return slug if slug in ev.CHALLENGES else "other"
+OTHER = "other"  # the bucket of a challenge the list does not know
 
 
-def facts(e: ev.CaseEvent) -> list[Fact]:
+def challenge(text: str, words: Vocabularies = vocabularies.DEFAULT) -> str:
+    """A challenge as the reports count it: a name of the municipality's list (or a label
+    of one), else `other` (so a word outside the list never reaches a report)."""
+    try:
+        return words.name_of(vocabularies.CHALLENGES, text)
+    except InvalidInput:
+        return OTHER
+
+
+def facts(e: ev.CaseEvent, words: Vocabularies = vocabularies.DEFAULT) -> list[Fact]:
     """What one event counts for, in the projection's terms (no personal data)."""
     month = e.occurred_at.strftime("%Y-%m")
     dept = e.department
@@ -94,11 +102,11 @@ def facts(e: ev.CaseEvent) -> list[Fact]:
     if isinstance(e, ev.ProgressRecorded):
         return [("progress", dept, month, "score", e.score)]
     if isinstance(e, ev.ContactRecorded):
-        labels = dict.fromkeys(challenge(c) for c in e.challenges) or {"none": None}
+        labels = dict.fromkeys(challenge(c, words) for c in e.challenges) or {"none": None}
         return [("contact", dept, month, label, 1) for label in labels]
     if isinstance(e, ev.ContactsTallied):
         day = e.day.strftime("%Y-%m")
-        return [("tally", dept, day, challenge(c), n) for c, n in sorted(e.counts.items())]
+        return [("tally", dept, day, challenge(c, words), n) for c, n in sorted(e.counts.items())]
     if isinstance(e, ev.MeetingHeld):
         return [("meeting", dept, month, e.kind, 1)]
     return []
@@ -135,8 +143,9 @@ class MonitoringProjection:
 
     name = "view_monitoring"
 
-    def __init__(self, log: CaseLog) -> None:
+    def __init__(self, log: CaseLog, words: Callable[[], Vocabularies] = lambda: vocabularies.DEFAULT) -> None:
         self.log = log
+        self.words = words  # the municipality's lists as they are now
         self.table = table_name(log)
 
     def create_statements(self, placeholder: str) -> list[str]:
@@ -154,6 +163,7 @@ class MonitoringProjection:
         insert = f"INSERT INTO {self.table} VALUES ({p},{p},{p},{p},{p},{p},{p},{p})"
         erase = f"DELETE FROM {self.table} WHERE case_id={p}"
         writes: list[Write] = []
+        words = self.words()
         recount: dict[str, str] = {}  # case id -> the last event that changes its statutory meetings
         for le in events:
             sealed = le.sealed
@@ -169,7 +179,7 @@ class MonitoringProjection:
                 e = self.log.open(le)
             except (CaseErased, KeyNotHeld):
                 continue  # erased since: its key is gone, and so are its counts
-            for part, (fact, dept, month, label, value) in enumerate(facts(e)):
+            for part, (fact, dept, month, label, value) in enumerate(facts(e, words)):
                 writes.append((insert, (sealed.event_id, part, sealed.case_id, fact, dept, month, label, value)))
         for case_id, event_id in recount.items():
             writes.extend(self._statutory(case_id, event_id, insert))
