@@ -40,7 +40,7 @@ from core.vocabularies import Vocabularies
 STATUTORY_PART = 1000  # parts of an event's rows from here on are its case's statutory rows
 SMALL_CELL = 5  # cells counting fewer than this many cases are suppressed
 REPORTED_KINDS = ("citizen", "family")  # pseudonymous and tally cases are not families
-#: The event types the monitoring view opens; it never opens any other.
+#: The event types the monitoring view counts (it opens these and `STATUTORY_TOPICS` only).
 MONITORED_TOPICS = frozenset(
     cls.TOPIC
     for cls in (
@@ -55,18 +55,15 @@ MONITORED_TOPICS = frozenset(
     )
 )
 
-#: Events after which a case's statutory meetings are counted again (`statutory_facts`).
+#: Events that may change a case's statutory meetings (`changes_statutory` says whether one does).
 STATUTORY_TOPICS = frozenset(
-    cls.TOPIC
-    for cls in (
-        ev.CaseOpened,
-        ev.CaseTransferred,
-        ev.PersonAdded,
-        ev.PersonCorrected,
-        ev.TeamMemberJoined,
-        ev.MeetingHeld,
-    )
+    cls.TOPIC for cls in (ev.CaseTransferred, ev.PersonAdded, ev.PersonCorrected, ev.TeamMemberJoined, ev.MeetingHeld)
 )
+STATUTORY_KINDS = frozenset(kind for kind, _, _ in STATUTORY)
+#: The events `statutory_facts` needs of a case folded (its other events are not opened).
+FOLDED_TOPICS = STATUTORY_TOPICS | {
+    cls.TOPIC for cls in (ev.CaseOpened, ev.CaseClosed, ev.CaseReopened, ev.TeamMemberLeft, ev.CoordinatorAssigned)
+}
 
 Fact = tuple[str, str, str, str, int]  # fact, department, month, label, value
 
@@ -110,6 +107,19 @@ def facts(e: ev.CaseEvent, words: Vocabularies = vocabularies.DEFAULT) -> list[F
     if isinstance(e, ev.MeetingHeld):
         return [("meeting", dept, month, e.kind, 1)]
     return []
+
+
+def changes_statutory(e: ev.CaseEvent) -> bool:
+    """Whether the case's statutory rows must be counted again after `e`: a young person
+    added or corrected, a statutory meeting, the child system joining, a transfer. (The
+    count folds the whole case, so the many events that cannot change it are left out.)"""
+    if isinstance(e, ev.PersonAdded):
+        return e.role in YOUNG_ROLES
+    if isinstance(e, ev.MeetingHeld):
+        return e.kind in STATUTORY_KINDS
+    if isinstance(e, ev.TeamMemberJoined):
+        return e.member_department in CHILD_SYSTEM
+    return isinstance(e, (ev.PersonCorrected, ev.CaseTransferred))
 
 
 def statutory_facts(state: CaseState) -> list[Fact]:
@@ -171,14 +181,14 @@ class MonitoringProjection:
                 writes.append((erase, (sealed.case_id,)))
                 recount.pop(sealed.case_id, None)
                 continue
-            if sealed.topic in STATUTORY_TOPICS:
-                recount[sealed.case_id] = sealed.event_id
-            if sealed.topic not in MONITORED_TOPICS:
+            if sealed.topic not in MONITORED_TOPICS and sealed.topic not in STATUTORY_TOPICS:
                 continue
             try:
                 e = self.log.open(le)
             except (CaseErased, KeyNotHeld):
                 continue  # erased since: its key is gone, and so are its counts
+            if sealed.topic in STATUTORY_TOPICS and changes_statutory(e):
+                recount[sealed.case_id] = sealed.event_id
             for part, (fact, dept, month, label, value) in enumerate(facts(e, words)):
                 writes.append((insert, (sealed.event_id, part, sealed.case_id, fact, dept, month, label, value)))
         for case_id, event_id in recount.items():
@@ -189,7 +199,8 @@ class MonitoringProjection:
         """The case's statutory rows, recomputed from the whole case once per batch (under
         the id of its last event that changed them, at parts after that event's own)."""
         try:
-            state = fold(case_id, (self.log.open(le) for le in self.log.case_events(case_id)))
+            wanted = (le for le in self.log.case_events(case_id) if le.sealed.topic in FOLDED_TOPICS)
+            state = fold(case_id, (self.log.open(le) for le in wanted))
         except (CaseErased, KeyNotHeld):
             return []
         p = self.log.tables.p

@@ -7,6 +7,7 @@ before these fields existed, read with them empty."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from core import events as ev
 from core.errors import InvalidInput, RuleViolation, UnknownReference
@@ -66,7 +67,7 @@ def test_aftercare_starts_at_18_and_ends_before_23() -> None:
 def test_a_meeting_records_who_was_present_and_only_items_of_the_checklist() -> None:
     b = family({"young": ("child", 16), "mother": ("parent", 44)})
     young = b.persons["young"]
-    fields = {"meeting_id": ev.new_id(), "kind": "statutory-16", "participants": ("children-family",)}
+    fields: dict[str, Any] = {"meeting_id": ev.new_id(), "kind": "statutory-16", "participants": ("children-family",)}
     rejected(b, UnknownReference, "is not part of case", ev.MeetingHeld, present=("stranger",), **fields)
     rejected(b, InvalidInput, "checklist has the items", ev.MeetingHeld, checklist=("holiday",), **fields)
     rejected(b, InvalidInput, "is named", ev.MeetingHeld, companions=(" ",), **fields)
