@@ -186,6 +186,7 @@ def enroll(ctx: ServerContext, payload: dict[str, Any]) -> dict[str, Any]:
         "head_key": b64(ctx.head_key.public_key().public_bytes_raw()).decode(),
         "ca_cert": ctx.ca_pem,
         "departments": directory_of(ctx),
+        "vocabularies": vocabulary_file(ctx.settings.data_dir, ctx.log, ctx.extras).current().as_json(),
     }
 
 

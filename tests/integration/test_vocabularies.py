@@ -105,3 +105,15 @@ def test_a_removed_challenge_category_is_refused_after_the_next_sync_and_counted
     assert tally(centre, env, case, "tandpleje=2")[0] != 0
     rows = {r[2]: r[3:] for r in staff.get(management, "/v1/monitoring/contacts")["rows"] if r[0] == "drop-in"}
     assert "dental" not in rows and rows["other"][1] == 8
+
+
+def test_a_laptop_enrolled_after_a_change_knows_the_new_label_before_its_first_sync(
+    server: Server, env: dict[str, str], tmp_path: Path
+) -> None:
+    admin(server, "vocabulary", "set", "challenges", "gambling", "--da", "ludomani", "--en", "gambling")
+    centre = tmp_path / "centre"
+    enroll(server, env, centre, "w-dina", "drop-in", "outreach")
+    server.kill()
+    case = client(centre, env, "case", "open", "--kind", "tally", "--lead", "drop-in")["case"]
+    status, said = tally(centre, env, case, "ludomani=3")
+    assert status == 0, said
