@@ -6,7 +6,7 @@ departments, plus each drop-in centre's tally case) and `--events` events (defau
 centres' challenge mix (docs/domain.md) and daily anonymous tallies, sealed and appended
 to a real SQLite case log in signed batches (the generators of `bench.log`). Then the
 monitoring view is built from zero (`ProjectionRunner.rebuild`, every counted event
-decrypted) and the four reports are read from it; both times are printed, with how many
+decrypted) and the five reports are read from it; both times are printed, with how many
 cells each report suppressed.
 """
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     console.print(
         f"{result['events']:,} events over {args.cases:,} cases: monitoring view built from zero in "
         f"{result['view']:.2f} s ({result['events'] / result['view']:,.0f} events/s); "
-        f"the four reports read in {result['reports'] * 1000:.0f} ms"
+        f"the five reports read in {result['reports'] * 1000:.0f} ms"
     )
     table = Table("report", "cells", "suppressed (< 5)")
     for name, (cells, suppressed) in result["cells"].items():

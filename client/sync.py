@@ -67,6 +67,7 @@ from client.laptop import Laptop
 from client.outbox import push_body
 from client.store import LaptopStore, store_path
 from core import events as ev
+from core import vocabularies
 from core.console import progress as progress_bar
 from core.errors import InvalidInput
 from core.keys import CaseKey, DeviceKeys, accept_grant
@@ -608,5 +609,10 @@ async def enroll_laptop(
             meta[KEY] = base64.b64decode(answer["head_key"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ServerRejected("the server's enrollment answer lacks the device's identity") from exc
+    if answer.get("vocabularies"):  # older servers send none: the laptop learns them at its first pull
+        try:
+            meta["vocabularies"] = vocabularies.from_json(answer["vocabularies"]).as_json()
+        except InvalidInput as exc:
+            raise ServerRejected(f"the server's enrollment answer has word lists a laptop cannot use: {exc}") from exc
     LaptopStore.create(folder, passphrase, keys, meta, scrypt_n=scrypt_n).close()
     return meta

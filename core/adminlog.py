@@ -46,6 +46,9 @@ KINDS: dict[str, tuple[str, ...]] = {
     "department.added": ("department", "authority"),
     # The delegation plan: the legal areas a department decides in (`AdminStore.set_plan`).
     "plan.changed": ("department", "legal_areas", "disability_model"),
+    # The municipality's word lists (`core.vocabularies`): a name labelled, or removed.
+    "vocabulary.set": ("list", "name", "da", "en"),
+    "vocabulary.removed": ("list", "name"),
     # An administrator's import of a revoked laptop's outbox file (`server.admin.handover`):
     # these batches of the device are stored after its revocation, on purpose.
     "outbox.imported": ("device", "batches"),
@@ -75,7 +78,7 @@ def read_change(sealed: SealedEvent) -> Change:
 
 def subject(c: Change) -> str:
     """What a change is about, for messages and for the ids of "as found" events."""
-    return str(c.get("device") or c.get("worker") or c.get("department"))
+    return str(c.get("device") or c.get("worker") or c.get("department") or f"{c.get('list')}/{c.get('name')}")
 
 
 class AdminSealer:

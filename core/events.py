@@ -48,19 +48,6 @@ CATEGORIES: tuple[str, ...] = (
 SPECIAL_CATEGORIES: frozenset[str] = frozenset({"health", "addiction"})
 PERSON_ROLES = ("citizen", "parent", "child", "guardian", "trusted-adult")
 CUSTODY_ROLES = frozenset({"parent", "guardian"})
-#: The challenges an anonymous tally counts (the drop-in centres' mix, docs/domain.md).
-CHALLENGES = (
-    "finances",
-    "social-advice",
-    "housing",
-    "mental-health",
-    "health",
-    "job",
-    "alcohol",
-    "drugs",
-    "dental",
-    "other",
-)
 CONTACT_KINDS = ("home-visit", "drop-in", "street-outreach", "phone", "meeting", "digital")
 MEETING_KINDS = (
     "assessment",

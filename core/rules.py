@@ -7,11 +7,11 @@ beside the events it governs. Messages never quote names, CPR numbers or notes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
 from core import events as ev
+from core import vocabularies
 from core.case import CaseState
 from core.cpr import birth_date_of, check_agrees
 from core.departments import Directory
@@ -41,7 +41,7 @@ LEGAL_BASES = {
 }
 DECIDING_ROLES = frozenset({"caseworker", "coordinator"})
 AFTERCARE = "aftercare"
-VOCABULARY_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a name of a configured list, not a label
+VOCABULARY_NAME = vocabularies.NAME  # a name of a configured list, not a label
 MAX_SPECIAL_CONSENT = timedelta(days=366)
 MAX_TALLY = 1000  # contacts of one challenge on one day at one centre
 
@@ -393,8 +393,9 @@ def contact_details(state: CaseState, e: ev.ContactRecorded, d: Directory) -> No
 
 
 def tally(state: CaseState, e: ev.ContactsTallied, d: Directory) -> None:
-    """An anonymous tally counts contacts of one past or present day, per known challenge,
-    in a case of kind `tally`, and names nobody."""
+    """An anonymous tally counts contacts of one past or present day, per challenge (a name
+    of the configured list; the laptop turns a typed label into its name), in a case of
+    kind `tally`, and names nobody."""
     if state.kind != "tally":
         raise RuleViolation(f"case {state.case_id} is not a tally case; anonymous tallies go in a case of kind tally")
     if e.persons:
@@ -403,9 +404,8 @@ def tally(state: CaseState, e: ev.ContactsTallied, d: Directory) -> None:
         raise InvalidInput(f"a contact is one of {', '.join(ev.CONTACT_KINDS)}")
     if not e.counts:
         raise InvalidInput("a tally counts the contacts of at least one challenge")
-    unknown = sorted(c for c in e.counts if c not in ev.CHALLENGES)
-    if unknown:
-        raise InvalidInput(f"unknown challenge {unknown[0]!r}; use {', '.join(ev.CHALLENGES)}")
+    if not all(isinstance(c, str) and VOCABULARY_NAME.fullmatch(c) for c in e.counts):
+        raise InvalidInput("a tally's challenges are names of the challenge categories, not free text")
     if any(type(n) is not int or not 1 <= n <= MAX_TALLY for n in e.counts.values()):
         raise InvalidInput(f"a tally's count is a whole number from 1 to {MAX_TALLY}")
     if e.day > e.occurred_at.date():

@@ -6,18 +6,22 @@ label (`økonomi`, `Finances`), in any case, and gets the name. Anything else is
 with the list of names, so free text never becomes a category. The contact kinds and the
 information categories are the event catalogue's (the rules judge them), so only their
 labels are configured; the challenge categories are the municipality's own. The lists are
-configuration: the server writes the defaults below to `vocabularies.json` at init and
-ships the file to laptops on every pull, as it does the directory.
+configuration: the server writes the defaults below to `vocabularies.json` at init, an
+administrator changes a name's labels or adds or removes a challenge category
+(`with_name`, `without_name`, `save`), and the server ships the lists to laptops on every
+pull, as it does the directory.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, UnknownReference
 from core.records import Record
 
 CONTACT_KINDS = "contact-kinds"
@@ -60,6 +64,10 @@ DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
 }
 WHAT = {CONTACT_KINDS: "contact kind", CHALLENGES: "challenge category", CATEGORIES: "information category"}
 FILE = "vocabularies.json"
+NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a name of a list, as events store it
+MAX_LABEL = 80
+#: Not a challenge category: the monitoring's bucket for a name its list does not know.
+RESERVED = "other"
 
 
 class Vocabularies(Record, kw_only=False):
@@ -114,6 +122,56 @@ def from_json(doc: Any) -> Vocabularies:
         if set(lists[fixed]) != set(DEFAULTS[fixed]):
             raise InvalidInput(f"the {fixed} are those of the event catalogue; only their labels change")
     return Vocabularies(lists)
+
+
+def _which(which: str) -> str:
+    if which not in DEFAULTS:
+        raise InvalidInput(f"a list is one of {', '.join(DEFAULTS)}")
+    return which
+
+
+def with_name(words: Vocabularies, which: str, name: str, da: str, en: str) -> Vocabularies:
+    """The lists with `name` in list `which` labelled `da` and `en` (a new challenge
+    category, or new labels of any name); InvalidInput when the name is not a name, a
+    label is empty, too long or already another name's, or the list is a fixed one and
+    the name not in it."""
+    _which(which)
+    if not NAME.fullmatch(name) or (which == CHALLENGES and name == RESERVED):
+        raise InvalidInput("a name is lower case letters, digits and hyphens (up to 40), and not 'other'")
+    labels = tuple(" ".join(x.split()) for x in (da, en))
+    if not all(0 < len(x) <= MAX_LABEL for x in labels):
+        raise InvalidInput(f"a Danish and an English label of 1 to {MAX_LABEL} characters")
+    for other, theirs in words.lists.get(which, {}).items():
+        taken = {other.casefold(), *(x.casefold() for x in theirs)}
+        if other != name and taken & {name.casefold(), *(x.casefold() for x in labels)}:
+            raise InvalidInput(f"a label or name of {which} {other!r} already; each word means one name")
+    lists = {w: dict(items) for w, items in words.lists.items()}
+    lists.setdefault(which, {})[name] = (labels[0], labels[1])
+    return from_json(Vocabularies(lists).as_json())
+
+
+def without_name(words: Vocabularies, which: str, name: str) -> Vocabularies:
+    """The lists without `name` in list `which`; UnknownReference when it is not there,
+    InvalidInput when the list is a fixed one or would be empty. Events that name it keep
+    it; the monitoring counts them as `other` from then on."""
+    if name not in words.lists.get(_which(which), {}):
+        raise UnknownReference(f"{name!r} is not in the list {which}")
+    lists = {w: dict(items) for w, items in words.lists.items()}
+    del lists[which][name]
+    return from_json(Vocabularies(lists).as_json())
+
+
+def save(folder: Path, words: Vocabularies) -> None:
+    """Write the lists to `folder` in one step (a new file renamed over the old), so a
+    reader sees the old lists or the new, never half a file."""
+    path = folder / FILE
+    fresh = path.with_name(f".{FILE}.{os.getpid()}")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(json.dumps(words.as_json(), ensure_ascii=False, indent=2) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(fresh, path)
 
 
 def write_default(folder: Path) -> Path:

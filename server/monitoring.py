@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from core import vocabularies
 from core.errors import InvalidInput
 from core.monitoring import REPORTS, SMALL_CELL, MonitoringProjection, Report, all_reports, report
 from core.projection import ProjectionRunner
@@ -29,6 +30,7 @@ from server.context import ServerContext
 from server.errors import Forbidden, NotFound
 from server.reading.queries import MANAGEMENT
 from server.store import Principal
+from server.vocabulary import vocabulary_file
 
 SUPPRESSED = f"<{SMALL_CELL}"
 
@@ -38,8 +40,10 @@ class Monitoring:
 
     def __init__(self, ctx: ServerContext) -> None:
         self.ctx = ctx
-        self.runner = ProjectionRunner(ctx.log, MonitoringProjection(ctx.log))
+        self.words = vocabulary_file(ctx.settings.data_dir, ctx.log, ctx.extras)
+        self.runner = ProjectionRunner(ctx.log, MonitoringProjection(ctx.log, self.words.current))
         self._lock = threading.Lock()
+        self._challenges: tuple[str, ...] | None = None  # the list the view was last brought up to date with
 
     @classmethod
     def of(cls, ctx: ServerContext) -> Monitoring:
@@ -49,9 +53,16 @@ class Monitoring:
         return found
 
     def reports(self, name: str | None = None) -> list[Report]:
-        """One report, or all of them, from a view caught up with the log's head."""
+        """One report, or all of them, from a view caught up with the log's head; rebuilt
+        from zero when the challenge categories changed since this process last read it,
+        so every row counts a challenge by the list in force."""
         with self._lock:
-            self.runner.catch_up()
+            challenges = self.words.current().names(vocabularies.CHALLENGES)
+            if self._challenges is not None and challenges != self._challenges:
+                self.runner.rebuild()
+            else:
+                self.runner.catch_up()
+            self._challenges = challenges
         if name is None:
             return list(all_reports(self.ctx.log))
         if name not in REPORTS:

@@ -95,6 +95,9 @@ Param = tuple[str, str, str]
 DEPT: Param = ("dept", "path", "department id")
 CASE: Param = ("case", "path", "case id")
 PURPOSE: Param = ("purpose", "query", "why the case is looked at (access log)")
+LIST: Param = ("list", "path", "a word list: contact-kinds, challenges or categories")
+NAME: Param = ("name", "path", "a name of the list, as events store it")
+VOCABULARIES = _obj(vocabularies={"type": "object"})
 
 
 @dataclass(frozen=True)
@@ -205,6 +208,22 @@ OPERATIONS: tuple[Operation, ...] = (
         _obj(plan=PLAN),
         body=_json(_obj(legal_areas=_list(S), disability_model=B)),
         parameters=(DEPT,),
+    ),
+    _admin("get", "/v1/admin/vocabularies", "the word lists with their Danish and English labels", VOCABULARIES),
+    _admin(
+        "put",
+        "/v1/admin/vocabularies/{list}/{name}",
+        "label a name of a word list, or add a challenge category; laptops learn it at their next sync",
+        VOCABULARIES,
+        body=_json(_obj(da=S, en=S)),
+        parameters=(LIST, NAME),
+    ),
+    _admin(
+        "delete",
+        "/v1/admin/vocabularies/{list}/{name}",
+        "remove a challenge category; laptops learn it at their next sync",
+        VOCABULARIES,
+        parameters=(LIST, NAME),
     ),
     _admin("get", "/v1/admin/workers", "list workers", _obj(workers=_list(WORKER))),
     _admin(

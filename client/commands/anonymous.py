@@ -12,10 +12,12 @@ from __future__ import annotations
 import argparse
 from types import MappingProxyType
 
-from client.commands.common import Parsers, open_laptop, record, split
+from client.commands.common import Parsers, open_laptop, record, recorded, split
 from client.laptop import Laptop
 from core import events as ev
+from core import vocabularies
 from core.errors import InvalidInput, UnknownReference
+from core.vocabularies import Vocabularies
 
 MAX_COUNTS = 20  # challenges in one tally
 
@@ -34,7 +36,8 @@ def register(p: Parsers, case: object) -> None:
         required=True,
         action="append",
         metavar="CHALLENGE=N",
-        help=f"contacts with one challenge ({', '.join(ev.CHALLENGES)}); repeat for each challenge",
+        help="contacts with one challenge of the municipality's list (its name or Danish or English label, "
+        "e.g. finances=3 or økonomi=3); repeat for each challenge",
     )
     a.add_argument("--kind", default="drop-in", choices=ev.CONTACT_KINDS)
 
@@ -54,16 +57,18 @@ def register(p: Parsers, case: object) -> None:
     )
 
 
-def counts(given: list[str]) -> dict[str, int]:
-    """CHALLENGE=N pairs as a map; InvalidInput for a malformed or repeated one."""
+def counts(given: list[str], words: Vocabularies = vocabularies.DEFAULT) -> dict[str, int]:
+    """CHALLENGE=N pairs as a map from the challenge's name in the municipality's list
+    (a label given is turned into its name); InvalidInput for a malformed, unknown or
+    repeated one."""
     out: dict[str, int] = {}
     if len(given) > MAX_COUNTS:
         raise InvalidInput(f"a tally counts at most {MAX_COUNTS} challenges")
     for item in given:
-        name, sep, number = item.partition("=")
-        name = name.strip()
+        word, sep, number = item.rpartition("=")
         if not sep or not number.strip().isdigit():
             raise InvalidInput("a count is written CHALLENGE=N, e.g. finances=3")
+        name = words.name_of(vocabularies.CHALLENGES, word)
         if name in out:
             raise InvalidInput(f"challenge {name!r} is counted twice")
         out[name] = int(number)
@@ -71,13 +76,15 @@ def counts(given: list[str]) -> dict[str, int]:
 
 
 def cmd_tally(args: argparse.Namespace) -> None:
-    tallied = ev.payload(
-        ev.ContactsTallied,
-        day=ev.parse_date(args.day, "--day"),
-        counts=MappingProxyType(counts(args.count)),
-        kind=args.kind,
-    )
-    record(args, tallied)
+    with open_laptop(args) as laptop:
+        tallied = ev.payload(
+            ev.ContactsTallied,
+            day=ev.parse_date(args.day, "--day"),
+            counts=MappingProxyType(counts(args.count, laptop.vocabularies)),
+            kind=args.kind,
+        )
+        e = laptop.record(args.case, tallied)
+    recorded(args, e)
 
 
 def pseudonymous_person(laptop: Laptop, case_id: str) -> str:

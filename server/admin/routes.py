@@ -4,6 +4,8 @@ device enrollment and revocation, case assignments.
     GET, POST /v1/admin/departments                      list, add a department
     GET /v1/admin/plan                                   the delegation plan
     PUT /v1/admin/plan/{dept}                            change a department's legal areas
+    GET /v1/admin/vocabularies                           the word lists with their labels
+    PUT, DELETE /v1/admin/vocabularies/{list}/{name}     label or add a name, remove one
     GET, POST /v1/admin/workers                          list, add a worker (token shown once)
     POST /v1/admin/workers/{worker}/change               another role or department for a worker
     GET /v1/admin/devices                                the enrolled laptops
@@ -42,6 +44,7 @@ from server.admin.actions import (
 )
 from server.auth import admin, forget_tokens, parse_json, read_body
 from server.context import ServerContext
+from server.vocabulary import vocabulary_file
 
 
 def _ctx(request: Request) -> ServerContext:
@@ -126,6 +129,33 @@ async def set_plan(request: Request) -> Response:
     areas = _areas(payload.get("legal_areas"), "plan")
     dept = await run_in_threadpool(ctx.store.set_plan, request.path_params["dept"], areas, model)
     return JSONResponse({"plan": plan_json(dept)})
+
+
+async def show_vocabularies(request: Request) -> Response:
+    ctx = _ctx(request)
+    await run_in_threadpool(admin, ctx, request)
+    words = vocabulary_file(ctx.settings.data_dir, ctx.log, ctx.extras)
+    return JSONResponse({"vocabularies": (await run_in_threadpool(words.current)).as_json()})
+
+
+async def set_vocabulary(request: Request) -> Response:
+    """A name of a word list labelled (a challenge category added): laptops learn it at
+    their next sync."""
+    ctx = _ctx(request)
+    await run_in_threadpool(admin, ctx, request)
+    payload = await _body(request)
+    da, en = _text(payload, "da", "vocabulary"), _text(payload, "en", "vocabulary")
+    which, name = request.path_params["list"], request.path_params["name"]
+    words = vocabulary_file(ctx.settings.data_dir, ctx.log, ctx.extras)
+    return JSONResponse({"vocabularies": (await run_in_threadpool(words.set, which, name, da, en)).as_json()})
+
+
+async def remove_vocabulary(request: Request) -> Response:
+    ctx = _ctx(request)
+    await run_in_threadpool(admin, ctx, request)
+    which, name = request.path_params["list"], request.path_params["name"]
+    words = vocabulary_file(ctx.settings.data_dir, ctx.log, ctx.extras)
+    return JSONResponse({"vocabularies": (await run_in_threadpool(words.remove, which, name)).as_json()})
 
 
 async def list_workers(request: Request) -> Response:

@@ -37,6 +37,7 @@ from server.admin.actions import (
 from server.commands.outbox import register as outbox_commands
 from server.commands.targets import local, perform, remote, target_options, token_from_env
 from server.commands.views import rebuild
+from server.commands.vocabulary import register as vocabulary_commands
 from server.context import ServerContext
 from server.errors import Forbidden
 
@@ -408,6 +409,7 @@ def register(groups: Any) -> None:
     kinds = group.add_subparsers(dest="admin_kind", metavar="WHAT", required=True)
     _departments(kinds, common)
     _plan(kinds, common)
+    vocabulary_commands(kinds, common)
     _workers(kinds, common)
     _tokens(kinds, common)
     _devices(kinds, common)

@@ -21,16 +21,21 @@ from core.case_index import CaseIndexProjection
 from core.console import emit, fail
 from core.console import progress as progress_bar
 from core.cpr_index import CprIndexProjection
+from core.monitoring import MonitoringProjection
 from core.projection import ProjectionRunner
 from server.context import ServerContext
+from server.vocabulary import vocabulary_file
 
 
 def rebuild_views(ctx: ServerContext, show_progress: bool) -> list[dict[str, Any]]:
-    """Rebuild every department view of the data folder; one summary row per view."""
+    """Rebuild every view of the data folder (the department views and the monitoring);
+    one summary row per view."""
     rows: list[dict[str, Any]] = []
+    words = vocabulary_file(ctx.settings.data_dir, ctx.log, ctx.extras)
     runners = [
         ProjectionRunner(ctx.log, CaseIndexProjection(ctx.log)),
         ProjectionRunner(ctx.log, CprIndexProjection(ctx.log)),
+        ProjectionRunner(ctx.log, MonitoringProjection(ctx.log, words.current)),
     ]
     with progress_bar(show_progress) as bar:
         for runner in runners:

@@ -27,7 +27,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from core import vocabularies
 from core.errors import InvalidInput
 from core.log import Device
 from server.auth import DeviceClaim, check_device_headers, parse_json, read_body, verify_device
@@ -42,6 +41,7 @@ from server.syncing.pullproof import page_proof
 from server.syncing.push import Worker
 from server.syncing.share import ShareJudge
 from server.treeheads import head_signer
+from server.vocabulary import vocabulary_file
 from sync.errors import LimitExceeded
 from sync.protocol import (
     PullRequest,
@@ -119,7 +119,7 @@ async def pull_endpoint(request: Request) -> Response:
     answer = replace(
         view.response,
         departments=tuple(directory_of(ctx)),
-        vocabularies=vocabularies.load(ctx.settings.data_dir).as_json(),
+        vocabularies=vocabulary_file(ctx.settings.data_dir, ctx.log, ctx.extras).current().as_json(),
     )
     storage_health(ctx.extras, ctx.settings.data_dir).wrote()
     ctx.metrics.count_events("pulled", len(answer.events))
@@ -186,6 +186,7 @@ def enroll(ctx: ServerContext, payload: dict[str, Any]) -> dict[str, Any]:
         "head_key": b64(ctx.head_key.public_key().public_bytes_raw()).decode(),
         "ca_cert": ctx.ca_pem,
         "departments": directory_of(ctx),
+        "vocabularies": vocabulary_file(ctx.settings.data_dir, ctx.log, ctx.extras).current().as_json(),
     }
 
 

@@ -44,7 +44,7 @@ def identified(linked: CaseBuilder, recipients: tuple[str, ...] = ("drop-in", "b
 def test_a_tally_names_nobody_and_counts_known_challenges_in_a_tally_case() -> None:
     b = CaseBuilder().open("tally", "drop-in")
     b.rec(ev.ContactsTallied, DROP_IN, day=TODAY.date(), counts={"finances": 3, "housing": 1})
-    rejected(b, InvalidInput, "unknown challenge", ev.ContactsTallied, DROP_IN, day=TODAY.date(), counts={"Ib": 1})
+    rejected(b, InvalidInput, "not free text", ev.ContactsTallied, DROP_IN, day=TODAY.date(), counts={"Ib": 1})
     rejected(b, InvalidInput, "whole number", ev.ContactsTallied, DROP_IN, day=TODAY.date(), counts={"job": 0})
     rejected(b, InvalidInput, "later one", ev.ContactsTallied, DROP_IN, day=date(2027, 1, 1), counts={"job": 2})
     rejected(b, RuleViolation, "names no person", ev.PersonAdded, DROP_IN, person_id="p", role="citizen", name="Ib")

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from .conftest import Server, Staff, admin, client, enroll, tovholder
+from core import events as ev
+
+from .conftest import Server, Staff, add_worker, admin, client, enroll, laptop_of, sync, tovholder
 
 pytestmark = pytest.mark.slow
 
@@ -229,3 +231,48 @@ def test_aftercare_starts_at_18_under_the_young_persons_own_consent_with_its_own
     shown = staff.case(adult_token, "adult-social", case)
     assert [(g["goal"], g["phase"]) for g in shown["plan"]] == [(aftercare["goal"], "aftercare")]
     assert staff.case(cf_token, "children-family", case)["aftercare"] == [{"person": young, "until": until}]
+
+
+def test_the_parents_consent_lapses_at_18_and_the_young_persons_own_consent_counts_from_then(
+    server: Server, env: dict[str, str], tmp_path: Path, staff: Staff
+) -> None:
+    """Scenario 4 at 18: the mother alone consented when her son was 14 (his laptop's
+    clock then). At 18 it is no longer in force and the adult services see nothing under it
+    (as after a withdrawal); the young person's own consent shows them the contacts again."""
+    add_worker(server, "w-mette", "children-family", "coordinator")
+    adult_token = add_worker(server, "w-ulla", "adult-social")
+    now = datetime.now(UTC)
+    then = now - timedelta(days=4 * 365 + 30)  # the son was 14 years and some months old
+    with laptop_of(server, tmp_path / "cf", "w-mette") as laptop:
+        laptop.clock = lambda: then
+        case = laptop.open_case("family", "children-family").case_id
+        son, mother = ev.new_id(), ev.new_id()
+        laptop.record(case, ev.PersonAdded, person_id=son, role="child", name="The son",
+                      birth_date=date.fromisoformat(born(now.date(), 18, days=5)), persons=(son,))  # fmt: skip
+        laptop.record(case, ev.PersonAdded, person_id=mother, role="parent", name="The mother", persons=(mother,))
+        laptop.record(case, ev.TeamMemberJoined, member_department="adult-social")
+        parents = laptop.record(
+            case, ev.ConsentGiven, consent_id=ev.new_id(), subject=son, given_by=(mother,),
+            recipients=("adult-social",), consent_categories=("contact",), purpose="help after school",
+            valid_until=now.date() + timedelta(days=365), child_view="he agrees", persons=(son,),
+        )  # fmt: skip
+        before = laptop.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="home-visit",
+                               note="talked about school", persons=(son,))  # fmt: skip
+        laptop.clock = lambda: datetime.now(UTC)
+        after = laptop.record(case, ev.ContactRecorded, contact_id=ev.new_id(), kind="home-visit",
+                              note="talked about a flat", persons=(son,))  # fmt: skip
+        sync(laptop)
+        seen = staff.case(adult_token, "adult-social", case)
+        assert {c["consent"]: c["in_force"] for c in seen["consents"]} == {parents.consent_id: False}
+        shown = {e["event"] for e in seen["events"]}
+        assert before.event_id not in shown and after.event_id not in shown  # as withdrawn: from then on
+
+        own = laptop.record(
+            case, ev.ConsentGiven, consent_id=ev.new_id(), subject=son, given_by=(son,),
+            recipients=("adult-social",), consent_categories=("contact",), purpose="aftercare with adult services",
+            valid_until=now.date() + timedelta(days=300), persons=(son,),
+        )  # fmt: skip
+        sync(laptop)
+    seen = staff.case(adult_token, "adult-social", case)
+    assert {c["consent"]: c["in_force"] for c in seen["consents"]} == {parents.consent_id: False, own.consent_id: True}
+    assert {before.event_id, after.event_id} <= {e["event"] for e in seen["events"]}

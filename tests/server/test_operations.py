@@ -79,6 +79,7 @@ def test_views_rebuild_from_zero(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert [(r["view"], r["events"], r["position"]) for r in rows] == [
         ("view_case_index", len(b.events), head),
         ("view_cpr_index", len(b.events), head),
+        ("view_monitoring", len(b.events), head),
     ]
     ctx = ServerContext.open(folder, {})
     try:

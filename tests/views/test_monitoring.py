@@ -9,11 +9,11 @@ note or free-text word of a person reaches the view's table or any report.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from core import events as ev
-from core.monitoring import MonitoringProjection, all_reports, report
+from core.monitoring import MonitoringProjection, all_reports, report, statutory_report
 from core.projection import ProjectionRunner
 from core.retention import erase
 from server.monitoring import as_csv
@@ -124,3 +124,65 @@ def test_an_erased_case_leaves_the_counts(world: World, tmp_path: Path) -> None:
         now=world.now,
     )
     assert rows(world, "contacts")[0][3] is None
+
+
+def young_person(world: World, born: date, meetings: tuple[tuple[str, date], ...]) -> None:
+    """A family case of children and family with a young person born on `born`, opened in
+    March 2026, and statutory meetings held on the given days (device time)."""
+    b = CaseBuilder().open("family", "children-family")
+    young = ev.new_id()
+    b.rec(ev.PersonAdded, person_id=young, role="child", name="Sara Holm", birth_date=born, persons=(young,))
+    for kind, day in meetings:
+        b.clock.now = datetime.combine(day, time(10), UTC)
+        b.rec(ev.MeetingHeld, meeting_id=ev.new_id(), kind=kind, persons=(young,), minutes="Sara Holm came")
+    world.push(b)
+
+
+def test_statutory_meetings_are_counted_by_the_month_they_fell_due_and_whether_held_by_then(world: World) -> None:
+    # Six turn 16 on 20 April 2026: five have their meeting before, one a week late; two
+    # of them also had the 17½ meeting early, which is not due yet in the report's months.
+    for n in range(6):
+        held = date(2026, 4, 27) if n == 5 else date(2026, 4, 10)
+        early = (("statutory-17.5", date(2026, 4, 11)),) if n < 2 else ()
+        young_person(world, date(2010, 4, 20), (("statutory-16", held), *early))
+    # Five turn 18 in May 2026 and none has had the meeting; three turn 16 in June.
+    for n in range(5):
+        young_person(world, date(2008, 5, 3 + n), ())
+    for n in range(3):
+        young_person(world, date(2010, 6, 1 + n), (("statutory-16", date(2026, 5, 30)),))
+    # A meeting at 16 that fell due before the case was opened is no one's to hold.
+    young_person(world, date(2009, 1, 5), ())
+    ProjectionRunner(world.log, MonitoringProjection(world.log)).catch_up()
+    found = statutory_report(world.log, today=date(2026, 7, 1)).rows
+    assert found == [
+        ("2026-04", "statutory-16", 6, 5),
+        ("2026-05", "statutory-18", 5, 0),
+        ("2026-06", "statutory-16", None, None),  # three young persons: suppressed
+    ]
+    assert [r[:2] for r in statutory_report(world.log, today=date(2026, 5, 15)).rows] == [("2026-04", "statutory-16")]
+    table = MonitoringProjection(world.log).table
+    stored = json.dumps([list(r) for r in world.log.recorder.run(f"SELECT * FROM {table}")])
+    assert "Sara" not in stored and "2010-04-20" not in stored and "2010-04" not in stored
+
+
+def test_a_corrected_birth_date_moves_the_statutory_meetings_and_a_rebuilt_view_counts_the_same(
+    world: World,
+) -> None:
+    cases = []
+    for _ in range(5):
+        b = CaseBuilder().open("family", "children-family")
+        young = b.person("young", "child", None)
+        b.rec(ev.PersonCorrected, person_id=young, birth_date=date(2008, 9, 9), persons=(young,))
+        cases.append(b)
+        world.push(b)
+    runner = ProjectionRunner(world.log, MonitoringProjection(world.log))
+    runner.catch_up()
+    for b in cases:
+        young = b.persons["young"]
+        b.rec(ev.PersonCorrected, person_id=young, birth_date=date(2008, 10, 9), persons=(young,))
+        world.push(b)
+    runner.catch_up()
+    expected = [("2026-04", "statutory-17.5", 5, 0), ("2026-10", "statutory-18", 5, 0)]
+    assert statutory_report(world.log, today=date(2027, 1, 1)).rows == expected
+    runner.rebuild()
+    assert statutory_report(world.log, today=date(2027, 1, 1)).rows == expected
