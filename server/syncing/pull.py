@@ -37,7 +37,7 @@ position in (after, head], served per case by the events table's primary key.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -190,19 +190,27 @@ class _Shares:
         share = self.of(e.sealed.case_id)
         return None if share is None else share.pulled(e)
 
+    def all_own(self, case_id: str, length: int | None) -> bool:
+        """Whether the case, not judged in this pull, was found all the department's own
+        at this length in an earlier one."""
+        device = self.device
+        return case_id not in self.judged and self.judge.all_own(case_id, device.department, device.worker, length)
+
     def hidden(self, case_id: str) -> Ranges:
         share = self.of(case_id)
         return () if share is None else share.hidden()
 
 
-def _forget(shares: _Shares, case_ids: Iterable[str], after: Mark | None, most: int) -> tuple[CaseRanges, Mark | None]:
+def _forget(shares: _Shares, case_ids: Sequence[str], after: Mark | None, most: int) -> tuple[CaseRanges, Mark | None]:
     """What the laptop may not hold whole of its held cases, from the mark `after` on (cases
     in id order), at most `most` ranges; and the mark to go on from when cut short."""
     found: list[tuple[str, Ranges]] = []
     room = max(most, 1)
+    case_ids = [c for c in case_ids if after is None or c >= after[0]]
+    lengths = shares.judge.cache.log.recorder.last_seqs(case_ids)
     for case_id in case_ids:
-        if after is not None and case_id < after[0]:
-            continue
+        if shares.all_own(case_id, lengths.get(case_id)):
+            continue  # every event the department's own, as judged before: nothing hidden
         ranges = shares.hidden(case_id)
         if after is not None and case_id == after[0]:
             ranges = tuple((max(low, after[1] + 1), high) for low, high in ranges if high > after[1])

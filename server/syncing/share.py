@@ -57,6 +57,9 @@ class CaseShare:
         return to_ranges(seq for seq in range(1, self.last + 1) if seq not in self.whole)
 
 
+MAX_OWN = 100_000  # cases remembered as all the department's own
+
+
 @dataclass
 class ShareJudge:
     """Judges cases for pulls from the decrypted case cache, at the moment of the pull."""
@@ -67,6 +70,14 @@ class ShareJudge:
     seconds: float = field(default=0.0)  # spent judging, for bench.sync
     opening: float = field(default=0.0)  # spent getting cases decrypted from the cache
     judged: int = field(default=0)  # events judged
+    # (case, department, worker) -> the case's length when every event of it was found to
+    # be the department's or the worker's own: while the case has not grown, its share is
+    # whole and nothing of it is hidden, so the forget list needs no second reading.
+    own: dict[tuple[str, str, str], int] = field(default_factory=dict)
+
+    def all_own(self, case_id: str, department: str, worker: str, length: int | None) -> bool:
+        """Whether a case of `length` events was found all the department's own before."""
+        return length is not None and self.own.get((case_id, department, worker)) == length
 
     def share(self, case_id: str, department: str, worker: str, at: datetime) -> CaseShare | None:
         """The worker's share of a case in their caseload at `at`; None for an erased or
@@ -77,6 +88,9 @@ class ShareJudge:
             if logged and all(_own(le, department, worker) for le in logged):
                 self.seconds += time.perf_counter() - started
                 self.judged += len(logged)
+                if len(self.own) >= MAX_OWN:
+                    self.own.clear()  # a bound on memory; the next pulls read the cases again
+                self.own[(case_id, department, worker)] = len(logged)
                 return CaseShare(case_id, dict.fromkeys(range(1, len(logged) + 1), "own"), logged)
         try:
             case = self.cache.get(case_id)
