@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.hostile import push_head, trickle
 from core.keys import DeviceKeys
 from server.context import ServerContext, init_data_dir
 from sync.signature import signed_message
@@ -79,12 +80,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         proc.wait(timeout=10)
 
 
-def _head(path: str, length: int, headers: dict[str, str] | None = None) -> bytes:
-    lines = [f"POST {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {length}"]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
 def _healthz_seconds(url: str) -> float:
     """How long /healthz took to answer 200."""
     started = time.monotonic()
@@ -95,30 +90,10 @@ def _healthz_seconds(url: str) -> float:
 
 def test_strangers_trickling_bodies_hold_no_memory_and_healthz_answers(live: Live) -> None:
     before = live.rss()
-    stranger = {"X-Tovholder-Device": "dev-nobody", "X-Tovholder-Time": str(int(time.time()))}
-    stranger |= {"X-Tovholder-Nonce": "n", "X-Tovholder-Signature": "AAAA"}
-    chunk = b"\0" * (64 * 1024)
-    sockets: list[socket.socket] = []
+    # Each of 50 strangers sends up to 2 MiB of its 16 MiB body, then idles. A server
+    # that reads before it authenticates keeps all of it (100 MiB).
+    sockets = trickle(live.address)
     try:
-        for _ in range(50):
-            s = socket.create_connection(live.address)
-            s.sendall(_head("/v1/sync/push", BODY, stranger))
-            s.setblocking(False)
-            sockets.append(s)
-        # Round-robin: each stranger sends up to 2 MiB of its 16 MiB body, then idles. A
-        # server that reads before it authenticates keeps all of it (100 MiB).
-        sent = dict.fromkeys(range(len(sockets)), 0)
-        deadline = time.monotonic() + 2
-        while sent and time.monotonic() < deadline:
-            for i in list(sent):
-                try:
-                    sent[i] += sockets[i].send(chunk)
-                except (BlockingIOError, ConnectionError):
-                    del sent[i]
-                    continue
-                if sent[i] >= 2 * MIB:
-                    del sent[i]
-        time.sleep(0.3)
         # Bound: 1 s for /healthz, generous on a loaded two-core machine; it is
         # milliseconds when nothing blocks the event loop.
         assert _healthz_seconds(live.url) < 1.0
@@ -158,7 +133,7 @@ def test_a_device_sending_empty_maps_is_refused_without_building_them(live: Live
 @pytest.mark.parametrize("device", ["dev-nobody", "dev-gone"])
 def test_an_unknown_or_revoked_device_is_refused_before_its_body_is_sent(live: Live, device: str) -> None:
     with socket.create_connection(live.address, timeout=3) as s:
-        s.sendall(_head("/v1/sync/push", BODY, live.signed("/v1/sync/push", b"", device)))
+        s.sendall(push_head(BODY, live.signed("/v1/sync/push", b"", device)))
         s.sendall(b"\0" * 1024)  # a first taste of the 16 MiB body; the rest never comes
         answer = s.recv(4096)
         while answer.count(b"}") < 2:  # the JSON error body may come in a second segment
