@@ -65,7 +65,7 @@ def page_leaves(events: Sequence[PulledEvent], places: Mapping[int, LeafPlace]) 
         if place is None:
             raise UnplacedEvent(f"the event at position {e.position} comes without its place in the tree")
         received = place.received if e.placeholder else e.received
-        data = leaf_of_fields(e.chained, e.position, e.case_id, e.seq, e.link, received, place.batch)
-        if leaves.setdefault(place.leaf, leaf_hash(data)) != leaf_hash(data):
+        hashed = leaf_hash(leaf_of_fields(e.chained, e.position, e.case_id, e.seq, e.link, received, place.batch))
+        if leaves.setdefault(place.leaf, hashed) != hashed:
             raise UnplacedEvent(f"two events of the page claim leaf {place.leaf}")
     return leaves
