@@ -97,6 +97,8 @@ class IndexFolds:
         when the page at hand (the case's events in it, in order) follows on from it.
         """
         done, state, weight = self.folded.get(case_id) or (0, None, 0)
+        if state is not None and done == upto:
+            return state  # folded to here before: nothing to read, nothing to remember anew
         if state is None or done > upto:
             done, state, weight = 0, CaseState(case_id), 0
         elif done < upto and state.status != "erased":
