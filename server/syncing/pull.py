@@ -148,6 +148,7 @@ def pull_view(
         page = log.page(sorted(cases), request.after, head, request.limit)
         more = len(page) >= request.limit
         next_position = page[-1].position if more else head
+    shares.read_whole(log, early + page)
     delivered = [(e, p) for e in early + page if (p := shares.pulled(e)) is not None]
     pulled = [p for _, p in delivered]
     # Forgetting is judged once a sync reaches its last page: every held case, every time.
@@ -180,10 +181,26 @@ class _Shares:
         self.device = device
         self.at = at
         self.judged: dict[str, CaseShare | None] = {}
+        self.whole: dict[str, list[LoggedEvent]] = {}  # cases the pull has read whole already
+
+    def read_whole(self, log: CaseLog, events: Sequence[LoggedEvent]) -> None:
+        """Note the cases that `events` hold from their first event to their last, so
+        judging them needs no second reading (a first sync's pages hold whole cases)."""
+        by_case: dict[str, list[LoggedEvent]] = {}
+        for e in events:
+            by_case.setdefault(e.sealed.case_id, []).append(e)
+        starting = [c for c, found in by_case.items() if found[0].seq == 1]
+        lengths = log.recorder.last_seqs(starting) if starting else {}
+        for case_id in starting:
+            found = sorted(by_case[case_id], key=lambda e: e.seq)
+            if [e.seq for e in found] == list(range(1, lengths.get(case_id, -1) + 1)):
+                self.whole[case_id] = found
 
     def of(self, case_id: str) -> CaseShare | None:
         if case_id not in self.judged:
-            self.judged[case_id] = self.judge.share(case_id, self.device.department, self.device.worker, self.at)
+            device = self.device
+            whole = self.whole.get(case_id)
+            self.judged[case_id] = self.judge.share(case_id, device.department, device.worker, self.at, whole)
         return self.judged[case_id]
 
     def pulled(self, e: LoggedEvent) -> PulledEvent | None:

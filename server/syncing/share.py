@@ -20,7 +20,7 @@ it was before it judged.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -79,12 +79,16 @@ class ShareJudge:
         """Whether a case of `length` events was found all the department's own before."""
         return length is not None and self.own.get((case_id, department, worker)) == length
 
-    def share(self, case_id: str, department: str, worker: str, at: datetime) -> CaseShare | None:
+    def share(
+        self, case_id: str, department: str, worker: str, at: datetime, whole: Sequence[LoggedEvent] | None = None
+    ) -> CaseShare | None:
         """The worker's share of a case in their caseload at `at`; None for an erased or
-        unknown case."""
+        unknown case. `whole`, when the caller has read every event of the case already
+        (a pull's page that holds it from its first event to its last), spares reading it
+        again."""
         started = time.perf_counter()
         if self.cache.held(case_id) is None:
-            logged = self.cache.log.case_events(case_id)
+            logged = list(whole) if whole is not None else self.cache.log.case_events(case_id)
             if logged and all(_own(le, department, worker) for le in logged):
                 self.seconds += time.perf_counter() - started
                 self.judged += len(logged)
