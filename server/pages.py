@@ -11,7 +11,7 @@ without the right token, or with an Origin or Sec-Fetch-Site of another site, is
 with 403 and changes no session. Pages reuse the JSON routes' work
 (`server.reading.queries`), so the same rules and the same access-log entries apply; they
 are sent with ``Cache-Control: no-store`` so no case data is written to a browser's disk.
-Every text goes through `server.i18n`, in the language of the user's cookie (Danish by
+Every text goes through `core.words`, in the language of the user's cookie (Danish by
 default).
 
     /ui/sign-in                  sign in with a staff token (POST), sign out (/ui/sign-out)
@@ -40,8 +40,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from core import words
 from core.errors import AccessLogUnwritable, TovholderError
-from server import i18n
 from server.accounts import verify_accounted
 from server.context import ServerContext
 from server.errors import Forbidden, Unauthorized, status_of
@@ -75,8 +75,8 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-templates.globals.update(t=i18n.t, event_kind=i18n.event_kind, word=i18n.word, told=i18n.told)
-templates.filters.update(when=i18n.when, day=i18n.day)
+templates.globals.update(t=words.t, event_kind=words.event_kind, word=words.word, told=words.told)
+templates.filters.update(when=words.when, day=words.day)
 HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'",
@@ -93,14 +93,14 @@ _here: ContextVar[str] = ContextVar("here", default="/ui/cases")
 
 def speak(request: Request) -> None:
     """Render this request in the user's language, and remember where the page is."""
-    i18n.language.set(i18n.chosen(request.cookies.get(LANGUAGE_COOKIE)))
+    words.language.set(words.chosen(request.cookies.get(LANGUAGE_COOKIE)))
     query = f"?{request.url.query}" if request.url.query else ""
     _here.set(request.url.path + query)
 
 
 def render(name: str, code: int = 200, **values: Any) -> HTMLResponse:
     values.setdefault("sign_out_token", _sign_out_token.get())
-    values.setdefault("lang", i18n.language.get())
+    values.setdefault("lang", words.language.get())
     values.setdefault("here", _here.get())
     return HTMLResponse(templates.get_template(name).render(**values), status_code=code, headers=HEADERS)
 
@@ -133,7 +133,7 @@ def sign_in_page(request: Request, code: int, message: str | None) -> Response:
     response = render(
         "sign_in.html",
         code,
-        message=i18n.t(message) if message else None,
+        message=words.t(message) if message else None,
         csrf=sessions(ctx).form_token("sign-in", binding),
     )
     if request.cookies.get(FORM_COOKIE) != binding:
@@ -246,7 +246,7 @@ async def choose_language(request: Request) -> Response:
     response = RedirectResponse(back, status_code=303, headers=HEADERS)
     response.set_cookie(
         LANGUAGE_COOKIE,
-        i18n.chosen(request.query_params.get("lang")),
+        words.chosen(request.query_params.get("lang")),
         max_age=365 * 24 * 3600,
         httponly=True,
         samesite="lax",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tests.browser.accessibility import overflow_width, serious_violations
 from tests.browser.conftest import CHILD, GOAL, MOTHER, MOTHER_CPR, WITHDRAWN_NOTE, Site
 from tests.browser.test_pages import sign_in
 
@@ -102,8 +103,8 @@ def test_no_page_is_wider_than_a_phone_and_each_has_a_skip_link_a_visible_focus_
     sign_in(page, site, "children-family")
     for path in ("/ui/cases", f"/ui/cases/{site.hansen}", f"/ui/cases/{site.case_id}", "/ui/cases/no-such-case"):
         page.goto(f"{site.url}{path}")
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= NARROW["width"], f"{path} is {width} px wide"
+        assert overflow_width(page) == 0, f"{path} is wider than {NARROW['width']} px"
+        assert serious_violations(page) == [], path
         assert page.get_by_role("link", name="Spring til indhold").count() == 1
     assert page.get_by_role("link", name="Tilbage til sagerne").count() == 1  # from the error page
     page.keyboard.press("Tab")

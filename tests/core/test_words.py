@@ -14,51 +14,52 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from core import events as ev
-from server import i18n, pages
+from core import words
+from server import pages
 
-TEMPLATES = Path(i18n.__file__).parent / "templates"
+TEMPLATES = Path(pages.__file__).parent / "templates"
 CALLS = re.compile(r"""\bt\(\s*(["'])(.+?)(?<!\\)\1\s*\)""")
 
 
 @pytest.fixture
 def english() -> Iterator[None]:
-    token = i18n.language.set("en")
+    token = words.language.set("en")
     try:
         yield
     finally:
-        i18n.language.reset(token)
+        words.language.reset(token)
 
 
 def test_every_text_of_every_page_has_its_danish_words() -> None:
     used = {m.group(2).replace('\\"', '"') for f in TEMPLATES.glob("*.html") for m in CALLS.finditer(f.read_text())}
     assert used, "no t(...) found in the templates"
-    assert sorted(used - set(i18n.DANISH)) == []
+    assert sorted(used - set(words.DANISH)) == []
 
 
 def test_every_kind_of_event_has_words_in_both_languages() -> None:
-    assert sorted({cls.TOPIC for cls in ev.all_event_classes()} - set(i18n.EVENT_KINDS)) == []
+    assert sorted({cls.TOPIC for cls in ev.all_event_classes()} - set(words.EVENT_KINDS)) == []
 
 
 def test_a_time_is_shown_in_copenhagen_with_its_zone_as_danes_write_it() -> None:
-    assert i18n.when(datetime(2026, 12, 2, 13, 5, tzinfo=UTC)) == "2. december 2026 kl. 14.05 CET"
-    assert i18n.when("2026-06-30T22:30:00+00:00") == "1. juli 2026 kl. 00.30 CEST"  # the next day, in summer
-    assert i18n.day("2026-03-02") == "2. marts 2026"
+    assert words.when(datetime(2026, 12, 2, 13, 5, tzinfo=UTC)) == "2. december 2026 kl. 14.05 CET"
+    assert words.when("2026-06-30T22:30:00+00:00") == "1. juli 2026 kl. 00.30 CEST"  # the next day, in summer
+    assert words.day("2026-03-02") == "2. marts 2026"
 
 
 def test_in_english_the_same_moment_reads_in_english(english: None) -> None:
-    assert i18n.when(datetime(2026, 12, 2, 13, 5, tzinfo=UTC)) == "2 December 2026 at 14:05 CET"
-    assert i18n.t("Sign in") == "Sign in" and i18n.event_kind("consent.withdrawn") == "Consent withdrawn"
+    assert words.when(datetime(2026, 12, 2, 13, 5, tzinfo=UTC)) == "2 December 2026 at 14:05 CET"
+    assert words.t("Sign in") == "Sign in" and words.event_kind("consent.withdrawn") == "Consent withdrawn"
 
 
 def test_a_language_nobody_offers_is_answered_in_danish() -> None:
-    assert [i18n.chosen(x) for x in ("en", "da", "de", "", None, "EN")] == ["en", "da", "da", "da", "da", "da"]
-    assert i18n.t("Sign in") == "Log ind"
+    assert [words.chosen(x) for x in ("en", "da", "de", "", None, "EN")] == ["en", "da", "da", "da", "da", "da"]
+    assert words.t("Sign in") == "Log ind"
 
 
 def test_a_timeline_entry_tells_its_text_and_persons_and_never_a_cpr_number_or_a_key() -> None:
-    said = i18n.told({"person_id": "p1", "role": "parent", "name": "Mette Hansen", "cpr": "0101881234"}, {})
+    said = words.told({"person_id": "p1", "role": "parent", "name": "Mette Hansen", "cpr": "0101881234"}, {})
     assert said == "Mette Hansen · forælder"
-    said = i18n.told({"consent_id": "c1", "subject": "p1", "purpose": "a shared plan"}, {"p1": "Mette Hansen"})
+    said = words.told({"consent_id": "c1", "subject": "p1", "purpose": "a shared plan"}, {"p1": "Mette Hansen"})
     assert said == "Mette Hansen · a shared plan"
 
 

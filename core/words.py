@@ -1,4 +1,4 @@
-"""The staff pages' words in Danish and English, from one catalogue, and times as people write them.
+"""The words of the staff pages and the field app, in Danish and English, and dates as Danes write them.
 
 The pages are written with the English text as the key (`t("Sign in")`); Danish, the
 default, comes from `DANISH`, English is the key itself. Event kinds, roles, meeting
