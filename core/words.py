@@ -173,6 +173,44 @@ DANISH: dict[str, str] = {
         'Hver rapport er beskrevet i README, afsnittet "Monitoring"; også som'
     ),
     "nothing recorded yet": "intet registreret endnu",
+    # the coordinator's actions
+    "Back to the case": "Tilbage til sagen",
+    "Recorded. Laptops get it at their next sync.": "Registreret. Bærbare får det ved næste synkronisering.",
+    "Change the coordinator": "Skift tovholder",
+    "Assign a coordinator": "Udpeg en tovholder",
+    "Worker id": "Medarbejder-id",
+    "Assign": "Udpeg",
+    "Add a department to the team": "Føj en afdeling til teamet",
+    "Add to the team": "Føj til teamet",
+    "Minutes": "Referat",
+    "Record a meeting": "Registrér et møde",
+    "Held (local time, Europe/Copenhagen)": "Afholdt (lokal tid, Europe/Copenhagen)",
+    "Record the meeting": "Registrér mødet",
+    "Financing": "Finansiering",
+    "Activity": "Aktivitet",
+    "Shares": "Andele",
+    "Granted by": "Bevilget af",
+    "Paid by": "Betalt af",
+    "Agreed": "Aftalt",
+    "Open conflict": "Åben konflikt",
+    "Flagged": "Markeret",
+    "version(s) your department may not see": "version(er), som din afdeling ikke må se",
+    "Version": "Version",
+    "Keep version": "Behold version",
+    "Write the resolved text": "Skriv den afklarede tekst",
+    "Resolved text": "Afklaret tekst",
+    "Resolve the conflict": "Løs konflikten",
+    "The coordinator resolves it.": "Tovholderen løser den.",
+    "conflict(s) resolved; see the timeline.": "konflikt(er) løst; se tidslinjen.",
+    "concurrent revisions of the same goal from the same base": (
+        "samtidige revisioner af samme mål fra samme udgangspunkt"
+    ),
+    "a decision recorded against a consent withdrawn meanwhile": (
+        "en afgørelse registreret mod et samtykke, der imens blev tilbagekaldt"
+    ),
+    "only the case's coordinator acts on the case from this page; nothing was changed": (
+        "kun sagens tovholder handler i sagen fra denne side; intet blev ændret"
+    ),
 }
 
 #: Event kinds in words: topic -> (Danish, English).
@@ -242,6 +280,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "ssd": ("SSD-møde", "SSD meeting"),
     "contact": ("kontaktoplysninger", "contact information"),
     "health": ("helbred", "health"),
+    "handover": ("overdragelse", "handover"),
+    "cover": ("vikariat under fravær", "cover during absence"),
+    "intake": ("modtagelse", "intake"),
+    "assessment": ("udredningsmøde", "assessment meeting"),
+    "analysis": ("analysemøde", "analysis meeting"),
+    "status": ("statusmøde", "status meeting"),
+    "ssp": ("SSP-møde", "SSP meeting"),
 }
 
 MONTHS = (

@@ -156,6 +156,7 @@ ROUTES: list[BaseRoute] = [
     Route("/ui/language", pages.choose_language, methods=["GET"]),
     Route("/ui/cases", pages.caseload, methods=["GET"]),
     Route("/ui/cases/{case}", pages.case_page, methods=["GET"]),
+    Route("/ui/cases/{case}/{action}", pages.case_action, methods=["POST"]),
     Route("/ui/audit", pages.audit_home, methods=["GET"]),
     Route("/ui/audit/replay", pages.audit_case_page, methods=["GET"]),
     Route("/ui/audit/cases/{case}", pages.audit_case_page, methods=["GET"]),

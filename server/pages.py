@@ -18,6 +18,7 @@ default).
     /ui/language                 choose Danish or English (?lang=da|en&next=/ui/...)
     /ui/cases                    the caseload of the worker's department, by family (?q=name or CPR)
     /ui/cases/{case}             the case as the coordinator explains it (?cpr=person shows a CPR)
+    /ui/cases/{case}/{action}    the coordinator's actions (POST: resolve, coordinator, team, meeting)
     /ui/audit                    auditor's start: replay a case as of a chosen moment
     /ui/audit/cases/{case}       the replay, with each department's view and its grounds
     /ui/audit/verify             the integrity of the whole log
@@ -42,9 +43,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from core import words
 from core.errors import AccessLogUnwritable, TovholderError
+from core.events import MEETING_KINDS
+from server import office
 from server.accounts import verify_accounted
 from server.context import ServerContext
-from server.errors import Forbidden, Unauthorized, status_of
+from server.errors import Forbidden, NotFound, PayloadTooLarge, Unauthorized, status_of
 from server.monitoring import SUPPRESSED, Monitoring, manager
 from server.reading.casework import case_page as case_content
 from server.reading.casework import caseload as caseload_rows
@@ -68,6 +71,9 @@ LANGUAGE_COOKIE = "tovholder_lang"
 #: The pre-session cookie that the sign-in form's token is bound to.
 FORM_COOKIE = "tovholder_form"
 MAX_FORM = 4096
+MAX_ACTION_FORM = 16384  # a meeting's minutes
+#: What a coordinator does on the case page, each posted to /ui/cases/{case}/{action}.
+CASE_ACTIONS = ("resolve", "coordinator", "team", "meeting")
 
 templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -115,14 +121,20 @@ def from_another_site(request: Request) -> bool:
     return request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none")
 
 
-async def read_form(request: Request) -> dict[str, str] | None:
-    """The fields of a small urlencoded form (first value each); None beyond MAX_FORM."""
+async def read_fields(request: Request, limit: int = MAX_FORM) -> dict[str, list[str]] | None:
+    """The fields of a small urlencoded form, every value of each; None beyond `limit` bytes."""
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM:
+        if len(body) > limit:
             return None
-    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items() if v}
+    return parse_qs(body.decode("utf-8", "replace"))
+
+
+async def read_form(request: Request) -> dict[str, str] | None:
+    """The fields of a small urlencoded form (first value each); None beyond MAX_FORM."""
+    fields = await read_fields(request)
+    return None if fields is None else {k: v[0] for k, v in fields.items() if v}
 
 
 def sign_in_page(request: Request, code: int, message: str | None) -> Response:
@@ -181,8 +193,10 @@ def page(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
             status = status_of(exc)
             plain = status < 500 or isinstance(exc, AccessLogUnwritable)
             message = str(exc) if plain else "internal error"
-            # the language switch leads to the start, not back to what was refused
-            return render("error.html", status, status=status, message=message, who=who, here="/ui")
+            # the language switch leads to the start, not back to what was refused; a refused
+            # action on a case leads back to the case
+            back = f"/ui/cases/{request.path_params['case']}" if request.method == "POST" else None
+            return render("error.html", status, status=status, message=words.t(message), who=who, here="/ui", back=back)
 
     return wrapped
 
@@ -270,12 +284,61 @@ async def caseload(request: Request, ctx: ServerContext, r: Reading, who: Princi
     return render("caseload.html", who=who, cases=rows, query=query, department=name)
 
 
+def _case_purpose(request: Request) -> str:
+    """The case page's forms carry a token bound to the session and to the case."""
+    return f"case\x00{request.path_params['case']}"
+
+
 @page
 async def case_page(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
     shown = request.query_params.get("cpr")
     view = await run_in_threadpool(case_content, r, who, request.path_params["case"], shown, "casework")
     names = {d.id: d.name for d in ctx.store.directory().departments.values()}
-    return render("case.html", who=who, case=view, shown=shown, departments=names, names=view["names"])
+    done = request.query_params.get("done")
+    return render(
+        "case.html",
+        who=who,
+        case=view,
+        shown=shown,
+        departments=names,
+        names=view["names"],
+        csrf=sessions(ctx).form_token(_case_purpose(request), request.cookies.get(COOKIE, "")),
+        meeting_kinds=MEETING_KINDS,
+        done=done if done in CASE_ACTIONS else None,
+    )
+
+
+def _action(what: str, ctx: ServerContext, fields: dict[str, list[str]]) -> office.Action:
+    """The coordinator's action a case page form asks for."""
+
+    def one(name: str) -> str:
+        return (fields.get(name) or [""])[0]
+
+    if what == "resolve":
+        return office.resolve_conflict(one("conflict"), one("version"), one("text"))
+    if what == "coordinator":
+        return office.assign_coordinator(ctx, one("worker"), one("reason") or "handover")
+    if what == "team":
+        return office.add_department(one("department"))
+    return office.record_meeting(one("kind"), one("held"), fields.get("participants", []), one("minutes"))
+
+
+@page
+async def case_action(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
+    """A coordinator's action from the case page (`server.office`); 403 and nothing changed
+    for a form not sent from this session's own page of this case, or by anyone else."""
+    case_id, what = request.path_params["case"], request.path_params["action"]
+    fields = await read_fields(request, MAX_ACTION_FORM)
+    if fields is None:
+        raise PayloadTooLarge("the form is too large")
+    token = (fields.get("csrf") or [""])[0]
+    if what not in CASE_ACTIONS:
+        raise NotFound("no such action")
+    sid = request.cookies.get(COOKIE, "")
+    if from_another_site(request) or not sessions(ctx).form_token_holds(_case_purpose(request), sid, token):
+        raise Forbidden(FORGED)
+    await run_in_threadpool(office.act, ctx, who, case_id, _action(what, ctx, fields))
+    return RedirectResponse(f"/ui/cases/{case_id}?done={what}", status_code=303, headers=HEADERS)
 
 
 def _auditor(who: Principal) -> None:
