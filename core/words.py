@@ -134,15 +134,33 @@ DANISH: dict[str, str] = {
     # audit and monitoring
     "Replay a case": "Genafspil en sag",
     "Case id": "Sags-id",
-    "As of (YYYY-MM-DD or ISO 8601 time; empty for now)": "Pr. (ÅÅÅÅ-MM-DD eller ISO 8601-tid; tom for nu)",
+    "As of (a date means the end of that day, or a date and time; Copenhagen time; empty for now)": (
+        "Pr. (en dato betyder slutningen af dagen, eller dato og klokkeslæt; dansk tid; tom for nu)"
+    ),
+    "Choose another moment (a date means the end of that day, Copenhagen time)": (
+        "Vælg et andet tidspunkt (en dato betyder slutningen af dagen, dansk tid)"
+    ),
+    "given by": "givet af",
+    "Who could see what, and why": "Hvem kunne se hvad, og hvorfor",
+    "departments; each cell the grounds the department saw the event on": (
+        "afdelinger; i hver celle grundlaget for, at afdelingen så hændelsen"
+    ),
+    "Event": "Hændelse",
+    "received": "modtaget",
+    "all": "alle",
+    "From (date, Copenhagen time)": "Fra (dato, dansk tid)",
+    "To (date, Copenhagen time)": "Til (dato, dansk tid)",
+    "per page": "pr. side",
+    "pages": "sider",
+    "First page": "Første side",
+    "Next page": "Næste side",
+    "Law": "Lovgrundlag",
+    "Meeting": "Møde",
+    "not in the case": "ikke i sagen",
     "Case": "Sag",
     "as of": "pr.",
-    "Choose another moment": "Vælg et andet tidspunkt",
     "parties then": "parter dengang",
     "access log of this case": "adgangslog for sagen",
-    "What each department could see": "Hvad hver afdeling kunne se",
-    "The whole case, as the log held it": "Hele sagen, som loggen havde den",
-    "All events received by then": "Alle hændelser modtaget til da",
     "event(s)": "hændelse(r)",
     "not in force": "gælder ikke",
     "for": "for",
@@ -280,6 +298,19 @@ WORDS: dict[str, tuple[str, str]] = {
     "ssd": ("SSD-møde", "SSD meeting"),
     "contact": ("kontaktoplysninger", "contact information"),
     "health": ("helbred", "health"),
+    "serviceloven-49a": (
+        "serviceloven § 49 a: tidlig bekymring for et barn drøftet på et SSD-møde",
+        "the Social Services Act § 49 a: early concern for a child discussed at an SSD meeting",
+    ),
+    "retsplejeloven-115": (
+        "retsplejeloven § 115: kriminalitetsforebyggelse i SSP-samarbejdet",
+        "the Administration of Justice Act § 115: crime prevention in SSP cooperation",
+    ),
+    "forvaltningsloven-28": (
+        "forvaltningsloven § 28: oplysninger af væsentlig betydning for modtagerens afgørelse",
+        "the Public Administration Act § 28: information of substantial importance to the receiver's decision",
+    ),
+    "barnets-lov-133": ("barnets lov § 133: underretning", "the Children's Act § 133: report of concern"),
     "handover": ("overdragelse", "handover"),
     "cover": ("vikariat under fravær", "cover during absence"),
     "intake": ("modtagelse", "intake"),

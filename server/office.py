@@ -30,7 +30,7 @@ from core.signing import sign_batch
 from core.words import LOCAL
 from server.context import ServerContext
 from server.errors import Forbidden
-from server.reading.queries import is_case_id, not_visible
+from server.reading.queries import is_case_id, not_visible, parse_moment
 from server.staff_devices import StaffDevices
 from server.store import Principal, check_worker_id
 from server.syncing.push import CaseView, Worker
@@ -155,18 +155,11 @@ def add_department(department: str) -> Action:
     return action
 
 
-def local_moment(text: str) -> datetime:
-    """A date and time typed on the page (YYYY-MM-DDTHH:MM), in Copenhagen time."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput("a meeting's time is a date and time, YYYY-MM-DD HH:MM") from None
-    return moment.replace(tzinfo=LOCAL) if moment.tzinfo is None else moment
-
-
 def record_meeting(kind: str, held: str, participants: Sequence[str], minutes: str) -> Action:
     """A meeting held (its kind, when in local time, the departments taking part, minutes)."""
-    held_at = local_moment(held)
+    if not held.strip():
+        raise InvalidInput("a meeting's date and time is missing")
+    held_at = parse_moment(held, datetime.min, LOCAL)  # typed on the page: Copenhagen time
 
     def action(case: CaseView) -> list[Entry]:
         held = ev.payload(

@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -49,15 +49,14 @@ from server.accounts import verify_accounted
 from server.context import ServerContext
 from server.errors import Forbidden, NotFound, PayloadTooLarge, Unauthorized, status_of
 from server.monitoring import SUPPRESSED, Monitoring, manager
+from server.reading.auditing import PAGE, AccessQuery, access_page, exceptions_page, replay_grid
 from server.reading.casework import case_page as case_content
 from server.reading.casework import caseload as caseload_rows
 from server.reading.casework import department_name
 from server.reading.queries import (
     AUDITOR,
     MANAGEMENT,
-    access_entries,
     audit_case,
-    exception_rows,
     parse_moment,
     report_json,
 )
@@ -356,9 +355,12 @@ async def audit_home(request: Request, ctx: ServerContext, r: Reading, who: Prin
 async def audit_case_page(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
     _auditor(who)
     case_id = request.path_params["case"] if "case" in request.path_params else request.query_params.get("case", "")
-    as_of = parse_moment(request.query_params.get("as_of"), r.now())
+    typed = request.query_params.get("as_of", "")
+    as_of = parse_moment(typed, r.now(), words.LOCAL)  # typed on the page: Copenhagen time
     result = await run_in_threadpool(audit_case, r, who, case_id.strip(), as_of, "audit")
-    return render("audit_case.html", who=who, replay=result, as_of=as_of.isoformat(timespec="seconds"))
+    names = {d.id: d.name for d in ctx.store.directory().departments.values()}
+    grid = replay_grid(result)
+    return render("audit_case.html", who=who, replay=result, grid=grid, as_of=as_of, typed=typed, departments=names)
 
 
 @page
@@ -371,16 +373,20 @@ async def audit_verify(request: Request, ctx: ServerContext, r: Reading, who: Pr
 @page
 async def audit_access(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
     _auditor(who)
-    case_id = request.query_params.get("case") or None
-    rows = await run_in_threadpool(access_entries, r, who, case_id, 1000, "audit")
-    return render("access_log.html", who=who, case=case_id, entries=rows)
+    query = AccessQuery.of(dict(request.query_params))
+    rows, following = await run_in_threadpool(access_page, r, who, query, "audit")
+    directory = ctx.store.directory()
+    names = {d.id: d.name for d in directory.departments.values()}
+    more = urlencode({**query._asdict(), "after": following}) if following else ""
+    return render("access_log.html", who=who, query=query, entries=rows, more=more, departments=names, page=PAGE)
 
 
 @page
 async def audit_exceptions(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
     _auditor(who)
-    rows = await run_in_threadpool(exception_rows, r, who, None, "audit")
-    return render("exceptions.html", who=who, rows=rows)
+    rows = await run_in_threadpool(exceptions_page, r, who, "audit")
+    names = {d.id: d.name for d in ctx.store.directory().departments.values()}
+    return render("exceptions.html", who=who, rows=rows, departments=names)
 
 
 @page

@@ -59,6 +59,7 @@ MOTHER_CPR = "0101881234"
 WITHDRAWN_NOTE = "Talked about the internship"
 GOAL = "Emil goes to school every day"
 SUB_GOAL = "Emil gets up by himself"
+SHARE_REASON = "Emil's absence worries the school and the family department alike"
 #: Two revisions of Emil's sub-goal made at once on two laptops: the server flags the conflict.
 OFFICE_REVISION = "Emil gets up by himself on school days"
 FIELD_REVISION = "Emil gets up by himself, with an alarm clock he chose"
@@ -103,6 +104,17 @@ def _hansen() -> CaseBuilder:
     b.rec(ev.ActivityAdded, activity_id="a1", goal_id="g1", activity_department="school", kind="school-mentor")
     shares = MappingProxyType({"children-family": 50, "school": 30, "jobcenter": 20})
     b.rec(ev.FinancingAgreed, activity_id="a1", shares=shares, granted_by="children-family", paid_by="children-family")
+    b.rec(ev.MeetingHeld, meeting_id="ssd1", kind="ssd", participants=("children-family", "school"), persons=child)
+    b.rec(
+        ev.SharedOnLegalBasis,
+        share_id="s1",
+        basis="serviceloven-49a",
+        recipients=("school",),
+        share_categories=("family",),
+        reason=SHARE_REASON,
+        meeting_id="ssd1",
+        persons=child,
+    )
     return b
 
 
