@@ -63,6 +63,8 @@ async def on_domain_error(request: Request, exc: Exception) -> Response:
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
+        if request.url.path == "/ui" or request.url.path.startswith("/ui/"):
+            return await pages.no_such_page(request, exc.status_code)  # a page, with a way back
         message = {404: "no such endpoint", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
         return error_response(exc.status_code, message)
     return error_response(500, "internal error")

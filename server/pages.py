@@ -200,6 +200,18 @@ def page(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
     return wrapped
 
 
+async def no_such_page(request: Request, status: int) -> Response:
+    """The error page for a path of the pages that does not exist (or a method it does not
+    take), with a way back: to the worker's start when signed in, else to signing in."""
+    ctx: ServerContext = request.app.state.ctx
+    speak(request)
+    who = await run_in_threadpool(sessions(ctx).principal, request.cookies.get(COOKIE, ""), ctx.store.wallclock())
+    if who is not None:
+        _sign_out_token.set(sessions(ctx).form_token("sign-out", request.cookies.get(COOKIE, "")))
+    message = words.t("Page not found") if status == 404 else words.t("Error")
+    return render("error.html", status, status=status, message=message, who=who, here="/ui")
+
+
 async def sign_in_form(request: Request) -> Response:
     return sign_in_page(request, 200, None)
 

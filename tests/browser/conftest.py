@@ -158,6 +158,7 @@ def _prefill(folder: Path) -> tuple[str, datetime, int, dict[str, str], str, str
             "auditor": ctx.store.add_worker("ida", "children-family", "auditor"),
             "children-family": ctx.store.add_worker("karen", "children-family", "caseworker"),
             "colleague": ctx.store.add_worker("lars", "children-family", "caseworker"),
+            "management": ctx.store.add_worker("mona", "children-family", "management"),
         }
         b = family({"mother": ("parent", 38)})
         b.join("jobcenter")

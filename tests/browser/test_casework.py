@@ -123,3 +123,44 @@ def contrast_with_white(red: int, green: int, blue: int) -> float:
 
     luminance = 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
     return 1.05 / (luminance + 0.05)
+
+
+def test_every_auditor_management_and_error_page_fits_a_phone_with_no_serious_violation(
+    site: Site, browser: BrowserContext
+) -> None:
+    page = browser.new_page()
+    page.set_viewport_size(NARROW)
+    page.goto(f"{site.url}/ui/sign-in")
+    assert overflow_width(page) == 0 and serious_violations(page) == [], "sign-in"
+
+    sign_in(page, site, "children-family")  # a refused action: the error page leads back to the case
+    page.goto(f"{site.url}/ui/cases/{site.hansen}")
+    page.locator('form[action$="/team"] input[name="csrf"]').evaluate("i => i.value = 'forged'")
+    page.get_by_role("button", name="Føj til teamet").click()
+    page.wait_for_load_state()
+    assert "Formularen kom ikke fra denne sides egen side" in page.get_by_role("alert").inner_text()
+    assert overflow_width(page) == 0 and serious_violations(page) == [], "refused action"
+    assert page.get_by_role("link", name="Tilbage til sagen").count() == 1
+    page.get_by_role("button", name="Log ud").click()
+    page.wait_for_load_state()
+
+    sign_in(page, site, "auditor")
+    for path in (
+        "/ui/audit",
+        f"/ui/audit/cases/{site.hansen}",
+        f"/ui/audit/cases/{site.case_id}?as_of=2026-03-02",
+        "/ui/audit/access-log",
+        "/ui/audit/exceptions",
+        "/ui/audit/verify",
+        "/ui/audit/cases/no-such-case",
+        "/ui/no-such-page",
+    ):
+        page.goto(f"{site.url}{path}")
+        assert overflow_width(page) == 0, f"{path} is wider than {NARROW['width']} px"
+        assert serious_violations(page) == [], path
+    page.get_by_role("button", name="Log ud").click()
+    page.wait_for_load_state()
+
+    sign_in(page, site, "management")
+    page.goto(f"{site.url}/ui/monitoring")
+    assert overflow_width(page) == 0 and serious_violations(page) == [], "monitoring"
