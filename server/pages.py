@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -63,6 +64,7 @@ from server.reading.queries import (
 from server.reading.service import Reading
 from server.sessions import SESSION_SECONDS, sessions
 from server.store import Principal, digest
+from server.timelines import timelines
 
 COOKIE = "tovholder_session"
 #: The user's language (da or en); not secret, kept for a year.
@@ -306,8 +308,16 @@ async def case_page(request: Request, ctx: ServerContext, r: Reading, who: Princ
     view = await run_in_threadpool(case_content, r, who, request.path_params["case"], shown, "casework")
     names = {d.id: d.name for d in ctx.store.directory().departments.values()}
     done = request.query_params.get("done")
+
+    def timeline() -> str:
+        caption = words.t("Everything your department may see, with the grounds")
+        values = {"events": view["events"], "caption": caption, "grounds": True, "departments": names}
+        return templates.get_template("_events.html").render(**values, names=view["names"])
+
+    key = (view["case"], who.department, view["seq"], words.language.get())
     return render(
         "case.html",
+        timeline=Markup(timelines(ctx).get(key, r.now(), view["until"], timeline)),  # noqa: S704 (rendered, escaped)
         who=who,
         case=view,
         shown=shown,

@@ -22,7 +22,7 @@ from core import events as ev
 from core.case import CaseState
 from core.case_cache import CachedCase
 from core.case_index import department_cases
-from core.case_view import case_json, judge
+from core.case_view import case_json, judge, next_change
 from core.deadlines import case_deadlines, sorted_deadlines
 from core.departments import Directory
 from core.errors import CaseErased, KeyNotHeld
@@ -142,6 +142,8 @@ def case_page(r: Reading, who: Principal, case_id: str, show_cpr: str | None, pu
         "withheld": count,
         "withheld_since": since,
         "acts": may_act(case.state, who),
+        "seq": case.seq,
+        "until": next_change(case.state, at),
         "open_conflicts": _conflicts(case, view.seen, part.conflicts),
         "financing": _financing(view.seen, part),
     }
