@@ -167,7 +167,7 @@ def record_meeting(kind: str, held: str, participants: Sequence[str], minutes: s
             meeting_id=ev.new_id(),
             kind=kind,
             participants=tuple(participants),
-            minutes=minutes.strip()[:MAX_TEXT],
+            minutes=_text(minutes, "the text of the minutes") if minutes.strip() else "",
         )
         return [Entry(held, held_at)]
 

@@ -143,6 +143,18 @@ def test_a_colleague_sees_no_form_and_a_post_without_this_pages_token_changes_no
         )
         assert forged.status == 403, form
         assert "Formularen kom ikke fra denne sides egen side" in forged.text()
+    too_large = own.request.post(
+        f"{site.url}/ui/cases/{site.hansen}/meeting",
+        form={"csrf": good, "kind": "status", "held": "2026-03-10T09:30", "minutes": "x" * 20_000},
+        max_redirects=0,
+    )
+    assert too_large.status == 413
+    long_minutes = own.request.post(
+        f"{site.url}/ui/cases/{site.hansen}/meeting",
+        form={"csrf": good, "kind": "status", "held": "2026-03-10T09:30", "minutes": "x" * 3_000},
+        max_redirects=0,
+    )
+    assert long_minutes.status == 400 and "the text of the minutes is longer than 2000 characters" in long_minutes.text()
     other_case = own.request.post(
         f"{site.url}/ui/cases/{site.case_id}/team", form={"department": "health", "csrf": good}, max_redirects=0
     )
