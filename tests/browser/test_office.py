@@ -154,7 +154,9 @@ def test_a_colleague_sees_no_form_and_a_post_without_this_pages_token_changes_no
         form={"csrf": good, "kind": "status", "held": "2026-03-10T09:30", "minutes": "x" * 3_000},
         max_redirects=0,
     )
-    assert long_minutes.status == 400 and "the text of the minutes is longer than 2000 characters" in long_minutes.text()
+    assert (
+        long_minutes.status == 400 and "the text of the minutes is longer than 2000 characters" in long_minutes.text()
+    )
     other_case = own.request.post(
         f"{site.url}/ui/cases/{site.case_id}/team", form={"department": "health", "csrf": good}, max_redirects=0
     )
