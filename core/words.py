@@ -226,6 +226,18 @@ DANISH: dict[str, str] = {
     "a decision recorded against a consent withdrawn meanwhile": (
         "en afgørelse registreret mod et samtykke, der imens blev tilbagekaldt"
     ),
+    "there is no active worker with that id": "der er ingen aktiv medarbejder med det id",
+    "that conflict is not part of this case": "den konflikt hører ikke til sagen",
+    "the version chosen is not one of the conflict's": "den valgte version hører ikke til konflikten",
+    "the resolved text is empty": "den afklarede tekst er tom",
+    "the resolved text is longer than 2000 characters": "den afklarede tekst er længere end 2000 tegn",
+    "the text of the minutes is longer than 2000 characters": "referatet er længere end 2000 tegn",
+    "a meeting's date and time is missing": "mødets dato og klokkeslæt mangler",
+    "a meeting's time is a date and a time of day": "mødets tidspunkt er en dato og et klokkeslæt",
+    "a worker id is 1 to 64 letters, digits, '-', '_' or '.'": (
+        "et medarbejder-id er 1 til 64 bogstaver, cifre, '-', '_' eller '.'"
+    ),
+    "no such action": "den handling findes ikke",
     "only the case's coordinator acts on the case from this page; nothing was changed": (
         "kun sagens tovholder handler i sagen fra denne side; intet blev ændret"
     ),

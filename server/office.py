@@ -134,7 +134,7 @@ def assign_coordinator(ctx: ServerContext, worker: str, reason: str) -> Action:
     none, else by handover or cover."""
     record_of = ctx.store.worker(check_worker_id(worker.strip()))
     if record_of is None or ctx.store.disabled(record_of.id):
-        raise InvalidInput(f"there is no active worker {worker.strip()}")
+        raise InvalidInput("there is no active worker with that id")
 
     def action(case: CaseView) -> list[Entry]:
         why = "intake" if case.state.coordinator is None else reason
@@ -159,7 +159,10 @@ def record_meeting(kind: str, held: str, participants: Sequence[str], minutes: s
     """A meeting held (its kind, when in local time, the departments taking part, minutes)."""
     if not held.strip():
         raise InvalidInput("a meeting's date and time is missing")
-    held_at = parse_moment(held, datetime.min, LOCAL)  # typed on the page: Copenhagen time
+    try:
+        held_at = parse_moment(held, datetime.min, LOCAL)  # typed on the page: Copenhagen time
+    except InvalidInput:
+        raise InvalidInput("a meeting's time is a date and a time of day") from None
 
     def action(case: CaseView) -> list[Entry]:
         held = ev.payload(
@@ -178,4 +181,4 @@ def _flag(case: CaseView, conflict_id: str) -> ev.ConflictFlagged:
     for e in case.events:
         if isinstance(e, ev.ConflictFlagged) and e.conflict_id == conflict_id:
             return e
-    raise InvalidInput(f"conflict {conflict_id} is not part of this case")
+    raise InvalidInput("that conflict is not part of this case")
