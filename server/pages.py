@@ -297,6 +297,11 @@ async def caseload(request: Request, ctx: ServerContext, r: Reading, who: Princi
     return render("caseload.html", who=who, cases=rows, query=query, department=name)
 
 
+def department_names(ctx: ServerContext) -> dict[str, str]:
+    """Each department's name by its id, as the pages show them."""
+    return {d.id: d.name for d in ctx.store.directory().departments.values()}
+
+
 def _case_purpose(request: Request) -> str:
     """The case page's forms carry a token bound to the session and to the case."""
     return f"case\x00{request.path_params['case']}"
@@ -306,7 +311,7 @@ def _case_purpose(request: Request) -> str:
 async def case_page(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
     shown = request.query_params.get("cpr")
     view = await run_in_threadpool(case_content, r, who, request.path_params["case"], shown, "casework")
-    names = {d.id: d.name for d in ctx.store.directory().departments.values()}
+    names = department_names(ctx)
     done = request.query_params.get("done")
 
     def timeline() -> str:
@@ -358,7 +363,8 @@ async def case_action(request: Request, ctx: ServerContext, r: Reading, who: Pri
     sid = request.cookies.get(COOKIE, "")
     if from_another_site(request) or not sessions(ctx).form_token_holds(_case_purpose(request), sid, token):
         raise Forbidden(FORGED)
-    await run_in_threadpool(office.act, ctx, who, case_id, _action(what, ctx, fields))
+    # the action is made in the thread too: assigning a coordinator looks the worker up
+    await run_in_threadpool(lambda: office.act(ctx, who, case_id, _action(what, ctx, fields)))
     return RedirectResponse(f"/ui/cases/{case_id}?done={what}", status_code=303, headers=HEADERS)
 
 
@@ -380,7 +386,7 @@ async def audit_case_page(request: Request, ctx: ServerContext, r: Reading, who:
     typed = request.query_params.get("as_of", "")
     as_of = parse_moment(typed, r.now(), words.LOCAL)  # typed on the page: Copenhagen time
     result = await run_in_threadpool(audit_case, r, who, case_id.strip(), as_of, "audit")
-    names = {d.id: d.name for d in ctx.store.directory().departments.values()}
+    names = department_names(ctx)
     grid = replay_grid(result)
     return render("audit_case.html", who=who, replay=result, grid=grid, as_of=as_of, typed=typed, departments=names)
 
@@ -397,8 +403,7 @@ async def audit_access(request: Request, ctx: ServerContext, r: Reading, who: Pr
     _auditor(who)
     query = AccessQuery.of(dict(request.query_params))
     rows, following = await run_in_threadpool(access_page, r, who, query, "audit")
-    directory = ctx.store.directory()
-    names = {d.id: d.name for d in directory.departments.values()}
+    names = department_names(ctx)
     more = urlencode({**query._asdict(), "after": following}) if following else ""
     return render("access_log.html", who=who, query=query, entries=rows, more=more, departments=names, page=PAGE)
 
@@ -407,7 +412,7 @@ async def audit_access(request: Request, ctx: ServerContext, r: Reading, who: Pr
 async def audit_exceptions(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
     _auditor(who)
     rows = await run_in_threadpool(exceptions_page, r, who, "audit")
-    names = {d.id: d.name for d in ctx.store.directory().departments.values()}
+    names = department_names(ctx)
     return render("exceptions.html", who=who, rows=rows, departments=names)
 
 
