@@ -27,13 +27,14 @@ from core.recording import Author, record
 from core.rules import DECIDING_ROLES, coordinates
 from core.sealing import SealedEvent
 from core.signing import sign_batch
+from core.visibility import department_view
 from core.words import LOCAL
 from server.context import ServerContext
 from server.errors import Forbidden
 from server.reading.queries import is_case_id, not_visible, parse_moment
 from server.staff_devices import StaffDevices
 from server.store import Principal, check_worker_id
-from server.syncing.push import CaseView, Worker
+from server.syncing.push import Worker
 from sync.protocol import PushRequest
 
 
@@ -44,8 +45,17 @@ class Entry(NamedTuple):
     occurred_at: datetime | None = None
 
 
+class Case(NamedTuple):
+    """The case as an action sees it: its state and events now, and the ids of the events
+    the worker's department may see (a version to keep is chosen among those only)."""
+
+    state: CaseState
+    events: list[ev.CaseEvent]
+    visible: frozenset[str]
+
+
 #: One action: given the case as it is now, the events to record.
-Action = Callable[[CaseView], list[Entry]]
+Action = Callable[[Case], list[Entry]]
 MAX_TEXT = 2000  # of a resolution or meeting minutes typed on the page
 
 
@@ -82,7 +92,9 @@ def act(ctx: ServerContext, who: Principal, case_id: str, action: Action) -> lis
     author = Author(who.subject, who.role, who.department, device.device_id)
     directory = ctx.store.directory()
     sealed: list[SealedEvent] = []
-    for entry in action(CaseView(deepcopy(state), list(current.events))):
+    seen = department_view(state, current.events, who.department, directory, ctx.push.clock()) or []
+    case = Case(deepcopy(state), list(current.events), frozenset(s.event.event_id for s in seen))
+    for entry in action(case):
         sealed.append(record(state, key, directory, entry.what, author, occurred_at=entry.occurred_at)[1])
     seal = sign_batch(device.keys.signing, str(uuid.uuid4()), device.device_id, [s.digest for s in sealed])
     request = PushRequest(seal, tuple(s.raw for s in sealed))
@@ -108,11 +120,11 @@ def resolve_conflict(conflict_id: str, chosen: str, written: str) -> Action:
     goal revisions) or a text of the coordinator's own (`written`); when the goal's text
     then differs from the one chosen or written, it is revised to it in the same batch."""
 
-    def action(case: CaseView) -> list[Entry]:
+    def action(case: Case) -> list[Entry]:
         state = case.state
         flagged = _flag(case, conflict_id)
         versions = [e for e in case.events if e.event_id in flagged.events and isinstance(e, ev.GoalRevised)]
-        picked = next((e for e in versions if e.event_id == chosen), None)
+        picked = next((e for e in versions if e.event_id == chosen and chosen in case.visible), None)
         if chosen and picked is None:
             raise InvalidInput("the version chosen is not one of the conflict's")
         text = picked.text if picked is not None else _text(written, "the resolved text")
@@ -136,7 +148,7 @@ def assign_coordinator(ctx: ServerContext, worker: str, reason: str) -> Action:
     if record_of is None or ctx.store.disabled(record_of.id):
         raise InvalidInput("there is no active worker with that id")
 
-    def action(case: CaseView) -> list[Entry]:
+    def action(case: Case) -> list[Entry]:
         why = "intake" if case.state.coordinator is None else reason
         department = record_of.department
         return [
@@ -149,7 +161,7 @@ def assign_coordinator(ctx: ServerContext, worker: str, reason: str) -> Action:
 
 
 def add_department(department: str) -> Action:
-    def action(case: CaseView) -> list[Entry]:
+    def action(case: Case) -> list[Entry]:
         return [Entry(ev.payload(ev.TeamMemberJoined, member_department=department))]
 
     return action
@@ -164,7 +176,7 @@ def record_meeting(kind: str, held: str, participants: Sequence[str], minutes: s
     except InvalidInput:
         raise InvalidInput("a meeting's time is a date and a time of day") from None
 
-    def action(case: CaseView) -> list[Entry]:
+    def action(case: Case) -> list[Entry]:
         held = ev.payload(
             ev.MeetingHeld,
             meeting_id=ev.new_id(),
@@ -177,7 +189,7 @@ def record_meeting(kind: str, held: str, participants: Sequence[str], minutes: s
     return action
 
 
-def _flag(case: CaseView, conflict_id: str) -> ev.ConflictFlagged:
+def _flag(case: Case, conflict_id: str) -> ev.ConflictFlagged:
     for e in case.events:
         if isinstance(e, ev.ConflictFlagged) and e.conflict_id == conflict_id:
             return e

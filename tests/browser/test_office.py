@@ -155,6 +155,13 @@ def test_a_colleague_sees_no_form_and_a_post_without_this_pages_token_changes_no
         max_redirects=0,
     )
     assert long_minutes.status == 400 and "referatet er længere end 2000 tegn" in long_minutes.text()
+    conflict = own.locator('form[action$="/resolve"] input[name="conflict"]').get_attribute("value") or ""
+    not_a_version = own.request.post(
+        f"{site.url}/ui/cases/{site.hansen}/resolve",
+        form={"csrf": good, "conflict": conflict, "version": "an-event-of-another-case"},
+        max_redirects=0,
+    )
+    assert not_a_version.status == 400 and "den valgte version hører ikke til konflikten" in not_a_version.text()
     other_case = own.request.post(
         f"{site.url}/ui/cases/{site.case_id}/team", form={"department": "health", "csrf": good}, max_redirects=0
     )
