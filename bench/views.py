@@ -8,7 +8,9 @@
     JSON. Baseline in the same run: `/healthz` under the same load, the floor of this
     server and this load generator (HTTP, routing, one small query). Besides the
     client's latencies, the server's own p99 is read from its /metrics histogram (the
-    upper bound of the bucket). Target: p99 < 25 ms as browsers ask.
+    upper bound of the bucket). Target: p99 < 25 ms as browsers ask. Beside it, the
+    HTML case page (`/ui/cases/{case}`) read by 50 signed-in browsers' sessions: the same
+    judged view, rendered as the page a coordinator reads (reported, no target).
 (b) Rebuild: drop the case index and build it again from the whole log through
     `ProjectionRunner.rebuild`, vs. a raw `sqlite3` scan of the same stored events.
     Target: >= 50,000 events/s.
@@ -51,8 +53,10 @@ from core.sealing import seal
 from core.signing import sign_batch
 from core.storage import close_recorder, open_recorder, recorder_env
 from server.context import ServerContext, init_data_dir
+from server.pages import COOKIE
 
 LEAD = "children-family"
+PAGE_ROUTE = "/ui/cases/{case}"
 
 
 def _free_port() -> int:
@@ -132,7 +136,13 @@ BROWSER_ENCODINGS = "gzip, deflate, br, zstd"  # what Chromium and Firefox send
 
 
 async def load(
-    url: str, path: str, token: str, requests: int, clients: int, accept_encoding: str | None = None
+    url: str,
+    path: str,
+    token: str,
+    requests: int,
+    clients: int,
+    accept_encoding: str | None = None,
+    session: str | None = None,
 ) -> tuple[list[float], float]:
     """`requests` GETs of `path` by `clients` concurrent clients; (latencies in s, wall time).
 
@@ -142,10 +152,13 @@ async def load(
     and 50 `httpx.AsyncClient`s in one Python process took more than a core themselves
     (at ~1,300 requests/s), so the run measured the load generator more than the server.
     Every answer's status and length are checked; `check_answers` checks the content.
+    With `session` (a page session's cookie, `sign_in`) the clients ask as a signed-in
+    browser does, with the cookie instead of the token.
     """
     parsed = httpx.URL(url)
     host, port = parsed.host, parsed.port or 80
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", f"Authorization: Bearer {token}"]
+    credential = f"Cookie: {COOKIE}={session}" if session else f"Authorization: Bearer {token}"
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", credential]
     if accept_encoding:
         lines.append(f"Accept-Encoding: {accept_encoding}")
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
@@ -191,6 +204,17 @@ async def load(
 
     await asyncio.gather(clock(), *(client() for _ in range(clients)))
     return latencies, time.perf_counter() - started
+
+
+def sign_in(url: str, token: str) -> str:
+    """Sign in to the pages with a staff token as a browser does; the session cookie."""
+    with httpx.Client(base_url=url, timeout=30) as browser:
+        form = browser.get("/ui/sign-in").text
+        csrf = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        answer = browser.post("/ui/sign-in", data={"csrf": csrf, "token": token})
+        if answer.status_code != 303 or COOKIE not in browser.cookies:
+            raise SystemExit(f"signing in to the pages answered {answer.status_code}")
+        return str(browser.cookies[COOKIE])
 
 
 def check_answers(url: str, path: str, token: str) -> None:
@@ -269,14 +293,16 @@ def bench_reads(
         case_path, case_route = f"/v1/departments/{LEAD}/cases/{case_id}", "/v1/departments/{dept}/cases/{case}"
         try:
             check_answers(url, case_path, token)
+            session = sign_in(url, token)
             out: dict[str, dict[str, float]] = {}
-            for name, path, route, coding in (
-                (f"case view, {n_events} events, compressed", case_path, case_route, BROWSER_ENCODINGS),
-                (f"case view, {n_events} events, plain JSON", case_path, case_route, None),
-                (FLOOR, "/healthz", "/healthz", None),
+            for name, path, route, coding, cookie in (
+                (f"case view, {n_events} events, compressed", case_path, case_route, BROWSER_ENCODINGS, None),
+                (f"case view, {n_events} events, plain JSON", case_path, case_route, None, None),
+                (f"HTML case page, {n_events} events", f"/ui/cases/{case_id}", PAGE_ROUTE, BROWSER_ENCODINGS, session),
+                (FLOOR, "/healthz", "/healthz", None, None),
             ):
                 before = server_buckets(url, route)
-                lat, wall = asyncio.run(load(url, path, token, requests, clients, coding))
+                lat, wall = asyncio.run(load(url, path, token, requests, clients, coding, cookie))
                 after = server_buckets(url, route)
                 out[name] = {
                     "p50_ms": percentile(lat, 0.50) * 1000,

@@ -281,19 +281,33 @@ class AccessLog:
         since: datetime | None = None,
         limit: int = 1000,
         withhold_staff: bool = False,
+        worker: str | None = None,
+        department: str | None = None,
+        until: datetime | None = None,
+        after: Access | None = None,
     ) -> list[Access]:
-        """Entries, newest first, of one case or of all; `withhold_staff` hides worker ids
-        (a citizen's copy may leave out the staff's identities)."""
+        """Entries, newest first, of one case or of all, of one worker, one department and
+        a period (`since` to `until`, both included) when asked; `after` an entry, the page
+        that follows it (by time, then id: a page never repeats or skips an entry).
+        `withhold_staff` hides worker ids (a citizen's copy may leave out the staff's
+        identities)."""
         self.flush()
         p = self.caselog.tables.p
         where: list[str] = []
         params: list[Any] = []
-        if case_id is not None:
-            where.append(f"case_id={p}")
-            params.append(case_id)
+        for column, value in (("case_id", case_id), ("worker", worker), ("department", department)):
+            if value is not None:
+                where.append(f"{column}={p}")
+                params.append(value)
         if since is not None:
             where.append(f"at>={p}")
             params.append(to_micros(since))
+        if until is not None:
+            where.append(f"at<={p}")
+            params.append(to_micros(until))
+        if after is not None:
+            where.append(f"(at<{p} OR (at={p} AND entry_id>{p}))")
+            params.extend((to_micros(after.at), to_micros(after.at), after.entry_id))
         params.append(limit)
         rows = self.caselog.recorder.run(
             "SELECT entry_id, at, worker, department, case_id, view, purpose, outcome "

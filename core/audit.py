@@ -55,9 +55,12 @@ class Replay:
                 for e in self.events
                 if isinstance(e, ev.SharedOnLegalBasis)
             ],
+            "persons": [{"person": p.person_id, "role": p.role, "name": p.name} for p in self.state.persons.values()],
             "consents": [
                 {
                     "consent": c.consent_id,
+                    "subject": c.subject,
+                    "given_by": list(c.given_by),
                     "recipients": list(c.recipients),
                     "categories": list(c.categories),
                     "given_at": c.given_at.isoformat(),
@@ -94,11 +97,13 @@ class ExceptionRow:
     received_at: datetime
     author: str
     department: str
+    persons: tuple[str, ...] = ()  # the persons of the case the disclosure is about
 
     def as_json(self) -> dict[str, Any]:
         return {
             "case": self.case_id,
             "event": self.event_id,
+            "persons": list(self.persons),
             "basis": self.basis,
             "recipients": list(self.recipients),
             "categories": list(self.categories),
@@ -137,7 +142,9 @@ def exceptions(log: CaseLog, case_id: str | None = None) -> list[ExceptionRow]:
         else:
             continue
         rows.append(
-            ExceptionRow(e.case_id, e.event_id, *row, e.occurred_at, le.received_at, e.header.author, e.department)
+            ExceptionRow(
+                e.case_id, e.event_id, *row, e.occurred_at, le.received_at, e.header.author, e.department, e.persons
+            )
         )
     return rows
 

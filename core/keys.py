@@ -69,6 +69,16 @@ def _wrap(kek: bytes, key: CaseKey, context: bytes) -> bytes:
     return nonce + AESGCM(kek).encrypt(nonce, key.secret, key._aad(context))
 
 
+def _seal_secret(key: bytes, label: bytes, secret: bytes) -> bytes:
+    nonce = os.urandom(NONCE)
+    return nonce + AESGCM(key).encrypt(nonce, secret, b"tovholder/secret\x00" + label)
+
+
+def _open_secret(key: bytes, label: bytes, sealed: bytes) -> bytes:
+    """The secret; InvalidTag or ValueError when it was not sealed under `key` with `label`."""
+    return AESGCM(key).decrypt(sealed[:NONCE], sealed[NONCE:], b"tovholder/secret\x00" + label)
+
+
 def _unwrap(kek: bytes, case_id: str, key_id: str, wrapped: bytes, context: bytes) -> CaseKey:
     probe = CaseKey(case_id, key_id, b"")
     try:
@@ -109,6 +119,16 @@ class KeyEncryptionKey:
     def cpr_index(self) -> CprIndex:
         return CprIndex(_hkdf(self._secret, b"tovholder/cpr-index"))
 
+    def seal_secret(self, label: bytes, secret: bytes) -> bytes:
+        """Encrypt a server secret (a staff device's private keys) under the KEK, bound to `label`."""
+        return _seal_secret(self._secret, b"kek\x00" + label, secret)
+
+    def open_secret(self, label: bytes, sealed: bytes) -> bytes:
+        try:
+            return _open_secret(self._secret, b"kek\x00" + label, sealed)
+        except (InvalidTag, ValueError) as exc:
+            raise DecryptionError("a server secret does not open under this key-encryption key") from exc
+
 
 class PassphraseKey:
     """A laptop's store key, derived from the worker's passphrase with scrypt (RFC 7914).
@@ -140,12 +160,11 @@ class PassphraseKey:
 
     def seal_secret(self, label: bytes, secret: bytes) -> bytes:
         """Encrypt a device secret (its private keys) under the passphrase key."""
-        nonce = os.urandom(NONCE)
-        return nonce + AESGCM(self._secret).encrypt(nonce, secret, b"tovholder/secret\x00" + label)
+        return _seal_secret(self._secret, label, secret)
 
     def open_secret(self, label: bytes, sealed: bytes) -> bytes:
         try:
-            return AESGCM(self._secret).decrypt(sealed[:NONCE], sealed[NONCE:], b"tovholder/secret\x00" + label)
+            return _open_secret(self._secret, label, sealed)
         except (InvalidTag, ValueError) as exc:
             raise WrongPassphrase("the passphrase does not open this laptop's store") from exc
 

@@ -589,11 +589,18 @@ def conflict_resolution(state: CaseState, e: ev.ConflictResolved, d: Directory) 
     _coordinator_settles(state, e, "conflict", e.resolution)
 
 
-def _coordinator_settles(state: CaseState, e: ev.CaseEvent, what: str, resolution: str) -> None:
+def coordinates(state: CaseState, worker: str, department: str) -> bool:
+    """Whether `worker` of `department` acts for the case as its coordinator: they are its
+    coordinator, or it has none and `department` leads it."""
     if state.coordinator is not None:
-        if e.header.author != state.coordinator[0]:
+        return worker == state.coordinator[0]
+    return department == state.lead
+
+
+def _coordinator_settles(state: CaseState, e: ev.CaseEvent, what: str, resolution: str) -> None:
+    if not coordinates(state, e.header.author, e.department):
+        if state.coordinator is not None:
             raise RuleViolation(f"only the case's coordinator resolves a flagged {what}")
-    elif e.department != state.lead:
         raise RuleViolation(f"with no coordinator assigned, the lead department resolves a flagged {what}")
     if not resolution.strip():
         raise InvalidInput(f"a {what} resolution says how the {what} was resolved")

@@ -134,15 +134,33 @@ DANISH: dict[str, str] = {
     # audit and monitoring
     "Replay a case": "Genafspil en sag",
     "Case id": "Sags-id",
-    "As of (YYYY-MM-DD or ISO 8601 time; empty for now)": "Pr. (ÅÅÅÅ-MM-DD eller ISO 8601-tid; tom for nu)",
+    "As of (a date means the end of that day, or a date and time; Copenhagen time; empty for now)": (
+        "Pr. (en dato betyder slutningen af dagen, eller dato og klokkeslæt; dansk tid; tom for nu)"
+    ),
+    "Choose another moment (a date means the end of that day, Copenhagen time)": (
+        "Vælg et andet tidspunkt (en dato betyder slutningen af dagen, dansk tid)"
+    ),
+    "given by": "givet af",
+    "Who could see what, and why": "Hvem kunne se hvad, og hvorfor",
+    "departments; each cell the grounds the department saw the event on": (
+        "afdelinger; i hver celle grundlaget for, at afdelingen så hændelsen"
+    ),
+    "Event": "Hændelse",
+    "received": "modtaget",
+    "all": "alle",
+    "From (date, Copenhagen time)": "Fra (dato, dansk tid)",
+    "To (date, Copenhagen time)": "Til (dato, dansk tid)",
+    "per page": "pr. side",
+    "pages": "sider",
+    "First page": "Første side",
+    "Next page": "Næste side",
+    "Law": "Lovgrundlag",
+    "Meeting": "Møde",
+    "not in the case": "ikke i sagen",
     "Case": "Sag",
     "as of": "pr.",
-    "Choose another moment": "Vælg et andet tidspunkt",
     "parties then": "parter dengang",
     "access log of this case": "adgangslog for sagen",
-    "What each department could see": "Hvad hver afdeling kunne se",
-    "The whole case, as the log held it": "Hele sagen, som loggen havde den",
-    "All events received by then": "Alle hændelser modtaget til da",
     "event(s)": "hændelse(r)",
     "not in force": "gælder ikke",
     "for": "for",
@@ -173,6 +191,56 @@ DANISH: dict[str, str] = {
         'Hver rapport er beskrevet i README, afsnittet "Monitoring"; også som'
     ),
     "nothing recorded yet": "intet registreret endnu",
+    # the coordinator's actions
+    "Back to the case": "Tilbage til sagen",
+    "Recorded. Laptops get it at their next sync.": "Registreret. Bærbare får det ved næste synkronisering.",
+    "Change the coordinator": "Skift tovholder",
+    "Assign a coordinator": "Udpeg en tovholder",
+    "Worker id": "Medarbejder-id",
+    "Assign": "Udpeg",
+    "Add a department to the team": "Føj en afdeling til teamet",
+    "Add to the team": "Føj til teamet",
+    "Minutes": "Referat",
+    "Record a meeting": "Registrér et møde",
+    "Held (local time, Europe/Copenhagen)": "Afholdt (lokal tid, Europe/Copenhagen)",
+    "Record the meeting": "Registrér mødet",
+    "Financing": "Finansiering",
+    "Activity": "Aktivitet",
+    "Shares": "Andele",
+    "Granted by": "Bevilget af",
+    "Paid by": "Betalt af",
+    "Agreed": "Aftalt",
+    "Open conflict": "Åben konflikt",
+    "Flagged": "Markeret",
+    "version(s) your department may not see": "version(er), som din afdeling ikke må se",
+    "Version": "Version",
+    "Keep version": "Behold version",
+    "Write the resolved text": "Skriv den afklarede tekst",
+    "Resolved text": "Afklaret tekst",
+    "Resolve the conflict": "Løs konflikten",
+    "The coordinator resolves it.": "Tovholderen løser den.",
+    "conflict(s) resolved; see the timeline.": "konflikt(er) løst; se tidslinjen.",
+    "concurrent revisions of the same goal from the same base": (
+        "samtidige revisioner af samme mål fra samme udgangspunkt"
+    ),
+    "a decision recorded against a consent withdrawn meanwhile": (
+        "en afgørelse registreret mod et samtykke, der imens blev tilbagekaldt"
+    ),
+    "there is no active worker with that id": "der er ingen aktiv medarbejder med det id",
+    "that conflict is not part of this case": "den konflikt hører ikke til sagen",
+    "the version chosen is not one of the conflict's": "den valgte version hører ikke til konflikten",
+    "the resolved text is empty": "den afklarede tekst er tom",
+    "the resolved text is longer than 2000 characters": "den afklarede tekst er længere end 2000 tegn",
+    "the text of the minutes is longer than 2000 characters": "referatet er længere end 2000 tegn",
+    "a meeting's date and time is missing": "mødets dato og klokkeslæt mangler",
+    "a meeting's time is a date and a time of day": "mødets tidspunkt er en dato og et klokkeslæt",
+    "a worker id is 1 to 64 letters, digits, '-', '_' or '.'": (
+        "et medarbejder-id er 1 til 64 bogstaver, cifre, '-', '_' eller '.'"
+    ),
+    "no such action": "den handling findes ikke",
+    "only the case's coordinator acts on the case from this page; nothing was changed": (
+        "kun sagens tovholder handler i sagen fra denne side; intet blev ændret"
+    ),
 }
 
 #: Event kinds in words: topic -> (Danish, English).
@@ -242,6 +310,26 @@ WORDS: dict[str, tuple[str, str]] = {
     "ssd": ("SSD-møde", "SSD meeting"),
     "contact": ("kontaktoplysninger", "contact information"),
     "health": ("helbred", "health"),
+    "serviceloven-49a": (
+        "serviceloven § 49 a: tidlig bekymring for et barn drøftet på et SSD-møde",
+        "the Social Services Act § 49 a: early concern for a child discussed at an SSD meeting",
+    ),
+    "retsplejeloven-115": (
+        "retsplejeloven § 115: kriminalitetsforebyggelse i SSP-samarbejdet",
+        "the Administration of Justice Act § 115: crime prevention in SSP cooperation",
+    ),
+    "forvaltningsloven-28": (
+        "forvaltningsloven § 28: oplysninger af væsentlig betydning for modtagerens afgørelse",
+        "the Public Administration Act § 28: information of substantial importance to the receiver's decision",
+    ),
+    "barnets-lov-133": ("barnets lov § 133: underretning", "the Children's Act § 133: report of concern"),
+    "handover": ("overdragelse", "handover"),
+    "cover": ("vikariat under fravær", "cover during absence"),
+    "intake": ("modtagelse", "intake"),
+    "assessment": ("udredningsmøde", "assessment meeting"),
+    "analysis": ("analysemøde", "analysis meeting"),
+    "status": ("statusmøde", "status meeting"),
+    "ssp": ("SSP-møde", "SSP meeting"),
 }
 
 MONTHS = (

@@ -63,6 +63,8 @@ async def on_domain_error(request: Request, exc: Exception) -> Response:
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
+        if request.url.path == "/ui" or request.url.path.startswith("/ui/"):
+            return await pages.no_such_page(request, exc.status_code)  # a page, with a way back
         message = {404: "no such endpoint", 405: "method not allowed"}.get(exc.status_code, str(exc.detail))
         return error_response(exc.status_code, message)
     return error_response(500, "internal error")
@@ -156,6 +158,7 @@ ROUTES: list[BaseRoute] = [
     Route("/ui/language", pages.choose_language, methods=["GET"]),
     Route("/ui/cases", pages.caseload, methods=["GET"]),
     Route("/ui/cases/{case}", pages.case_page, methods=["GET"]),
+    Route("/ui/cases/{case}/{action}", pages.case_action, methods=["POST"]),
     Route("/ui/audit", pages.audit_home, methods=["GET"]),
     Route("/ui/audit/replay", pages.audit_case_page, methods=["GET"]),
     Route("/ui/audit/cases/{case}", pages.audit_case_page, methods=["GET"]),

@@ -18,6 +18,7 @@ default).
     /ui/language                 choose Danish or English (?lang=da|en&next=/ui/...)
     /ui/cases                    the caseload of the worker's department, by family (?q=name or CPR)
     /ui/cases/{case}             the case as the coordinator explains it (?cpr=person shows a CPR)
+    /ui/cases/{case}/{action}    the coordinator's actions (POST: resolve, coordinator, team, meeting)
     /ui/audit                    auditor's start: replay a case as of a chosen moment
     /ui/audit/cases/{case}       the replay, with each department's view and its grounds
     /ui/audit/verify             the integrity of the whole log
@@ -33,34 +34,37 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from core import words
 from core.errors import AccessLogUnwritable, TovholderError
+from core.events import MEETING_KINDS
+from server import office
 from server.accounts import verify_accounted
 from server.context import ServerContext
-from server.errors import Forbidden, Unauthorized, status_of
+from server.errors import Forbidden, NotFound, PayloadTooLarge, Unauthorized, status_of
 from server.monitoring import SUPPRESSED, Monitoring, manager
+from server.reading.auditing import PAGE, AccessQuery, access_page, exceptions_page, replay_grid
 from server.reading.casework import case_page as case_content
 from server.reading.casework import caseload as caseload_rows
 from server.reading.casework import department_name
 from server.reading.queries import (
     AUDITOR,
     MANAGEMENT,
-    access_entries,
     audit_case,
-    exception_rows,
     parse_moment,
     report_json,
 )
 from server.reading.service import Reading
 from server.sessions import SESSION_SECONDS, sessions
 from server.store import Principal, digest
+from server.timelines import timelines
 
 COOKIE = "tovholder_session"
 #: The user's language (da or en); not secret, kept for a year.
@@ -68,6 +72,9 @@ LANGUAGE_COOKIE = "tovholder_lang"
 #: The pre-session cookie that the sign-in form's token is bound to.
 FORM_COOKIE = "tovholder_form"
 MAX_FORM = 4096
+MAX_ACTION_FORM = 16384  # a meeting's minutes
+#: What a coordinator does on the case page, each posted to /ui/cases/{case}/{action}.
+CASE_ACTIONS = ("resolve", "coordinator", "team", "meeting")
 
 templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -115,14 +122,20 @@ def from_another_site(request: Request) -> bool:
     return request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none")
 
 
-async def read_form(request: Request) -> dict[str, str] | None:
-    """The fields of a small urlencoded form (first value each); None beyond MAX_FORM."""
+async def read_fields(request: Request, limit: int = MAX_FORM) -> dict[str, list[str]] | None:
+    """The fields of a small urlencoded form, every value of each; None beyond `limit` bytes."""
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM:
+        if len(body) > limit:
             return None
-    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items() if v}
+    return parse_qs(body.decode("utf-8", "replace"))
+
+
+async def read_form(request: Request) -> dict[str, str] | None:
+    """The fields of a small urlencoded form (first value each); None beyond MAX_FORM."""
+    fields = await read_fields(request)
+    return None if fields is None else {k: v[0] for k, v in fields.items() if v}
 
 
 def sign_in_page(request: Request, code: int, message: str | None) -> Response:
@@ -181,10 +194,24 @@ def page(handler: PageHandler) -> Callable[[Request], Awaitable[Response]]:
             status = status_of(exc)
             plain = status < 500 or isinstance(exc, AccessLogUnwritable)
             message = str(exc) if plain else "internal error"
-            # the language switch leads to the start, not back to what was refused
-            return render("error.html", status, status=status, message=message, who=who, here="/ui")
+            # the language switch leads to the start, not back to what was refused; a refused
+            # action on a case leads back to the case
+            back = f"/ui/cases/{request.path_params['case']}" if request.method == "POST" else None
+            return render("error.html", status, status=status, message=words.t(message), who=who, here="/ui", back=back)
 
     return wrapped
+
+
+async def no_such_page(request: Request, status: int) -> Response:
+    """The error page for a path of the pages that does not exist (or a method it does not
+    take), with a way back: to the worker's start when signed in, else to signing in."""
+    ctx: ServerContext = request.app.state.ctx
+    speak(request)
+    who = await run_in_threadpool(sessions(ctx).principal, request.cookies.get(COOKIE, ""), ctx.store.wallclock())
+    if who is not None:
+        _sign_out_token.set(sessions(ctx).form_token("sign-out", request.cookies.get(COOKIE, "")))
+    message = words.t("Page not found") if status == 404 else words.t("Error")
+    return render("error.html", status, status=status, message=message, who=who, here="/ui")
 
 
 async def sign_in_form(request: Request) -> Response:
@@ -270,12 +297,75 @@ async def caseload(request: Request, ctx: ServerContext, r: Reading, who: Princi
     return render("caseload.html", who=who, cases=rows, query=query, department=name)
 
 
+def department_names(ctx: ServerContext) -> dict[str, str]:
+    """Each department's name by its id, as the pages show them."""
+    return {d.id: d.name for d in ctx.store.directory().departments.values()}
+
+
+def _case_purpose(request: Request) -> str:
+    """The case page's forms carry a token bound to the session and to the case."""
+    return f"case\x00{request.path_params['case']}"
+
+
 @page
 async def case_page(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
     shown = request.query_params.get("cpr")
     view = await run_in_threadpool(case_content, r, who, request.path_params["case"], shown, "casework")
-    names = {d.id: d.name for d in ctx.store.directory().departments.values()}
-    return render("case.html", who=who, case=view, shown=shown, departments=names, names=view["names"])
+    names = department_names(ctx)
+    done = request.query_params.get("done")
+
+    def timeline() -> str:
+        caption = words.t("Everything your department may see, with the grounds")
+        values = {"events": view["events"], "caption": caption, "grounds": True, "departments": names}
+        return templates.get_template("_events.html").render(**values, names=view["names"])
+
+    key = (view["case"], who.department, view["seq"], words.language.get())
+    return render(
+        "case.html",
+        timeline=Markup(timelines(ctx).get(key, r.now(), view["until"], timeline)),  # noqa: S704 (rendered, escaped)
+        who=who,
+        case=view,
+        shown=shown,
+        departments=names,
+        names=view["names"],
+        csrf=sessions(ctx).form_token(_case_purpose(request), request.cookies.get(COOKIE, "")),
+        meeting_kinds=MEETING_KINDS,
+        done=done if done in CASE_ACTIONS else None,
+    )
+
+
+def _action(what: str, ctx: ServerContext, fields: dict[str, list[str]]) -> office.Action:
+    """The coordinator's action a case page form asks for."""
+
+    def one(name: str) -> str:
+        return (fields.get(name) or [""])[0]
+
+    if what == "resolve":
+        return office.resolve_conflict(one("conflict"), one("version"), one("text"))
+    if what == "coordinator":
+        return office.assign_coordinator(ctx, one("worker"), one("reason") or "handover")
+    if what == "team":
+        return office.add_department(one("department"))
+    return office.record_meeting(one("kind"), one("held"), fields.get("participants", []), one("minutes"))
+
+
+@page
+async def case_action(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
+    """A coordinator's action from the case page (`server.office`); 403 and nothing changed
+    for a form not sent from this session's own page of this case, or by anyone else."""
+    case_id, what = request.path_params["case"], request.path_params["action"]
+    fields = await read_fields(request, MAX_ACTION_FORM)
+    if fields is None:
+        raise PayloadTooLarge("the form is too large")
+    token = (fields.get("csrf") or [""])[0]
+    if what not in CASE_ACTIONS:
+        raise NotFound("no such action")
+    sid = request.cookies.get(COOKIE, "")
+    if from_another_site(request) or not sessions(ctx).form_token_holds(_case_purpose(request), sid, token):
+        raise Forbidden(FORGED)
+    # the action is made in the thread too: assigning a coordinator looks the worker up
+    await run_in_threadpool(lambda: office.act(ctx, who, case_id, _action(what, ctx, fields)))
+    return RedirectResponse(f"/ui/cases/{case_id}?done={what}", status_code=303, headers=HEADERS)
 
 
 def _auditor(who: Principal) -> None:
@@ -293,9 +383,12 @@ async def audit_home(request: Request, ctx: ServerContext, r: Reading, who: Prin
 async def audit_case_page(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
     _auditor(who)
     case_id = request.path_params["case"] if "case" in request.path_params else request.query_params.get("case", "")
-    as_of = parse_moment(request.query_params.get("as_of"), r.now())
+    typed = request.query_params.get("as_of", "")
+    as_of = parse_moment(typed, r.now(), words.LOCAL)  # typed on the page: Copenhagen time
     result = await run_in_threadpool(audit_case, r, who, case_id.strip(), as_of, "audit")
-    return render("audit_case.html", who=who, replay=result, as_of=as_of.isoformat(timespec="seconds"))
+    names = department_names(ctx)
+    grid = replay_grid(result)
+    return render("audit_case.html", who=who, replay=result, grid=grid, as_of=as_of, typed=typed, departments=names)
 
 
 @page
@@ -308,16 +401,19 @@ async def audit_verify(request: Request, ctx: ServerContext, r: Reading, who: Pr
 @page
 async def audit_access(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
     _auditor(who)
-    case_id = request.query_params.get("case") or None
-    rows = await run_in_threadpool(access_entries, r, who, case_id, 1000, "audit")
-    return render("access_log.html", who=who, case=case_id, entries=rows)
+    query = AccessQuery.of(dict(request.query_params))
+    rows, following = await run_in_threadpool(access_page, r, who, query, "audit")
+    names = department_names(ctx)
+    more = urlencode({**query._asdict(), "after": following}) if following else ""
+    return render("access_log.html", who=who, query=query, entries=rows, more=more, departments=names, page=PAGE)
 
 
 @page
 async def audit_exceptions(request: Request, ctx: ServerContext, r: Reading, who: Principal) -> Response:
     _auditor(who)
-    rows = await run_in_threadpool(exception_rows, r, who, None, "audit")
-    return render("exceptions.html", who=who, rows=rows)
+    rows = await run_in_threadpool(exceptions_page, r, who, "audit")
+    names = department_names(ctx)
+    return render("exceptions.html", who=who, rows=rows, departments=names)
 
 
 @page

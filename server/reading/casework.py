@@ -18,14 +18,17 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from core import events as ev
+from core.case import CaseState
 from core.case_cache import CachedCase
 from core.case_index import department_cases
-from core.case_view import case_json, judge
+from core.case_view import case_json, judge, next_change
 from core.deadlines import case_deadlines, sorted_deadlines
 from core.departments import Directory
 from core.errors import CaseErased, KeyNotHeld
-from core.visibility import department_view
+from core.visibility import Seen, department_view
 from core.withheld import withheld
+from server.office import may_act
 from server.reading.queries import is_case_id, not_visible, search_cpr
 from server.reading.service import Reading
 from server.store import Principal
@@ -138,4 +141,51 @@ def case_page(r: Reading, who: Principal, case_id: str, show_cpr: str | None, pu
         "deadlines": sorted_deadlines(case_deadlines(part, at.date())),
         "withheld": count,
         "withheld_since": since,
+        "acts": may_act(case.state, who),
+        "seq": case.seq,
+        "until": next_change(case.state, at),
+        "open_conflicts": _conflicts(case, view.seen, part.conflicts),
+        "financing": _financing(view.seen, part),
     }
+
+
+def _conflicts(case: CachedCase, seen: list[Seen], conflicts: dict[str, bool]) -> list[dict[str, Any]]:
+    """Each open conflict the department knows of: its rule, and the versions in conflict
+    side by side, those the department may see in full (the others counted)."""
+    visible = {s.event.event_id: s.event for s in seen}
+    flags = {e.conflict_id: e for e in case.events if isinstance(e, ev.ConflictFlagged) and e.conflict_id in conflicts}
+    shown = []
+    for conflict_id, flag in flags.items():
+        if conflicts[conflict_id]:
+            continue
+        versions = [e for i, e in visible.items() if i in flag.events]  # in the order of the log
+        shown.append(
+            {
+                "conflict": conflict_id,
+                "rule": flag.rule,
+                "flagged_at": flag.occurred_at,
+                "versions": versions,
+                "hidden": sum(1 for i in flag.events if i not in visible),
+                "choosable": [e.event_id for e in versions if isinstance(e, ev.GoalRevised)],
+            }
+        )
+    return shown
+
+
+def _financing(seen: list[Seen], part: CaseState) -> list[dict[str, Any]]:
+    """The financing agreed for each measure the department may see: shares per department."""
+    rows = []
+    for s in seen:
+        e = s.event
+        if isinstance(e, ev.FinancingAgreed):
+            activity = part.activities.get(e.activity_id)
+            rows.append(
+                {
+                    "activity": activity.kind if activity else "",
+                    "shares": sorted(e.shares.items(), key=lambda kv: -kv[1]),
+                    "granted_by": e.granted_by,
+                    "paid_by": e.paid_by,
+                    "agreed_at": e.occurred_at,
+                }
+            )
+    return rows

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from core.audit import citizen_export, exceptions, records_of_processing, replay
@@ -35,17 +35,19 @@ MANAGEMENT = "management"
 AUDIT_ROLES = frozenset({AUDITOR, "admin"})
 
 
-def parse_moment(text: str | None, default: datetime) -> datetime:
-    """An ISO 8601 moment (a date means its end of day, UTC); InvalidInput otherwise."""
+def parse_moment(text: str | None, default: datetime, zone: tzinfo = UTC) -> datetime:
+    """An ISO 8601 moment; one without a zone is in `zone` (UTC for the API, Copenhagen
+    time on the pages), and a date alone means the end of that day there. InvalidInput
+    otherwise."""
     if not text:
         return default
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:
         raise InvalidInput("as_of must be an ISO 8601 time such as 2026-03-01T12:00:00+00:00") from None
-    if len(text) == 10:
+    if len(text.strip()) == 10:
         moment = moment.replace(hour=23, minute=59, second=59, microsecond=999_999)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def is_case_id(text: str) -> bool:
@@ -137,10 +139,14 @@ def audit_case(r: Reading, who: Principal, case_id: str, as_of: datetime, purpos
     return result.as_json()
 
 
-def access_entries(r: Reading, who: Principal, case_id: str | None, limit: int, purpose: str) -> list[dict[str, Any]]:
-    """Who looked at what (one case, or all), newest first; the look itself is logged too."""
+def access_entries(
+    r: Reading, who: Principal, case_id: str | None, limit: int, purpose: str, **only: Any
+) -> list[dict[str, Any]]:
+    """Who looked at what (one case, or all), newest first; the look itself is logged too.
+    `only` narrows further as `AccessLog.entries` does (worker, department, since, until,
+    after an entry)."""
     r.access.record(who.subject, who.department, case_id, "audit-access-log", purpose)
-    return [a.as_json() for a in r.access.entries(case_id, limit=limit)]
+    return [a.as_json() for a in r.access.entries(case_id, limit=limit, **only)]
 
 
 def exception_rows(r: Reading, who: Principal, case_id: str | None, purpose: str) -> list[dict[str, Any]]:

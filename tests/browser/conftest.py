@@ -10,6 +10,7 @@ skips proves nothing.
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import socket
@@ -20,13 +21,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from core import events as ev
+from core.recording import Author, record
+from core.signing import sign_batch
 from server.context import ServerContext, init_data_dir
+from server.syncing.push import Worker
+from sync.protocol import PushRequest
 from tests.core.conftest import CaseBuilder, Devices, family
 
 if TYPE_CHECKING:
@@ -53,6 +59,10 @@ MOTHER_CPR = "0101881234"
 WITHDRAWN_NOTE = "Talked about the internship"
 GOAL = "Emil goes to school every day"
 SUB_GOAL = "Emil gets up by himself"
+SHARE_REASON = "Emil's absence worries the school and the family department alike"
+#: Two revisions of Emil's sub-goal made at once on two laptops: the server flags the conflict.
+OFFICE_REVISION = "Emil gets up by himself on school days"
+FIELD_REVISION = "Emil gets up by himself, with an alarm clock he chose"
 
 
 @dataclass
@@ -65,6 +75,8 @@ class Site:
     events: int  # in both cases
     tokens: dict[str, str]
     hansen: str  # the Hansen family's case
+    folder: Path  # the server's data folder
+    code: str  # a one-time code for enrolling Karen's laptop
 
 
 def _free_port() -> int:
@@ -88,10 +100,54 @@ def _hansen() -> CaseBuilder:
     b.rec(ev.GoalAdded, goal_id="g1", text=GOAL, owner="children-family", due=date(2026, 6, 30), persons=child)
     b.rec(ev.GoalAdded, goal_id="g2", text=SUB_GOAL, owner="children-family", parent_goal="g1", persons=child)
     b.rec(ev.ConsentWithdrawn, consent_id=given.consent_id, reason="changed her mind")
+    b.join("school")
+    b.rec(ev.ActivityAdded, activity_id="a1", goal_id="g1", activity_department="school", kind="school-mentor")
+    shares = MappingProxyType({"children-family": 50, "school": 30, "jobcenter": 20})
+    b.rec(ev.FinancingAgreed, activity_id="a1", shares=shares, granted_by="children-family", paid_by="children-family")
+    b.rec(ev.MeetingHeld, meeting_id="ssd1", kind="ssd", participants=("children-family", "school"), persons=child)
+    b.rec(
+        ev.SharedOnLegalBasis,
+        share_id="s1",
+        basis="serviceloven-49a",
+        recipients=("school",),
+        share_categories=("family",),
+        reason=SHARE_REASON,
+        meeting_id="ssd1",
+        persons=child,
+    )
     return b
 
 
-def _prefill(folder: Path) -> tuple[str, datetime, int, dict[str, str], str]:
+def _conflict(ctx: ServerContext, devices: Devices, b: CaseBuilder) -> None:
+    """Revise Emil's sub-goal from the same revision on two laptops at once, pushed through the
+    push service as their sync would: the second is flagged as a conflict."""
+    before = copy.deepcopy(b.state)
+    office = b.rec(ev.GoalRevised, goal_id="g2", text=OFFICE_REVISION, base_revision=1)
+    karen = Author("karen", "caseworker", "children-family", "laptop-karen")
+    field = record(
+        before,
+        b.key,
+        b.directory,
+        ev.GoalRevised,
+        karen,
+        clock=b.clock,
+        goal_id="g2",
+        text=FIELD_REVISION,
+        base_revision=1,
+    )[1]
+    for sealed, who in (
+        (b.sealed[-1], Worker("w-children-family", "children-family", "caseworker")),
+        (field, Worker("karen", "children-family", "caseworker")),
+    ):
+        device = sealed.header.device
+        signing = devices.enroll(ctx.log, device)
+        seal = sign_batch(signing, ev.new_id(), device, [sealed.digest])
+        answer = ctx.push.push(PushRequest(seal, (sealed.raw,)), device, who)
+        assert [r.status for r in answer.results] == ["accepted"], answer
+    assert office is not None and answer.conflicts, "the second revision was not flagged"
+
+
+def _prefill(folder: Path) -> tuple[str, datetime, int, dict[str, str], str, str]:
     """Record a family case: the jobcenter joins under the mother's consent to contact
     information; one contact it may see, one about health that it may not."""
     path, _ = init_data_dir(folder)
@@ -101,6 +157,8 @@ def _prefill(folder: Path) -> tuple[str, datetime, int, dict[str, str], str]:
             "jobcenter": ctx.store.add_worker("anna", "jobcenter", "caseworker"),
             "auditor": ctx.store.add_worker("ida", "children-family", "auditor"),
             "children-family": ctx.store.add_worker("karen", "children-family", "caseworker"),
+            "colleague": ctx.store.add_worker("lars", "children-family", "caseworker"),
+            "management": ctx.store.add_worker("mona", "children-family", "management"),
         }
         b = family({"mother": ("parent", 38)})
         b.join("jobcenter")
@@ -117,15 +175,22 @@ def _prefill(folder: Path) -> tuple[str, datetime, int, dict[str, str], str]:
         devices.push(ctx.log, b.sealed[first:])
         hansen = _hansen()
         devices.push(ctx.log, hansen.sealed, [hansen.key])
-        return b.case_id, between, len(b.sealed) + len(hansen.sealed), tokens, hansen.case_id
+        for who in ("karen", "lars"):  # assigned by an administrator: their caseload
+            ctx.caseload.assign(hansen.case_id, who)
+        _conflict(ctx, devices, hansen)
+        code, _ = ctx.store.enrollment_code("karen", 3600)
+        events = len(b.sealed) + len(hansen.sealed) + 2  # Karen's revision and the server's flag
+        return b.case_id, between, events, tokens, hansen.case_id, code
     finally:
         ctx.close()
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def running_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """A data folder filled with the two cases and a server running on it: the `site`
+    the reading tests share (they change nothing); a module whose tests change the cases
+    makes it a fixture of its own (``pytest.fixture(scope="module", name="site")``)."""
     folder = tmp_path_factory.mktemp("browser") / "srv"
-    case_id, between, events, tokens, hansen = _prefill(folder)
+    case_id, between, events, tokens, hansen, code = _prefill(folder)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TOVHOLDER_")}
     proc = subprocess.Popen(
@@ -148,7 +213,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             pytest.fail(f"the server did not start: {err}")
         time.sleep(0.1)
     try:
-        yield Site(url, case_id, between, events, tokens, hansen)
+        yield Site(url, case_id, between, events, tokens, hansen, folder, code)
     finally:
         proc.terminate()
         try:
@@ -158,6 +223,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             proc.wait()
         if proc.stderr:
             proc.stderr.close()
+
+
+site = pytest.fixture(scope="session", name="site")(running_site)
 
 
 def chromium_path() -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.browser.accessibility import overflow_width, serious_violations
@@ -123,3 +125,74 @@ def contrast_with_white(red: int, green: int, blue: int) -> float:
 
     luminance = 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
     return 1.05 / (luminance + 0.05)
+
+
+def test_every_auditor_management_and_error_page_fits_a_phone_with_no_serious_violation(
+    site: Site, browser: BrowserContext
+) -> None:
+    page = browser.new_page()
+    page.set_viewport_size(NARROW)
+    page.goto(f"{site.url}/ui/sign-in")
+    assert overflow_width(page) == 0 and serious_violations(page) == [], "sign-in"
+
+    sign_in(page, site, "children-family")  # a refused action: the error page leads back to the case
+    page.goto(f"{site.url}/ui/cases/{site.hansen}")
+    page.locator('form[action$="/team"] input[name="csrf"]').evaluate("i => i.value = 'forged'")
+    page.get_by_role("button", name="Føj til teamet").click()
+    page.wait_for_load_state()
+    assert "Formularen kom ikke fra denne sides egen side" in page.get_by_role("alert").inner_text()
+    assert overflow_width(page) == 0 and serious_violations(page) == [], "refused action"
+    assert page.get_by_role("link", name="Tilbage til sagen").count() == 1
+    page.get_by_role("button", name="Log ud").click()
+    page.wait_for_load_state()
+
+    sign_in(page, site, "auditor")
+    for path in (
+        "/ui/audit",
+        f"/ui/audit/cases/{site.hansen}",
+        f"/ui/audit/cases/{site.case_id}?as_of=2026-03-02",
+        "/ui/audit/access-log",
+        "/ui/audit/exceptions",
+        "/ui/audit/verify",
+        "/ui/audit/cases/no-such-case",
+        "/ui/no-such-page",
+    ):
+        page.goto(f"{site.url}{path}")
+        assert overflow_width(page) == 0, f"{path} is wider than {NARROW['width']} px"
+        assert serious_violations(page) == [], path
+    page.get_by_role("button", name="Log ud").click()
+    page.wait_for_load_state()
+
+    sign_in(page, site, "management")
+    page.goto(f"{site.url}/ui/monitoring")
+    assert overflow_width(page) == 0 and serious_violations(page) == [], "monitoring"
+
+
+#: Where the README's screenshots go: written there with TOVHOLDER_TEST_SCREENSHOTS=1 (read
+#: before the tests clean the environment), else made and checked in the test's own folder.
+README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+REFRESH = os.environ.get("TOVHOLDER_TEST_SCREENSHOTS") == "1"
+
+
+def test_screenshots_of_the_caseload_a_case_page_and_the_replay_grid_for_the_readme(
+    site: Site, browser: BrowserContext, tmp_path: Path
+) -> None:
+    """The README shows these; made here, from the pages as they are."""
+    images = README_IMAGES if REFRESH else tmp_path
+    images.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page()
+    page.set_viewport_size({"width": 960, "height": 720})
+    sign_in(page, site, "children-family")
+    page.screenshot(path=images / "caseload.png")
+    page.goto(f"{site.url}/ui/cases/{site.hansen}#conflicts")
+    page.screenshot(path=images / "case-page.png")
+    page.get_by_role("button", name="Log ud").click()
+    page.wait_for_load_state()
+    sign_in(page, site, "auditor")
+    page.goto(f"{site.url}/ui/audit/cases/{site.hansen}")
+    page.locator("table.grid").scroll_into_view_if_needed()
+    page.locator("table.grid tbody tr").nth(3).locator("summary").click()
+    page.screenshot(path=images / "replay-grid.png")
+    for name in ("caseload.png", "case-page.png", "replay-grid.png"):
+        image = (images / name).read_bytes()
+        assert image.startswith(b"\x89PNG") and len(image) < 400_000, name

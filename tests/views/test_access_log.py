@@ -43,3 +43,25 @@ def test_the_background_writer_keeps_every_entry_of_concurrent_readers(world: Wo
     log.close()
     assert log._count() == 400
     assert len({a.entry_id for a in log.entries(limit=1000)}) == 400
+
+
+def test_entries_filter_by_worker_department_and_period_and_page_without_gaps(world: World) -> None:
+    log = AccessLog(world.log, batch=5, background=False, clock=lambda: world.now)
+    for i in range(30):
+        world.now = TODAY + timedelta(minutes=i // 2)  # two looks share each moment
+        log.record(f"w{i % 3}", "school" if i % 5 == 0 else "jobcenter", "case-a", "department-case", "planning")
+    everything = log.entries(limit=1000)
+    pages, after = [], None
+    while True:
+        page = log.entries(limit=7, after=after)
+        if not page:
+            break
+        pages.append(page)
+        after = page[-1]
+    assert [a.entry_id for p in pages for a in p] == [a.entry_id for a in everything]  # none twice, none left out
+    assert {a.worker for a in log.entries(worker="w1")} == {"w1"} and len(log.entries(worker="w1")) == 10
+    assert {a.department for a in log.entries(department="school")} == {"school"}
+    period = log.entries(since=TODAY + timedelta(minutes=3), until=TODAY + timedelta(minutes=5))
+    assert len(period) == 6 and all(
+        TODAY + timedelta(minutes=3) <= a.at <= TODAY + timedelta(minutes=5) for a in period
+    )
