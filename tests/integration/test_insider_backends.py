@@ -72,3 +72,27 @@ def test_a_device_row_inserted_in_the_tables_is_named_by_the_auditor_on_every_ba
     assert (status, report["position"]) == (1, position), report
     assert f"position {position}: device {device}" in str(report["problems"])
     assert json.dumps(report).count("not a device") >= 1
+
+
+def test_a_device_row_inserted_in_the_tables_and_the_tombstone_it_signs_stop_the_laptop_on_every_backend(
+    live: Server, env: dict[str, str], tmp_path: Path
+) -> None:
+    office, _, kept = kept_heads(live, env, tmp_path)
+    held = client(office, env, "status")
+    device, position = _insider_device_and_tombstone(live.folder)
+    with tables_of(live.folder) as db:
+        _, case, _ = place_of(db, position)
+    live.start()
+    done = tovholder("client", "--data", str(office), "sync", "--json", env=env, check=False)
+    again = tovholder("client", "--data", str(office), "sync", "--json", env=env, check=False)
+    live.kill()
+    assert done.returncode == again.returncode == 5, done.stderr
+    assert "the server's history cannot be trusted" in done.stderr
+    assert f"position {position} of case {case}: device {device}" in done.stderr
+    assert "not a device" in done.stderr
+    status = client(office, env, "status")
+    evidence = status["head_evidence"]
+    assert len(evidence) == 1 and f"device {device}" in evidence[0]["why"], evidence  # kept once
+    assert any(b["device"] == device for b in evidence[0]["batches"].values())
+    # Nothing applied: the laptop still holds the case the tombstone would have dropped.
+    assert status["tree_head"] == kept and status["cases"] == held["cases"], status
