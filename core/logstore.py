@@ -159,7 +159,8 @@ class LogStore(Protocol):
 
     # -- the Merkle tree over the log (core.merkle, core.tree) ----------------------------
     def tree_size(self) -> int:
-        """How many leaves the tree holds (each stored event is one, in position order)."""
+        """How many leaves the tree holds (each stored event is one, in position order), once
+        the subtrees above leaves stored since the last question are hashed."""
         ...
 
     def tree_nodes(self, nodes: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
