@@ -262,7 +262,9 @@ def bench_without_tree(w: Workload, folder: Path) -> tuple[float, float]:
     kept = getattr(LogQueries, "grow_tree")  # noqa: B009 - the method is patched for this run only
     setattr(LogQueries, "grow_tree", lambda *_: None)  # noqa: B010
     try:
-        return bench_caselog(w, folder)
+        found = bench_caselog(w, folder)
+        folds.pop()  # no tree, nothing folded
+        return found
     finally:
         setattr(LogQueries, "grow_tree", kept)  # noqa: B010
 

@@ -155,9 +155,9 @@ def _logged_pull(ctx: ServerContext, who: PullingDevice, message: PullRequest) -
 def _signed_view(ctx: ServerContext, who: PullingDevice, message: PullRequest) -> PulledView:
     """The pull's answer with what the laptop needs to check who signed it
     (`server.syncing.pullsigners`) when it names the administrative events it replayed."""
-    if message.admin_after is None:
-        return pull_view(ctx.log, ctx.caseload, who, message, judge=share_judge(ctx))
     view = pull_view(ctx.log, ctx.caseload, who, message, judge=share_judge(ctx))
+    if message.admin_after is None:
+        return view
     admin = admin_events(ctx.log, message.admin_after)  # read after the page: its devices are in
     if len(admin) > MAX_ADMIN:  # a laptop far behind replays them first, the page after
         response, envelopes = admin_only(ctx.log, message, admin)

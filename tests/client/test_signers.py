@@ -2,26 +2,34 @@
 event of a pull answer, played by a server whose database an insider wrote to: a batch
 of a device no administrative event enrolled, or one revoked before, a manifest left out
 or not holding the event, an administrative event the server did not sign or that skips
-one, are all refused; an honest answer is accepted across the wire and its replay kept."""
+one, are all refused; an honest answer is accepted across the wire and its replay kept,
+and a laptop far behind the administrative log gets it over several answers first."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from client.signers import Refused, Signers, check_signers
+from client.laptop import Laptop
+from client.signers import SIGNERS, Refused, Signers, check_signers
+from client.sync import Syncer
 from core.adminlog import ADMIN_STREAM, AdminSealer, change
 from core.chain import genesis, next_link
 from core.signing import BatchSeal, sign_batch
 from core.treehead import sign_head
+from server.syncing import endpoints, pullsigners
 from sync.pageproof import LeafPlace, PageProof
 from sync.protocol import PullResponse, decode_pull_response, encode_pull_response
 from sync.pulled import PulledEvent
+
+from .conftest import Server
 
 SERVER = Ed25519PrivateKey.generate()
 SERVER_PUBLIC = SERVER.public_key().public_bytes_raw()
@@ -163,3 +171,20 @@ def test_an_administrative_event_not_signed_by_the_server_or_out_of_its_chain_is
     relinked.admin[0] = first._replace(link=b"\0" * 32)
     with pytest.raises(Refused, match="does not continue the administrative log's chain"):
         check_signers(relinked.response(), Signers.of(None, SERVER_PUBLIC))
+
+
+def test_a_laptop_far_behind_the_administrative_log_replays_it_over_several_answers_first(
+    server: Server, enrolled: Callable[..., Laptop], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(endpoints, "MAX_ADMIN", 2)
+    monkeypatch.setattr(pullsigners, "MAX_ADMIN", 2)
+    laptop = enrolled("anna", "jobcenter")
+    for n in range(3):
+        server.ctx.store.add_worker(f"w-more-{n}", "jobcenter", "caseworker")
+    case = laptop.open_case("citizen", "jobcenter").case_id
+    report = asyncio.run(Syncer(laptop, transport=server.transport).sync())
+    admin = server.ctx.log.case_events(ADMIN_STREAM)
+    assert report.pulled == 1 and laptop.view(case).confirmed_seq == 1
+    assert laptop.store.meta(SIGNERS)["seq"] == len(admin) > 2 * 2
+    assert server.transport.paths.count("/v1/sync/pull") >= len(admin) // 2  # two an answer
+    assert laptop.device_id in laptop.store.meta(SIGNERS)["devices"]
