@@ -1,7 +1,8 @@
 """`server run --witness DIR`, played with a real server process: every head it signs
 lands in a file outside the data folder, which an auditor holds the log to with `audit
 verify --heads`; an event cut off afterwards in the stopped server's tables is named by
-its position. A witness folder inside the data folder is refused."""
+its position; with several processes on PostgreSQL, each appends what it signs. A witness
+folder inside the data folder is refused."""
 
 from __future__ import annotations
 
@@ -11,6 +12,15 @@ from pathlib import Path
 from tests.integration.conftest import Server, audit_verify, client, enroll, free_port, tovholder
 from tests.integration.insider import cut_last_event, tables_of
 from tests.integration.test_caseload_pull import open_cases
+from tests.integration.test_workers import stop, workers
+
+__all__ = ["workers"]  # the fixture of `server run --workers 2` on PostgreSQL
+
+
+def named(witness: Path) -> list[str]:
+    """The witnessed heads as a laptop's status names its kept head."""
+    heads = [json.loads(line) for line in (witness / "tree-heads.jsonl").read_text().splitlines()]
+    return [f"size {h['size']}, root {h['root']}" for h in heads]
 
 
 def test_every_signed_head_goes_to_the_witness_file_and_audit_verify_holds_the_log_to_it(
@@ -33,7 +43,7 @@ def test_every_signed_head_goes_to_the_witness_file_and_audit_verify_holds_the_l
     heads = [json.loads(line) for line in (witness / "tree-heads.jsonl").read_text().splitlines()]
     sizes = [h["size"] for h in heads]
     assert sizes and sizes == sorted(set(sizes)), sizes  # each head once, growing
-    assert client(office, env, "status")["tree_head"] in [f"size {h['size']}, root {h['root']}" for h in heads]
+    assert client(office, env, "status")["tree_head"] in named(witness)
     file = str(witness / "tree-heads.jsonl")
     assert audit_verify(server.folder, env, "--heads", file)[0] == 0
 
@@ -52,3 +62,25 @@ def test_a_witness_folder_inside_the_data_folder_is_refused(server: Server, env:
     done = tovholder(*argv, env=env, check=False)
     assert done.returncode != 0 and "inside the data folder" in done.stderr, done.stderr
     assert not (inside / "tree-heads.jsonl").exists()
+
+
+def test_several_server_processes_each_append_the_heads_they_sign(
+    workers: Server, env: dict[str, str], tmp_path: Path
+) -> None:
+    stop(workers)
+    witness = tmp_path / "witness"
+    witness.mkdir()
+    both = Server(workers.folder, env, ("--workers", "2", "--witness", str(witness)))
+    both.start()
+    try:
+        office = tmp_path / "office"
+        enroll(both, env, office, "w-mette", "adult-social", "coordinator")
+        open_cases(office, 2, 3)
+        for _ in range(3):
+            client(office, env, "sync")
+    finally:
+        stop(both)
+    lines = (witness / "tree-heads.jsonl").read_text().splitlines()
+    assert lines and all(line.startswith("{") for line in lines)  # whole lines, however interleaved
+    assert client(office, env, "status")["tree_head"] in named(witness)
+    assert audit_verify(workers.folder, env, "--heads", str(witness / "tree-heads.jsonl"))[0] == 0
