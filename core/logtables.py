@@ -336,15 +336,24 @@ class LogQueries(ABC):
         return {r[0]: (r[1], r[2]) for r in self.run(f"SELECT event_id, case_id, seq FROM {self.tables.index}")}
 
     def batch(self, batch_id: str) -> BatchSeal | None:
+        return self.batches([batch_id]).get(batch_id)
+
+    def batches(self, batch_ids: Sequence[str]) -> dict[str, BatchSeal]:
         t = self.tables
-        rows = self.run(f"SELECT device_id, digests, signature FROM {t.batches} WHERE batch_id={t.p}", (batch_id,))
-        if not rows:
-            return None
-        device_id, digests, signature = rows[0]
-        digests = bytes(digests)
-        return BatchSeal(
-            batch_id, device_id, tuple(digests[i : i + 32] for i in range(0, len(digests), 32)), bytes(signature)
-        )
+        found: dict[str, BatchSeal] = {}
+        wanted = sorted(set(batch_ids))
+        for i in range(0, len(wanted), CHUNK):
+            chunk = wanted[i : i + CHUNK]
+            rows = self.run(
+                f"SELECT batch_id, device_id, digests, signature FROM {t.batches} "
+                f"WHERE batch_id IN ({', '.join([t.p] * len(chunk))})",
+                chunk,
+            )
+            for batch_id, device_id, digests, signature in rows:
+                packed = bytes(digests)
+                hashes = tuple(packed[k : k + 32] for k in range(0, len(packed), 32))
+                found[batch_id] = BatchSeal(batch_id, device_id, hashes, bytes(signature))
+        return found
 
     # -- the Merkle tree (core.merkle, laid out as core.treerows) ------------------------
     @abstractmethod

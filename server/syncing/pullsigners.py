@@ -60,7 +60,7 @@ def with_signers(
         envelopes[le.position] = (le.received, le.batch_id)
     signed = {envelopes[e.position][1] for e in response.events if not e.placeholder and e.position in envelopes}
     signed.update(le.batch_id for le in extra)
-    batches = tuple(b for batch_id in sorted(signed) if (b := log.batch(batch_id)) is not None)
+    batches = tuple(log.batches(sorted(signed)).values())
     answer = replace(
         response,
         admin=tuple(_pulled(le, ADMIN_STREAM) for le in admin[:MAX_ADMIN]),
