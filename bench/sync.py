@@ -13,7 +13,9 @@ subprocess on a free port; laptops are driven in this process through the client
     (pre-filled in-process with sealed, signed events and wrapped keys; all assigned to
     its worker). Baseline: the same pull answered and applied in-process (no HTTP), and
     CommCare's reported 172 s for a first restore of 500 cases, as a reference row.
-    Beside it, the cost of the tree head proofs per pulled page: making them on the
+    Beside it, the cost of what the laptop checks who signed with per pulled page (the
+    administrative events and batch manifests, `server.syncing.pullsigners`; the check,
+    `client.signers`), and of the tree head proofs per pulled page: making them on the
     server (`server.syncing.pullproof`) and checking them on the laptop (`client.heads`).
 (c) round trip: record one contact, then sync (push + pull), repeated; median and p95.
     Baseline: two POSTs to the sink on a fresh connection, as a sync makes them.
@@ -45,6 +47,7 @@ from rich.table import Table
 
 from client.heads import check_page
 from client.laptop import Laptop
+from client.signers import Signers, check_signers
 from client.store import LaptopStore
 from client.sync import Syncer, SyncReport, enroll_laptop, tls_verify
 from core import events as ev
@@ -61,6 +64,7 @@ from server.context import ServerContext
 from server.syncing.caseload import Caseload
 from server.syncing.pull import PullingDevice, pull_view
 from server.syncing.pullproof import page_proof
+from server.syncing.pullsigners import admin_events, with_signers
 from server.syncing.push import PushService, Worker
 from server.syncing.share import ShareJudge
 from server.treeheads import HeadSigner
@@ -339,20 +343,26 @@ def bench_first_sync(b: Bench, code: str, expected: int, page: int) -> dict[str,
         caseload = Caseload(ctx.log)
         judge = ShareJudge(CaseCache(ctx.log), ctx.store.directory, ctx.log.clock)
         signer = HeadSigner(ctx)
-        proving = checking = 0.0
+        proving = checking = signing = vouching = 0.0
         kept: TreeHead | None = None
+        signers = Signers.of(None, ctx.server_keys.signing_public)
         t0 = time.perf_counter()
         cursor, more = 0, True
         while more:
             request = PullRequest(cursor, page, tuple(store.held_cases()))
             view = pull_view(ctx.log, caseload, who, request, judge=judge)
             t1 = time.perf_counter()
-            answer = replace(
-                view.response, proof=page_proof(signer, view.envelopes, None if kept is None else kept.size)
+            signed, envelopes = with_signers(
+                ctx.log, view.response, view.envelopes, admin_events(ctx.log, signers.seq), view.response.drop
             )
             t2 = time.perf_counter()
+            answer = replace(signed, proof=page_proof(signer, envelopes, None if kept is None else kept.size))
+            t3 = time.perf_counter()
             kept, _ = check_page(answer, kept, None)
-            proving, checking = proving + t2 - t1, checking + time.perf_counter() - t2
+            t4 = time.perf_counter()
+            signers = check_signers(answer, signers)
+            signing, proving, checking = signing + t2 - t1, proving + t3 - t2, checking + t4 - t3
+            vouching += time.perf_counter() - t4
             grants = [accept_grant(keys.agreement, device_id, g.case_id, g.key_id, g.grant) for g in answer.grants]
             store.apply_page(answer.events, grants, answer.drop, answer.next, to_micros(ev.utcnow()), answer.forget)
             cursor, more = answer.next, answer.more
@@ -370,6 +380,8 @@ def bench_first_sync(b: Bench, code: str, expected: int, page: int) -> dict[str,
         "judged": judge.judged,
         "proof_server_per_page": proving / max(report.pages, 1),
         "proof_laptop_per_page": checking / max(report.pages, 1),
+        "signers_server_per_page": signing / max(report.pages, 1),
+        "signers_laptop_per_page": vouching / max(report.pages, 1),
     }
 
 
@@ -526,6 +538,13 @@ def main(argv: list[str] | None = None) -> None:
         "",
     )
     table.add_row("    tree head proofs per page: laptop check", f"{f['proof_laptop_per_page'] * ms:.1f} ms", "", "")
+    table.add_row(
+        "    who signed, per page: server (administrative events, manifests)",
+        f"{f['signers_server_per_page'] * ms:.1f} ms",
+        "",
+        "",
+    )
+    table.add_row("    who signed, per page: laptop check", f"{f['signers_laptop_per_page'] * ms:.1f} ms", "", "")
     table.add_row(
         "    CommCare first restore, 500 cases (reported)", f"{COMMCARE_FIRST_RESTORE_S:.0f} s", "", "reference"
     )

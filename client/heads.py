@@ -20,9 +20,10 @@ from typing import Any
 from client.errors import ClientError
 from core import merkle
 from core.errors import SignatureInvalid
-from core.treehead import TreeHead
+from core.treehead import TreeHead, head_from_json
 from sync.pageproof import PageProof, UnplacedEvent, page_leaves
 from sync.protocol import PullResponse
+from sync.pulled import PulledEvent
 
 KEPT = "tree_head"
 KEY = "head_key"
@@ -47,11 +48,14 @@ def head_dict(head: TreeHead) -> dict[str, Any]:
 
 def head_of(kept: dict[str, Any] | None) -> TreeHead | None:
     """The head `head_dict` made; None for none."""
-    if not kept:
-        return None
-    return TreeHead(
-        int(kept["size"]), bytes.fromhex(kept["root"]), int(kept["signed_at"]), bytes.fromhex(kept["signature"])
-    )
+    return head_from_json(kept) if kept else None
+
+
+def delivered(page: PullResponse) -> list[PulledEvent]:
+    """Every event the answer delivers, each a leaf of its inclusion proof: the page's
+    events and placeholders, the administrative events and the tombstones of erased
+    cases (`client.signers`)."""
+    return [*page.events, *page.admin, *page.erased]
 
 
 def check_page(page: PullResponse, kept: TreeHead | None, key: bytes | None) -> tuple[TreeHead, bytes]:
@@ -73,7 +77,7 @@ def check_page(page: PullResponse, kept: TreeHead | None, key: bytes | None) -> 
     ):
         raise HeadRefused("the server's log does not extend the head this laptop kept (the consistency proof fails)")
     try:
-        leaves = page_leaves(page.events, proof.place_of())
+        leaves = page_leaves(delivered(page), proof.place_of())
     except UnplacedEvent as exc:
         raise HeadRefused(str(exc)) from None
     if not merkle.verify_multi_inclusion(leaves, head.size, proof.inclusion, head.root):
@@ -84,14 +88,15 @@ def check_page(page: PullResponse, kept: TreeHead | None, key: bytes | None) -> 
 
 
 def evidence(why: str, kept: TreeHead | None, page: PullResponse, found_at: int) -> dict[str, Any]:
-    """What an auditor needs to see the failure again: both signed heads, the proofs
-    and the leaves the laptop rebuilt (hashes only: nothing of an event's content)."""
+    """What an auditor needs to see the failure again: both signed heads, the proofs,
+    the leaves the laptop rebuilt and the signed batch manifests (hashes and signatures
+    only: nothing of an event's content)."""
     proof: PageProof | None = page.proof
     found: dict[str, Any] = {"found_at": found_at, "why": why, "kept": None if kept is None else head_dict(kept)}
     if proof is None:
         return {**found, "served": None}
     try:
-        leaves = {str(i): h.hex() for i, h in sorted(page_leaves(page.events, proof.place_of()).items())}
+        leaves = {str(i): h.hex() for i, h in sorted(page_leaves(delivered(page), proof.place_of()).items())}
     except UnplacedEvent:
         leaves = {}
     return {
@@ -102,6 +107,10 @@ def evidence(why: str, kept: TreeHead | None, page: PullResponse, found_at: int)
         "inclusion": [h.hex() for h in proof.inclusion],
         "leaves": leaves,
         "positions": {str(p.position): p.leaf for p in proof.places},
+        "batches": {
+            b.batch_id: {"device": b.device_id, "digests": [d.hex() for d in b.digests], "signature": b.signature.hex()}
+            for b in page.batches
+        },
     }
 
 

@@ -65,6 +65,7 @@ from client.heads import (
 )
 from client.laptop import Laptop
 from client.outbox import push_body
+from client.signers import SERVER_KEY, SIGNERS, Refused, Signers, check_signers
 from client.store import LaptopStore, store_path
 from core import events as ev
 from core import vocabularies
@@ -72,7 +73,7 @@ from core.console import progress as progress_bar
 from core.errors import InvalidInput
 from core.keys import CaseKey, DeviceKeys, accept_grant
 from core.sealing import to_micros
-from core.treehead import TreeHead
+from core.treehead import TreeHead, head_from_json
 from sync.pageproof import PageProof
 from sync.protocol import (
     DEFAULT_PAGE,
@@ -443,13 +444,20 @@ class Syncer:
             veiled = self.store.veiled()
             mark = None  # where the server cut the last answer's `forget` list
             kept = head_of(self.store.meta(KEPT))
+            server_key = self.store.meta(SERVER_KEY)
+            signers = Signers.of(self.store.meta(SIGNERS), bytes(server_key or b""))
             while True:
                 held = tuple(self.store.held_cases())
                 size = None if kept is None else kept.size
-                request = PullRequest(cursor, self.page_size, held, veiled, mark, size)
+                request = PullRequest(cursor, self.page_size, held, veiled, mark, size, signers.seq)
                 veiled = ()
                 page = decode_pull_response(await self._pulled(client, request, kept))
+                if server_key is None:  # enrolled before the key was handed out: the first answer's
+                    server_key = page.server_key
+                    signers = Signers.of(self.store.meta(SIGNERS), server_key)
+                served = kept
                 kept, head_key = self._checked(page, kept)
+                signers = self._signed(page, served, signers)
                 keys = [
                     accept_grant(device.agreement, self.laptop.device_id, g.case_id, g.key_id, g.grant)
                     for g in page.grants
@@ -466,7 +474,7 @@ class Syncer:
                     next_cursor,
                     to_micros(ev.utcnow()),
                     page.forget,
-                    {KEPT: head_dict(kept), KEY: head_key},
+                    {KEPT: head_dict(kept), KEY: head_key, SIGNERS: signers.as_dict(), SERVER_KEY: server_key},
                 )
                 report.pulled += applied.new
                 report.forgotten += applied.forgotten
@@ -474,7 +482,9 @@ class Syncer:
                 report.granted.extend(c for c in applied.granted if c not in report.granted)
                 report.dropped.extend(page.drop)
                 bar.update(task, total=max(page.head - start, 1), completed=next_cursor - start)
-                stalled = next_cursor == cursor and not page.events and page.forget_next in (None, mark)
+                stalled = (
+                    next_cursor == cursor and not page.events and not page.admin and page.forget_next in (None, mark)
+                )
                 cursor, mark = next_cursor, page.forget_next
                 if not page.more or stalled:
                     break
@@ -494,9 +504,7 @@ class Syncer:
         """Check the server's current head against the kept one with a consistency proof
         of their own (`GET /v1/log/head`, `/v1/log/proof`); HistoryRewritten when it fails."""
         head = await self._get_json(client, "/v1/log/head")
-        served = TreeHead(
-            head["size"], bytes.fromhex(head["root"]), head["signed_at"], bytes.fromhex(head["signature"])
-        )
+        served = head_from_json(head)
         proof: list[bytes] = []
         if kept.size <= served.size:
             found = await self._get_json(client, f"/v1/log/proof?from={kept.size}&to={served.size}")
@@ -519,9 +527,22 @@ class Syncer:
         try:
             return check_page(page, kept, None if known is None else bytes(known))
         except HeadRefused as exc:
-            self.store.keep_evidence(EVIDENCE, evidence(str(exc), kept, page, to_micros(ev.utcnow())))
-            served = page.proof.head if page.proof is not None else None
-            raise HistoryRewritten(sentence(str(exc), kept, served)) from None
+            raise self._refused(str(exc), page, kept) from None
+
+    def _signed(self, page: PullResponse, kept: TreeHead | None, signers: Signers) -> Signers:
+        """The laptop's replay of the administrative log moved on by the answer, once a
+        device it allows signed every event of it (`client.signers`); else the evidence
+        is kept and HistoryRewritten stops the sync."""
+        try:
+            return check_signers(page, signers)
+        except Refused as exc:
+            raise self._refused(str(exc), page, kept) from None
+
+    def _refused(self, why: str, page: PullResponse, kept: TreeHead | None) -> HistoryRewritten:
+        """The evidence of a refused answer kept in the store, and the error that stops the sync."""
+        self.store.keep_evidence(EVIDENCE, evidence(why, kept, page, to_micros(ev.utcnow())))
+        served = page.proof.head if page.proof is not None else None
+        return HistoryRewritten(sentence(why, kept, served))
 
     def _progress(self) -> Progress:
         return progress_bar(self.show_progress)
@@ -607,6 +628,8 @@ async def enroll_laptop(
         }
         if answer.get("head_key"):
             meta[KEY] = base64.b64decode(answer["head_key"])
+        if answer.get("server_signing_key"):
+            meta[SERVER_KEY] = base64.b64decode(answer["server_signing_key"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ServerRejected("the server's enrollment answer lacks the device's identity") from exc
     if answer.get("vocabularies"):  # older servers send none: the laptop learns them at its first pull

@@ -68,6 +68,8 @@ class Accounts:
 
     def _take(self, c: Change, position: int) -> None:
         kind = c["kind"]
+        if c["as_found"] and kind != "device.revoked":
+            position = 0  # it accounts for a row that was there from the log's start
         if kind == "device.enrolled":
             self.devices[c["device"]] = Enrolled(c["worker"], c["signing_key"], c["agreement_key"], position)
         elif kind == "device.revoked" and c["device"] in self.devices:
@@ -83,17 +85,19 @@ class Accounts:
             self.departments.add(c["department"])
 
     def signing_key(self, device_id: str, position: int, batch_id: str) -> bytes | str:
-        """The key a batch stored at `position` must be signed with, or why there is none.
-        A revoked device's batch counts only when an import of its outbox named it before."""
+        """The key a batch stored at `position` must be signed with, or why there is none:
+        the device enrolled before `position` and not revoked before it (the replay may
+        have gone further, as a laptop's has). A revoked device's batch counts only when an
+        import of its outbox named it."""
         if device_id == SERVER:
             return self.server_key
         enrolled = self.devices.get(device_id)
-        if enrolled is None:
+        if enrolled is None or enrolled.position >= position:
             return (
                 f"device {device_id} signed the batch at position {position}, but no administrative event "
                 "enrolled it before: the device row is not a device"
             )
-        if enrolled.revoked is not None and batch_id not in enrolled.handed_over:
+        if enrolled.revoked is not None and enrolled.revoked < position and batch_id not in enrolled.handed_over:
             return (
                 f"device {device_id} signed the batch at position {position}, but the administrative log "
                 f"revoked it before, at position {enrolled.revoked}"

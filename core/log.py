@@ -573,6 +573,10 @@ class CaseLog:
         """The signed manifest of a batch with an event in the log; None otherwise."""
         return self.recorder.batch(batch_id)
 
+    def batches(self, batch_ids: Sequence[str]) -> dict[str, BatchSeal]:
+        """The signed manifests of the batches among `batch_ids` with an event in the log."""
+        return self.recorder.batches(batch_ids)
+
 
 def _logged_rows(rows: Sequence[EventRow]) -> list[LoggedEvent]:
     return [logged(position, seq, state) for position, seq, state in rows]

@@ -157,9 +157,14 @@ class LogStore(Protocol):
         """The signed manifest of a stored batch; None when no event of it was stored."""
         ...
 
+    def batches(self, batch_ids: Sequence[str]) -> dict[str, BatchSeal]:
+        """The signed manifests of the stored batches among `batch_ids`, by id."""
+        ...
+
     # -- the Merkle tree over the log (core.merkle, core.tree) ----------------------------
     def tree_size(self) -> int:
-        """How many leaves the tree holds (each stored event is one, in position order)."""
+        """How many leaves the tree holds (each stored event is one, in position order), once
+        the subtrees above leaves stored since the last question are hashed."""
         ...
 
     def tree_nodes(self, nodes: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:

@@ -19,15 +19,26 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
+from core.errors import CodecError
 from core.generations import ASSIGNMENTS, DEVICES, ERASURES, KINDS
 from core.leaf import leaf_hashes
 from core.logstore import Device, EventRow, Row, StoredKey, StoredRow, Write
-from core.merkle import Frontier
 from core.sealing import ADMIN_TOPIC
 from core.signing import BatchSeal
-from core.treerows import BLOCK, BLOCK_LEVEL, block_of, leaves_of, low_nodes, runs
+from core.treerows import (
+    BLOCK,
+    BLOCK_LEVEL,
+    block_of,
+    folded_edge,
+    leaves_of,
+    low_nodes,
+    pack_edge,
+    runs,
+    unpack_edge,
+)
 
 CHUNK = 500  # ids per IN (...) list: far below SQLite's parameter limit
+FOLD = 1 << 16  # leaves whose subtrees one transaction of `fold_tree` hashes
 
 
 class LogTables:
@@ -89,9 +100,9 @@ class LogTables:
 
     def _create_tree(self) -> list[str]:
         """The Merkle tree over the log (`core.merkle`) as `core.treerows` lays it out: its
-        size, right edge and last leaf's position in one row (also the lock every append
-        takes), runs of packed leaf hashes, the complete subtrees of a block and up, and
-        every signed head."""
+        size, right edge (of the leaves folded so far, `core.treerows.pack_edge`) and last
+        leaf's position in one row (also the lock every append and fold takes), runs of
+        packed leaf hashes, the complete subtrees of a block and up, and every signed head."""
         b = self.blob
         return [
             f"CREATE TABLE IF NOT EXISTS {self.tree} (id INTEGER PRIMARY KEY, size BIGINT NOT NULL, "
@@ -325,15 +336,24 @@ class LogQueries(ABC):
         return {r[0]: (r[1], r[2]) for r in self.run(f"SELECT event_id, case_id, seq FROM {self.tables.index}")}
 
     def batch(self, batch_id: str) -> BatchSeal | None:
+        return self.batches([batch_id]).get(batch_id)
+
+    def batches(self, batch_ids: Sequence[str]) -> dict[str, BatchSeal]:
         t = self.tables
-        rows = self.run(f"SELECT device_id, digests, signature FROM {t.batches} WHERE batch_id={t.p}", (batch_id,))
-        if not rows:
-            return None
-        device_id, digests, signature = rows[0]
-        digests = bytes(digests)
-        return BatchSeal(
-            batch_id, device_id, tuple(digests[i : i + 32] for i in range(0, len(digests), 32)), bytes(signature)
-        )
+        found: dict[str, BatchSeal] = {}
+        wanted = sorted(set(batch_ids))
+        for i in range(0, len(wanted), CHUNK):
+            chunk = wanted[i : i + CHUNK]
+            rows = self.run(
+                f"SELECT batch_id, device_id, digests, signature FROM {t.batches} "
+                f"WHERE batch_id IN ({', '.join([t.p] * len(chunk))})",
+                chunk,
+            )
+            for batch_id, device_id, digests, signature in rows:
+                packed = bytes(digests)
+                hashes = tuple(packed[k : k + 32] for k in range(0, len(packed), 32))
+                found[batch_id] = BatchSeal(batch_id, device_id, hashes, bytes(signature))
+        return found
 
     # -- the Merkle tree (core.merkle, laid out as core.treerows) ------------------------
     @abstractmethod
@@ -350,7 +370,8 @@ class LogQueries(ABC):
     ) -> None:
         """Add stored events, given as their rising positions and the rows stored there,
         to the log's Merkle tree, in the caller's transaction; `digests` are their sealed
-        bytes' SHA-256 when the caller has them.
+        bytes' SHA-256 when the caller has them. Their leaves are stored here, with the
+        event; the subtrees above them are hashed later, in one pass (`fold_tree`).
 
         The tree's row is locked (`LogTables.lock_tree`) as its size is read,
         so two writers never give out one leaf index. Events stored meanwhile without a
@@ -366,16 +387,12 @@ class LogQueries(ABC):
             if missed:
                 positions, rows, digests = [*missed, *positions], [*missed_rows, *rows], ()
         hashes = leaf_hashes(positions, rows, digests)
-        frontier = Frontier.unpack(int(size), bytes(edge))
-        nodes = frontier.grow(hashes, keep_from=BLOCK_LEVEL)
         execute_many(
             f"INSERT INTO {t.runs} (leaf, position, hashes) VALUES ({p},{p},{p})", runs(int(size), positions, hashes)
         )
-        if nodes:
-            execute_many(f"INSERT INTO {t.nodes} (level, idx, hash) VALUES ({p},{p},{p})", nodes)
         execute_many(
             f"UPDATE {t.tree} SET size={p}, edge={p}, position={p} WHERE id=1",
-            [(frontier.size, frontier.pack(), positions[-1])],
+            [(int(size) + len(hashes), folded_edge(int(size), bytes(edge)), positions[-1])],
         )
 
     def _events_between(
@@ -412,7 +429,39 @@ class LogQueries(ABC):
         return len(rows)
 
     def tree_size(self) -> int:
-        return int(self.run(f"SELECT size FROM {self.tables.tree} WHERE id=1")[0][0])
+        """How many leaves the tree holds, once the subtrees above them are hashed."""
+        size, edge = self.run(f"SELECT size, edge FROM {self.tables.tree} WHERE id=1")[0]
+        if unpack_edge(int(size), bytes(edge)).size < size:
+            return self.fold_tree()
+        return int(size)
+
+    def fold_tree(self, page: int = FOLD) -> int:
+        """Hash the subtrees (of a block and up) above the leaves the appends stored since
+        the last fold, a page of leaves per transaction under the tree's lock (so a
+        second folder waits, then finds them folded); the tree's size.
+
+        An append stores only its leaves: hashing the subtrees above them, as many
+        again, waits until a head or proof needs them, and then costs one pass."""
+        t, p = self.tables, self.tables.p
+        while True:
+            with self._writing() as (query, execute_many):
+                size, edge, _ = query(t.lock_tree(), ())[0]
+                frontier = unpack_edge(int(size), bytes(edge))
+                start, end = frontier.size, min(int(size), frontier.size + page)
+                if start >= end:
+                    return int(size)
+                rows = query(
+                    f"SELECT leaf, position, hashes FROM {t.runs} WHERE leaf<{p} AND leaf>="
+                    f"(SELECT COALESCE(MAX(leaf), 0) FROM {t.runs} WHERE leaf<={p}) ORDER BY leaf",
+                    (end, start),
+                )
+                hashes = [h for leaf, _, h in leaves_of(_runs(rows)) if start <= leaf < end]
+                if len(hashes) != end - start:
+                    raise CodecError(f"the stored tree lacks leaves among {start} to {end - 1}: it was changed")
+                nodes = frontier.grow(hashes, keep_from=BLOCK_LEVEL)
+                if nodes:
+                    execute_many(f"INSERT INTO {t.nodes} (level, idx, hash) VALUES ({p},{p},{p})", nodes)
+                execute_many(f"UPDATE {t.tree} SET edge={p} WHERE id=1", [(pack_edge(frontier),)])
 
     def tree_nodes(self, nodes: Iterable[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         t, p = self.tables, self.tables.p

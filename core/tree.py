@@ -1,7 +1,9 @@
 """The log as a Merkle tree: its root at any size, proofs from the stored subtrees, signed heads.
 
-The tree itself grows in the append's transaction (`core.logtables.grow_tree`); this is
-what is asked of it afterwards, in the domain's words. A proof reads the few complete
+Each event's leaf is stored in the append's transaction (`core.logtables.grow_tree`);
+the subtrees above the leaves are hashed in one pass when the tree's size is asked
+(`fold_tree`), which every root, proof and head here asks first, so each is exact for
+every event stored. This is what is asked of the tree, in the domain's words. A proof reads the few complete
 subtrees it needs in one query (`core.merkle.needed`), never the leaves below them.
 Heads are signed by the server's head key (`core.treehead`) and every one is kept.
 """

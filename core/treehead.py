@@ -9,7 +9,9 @@ consistency proof (`core.merkle`) shows without the log itself. Only hashlib and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -47,3 +49,21 @@ def message(size: int, root: bytes, signed_at: int) -> bytes:
 def sign_head(key: Ed25519PrivateKey, size: int, root: bytes, signed_at: int) -> TreeHead:
     """A head of the tree of `size` leaves with root `root`, signed now."""
     return TreeHead(size, root, signed_at, key.sign(message(size, root, signed_at)))
+
+
+def head_json(head: TreeHead, public_key: bytes) -> dict[str, Any]:
+    """A signed head as JSON, hashes in hex, with the head key's public key: what
+    `GET /v1/log/head` answers, `audit heads export` and a witness file keep."""
+    return {
+        "size": head.size,
+        "root": head.root.hex(),
+        "signed_at": head.signed_at,
+        "signature": head.signature.hex(),
+        "public_key": public_key.hex(),
+    }
+
+
+def head_from_json(h: Mapping[str, Any]) -> TreeHead:
+    """The head `head_json` wrote (its key aside); KeyError, ValueError or TypeError when
+    it is not one."""
+    return TreeHead(int(h["size"]), bytes.fromhex(h["root"]), int(h["signed_at"]), bytes.fromhex(h["signature"]))

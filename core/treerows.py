@@ -8,17 +8,21 @@ writes. Instead the tree keeps
   with the leaf index and position it starts at;
 - the hashes of complete subtrees of `BLOCK_LEVEL` and up (a whole block and more).
 
-An append of n events so writes about n/256 + 2 rows. A subtree below a block, which a
-proof needs only at its two ends, is hashed again from the leaves of its block (at most
-255 hashes), so a proof still reads a few rows: the runs of at most a few blocks and its
-few upper subtrees. Pure code (hashlib only); the SQL is in `core.logtables`.
+An append of n events so writes about n/256 + 1 rows: its leaves, with its events, and
+the tree's row. The subtrees above them (as many hashes again as leaves) are hashed
+later in one pass (`core.logtables.LogQueries.fold_tree`), when a head or a proof asks
+for the tree's size; the tree's row keeps how many leaves are folded so far and the right
+edge of their tree (`pack_edge`). A subtree below a block, which a proof needs only at
+its two ends, is hashed again from the leaves of its block (at most 255 hashes), so a
+proof still reads a few rows: the runs of at most a few blocks and its few upper
+subtrees. Pure code (hashlib only); the SQL is in `core.logtables`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from core.merkle import Node, node_hash
+from core.merkle import Frontier, Node, node_hash
 
 BLOCK_LEVEL = 8
 BLOCK = 1 << BLOCK_LEVEL
@@ -85,3 +89,21 @@ def _block_levels(block: int, leaves: Mapping[int, bytes]) -> list[list[bytes]]:
         row = [node_hash(row[i], row[i + 1]) for i in range(0, len(row) - 1, 2)]
         levels.append(row)
     return levels
+
+
+def pack_edge(frontier: Frontier) -> bytes:
+    """The tree row's edge: how many leaves are folded into the subtrees (8 bytes), then
+    the right edge of the tree of those leaves (`Frontier.pack`)."""
+    return frontier.size.to_bytes(8, "big") + frontier.pack()
+
+
+def folded_edge(size: int, edge: bytes) -> bytes:
+    """The edge as `pack_edge` lays it out, also from a row written when every leaf was
+    folded in the append itself (its edge then a multiple of 32 bytes, of `size` leaves)."""
+    return edge if len(edge) % 32 == 8 else size.to_bytes(8, "big") + edge
+
+
+def unpack_edge(size: int, edge: bytes) -> Frontier:
+    """The frontier of the folded leaves the tree row's `edge` holds (`folded_edge`)."""
+    edge = folded_edge(size, edge)
+    return Frontier.unpack(int.from_bytes(edge[:8], "big"), edge[8:])

@@ -20,23 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from core.errors import InvalidInput
-from core.treehead import TreeHead
+from core.treehead import head_json
 from server.auth import DEVICE, authenticate_device, principal
 from server.context import ServerContext
 from server.errors import Forbidden
 from server.reading.queries import AUDIT_ROLES
 from server.treeheads import head_signer
-
-
-def head_json(head: TreeHead, public_key: bytes) -> dict[str, Any]:
-    """A signed head as JSON (also the form `audit heads export` writes)."""
-    return {
-        "size": head.size,
-        "root": head.root.hex(),
-        "signed_at": head.signed_at,
-        "signature": head.signature.hex(),
-        "public_key": public_key.hex(),
-    }
 
 
 def _allowed(ctx: ServerContext, request: Request) -> None:

@@ -32,6 +32,7 @@ from core.errors import ConfigurationError
 from core.runtime import tune_for_throughput
 from server.app import create_app
 from server.context import ServerContext, check_private, read_secret
+from server.witness import watch
 
 KEEP_ALIVE_SECONDS = 5
 CONCURRENCY = 500  # field laptops sync now and then: far more than a municipality's peak
@@ -121,7 +122,9 @@ def serve(ctx: ServerContext, host: str, port: int, cert: str = "", key: str = "
         ctx.close()
 
 
-def serve_workers(ctx: ServerContext, host: str, port: int, cert: str, key: str, workers: int) -> None:
+def serve_workers(
+    ctx: ServerContext, host: str, port: int, cert: str, key: str, workers: int, witness: str = ""
+) -> None:
     """Run `workers` server processes on one listening socket until interrupted.
 
     This process checks the folder, binds the socket and supervises; each worker opens
@@ -132,7 +135,7 @@ def serve_workers(ctx: ServerContext, host: str, port: int, cert: str, key: str,
     options = uvicorn_options(ctx, cert, key)
     folder = str(ctx.settings.data_dir)
     ctx.close()
-    os.environ[WORKER_ENV] = json.dumps({"folder": folder, "cert": cert})
+    os.environ[WORKER_ENV] = json.dumps({"folder": folder, "cert": cert, "witness": witness})
     config = uvicorn.Config("server.run:worker_app", factory=True, host=host, port=port, workers=workers, **options)
     from uvicorn.supervisors import Multiprocess  # only the supervising process needs it
 
@@ -145,6 +148,8 @@ def worker_app() -> Any:
     named = json.loads(os.environ[WORKER_ENV])
     ctx = ServerContext.open(named["folder"])
     pin_certificate(ctx, named["cert"])
+    if named.get("witness"):
+        watch(ctx, named["witness"])
     tune_for_throughput()
     atexit.register(ctx.close)
     return create_app(ctx)

@@ -4,7 +4,8 @@ A background thread signs a head of the log's Merkle tree (`core.tree`) whenever
 tree grew since the last head, at most `head_interval_seconds` apart; a request for the
 head signs one first when the tree grew meanwhile, so the answer is never behind the log
 by more than the events appended during the request. Every head is kept in the log's
-database (`tree_heads`), so an auditor can export them all.
+database (`tree_heads`), so an auditor can export them all, and appended to the witness
+file when the server runs with `--witness` (`server.witness`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from core.sealing import to_micros
 from core.tree import LogTree
 from core.treehead import TreeHead
 from server.context import ServerContext
+from server.witness import Witness
 
 log = logging.getLogger("tovholder.treeheads")
 
@@ -28,14 +30,20 @@ class HeadSigner:
         self.tree = LogTree(ctx.log.recorder)
         self.key = ctx.head_key
         self.interval = float(ctx.settings.head_interval_seconds)
+        witness = ctx.extras.get("witness")
+        self.witness = witness if isinstance(witness, Witness) else None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def sign_now(self) -> TreeHead:
-        """The newest head, signing one of the current tree first when it grew."""
+        """The newest head, signing one of the current tree first when it grew (and
+        handing it to the witness, `server.witness`, when the server runs with one)."""
         with self._lock:
-            return self.tree.sign_if_grown(self.key, to_micros(utcnow()))
+            head = self.tree.sign_if_grown(self.key, to_micros(utcnow()))
+        if self.witness is not None:
+            self.witness.saw(head)
+        return head
 
     def start(self) -> None:
         """Sign in the background until `close`."""

@@ -71,13 +71,24 @@ answer carries ``tree`` (``{"head": {"size", "root", "signed_at", "signature",
 and placeholder, ``leaf`` and ``batch`` (and a placeholder's ``received``): what the
 laptop needs to check the page against the signed head before applying it
 (`sync.pageproof`, `client.heads`).
+
+Who signed is checked too (`client.signers`). A pull names ``admin_after``, the sequence
+of the last administrative event the laptop replayed; the answer carries ``admin``, the
+administrative events after it up to the head (maps as ``events``, in sequence order,
+each with its leaf place: they are in the same inclusion proof), ``erased``, the erasure
+tombstone of every dropped case that was erased (the laptop checks who signed it before
+it drops the case), ``batches`` (``[{"id", "device", "digests": [hash], "signature"}]``),
+the signed manifest of every batch that a whole event, an administrative event or a
+tombstone of the answer came in, and ``server_key``, the server's public signing key,
+which signs the administrative events.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgpack
 
@@ -99,6 +110,7 @@ MAX_RANGES = 50000  # ranges of case sequences in one message's `veiled` or `for
 MAX_FORGET = 10000  # ranges one pull answer's `forget` names; the rest comes in the next
 MAX_EVENT_BYTES = 256 * 1024
 MAX_BATCH_ID = 200
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -154,6 +166,7 @@ class PullRequest:
     veiled: CaseRanges = ()  # held only as placeholders
     forget_after: Mark | None = None  # where the previous answer's `forget` stopped
     kept_size: int | None = None  # the size of the tree head the laptop kept last
+    admin_after: int | None = None  # the last administrative event the laptop replayed
 
 
 @dataclass(frozen=True)
@@ -169,6 +182,10 @@ class PullResponse:
     forget_next: Mark | None = None  # `forget` was cut here: ask again from this mark
     proof: PageProof | None = None  # the signed head and the proofs that tie the page to it
     vocabularies: dict[str, Any] | None = None  # the municipality's word lists (core.vocabularies)
+    admin: tuple[PulledEvent, ...] = ()  # administrative events after the laptop's `admin_after`
+    erased: tuple[PulledEvent, ...] = ()  # the tombstones of dropped cases that were erased
+    batches: tuple[BatchSeal, ...] = ()  # the signed manifests of the batches the answer's events came in
+    server_key: bytes = b""  # the server's public signing key (administrative events)
 
 
 # --- decoding helpers: every field is checked, nothing is trusted ------------------------
@@ -208,14 +225,16 @@ PULL_BOUNDS = Bounds(
     2 * MAX_HOLDING + MAX_RANGES + 16,
     3 * MAX_HOLDING + 2 * MAX_RANGES + 64,
 )
-# The server's answers, read by a laptop: a page of event maps and the department list.
+MAX_MANIFESTS = 40 * MAX_BATCH  # digests of the batch manifests one pull answer carries
+# The server's answers, read by a laptop: a page of event maps, the department list and
+# the signed manifests of the page's batches.
 ANSWER_BOUNDS = Bounds(
     max(MAX_PAGE, MAX_BATCH, MAX_HOLDING),
     64,
     64 * 1024,
     64 * 1024 * 1024,
     4 * max(MAX_PAGE, MAX_BATCH) + 2 * MAX_HOLDING + MAX_RANGES + 10_000,
-    16 * max(MAX_PAGE, MAX_BATCH) + 3 * MAX_HOLDING + 2 * MAX_RANGES + 10_000,
+    16 * max(MAX_PAGE, MAX_BATCH) + 3 * MAX_HOLDING + 2 * MAX_RANGES + MAX_MANIFESTS + 10_000,
 )
 
 
@@ -287,22 +306,26 @@ def _get(msg: dict[str, Any], key: str, tp: type | tuple[type, ...], what: str) 
     return value
 
 
-def _grants(items: Any) -> tuple[KeyGrant, ...]:
+def _each(items: Any, field: str, what: str, build: Callable[[dict[str, Any]], _T]) -> tuple[_T, ...]:
+    """Each map of the list in `field`, built; MalformedMessage for anything else."""
     if not isinstance(items, list):
-        raise MalformedMessage("field 'keys' must be a list")
-    return tuple(
-        KeyGrant(
+        raise MalformedMessage(f"field {field!r} must be a list")
+    if not all(isinstance(m, dict) for m in items):
+        raise MalformedMessage(f"each {what} must be a map")
+    return tuple(build(m) for m in items)
+
+
+def _grants(items: Any) -> tuple[KeyGrant, ...]:
+    return _each(
+        items,
+        "keys",
+        "key grant",
+        lambda g: KeyGrant(
             _get(g, "case", str, "key grant"),
             _get(g, "key_id", str, "key grant"),
             _get(g, "grant", bytes, "key grant"),
-        )
-        for g in items
-        if isinstance(g, dict) or _raise("each key grant must be a map")
+        ),
     )
-
-
-def _raise(msg: str) -> bool:
-    raise MalformedMessage(msg)
 
 
 def encode_push(req: PushRequest) -> bytes:
@@ -429,6 +452,8 @@ def encode_pull(req: PullRequest) -> bytes:
         message["forget_after"] = _mark(req.forget_after)
     if req.kept_size is not None:
         message["kept_size"] = req.kept_size
+    if req.admin_after is not None:
+        message["admin_after"] = req.admin_after
     return _pack(message)
 
 
@@ -467,8 +492,11 @@ def decode_pull(body: bytes) -> PullRequest:
     kept = msg.get("kept_size")
     if kept is not None and (type(kept) is not int or not 0 <= kept < 1 << 62):
         raise MalformedMessage("pull: field 'kept_size' is the size of the laptop's last tree head")
+    admin_after = msg.get("admin_after")
+    if admin_after is not None and (type(admin_after) is not int or not 0 <= admin_after < 1 << 62):
+        raise MalformedMessage("pull: field 'admin_after' is the sequence of an administrative event")
     forget_after = _decode_mark(msg.get("forget_after"), "forget_after")
-    return PullRequest(after, limit, tuple(holding), veiled, forget_after, kept)
+    return PullRequest(after, limit, tuple(holding), veiled, forget_after, kept, admin_after)
 
 
 def _placed(e: PulledEvent, places: dict[int, LeafPlace]) -> dict[str, Any]:
@@ -504,18 +532,7 @@ def encode_pull_response(resp: PullResponse) -> bytes:
     return _pack(
         {
             "v": VERSION,
-            "events": [
-                {
-                    "position": e.position,
-                    "seq": e.seq,
-                    "case": e.case_id,
-                    "sealed": e.sealed,
-                    "received": e.received,
-                    "link": e.link,
-                    **_placed(e, places),
-                }
-                for e in whole
-            ],
+            "events": [_whole(e, places) for e in whole],
             "placeholders": [
                 {
                     "position": e.position,
@@ -537,8 +554,28 @@ def encode_pull_response(resp: PullResponse) -> bytes:
             "head": resp.head,
             "departments": list(resp.departments),
             "vocabularies": resp.vocabularies,
+            "admin": [_whole(e, places) for e in resp.admin],
+            "erased": [_whole(e, places) for e in resp.erased],
+            "batches": [
+                {"id": b.batch_id, "device": b.device_id, "digests": list(b.digests), "signature": b.signature}
+                for b in resp.batches
+            ],
+            "server_key": resp.server_key,
         }
     )
+
+
+def _whole(e: PulledEvent, places: dict[int, LeafPlace]) -> dict[str, Any]:
+    """An event delivered whole, as its map."""
+    return {
+        "position": e.position,
+        "seq": e.seq,
+        "case": e.case_id,
+        "sealed": e.sealed,
+        "received": e.received,
+        "link": e.link,
+        **_placed(e, places),
+    }
 
 
 def _hashes(value: Any, what: str) -> tuple[bytes, ...]:
@@ -583,13 +620,23 @@ def _decode_tree(value: Any, maps: list[dict[str, Any]]) -> PageProof | None:
     )
 
 
+def _wholes(maps: list[dict[str, Any]]) -> tuple[PulledEvent, ...]:
+    return tuple(PulledEvent(e["position"], e["seq"], e["case"], e["sealed"], e["received"], e["link"]) for e in maps)
+
+
+def _batch(b: dict[str, Any]) -> BatchSeal:
+    """A batch's signed manifest from its map."""
+    batch_id, device = _get(b, "id", str, "batch"), _get(b, "device", str, "batch")
+    signature = _get(b, "signature", bytes, "batch")
+    return BatchSeal(batch_id, device, _hashes(b.get("digests"), "a batch's 'digests'"), signature)
+
+
 def decode_pull_response(body: bytes) -> PullResponse:
     msg = _unpack(body)
     whole = _get(msg, "events", list, "pull response")
     maps = msg.get("placeholders", [])
-    events = tuple(
-        PulledEvent(e["position"], e["seq"], e["case"], e["sealed"], e["received"], e["link"]) for e in whole
-    )
+    admin, erased = msg.get("admin") or [], msg.get("erased") or []
+    events = _wholes(whole)
     veiled = tuple(placeholder(e["position"], e["seq"], e["case"], e["digest"], e["link"]) for e in maps)
     if any(len(e.digest) != 32 for e in veiled):
         raise MalformedMessage("pull response: a placeholder's digest is a SHA-256 (32 bytes)")
@@ -603,6 +650,10 @@ def decode_pull_response(body: bytes) -> PullResponse:
         tuple(d for d in msg.get("departments", []) if isinstance(d, dict) and isinstance(d.get("id"), str)),
         _decode_case_ranges(msg.get("forget", []), "forget"),
         _decode_mark(msg.get("forget_next"), "forget_next"),
-        _decode_tree(msg.get("tree"), [*whole, *maps]),
+        _decode_tree(msg.get("tree"), [*whole, *maps, *admin, *erased]),
         msg["vocabularies"] if isinstance(msg.get("vocabularies"), dict) else None,
+        _wholes(admin),
+        _wholes(erased),
+        _each(msg.get("batches") or [], "batches", "batch", _batch),
+        msg["server_key"] if isinstance(msg.get("server_key"), bytes) else b"",
     )

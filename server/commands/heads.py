@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import suppress
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,11 @@ from core.console import emit, fail
 from core.errors import SignatureInvalid
 from core.tree import LogTree, event_records
 from core.treeaudit import check_heads
-from core.treehead import TreeHead
+from core.treehead import TreeHead, head_from_json, head_json
 from core.treeleaves import KeptLeaf, pack, root_of, unpack
 from server.accounts import verify_accounted
 from server.commands.targets import local, remote
 from server.context import ServerContext
-from server.proofs import head_json
 
 FORMAT = "tovholder-tree-heads/v1"
 
@@ -66,25 +66,49 @@ def _leaves_of_newest(ctx: ServerContext, heads: list[TreeHead]) -> list[KeptLea
 
 def read_heads(file: str) -> tuple[bytes, list[TreeHead], list[KeptLeaf]]:
     """The head key, the heads and the kept leaves of an export (none in an export from
-    before they were kept); exits with a clear error when unreadable."""
+    before they were kept, nor in a witness file, `server.witness`, one head a line);
+    exits with a clear error when unreadable."""
     try:
-        document = json.loads(Path(file).read_text())
+        text = Path(file).read_text()
+        document = _document(text)
+        if document is None:
+            return _witnessed(text)
         if document.get("format") != FORMAT:
             raise ValueError(f"not a {FORMAT} file")
-        heads = [
-            TreeHead(int(h["size"]), bytes.fromhex(h["root"]), int(h["signed_at"]), bytes.fromhex(h["signature"]))
-            for h in document["heads"]
-        ]
+        heads = [head_from_json(h) for h in document["heads"]]
         return bytes.fromhex(document["public_key"]), heads, unpack(document.get("leaves", ""))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         fail(f"cannot read the tree heads in {file}: {exc}")
 
 
+def _document(text: str) -> dict[str, Any] | None:
+    """The export's JSON document; None for a witness file (JSON lines of heads)."""
+    try:
+        found = json.loads(text)
+    except json.JSONDecodeError:
+        return None  # more than one line of JSON
+    if not isinstance(found, dict):
+        raise ValueError(f"not a {FORMAT} file")
+    return None if "size" in found else found
+
+
+def _witnessed(text: str) -> tuple[bytes, list[TreeHead], list[KeptLeaf]]:
+    """The head key and heads of a witness file; a last line cut off by a crash while it
+    was written is left out, any other line that is not a head is an error."""
+    lines = text.split("\n")
+    found = [json.loads(line) for line in lines[:-1] if line.strip()]
+    if lines[-1].strip():
+        with suppress(json.JSONDecodeError):  # cut off while it was written
+            found.append(json.loads(lines[-1]))
+    keys = {h["public_key"] for h in found}
+    if len(keys) != 1:
+        raise ValueError("a witness file holds heads signed by one head key")
+    return bytes.fromhex(keys.pop()), [head_from_json(h) for h in found], []
+
+
 def _against_server(args: argparse.Namespace, public_key: bytes, heads: list[TreeHead]) -> dict[str, Any]:
     answer = remote(args, "GET", "/v1/log/head")
-    now = TreeHead(
-        answer["size"], bytes.fromhex(answer["root"]), answer["signed_at"], bytes.fromhex(answer["signature"])
-    )
+    now = head_from_json(answer)
     problems: list[str] = []
     try:
         now.verify(public_key)

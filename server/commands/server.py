@@ -30,6 +30,7 @@ def _run(args: argparse.Namespace) -> int:
     # Loaded here, as it is only needed to serve: the other commands of the server's
     # groups start without uvicorn and the Starlette application.
     from server.run import pin_certificate, serve, serve_workers
+    from server.witness import watch
 
     ctx = ServerContext.open(args.dir)
     s = ctx.settings
@@ -42,8 +43,10 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     host, port = args.host or s.host, args.port or s.port
+    if args.witness:
+        watch(ctx, args.witness)
     if args.workers != 1:
-        serve_workers(ctx, host, port, cert, key, args.workers)
+        serve_workers(ctx, host, port, cert, key, args.workers, args.witness or "")
     else:
         serve(ctx, host, port, cert, key)
     return 0
@@ -75,5 +78,11 @@ def register(groups: Any) -> None:
         type=int,
         default=1,
         help="server processes on one port (default 1); more than one only on PostgreSQL",
+    )
+    p.add_argument(
+        "--witness",
+        metavar="DIR",
+        help="append each newly signed tree head as a JSON line to DIR/tree-heads.jsonl, "
+        "a folder outside the data folder (audit verify --heads reads the file)",
     )
     p.set_defaults(func=_run)

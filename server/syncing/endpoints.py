@@ -38,6 +38,7 @@ from server.store import WorkerRecord
 from server.syncing.ordering import BatchOrder
 from server.syncing.pull import PulledView, PullingDevice, pull_view
 from server.syncing.pullproof import page_proof
+from server.syncing.pullsigners import MAX_ADMIN, admin_events, admin_only, with_signers
 from server.syncing.push import Worker
 from server.syncing.share import ShareJudge
 from server.treeheads import head_signer
@@ -138,7 +139,7 @@ def share_judge(ctx: ServerContext) -> ShareJudge:
 def _logged_pull(ctx: ServerContext, who: PullingDevice, message: PullRequest) -> PulledView:
     """The pull's answer, once its looks are committed to the access log
     (AccessLogUnwritable, answered 503, when they cannot be)."""
-    view = pull_view(ctx.log, ctx.caseload, who, message, judge=share_judge(ctx))
+    view = _signed_view(ctx, who, message)
     proof = page_proof(head_signer(ctx), view.envelopes, message.kept_size)
     view = replace(view, response=replace(view.response, proof=proof))
     access = Reading.of(ctx).access
@@ -149,6 +150,21 @@ def _logged_pull(ctx: ServerContext, who: PullingDevice, message: PullRequest) -
         ]
     )
     return view
+
+
+def _signed_view(ctx: ServerContext, who: PullingDevice, message: PullRequest) -> PulledView:
+    """The pull's answer with what the laptop needs to check who signed it
+    (`server.syncing.pullsigners`) when it names the administrative events it replayed."""
+    view = pull_view(ctx.log, ctx.caseload, who, message, judge=share_judge(ctx))
+    if message.admin_after is None:
+        return view
+    admin = admin_events(ctx.log, message.admin_after)  # read after the page: its devices are in
+    if len(admin) > MAX_ADMIN:  # a laptop far behind replays them first, the page after
+        response, envelopes = admin_only(ctx.log, message, admin)
+        view = PulledView(response, (), {})
+    else:
+        response, envelopes = with_signers(ctx.log, view.response, view.envelopes, admin, view.response.drop)
+    return replace(view, response=replace(response, server_key=ctx.server_keys.signing_public), envelopes=envelopes)
 
 
 def _key(payload: dict[str, Any], name: str) -> bytes:

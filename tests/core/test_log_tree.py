@@ -15,7 +15,7 @@ from core.errors import NoSuchEvent
 from core.log import CaseLog, Receipt
 from core.logtables import LogQueries, LogTables
 from core.tree import LogTree, event_leaves
-from core.treerows import BLOCK
+from core.treerows import BLOCK, unpack_edge
 from tests.conftest import BACKENDS
 from tests.core.conftest import CaseBuilder, Devices, family
 
@@ -159,3 +159,52 @@ def test_events_a_server_without_the_tree_stored_become_leaves_before_the_next_a
     tree = LogTree(log.recorder)
     assert (tree.size(), tree.root(size)) == (size, root)
     assert [leaf for leaf, _, _ in log.recorder.tree_leaves(0, size)] == list(range(size))
+
+
+def _stored(log: CaseLog) -> tuple[int, bytes, int]:
+    """The tree row's size and edge, and how many subtrees of a block and up are stored."""
+    t = cast(LogTables, log.recorder.tables)
+    size, edge = log.recorder.run(f"SELECT size, edge FROM {t.tree} WHERE id=1")[0]
+    nodes = log.recorder.run(f"SELECT COUNT(*) AS n FROM {t.nodes}")[0][0]
+    return int(size), bytes(edge), int(nodes)
+
+
+def test_an_append_stores_its_leaves_and_the_subtrees_above_are_hashed_once_when_a_head_needs_them(
+    make_log: MakeLog, devices: Devices
+) -> None:
+    logs = [make_log(), make_log()]  # two processes on one database
+    b = family()
+    for _ in range(2 * BLOCK + 10):
+        b.contact()
+    devices.push(logs[0], b.sealed, [b.key])
+    size, edge, nodes = _stored(logs[0])
+    assert size == len(b.sealed) and nodes == 0  # every leaf, with its event; no subtree yet
+    assert [leaf for leaf, _, _ in logs[0].recorder.tree_leaves(0, size)] == list(range(size))
+    assert unpack_edge(size, edge).size == 0
+
+    folded: list[int] = []
+    threads = [threading.Thread(target=lambda log=log: folded.append(LogTree(log.recorder).size())) for log in logs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert folded == [size, size]  # both see every leaf; the second found them folded
+    _, edge, nodes = _stored(logs[0])
+    assert unpack_edge(size, edge).size == size and nodes == 3  # two whole blocks and the pair of them, once
+    assert (size, LogTree(logs[1].recorder).root(size)) == rebuilt_root(logs[0])
+
+
+def test_a_tree_row_from_when_appends_hashed_every_subtree_keeps_growing_exactly(
+    make_log: MakeLog, devices: Devices
+) -> None:
+    log = make_log()
+    devices.push_case(log, family())
+    tree = LogTree(log.recorder)
+    size = tree.size()
+    t = cast(LogTables, log.recorder.tables)
+    _, edge, _ = _stored(log)
+    old = edge[8:]  # the edge of all `size` leaves, as the row held it before
+    log.recorder.commit_writes([(f"UPDATE {t.tree} SET edge={t.p}", (old,))])
+    assert unpack_edge(size, old).size == size
+    devices.push_case(log, family())
+    assert (tree.size(), tree.root(tree.size())) == rebuilt_root(log)

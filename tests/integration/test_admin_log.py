@@ -31,19 +31,27 @@ def _insider_device_and_tombstone(folder: Path) -> tuple[str, int]:
     """Insert a device row and an erasure tombstone "signed" by it, with the log's own
     code but without the server's keys (a KEK of their own), on whichever backend the data
     folder is; (device id, the tombstone's position)."""
+    key = Ed25519PrivateKey.generate()
+    return "dev-insider", tombstone_signed_by(folder, "dev-insider", key, enroll=True)
+
+
+def tombstone_signed_by(folder: Path, device: str, key: Ed25519PrivateKey, *, enroll: bool = False) -> int:
+    """Append an erasure tombstone of the first case, signed by `key` as `device`, straight
+    into the tables of a stopped server (with a device row of its own when `enroll`);
+    the tombstone's position."""
     ctx = ServerContext.open(folder, {})
     log = CaseLog(ctx.log.recorder, KeyEncryptionKey.generate())
     try:
-        key = Ed25519PrivateKey.generate()
-        public = key.public_key().public_bytes_raw()
-        log.register_device("dev-insider", "w-mette", public, public)
+        if enroll:
+            public = key.public_key().public_bytes_raw()
+            log.register_device(device, "w-mette", public, public)
         case_id = next(c for c in log.case_ids())
         first = log.case_events(case_id)[0].sealed
-        author = Author("w-mette", "coordinator", "adult-social", "dev-insider")
+        author = Author("w-mette", "coordinator", "adult-social", device)
         seq = len(log.case_events(case_id))
         sealed = seal(make_event(ev.CaseErased, case_id, first.header.key_id, author, seq), None)
-        batch = sign_batch(key, str(uuid.uuid4()), "dev-insider", [sealed.digest])
-        return "dev-insider", log.append([sealed], batch)[0].position
+        batch = sign_batch(key, str(uuid.uuid4()), device, [sealed.digest])
+        return log.append([sealed], batch)[0].position
     finally:
         ctx.close()
 

@@ -1,7 +1,9 @@
 """The insider's edits made directly in the tables of a stopped server, on SQLite and on
 PostgreSQL alike, the stored tree and heads rebuilt too: the laptop that kept the head
 stops with exit 5 and keeps the evidence, and the auditor who kept the heads and leaves
-is told the exact position, case and sequence of each edit."""
+is told the exact position, case and sequence of each edit. A tombstone "signed" by a
+device row the insider inserted, or by a revoked laptop's kept key, stops the laptop
+that holds the case, naming the position, case and device."""
 
 from __future__ import annotations
 
@@ -10,7 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Server, audit_verify, client, enroll, tovholder
+from client.store import LaptopStore
+from tests.integration.conftest import (
+    PASSPHRASE,
+    Server,
+    admin,
+    audit_verify,
+    client,
+    enroll,
+    enroll_device,
+    tovholder,
+)
 from tests.integration.insider import (
     Edit,
     cut_last_event,
@@ -20,7 +32,7 @@ from tests.integration.insider import (
     rewrite_time_received,
     tables_of,
 )
-from tests.integration.test_admin_log import _insider_device_and_tombstone
+from tests.integration.test_admin_log import _insider_device_and_tombstone, tombstone_signed_by
 from tests.integration.test_caseload_pull import open_cases
 
 
@@ -72,3 +84,60 @@ def test_a_device_row_inserted_in_the_tables_is_named_by_the_auditor_on_every_ba
     assert (status, report["position"]) == (1, position), report
     assert f"position {position}: device {device}" in str(report["problems"])
     assert json.dumps(report).count("not a device") >= 1
+
+
+def test_a_device_row_inserted_in_the_tables_and_the_tombstone_it_signs_stop_the_laptop_on_every_backend(
+    live: Server, env: dict[str, str], tmp_path: Path
+) -> None:
+    office, _, kept = kept_heads(live, env, tmp_path)
+    held = client(office, env, "status")
+    device, position = _insider_device_and_tombstone(live.folder)
+    with tables_of(live.folder) as db:
+        _, case, _ = place_of(db, position)
+    live.start()
+    done = tovholder("client", "--data", str(office), "sync", "--json", env=env, check=False)
+    again = tovholder("client", "--data", str(office), "sync", "--json", env=env, check=False)
+    live.kill()
+    assert done.returncode == again.returncode == 5, done.stderr
+    assert "the server's history cannot be trusted" in done.stderr
+    assert f"position {position} of case {case}: device {device}" in done.stderr
+    assert "not a device" in done.stderr
+    status = client(office, env, "status")
+    evidence = status["head_evidence"]
+    assert len(evidence) == 1 and f"device {device}" in evidence[0]["why"], evidence  # kept once
+    assert any(b["device"] == device for b in evidence[0]["batches"].values())
+    # Nothing applied: the laptop still holds the case the tombstone would have dropped.
+    assert status["tree_head"] == kept and status["cases"] == held["cases"], status
+
+
+def test_a_tombstone_signed_in_the_tables_with_a_revoked_laptops_kept_key_stops_the_laptop_on_every_backend(
+    live: Server, env: dict[str, str], tmp_path: Path
+) -> None:
+    office, _, _ = kept_heads(live, env, tmp_path)
+    live.start()
+    lost = tmp_path / "lost"  # the worker's second laptop, lost and revoked; its key kept by a thief
+    enroll_device(live, env, lost, "w-mette")
+    device = client(lost, env, "status")["device"]
+    admin(live, "device", "revoke", device)
+    assert client(office, env, "sync")["pulled"] == 0  # the revocation replayed, nothing else new
+    kept = client(office, env, "status")["tree_head"]
+    live.kill()
+    with tables_of(live.folder) as db:  # the row un-revoked for the append, then as it was
+        t = db.tables
+        revoked = db.run(f"SELECT revoked_at FROM {t.devices} WHERE device_id={t.p}", (device,))[0][0]
+        db.run(f"UPDATE {t.devices} SET revoked_at=NULL WHERE device_id={t.p}", (device,), commit=True)
+    with LaptopStore.open(lost, PASSPHRASE) as store:
+        position = tombstone_signed_by(live.folder, device, store.device_keys.signing)
+    with tables_of(live.folder) as db:
+        t = db.tables
+        db.run(f"UPDATE {t.devices} SET revoked_at={t.p} WHERE device_id={t.p}", (revoked, device), commit=True)
+    with tables_of(live.folder) as db:
+        _, case, _ = place_of(db, position)
+    live.start()
+    done = tovholder("client", "--data", str(office), "sync", "--json", env=env, check=False)
+    live.kill()
+    assert done.returncode == 5, done.stderr
+    assert f"position {position} of case {case}: device {device}" in done.stderr
+    assert "the administrative log revoked it before, at position" in done.stderr
+    status = client(office, env, "status")
+    assert status["tree_head"] == kept and len(status["head_evidence"]) == 1
