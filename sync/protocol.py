@@ -620,8 +620,30 @@ def _decode_tree(value: Any, maps: list[dict[str, Any]]) -> PageProof | None:
     )
 
 
-def _wholes(maps: list[dict[str, Any]]) -> tuple[PulledEvent, ...]:
-    return tuple(PulledEvent(e["position"], e["seq"], e["case"], e["sealed"], e["received"], e["link"]) for e in maps)
+def _whole_event(e: dict[str, Any]) -> PulledEvent:
+    """A whole event of a pull answer from its map, every field checked."""
+    return PulledEvent(
+        _get(e, "position", int, "event"),
+        _get(e, "seq", int, "event"),
+        _get(e, "case", str, "event"),
+        _get(e, "sealed", bytes, "event"),
+        _get(e, "received", int, "event"),
+        _get(e, "link", bytes, "event"),
+    )
+
+
+def _veiled(e: dict[str, Any]) -> PulledEvent:
+    """A placeholder of a pull answer from its map: what the chain needs, checked."""
+    digest = _get(e, "digest", bytes, "placeholder")
+    if len(digest) != 32:
+        raise MalformedMessage("pull response: a placeholder's digest is a SHA-256 (32 bytes)")
+    return placeholder(
+        _get(e, "position", int, "placeholder"),
+        _get(e, "seq", int, "placeholder"),
+        _get(e, "case", str, "placeholder"),
+        digest,
+        _get(e, "link", bytes, "placeholder"),
+    )
 
 
 def _batch(b: dict[str, Any]) -> BatchSeal:
@@ -632,28 +654,40 @@ def _batch(b: dict[str, Any]) -> BatchSeal:
 
 
 def decode_pull_response(body: bytes) -> PullResponse:
+    """Decode and check a pull answer: a server's answer is checked as any body is, so a
+    malformed or hostile one is MalformedMessage (or LimitExceeded), never a crash."""
     msg = _unpack(body)
     whole = _get(msg, "events", list, "pull response")
     maps = msg.get("placeholders", [])
     admin, erased = msg.get("admin") or [], msg.get("erased") or []
-    events = _wholes(whole)
-    veiled = tuple(placeholder(e["position"], e["seq"], e["case"], e["digest"], e["link"]) for e in maps)
-    if any(len(e.digest) != 32 for e in veiled):
-        raise MalformedMessage("pull response: a placeholder's digest is a SHA-256 (32 bytes)")
+    events = _each(whole, "events", "event", _whole_event)
+    veiled = _each(maps, "placeholders", "placeholder", _veiled)
+    admins = _each(admin, "admin", "administrative event", _whole_event)
+    tombstones = _each(erased, "erased", "tombstone", _whole_event)
+    drop = msg.get("drop", [])
+    if not (isinstance(drop, list) and all(isinstance(c, str) for c in drop)):
+        raise MalformedMessage("pull response: field 'drop' must be a list of case ids")
+    departments = msg.get("departments", [])
+    if not isinstance(departments, list):
+        raise MalformedMessage("pull response: field 'departments' must be a list")
+    numbers = {"next": msg.get("next", 0), "head": msg.get("head", 0)}
+    for name, value in numbers.items():
+        if type(value) is not int or value < 0:
+            raise MalformedMessage(f"pull response: field {name!r} must be a position")
     return PullResponse(
         events + veiled,
         _grants(msg.get("grants", [])),
-        tuple(msg.get("drop", [])),
-        msg.get("next", 0),
+        tuple(drop),
+        numbers["next"],
         bool(msg.get("more", False)),
-        msg.get("head", 0),
-        tuple(d for d in msg.get("departments", []) if isinstance(d, dict) and isinstance(d.get("id"), str)),
+        numbers["head"],
+        tuple(d for d in departments if isinstance(d, dict) and isinstance(d.get("id"), str)),
         _decode_case_ranges(msg.get("forget", []), "forget"),
         _decode_mark(msg.get("forget_next"), "forget_next"),
         _decode_tree(msg.get("tree"), [*whole, *maps, *admin, *erased]),
         msg["vocabularies"] if isinstance(msg.get("vocabularies"), dict) else None,
-        _wholes(admin),
-        _wholes(erased),
+        admins,
+        tombstones,
         _each(msg.get("batches") or [], "batches", "batch", _batch),
         msg["server_key"] if isinstance(msg.get("server_key"), bytes) else b"",
     )
