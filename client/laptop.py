@@ -224,6 +224,11 @@ class Laptop:
         """
         if not isinstance(what, ev.Payload):
             what = ev.payload(what, *args, **fields)
+        return self.record_at(case_id, what, None)
+
+    def record_at(self, case_id: str, what: ev.Payload[E], occurred_at: datetime | None) -> E:
+        """`record`, for what happened at `occurred_at` and is recorded afterwards (a
+        contact at the drop-in; None for now)."""
         view = self.view(case_id)
         event, sealed = record(
             view.state,
@@ -232,6 +237,7 @@ class Laptop:
             what,
             self.author,
             seen_seq=view.confirmed_seq,
+            occurred_at=occurred_at,
             clock=self.clock,
             partial=view.provisional,
         )

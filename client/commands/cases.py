@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from typing import Any
 
 from client.commands import anonymous
@@ -118,18 +119,25 @@ def cmd_case_list(args: argparse.Namespace) -> None:
         )
 
 
-def cmd_person_add(args: argparse.Namespace) -> None:
+def person_added(
+    role: str, name: str, cpr: str | None = None, birth_date: date | None = None
+) -> ev.Payload[ev.PersonAdded]:
+    """A new person of a case (`person add` and the app)."""
     person_id = ev.new_id()
-    added = ev.payload(
+    return ev.payload(
         ev.PersonAdded,
         person_id=person_id,
-        role=args.role,
-        name=args.name,
-        cpr=args.cpr,
-        birth_date=day(args.birth_date, "--birth-date"),
+        role=role,
+        name=name,
+        cpr=cpr,
+        birth_date=birth_date,
         persons=(person_id,),
     )
-    record(args, added, person=person_id)
+
+
+def cmd_person_add(args: argparse.Namespace) -> None:
+    added = person_added(args.role, args.name, args.cpr, day(args.birth_date, "--birth-date"))
+    record(args, added, person=added.fields["person_id"])
 
 
 def cmd_person_correct(args: argparse.Namespace) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from types import MappingProxyType
 
 from client.commands.common import (
@@ -82,20 +83,41 @@ def _register_activity(p: Parsers) -> None:
     a.add_argument("--on", metavar="YYYY-MM-DD", help="default: today")
 
 
-def cmd_goal_add(args: argparse.Namespace) -> None:
-    goal_id = ev.new_id()
-    added = ev.payload(
+def goal_added(
+    person: str,
+    text: str,
+    owner: str,
+    *,
+    parent: str | None = None,
+    due: date | None = None,
+    set_by_citizen: bool = False,
+    aftercare: bool = False,
+) -> ev.Payload[ev.GoalAdded]:
+    """A goal (a sub-goal with `parent`) of the shared plan (`goal add` and the app)."""
+    return ev.payload(
         ev.GoalAdded,
-        goal_id=goal_id,
-        text=args.text,
-        owner=args.owner,
-        parent_goal=args.parent,
+        goal_id=ev.new_id(),
+        text=text,
+        owner=owner,
+        parent_goal=parent,
+        due=due,
+        set_by_citizen=set_by_citizen,
+        phase="aftercare" if aftercare else "",
+        persons=(person,),
+    )
+
+
+def cmd_goal_add(args: argparse.Namespace) -> None:
+    added = goal_added(
+        args.person,
+        args.text,
+        args.owner,
+        parent=args.parent,
         due=day(args.due, "--due"),
         set_by_citizen=args.set_by_citizen,
-        phase="aftercare" if args.aftercare else "",
-        persons=(args.person,),
+        aftercare=args.aftercare,
     )
-    record(args, added, goal=goal_id)
+    record(args, added, goal=added.fields["goal_id"])
 
 
 def cmd_goal_revise(args: argparse.Namespace) -> None:
@@ -112,12 +134,13 @@ def cmd_goal_close(args: argparse.Namespace) -> None:
     record_seen(args, closed, goal=args.goal)
 
 
-def cmd_progress(args: argparse.Namespace) -> None:
-    def progress(view: CaseView) -> ev.Payload[ev.ProgressRecorded]:
-        persons = goal_persons(view, args.goal)
-        return ev.payload(ev.ProgressRecorded, goal_id=args.goal, score=args.score, note=args.note, persons=persons)
+def progress_recorded(view: CaseView, goal_id: str, score: int, note: str = "") -> ev.Payload[ev.ProgressRecorded]:
+    """A small-step score on a goal, about the goal's person (`progress record` and the app)."""
+    return ev.payload(ev.ProgressRecorded, goal_id=goal_id, score=score, note=note, persons=goal_persons(view, goal_id))
 
-    record_seen(args, progress, goal=args.goal)
+
+def cmd_progress(args: argparse.Namespace) -> None:
+    record_seen(args, lambda view: progress_recorded(view, args.goal, args.score, args.note), goal=args.goal)
 
 
 def cmd_activity_add(args: argparse.Namespace) -> None:

@@ -5,6 +5,7 @@ commands."""
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 from client.commands.common import Parsers, category_names, first_event, record, record_seen, split
 from client.laptop import CaseView
@@ -69,35 +70,66 @@ def register(p: Parsers) -> None:
     a.add_argument("--reason", default="")
 
 
-def cmd_consent_give(args: argparse.Namespace) -> None:
-    consent_id = ev.new_id()
-    given = ev.payload(
+def consent_given(
+    subject: str,
+    given_by: tuple[str, ...],
+    recipients: tuple[str, ...],
+    categories: tuple[str, ...],
+    purpose: str,
+    valid_until: date,
+    child_view: str | None = None,
+) -> ev.Payload[ev.ConsentGiven]:
+    """A consent of `subject`, its categories named or labelled (`consent give` and the app)."""
+    return ev.payload(
         ev.ConsentGiven,
-        consent_id=consent_id,
-        subject=args.subject,
-        given_by=split(args.given_by),
-        recipients=split(args.to),
-        consent_categories=category_names(args.categories),
-        purpose=args.purpose,
-        valid_until=ev.parse_date(args.until, "--until"),
-        child_view=args.child_view,
-        persons=(args.subject,),
+        consent_id=ev.new_id(),
+        subject=subject,
+        given_by=given_by,
+        recipients=recipients,
+        consent_categories=category_names(",".join(categories)),
+        purpose=purpose,
+        valid_until=valid_until,
+        child_view=child_view,
+        persons=(subject,),
     )
-    record(args, given, consent=consent_id)
+
+
+def consent_withdrawn(
+    view: CaseView,
+    consent_id: str,
+    reason: str = "",
+    recipients: tuple[str, ...] = (),
+    categories: tuple[str, ...] = (),
+) -> ev.Payload[ev.ConsentWithdrawn]:
+    """A consent withdrawn, whole or for some recipients or categories (`consent
+    withdraw` and the app), about the consent's subject."""
+    consent = view.state.consents.get(consent_id)
+    return ev.payload(
+        ev.ConsentWithdrawn,
+        consent_id=consent_id,
+        reason=reason,
+        from_recipients=recipients,
+        from_categories=category_names(",".join(categories)),
+        persons=(consent.subject,) if consent else (),
+    )
+
+
+def cmd_consent_give(args: argparse.Namespace) -> None:
+    given = consent_given(
+        args.subject,
+        split(args.given_by),
+        split(args.to),
+        split(args.categories),
+        args.purpose,
+        ev.parse_date(args.until, "--until"),
+        args.child_view,
+    )
+    record(args, given, consent=given.fields["consent_id"])
 
 
 def cmd_consent_withdraw(args: argparse.Namespace) -> None:
     def withdrawn(view: CaseView) -> ev.Payload[ev.ConsentWithdrawn]:
-        consent = view.state.consents.get(args.consent)
-        persons = (consent.subject,) if consent else ()
-        return ev.payload(
-            ev.ConsentWithdrawn,
-            consent_id=args.consent,
-            reason=args.reason,
-            from_recipients=split(args.recipient),
-            from_categories=category_names(args.category),
-            persons=persons,
-        )
+        return consent_withdrawn(view, args.consent, args.reason, split(args.recipient), split(args.category))
 
     record_seen(args, withdrawn, consent=args.consent)
 
