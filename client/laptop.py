@@ -246,14 +246,7 @@ class Laptop:
 
     def revise_goal(self, case_id: str, goal_id: str, text: str, *, due: date | None = None) -> ev.GoalRevised:
         """Revise a goal from the revision the worker sees now."""
-        goal = self.view(case_id).state.goals.get(goal_id)
-        if goal is None:
-            raise UnknownReference(f"goal {goal_id} is not part of case {case_id}")
-        persons = (goal.person,) if goal.person else ()
-        revised = ev.payload(
-            ev.GoalRevised, goal_id=goal_id, text=text, base_revision=goal.revision, due=due, persons=persons
-        )
-        return self.record(case_id, revised)
+        return self.record(case_id, goal_revision(self.view(case_id), goal_id, text, due=due))
 
     def legal_area(self, legal_basis: str) -> str:
         """The legal area of a decision under `legal_basis`, from the delegation plan."""
@@ -313,3 +306,13 @@ class Laptop:
                 }
             )
         return rows
+
+
+def goal_revision(view: CaseView, goal_id: str, text: str, *, due: date | None = None) -> ev.Payload[ev.GoalRevised]:
+    """A goal's revision from the revision the worker sees in `view` (UnknownReference
+    when the case has no such goal)."""
+    goal = view.state.goals.get(goal_id)
+    if goal is None:
+        raise UnknownReference(f"goal {goal_id} is not part of case {view.state.case_id}")
+    persons = (goal.person,) if goal.person else ()
+    return ev.payload(ev.GoalRevised, goal_id=goal_id, text=text, base_revision=goal.revision, due=due, persons=persons)

@@ -9,6 +9,7 @@ topics or payload keys. Times are shown in Europe/Copenhagen with the zone named
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -173,7 +174,150 @@ DANISH: dict[str, str] = {
         'Hver rapport er beskrevet i README, afsnittet "Monitoring"; også som'
     ),
     "nothing recorded yet": "intet registreret endnu",
+    # the field app (`tovholder client ui`)
+    "Field app": "Feltapp",
+    "Unlock": "Lås op",
+    "Lock": "Lås",
+    "Passphrase": "Adgangsord",
+    "The cases on this laptop are encrypted. Your passphrase opens them; the app locks itself when you leave it.": (
+        "Sagerne på denne computer er krypteret. Dit adgangsord åbner dem; appen låser sig selv, når du går fra den."
+    ),
+    "The passphrase does not open this laptop's store; nothing was unlocked.": (
+        "Adgangsordet åbner ikke denne computers lager; intet blev låst op."
+    ),
+    "This form was not sent from this app's own page, or it has expired; nothing was changed.": (
+        "Formularen kom ikke fra appens egen side, eller den er udløbet; intet blev ændret."
+    ),
+    "New case": "Ny sag",
+    "Cases on this laptop": "Sager på denne computer",
+    "cases": "sager",
+    "Name, CPR number or date of birth": "Navn, CPR-nummer eller fødselsdato",
+    "Last contact": "Seneste kontakt",
+    "Next due date": "Næste frist",
+    "Not yet sent": "Ikke sendt endnu",
+    "not yet sent": "ikke sendt endnu",
+    "New since the last sync": "Nyt siden sidste synkronisering",
+    "Open conflicts": "Åbne konflikter",
+    "No case is on this laptop yet.": "Der er endnu ingen sager på denne computer.",
+    "Sync now": "Synkronisér nu",
+    "Synced.": "Synkroniseret.",
+    "Not synced since the app started.": "Ikke synkroniseret, siden appen startede.",
+    "The server did not answer; nothing was lost, sync again later.": (
+        "Serveren svarede ikke; intet gik tabt, synkronisér igen senere."
+    ),
+    "Recorded on this laptop; it is sent at the next sync.": (
+        "Registreret på denne computer; det sendes ved næste synkronisering."
+    ),
+    "entries of this case are not shown on this laptop: your department may not see them "
+    "(the server judges again at the next sync).": (
+        "oplysninger i sagen vises ikke på denne computer: din afdeling må ikke se dem "
+        "(serveren vurderer igen ved næste synkronisering)."
+    ),
+    "Conflicts to resolve": "Konflikter, der skal løses",
+    "Two changes were made at the same time from the same starting point": (
+        "To ændringer blev lavet samtidig ud fra det samme udgangspunkt"
+    ),
+    "Version": "Udgave",
+    "The coordinator resolves it.": "Tovholderen løser den.",
+    "Record": "Registrér",
+    "Whose": "Hvis",
+    "Withdraw consent": "Tilbagekald samtykke",
+    "revision": "udgave",
+    "Financing": "Finansiering",
+    "Minutes": "Referat",
+    "Referrals": "Henvisninger",
+    "Newest first; times in Danish time": "Nyeste først; tider i dansk tid",
+    "Kind of case": "Sagstype",
+    "Lead department": "Ledende afdeling",
+    "First person's name (empty: none yet)": "Første persons navn (tom: ingen endnu)",
+    "Open the case": "Opret sagen",
+    "Quick contact": "Hurtig kontakt",
+    "Anonymous tally": "Anonym optælling",
+    "Add a person": "Tilføj en person",
+    "Give consent": "Giv samtykke",
+    "Add a goal": "Tilføj et mål",
+    "Record progress": "Registrér fremskridt",
+    "Revise a goal": "Revidér et mål",
+    "New wording": "Ny formulering",
+    "Record a meeting": "Registrér et møde",
+    "Make a referral": "Henvis",
+    "Record a decision": "Registrér en afgørelse",
+    "Resolve the conflict": "Løs konflikten",
+    "Kind of contact": "Kontaktform",
+    "Challenges": "Udfordringer",
+    "Place": "Sted",
+    "Note": "Notat",
+    "Happened at (empty: now)": "Skete (tom: nu)",
+    "Day (empty: today)": "Dag (tom: i dag)",
+    "Contacts per challenge": "Kontakter pr. udfordring",
+    "CPR number (optional)": "CPR-nummer (valgfrit)",
+    "Born (optional)": "Født (valgfrit)",
+    "Whose consent": "Hvis samtykke",
+    "Shared with": "Deles med",
+    "Information": "Oplysninger",
+    "Health: at most one year.": "Helbred: højst et år.",
+    "The child's own view (from 10 years)": "Barnets egen holdning (fra 10 år)",
+    "For": "For",
+    "Sub-goal of": "Delmål af",
+    "Score (1–5)": "Score (1–5)",
+    "Kind of meeting": "Mødetype",
+    "Departments taking part": "Deltagende afdelinger",
+    "Concerns": "Vedrører",
+    "Legal basis": "Hjemmel",
+    "e.g. aktivloven § 81": "f.eks. aktivloven § 81",
+    "Kind of decision": "Afgørelsestype",
+    "Facts it rests on": "Oplysninger, den bygger på",
+    "Considerations": "Overvejelser",
+    "Explanation to the citizen": "Begrundelse til borgeren",
+    "Amount in kroner (optional)": "Beløb i kroner (valgfrit)",
+    "How it was settled": "Hvordan den blev løst",
+    "DD-MM-YYYY": "DD-MM-ÅÅÅÅ",
+    "Fill in this field.": "Udfyld feltet.",
+    "Choose at least one.": "Vælg mindst én.",
+    "Choose from the list.": "Vælg fra listen.",
+    "Write the date as 01-06-2027 or 2027-06-01.": "Skriv datoen som 01-06-2027 eller 2027-06-01.",
+    "Write the date and time as 2027-06-01 14:30.": "Skriv dato og tid som 2027-06-01 14:30.",
+    "It cannot have happened in the future.": "Det kan ikke være sket i fremtiden.",
+    "Count at least one contact.": "Tæl mindst én kontakt.",
+    "A count is a whole number.": "Et antal er et helt tal.",
+    "Write the amount in kroner, e.g. 4500.": "Skriv beløbet i kroner, f.eks. 4500.",
+    "Your department does not decide under this legal basis.": (
+        "Din afdeling træffer ikke afgørelser efter denne hjemmel."
+    ),
+    "That case is not on this laptop.": "Sagen er ikke på denne computer.",
+    "There is no such form for this case.": "Den formular findes ikke for sagen.",
 }
+
+#: Rules broken, in Danish: a pattern of the rule's English message and its Danish words
+#: (the field app shows them beside the field; the placeholders are the message's own).
+RULES_DANISH: tuple[tuple[str, str], ...] = (
+    (
+        r"consent for (.+) information must expire within one year of (\S+)",
+        "samtykke til oplysninger om {0} skal udløbe inden for et år fra {1}",
+    ),
+    (r"unknown department '(.+)'", "ukendt afdeling '{0}'"),
+    (
+        r"a consent must state a specific purpose, in at least (\d+) characters .*",
+        "et samtykke skal angive et konkret formål med mindst {0} tegn (hvad oplysningerne skal bruges til)",
+    ),
+    (
+        r"a consent must state a specific purpose; .*",
+        "et samtykke skal angive et konkret formål; et vagt samtykke som 'alle relevante oplysninger' er ikke gyldigt",
+    ),
+    (r"a consent's valid-until date cannot be in the past", "et samtykke kan ikke gælde til en dato, der er gået"),
+    (
+        r"consent for a child under 15 is given by a custody holder",
+        "samtykke for et barn under 15 gives af forældremyndigheden",
+    ),
+    (
+        r"a child from 10 must have their own view recorded with the consent",
+        "et barn fra 10 år skal have sin egen holdning skrevet med i samtykket",
+    ),
+    (
+        r"an adult gives their own consent \(or a court-appointed guardian does\)",
+        "en voksen giver selv sit samtykke (eller en værge gør)",
+    ),
+)
 
 #: Event kinds in words: topic -> (Danish, English).
 EVENT_KINDS: dict[str, tuple[str, str]] = {
@@ -339,3 +483,15 @@ def told(payload: dict[str, object], names: dict[str, str]) -> str:
         if isinstance(value, str) and value:
             parts.append(word(value) if key in CODES else value)
     return " · ".join(parts)
+
+
+def rule(message: str) -> str:
+    """A broken rule's message in the page's language: the Danish words of `RULES_DANISH`
+    or of `DANISH` when it has them, the message as it is otherwise."""
+    if language.get() != DANISH_CODE:
+        return message
+    for pattern, danish in RULES_DANISH:
+        found = re.fullmatch(pattern, message)
+        if found:
+            return danish.format(*(word(g) for g in found.groups()))
+    return t(message)

@@ -35,13 +35,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from core import words
 from core.errors import AccessLogUnwritable, TovholderError
+from core.pages import environment
 from server.accounts import verify_accounted
 from server.context import ServerContext
 from server.errors import Forbidden, Unauthorized, status_of
@@ -69,14 +69,7 @@ LANGUAGE_COOKIE = "tovholder_lang"
 FORM_COOKIE = "tovholder_form"
 MAX_FORM = 4096
 
-templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(("html",)),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-templates.globals.update(t=words.t, event_kind=words.event_kind, word=words.word, told=words.told)
-templates.filters.update(when=words.when, day=words.day)
+templates = environment(Path(__file__).parent / "templates", "/ui/language")
 HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'",

@@ -1,0 +1,134 @@
+"""The laptop behind the app: unlocked with the passphrase, locked on demand or after inactivity.
+
+The app holds at most one unlocked `Laptop`, for the one browser session that unlocked
+it (a random cookie made at that moment). Locking closes the store and drops the laptop,
+its passphrase key and every case view the app kept, so nothing decrypted stays
+reachable in the process; an idle desk locks itself (checked on every request and by
+the app's background task). The case views are kept between pages because folding a
+case means opening each of its events; they are dropped whenever the app records,
+syncs or locks, and after a few minutes, since a consent may lapse while the app runs.
+
+Sync goes through the same `client.sync.Syncer` as `tovholder client sync`, and one
+asyncio lock keeps a sync and a recording from interleaving on the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from client.laptop import CaseView, Laptop
+from client.sync import Backoff, Syncer, SyncReport
+from core.errors import TovholderError
+
+#: How long a folded case view is reused without a write (a consent may lapse meanwhile).
+VIEW_SECONDS = 300.0
+
+
+class Desk:
+    """The unlocked laptop of one browser session, and what the app remembers of its syncs."""
+
+    def __init__(self, folder: Path, lock_after: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.folder = folder
+        self.lock_after = lock_after  # seconds of inactivity
+        self.clock = clock
+        self.busy = asyncio.Lock()
+        self._laptop: Laptop | None = None
+        self._session = ""
+        self._last_seen = 0.0
+        self._views: dict[str, tuple[float, CaseView]] = {}
+        #: Confirmed events per case pulled by the last sync (what changed since).
+        self.changed: dict[str, int] = {}
+        #: What the last sync said: "" (none yet), "synced" or the reason it failed.
+        self.last_sync = ""
+        self.last_sync_failed = False
+        self._last_try = float("-inf")
+
+    # -- the lock ---------------------------------------------------------------------
+    def unlock(self, passphrase: str) -> str:
+        """Open the store with the passphrase (WrongPassphrase when it does not open it);
+        the new session's secret, which only the browser's cookie then holds."""
+        laptop = Laptop.open(self.folder, passphrase)
+        self.lock()
+        self._laptop = laptop
+        self._session = secrets.token_urlsafe(32)
+        self._last_seen = self.clock()
+        return self._session
+
+    def lock(self) -> None:
+        """Close the store and drop the laptop, its key and every view kept."""
+        laptop, self._laptop = self._laptop, None
+        self._session = ""
+        self._views.clear()
+        self.changed.clear()
+        if laptop is not None:
+            laptop.close()
+
+    def idle(self) -> bool:
+        """Whether the desk is unlocked but unused for longer than `lock_after`."""
+        return self._laptop is not None and self.clock() - self._last_seen > self.lock_after
+
+    def lock_if_idle(self) -> None:
+        """Lock an idle desk, unless a sync is under way on it (it locks after)."""
+        if self.idle() and not self.busy.locked():
+            self.lock()
+
+    def laptop_for(self, session: str) -> Laptop | None:
+        """The unlocked laptop when `session` is the one that unlocked it (and the desk
+        has not been idle too long): the request counts as activity. None otherwise."""
+        self.lock_if_idle()
+        if self._laptop is None or not session or not secrets.compare_digest(session, self._session):
+            return None
+        self._last_seen = self.clock()
+        return self._laptop
+
+    @property
+    def unlocked(self) -> bool:
+        return self._laptop is not None
+
+    def held(self) -> Laptop | None:
+        """The unlocked laptop for the app's own work (a background sync): not activity."""
+        return self._laptop
+
+    def due(self, every: float) -> bool:
+        """Whether `every` seconds have passed since the last sync was tried."""
+        return self.clock() - self._last_try >= every
+
+    # -- views ------------------------------------------------------------------------
+    def view(self, laptop: Laptop, case_id: str) -> CaseView:
+        """The worker's view of a case, folded once and reused until the next write."""
+        kept = self._views.get(case_id)
+        if kept is not None and self.clock() - kept[0] < VIEW_SECONDS:
+            return kept[1]
+        view = laptop.view(case_id)
+        self._views[case_id] = (self.clock(), view)
+        return view
+
+    def wrote(self) -> None:
+        """Forget the kept views: the app recorded or synced."""
+        self._views.clear()
+
+    # -- sync -------------------------------------------------------------------------
+    async def sync(self, laptop: Laptop, attempts: int = 3) -> SyncReport | None:
+        """Push the outbox and pull the caseload as `client sync` does; None when the
+        server could not be reached or refused (the reason is kept in `last_sync`)."""
+        async with self.busy:
+            self._last_try = self.clock()
+            before = {case: self.view(laptop, case).confirmed_seq for case in laptop.store.held_cases()}
+            try:
+                report = await Syncer(laptop, backoff=Backoff(attempts=attempts, base=0.2)).sync()
+            except TovholderError as exc:
+                self.last_sync, self.last_sync_failed = str(exc), True
+                return None
+            finally:
+                self.wrote()
+            self.changed = {}
+            for case in laptop.store.held_cases():
+                pulled = self.view(laptop, case).confirmed_seq - before.get(case, 0)
+                if pulled > 0:
+                    self.changed[case] = pulled
+            self.last_sync, self.last_sync_failed = "synced", False
+            return report

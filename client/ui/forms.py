@@ -1,0 +1,444 @@
+"""The app's recording forms: what each asks, and the event it makes with the commands' own builders.
+
+A form is a list of fields and a `build` that turns the sent values into the same typed
+payload the matching `tovholder client` command makes (`client.commands`), recorded
+with `Laptop.record_at` under the same rules. Persons, departments, goals and facts are
+picked from lists; no id is ever typed. A value the form cannot read raises `FieldError`
+naming its field; a rule the event breaks (`RuleViolation`) is shown beside the field
+the form's `blame` names for the words of its message, in the user's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from client.commands.anonymous import counts
+from client.commands.cases import person_added
+from client.commands.plan import goal_added, progress_recorded
+from client.commands.sharing import consent_given, consent_withdrawn
+from client.commands.work import conflict_resolved, contact_recorded, referral_made
+from client.laptop import CaseView, Laptop, goal_revision
+from core import events as ev
+from core import vocabularies, words
+from core.errors import InvalidInput, TovholderError
+
+Values = dict[str, list[str]]
+Choices = list[tuple[str, str]]
+
+
+class FieldError(TovholderError):
+    """A value of a form that cannot be read, and the field it was sent in."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Field(NamedTuple):
+    """One field: its name, its label (a key of `core.words`), how it is asked, and
+    where its choices come from (a key of `CHOICES`)."""
+
+    name: str
+    label: str
+    kind: str = "text"  # text | textarea | select | checks | date | moment | number | check
+    choices: str = ""
+    required: bool = False
+    hint: str = ""
+    default: str = ""
+
+
+Built = tuple[ev.Payload[Any], datetime | None]
+
+
+class Form(NamedTuple):
+    name: str
+    title: str
+    fields: tuple[Field, ...]
+    build: Callable[[Laptop, CaseView, Values], Built]
+    blame: tuple[tuple[str, str], ...] = ()  # (word of a rule's message, field)
+
+
+# --- reading the sent values ------------------------------------------------------------
+
+
+def one(values: Values, name: str, *, required: bool = False) -> str:
+    text = (values.get(name) or [""])[0].strip()
+    if required and not text:
+        raise FieldError(name, words.t("Fill in this field."))
+    return text
+
+
+def many(values: Values, name: str, *, required: bool = False) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(v for v in values.get(name, []) if v))
+    if required and not chosen:
+        raise FieldError(name, words.t("Choose at least one."))
+    return chosen
+
+
+def a_date(values: Values, name: str, *, required: bool = False) -> date | None:
+    text = one(values, name, required=required)
+    if not text:
+        return None
+    try:
+        return ev.parse_date(text)
+    except InvalidInput:
+        raise FieldError(name, words.t("Write the date as 01-06-2027 or 2027-06-01.")) from None
+
+
+def a_moment(values: Values, name: str, now: datetime) -> datetime | None:
+    """A past moment written as the browser's local date and time, in Copenhagen time."""
+    text = one(values, name)
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text).replace(tzinfo=words.LOCAL).astimezone(UTC)
+    except ValueError:
+        raise FieldError(name, words.t("Write the date and time as 2027-06-01 14:30.")) from None
+    if moment > now:
+        raise FieldError(name, words.t("It cannot have happened in the future."))
+    return moment
+
+
+def within(values: Values, name: str, choices: Choices, *, required: bool = False) -> tuple[str, ...]:
+    """The chosen values, each one the form offered."""
+    offered = {value for value, _ in choices}
+    chosen = many(values, name, required=required)
+    if any(c not in offered for c in chosen):
+        raise FieldError(name, words.t("Choose from the list."))
+    return chosen
+
+
+# --- what the lists offer ----------------------------------------------------------------
+
+
+def _labelled(laptop: Laptop, which: str) -> Choices:
+    lists = laptop.vocabularies.lists.get(which, {})
+    at = 0 if words.language.get() == words.DANISH_CODE else 1
+    return [(name, labels[at]) for name, labels in lists.items()]
+
+
+def _coded(codes: tuple[str, ...]) -> Callable[[Laptop, CaseView], Choices]:
+    return lambda laptop, view: [(c, words.word(c)) for c in codes]
+
+
+def _events(laptop: Laptop, view: CaseView) -> Choices:
+    names = {p.person_id: p.name for p in view.state.persons.values()}
+    return [
+        (
+            e.event_id,
+            f"{words.event_kind(e.header.topic)}, {words.when(e.occurred_at)}: {words.told(e.payload(), names)}",
+        )
+        for e, _ in reversed(view.events)
+    ]
+
+
+CHOICES: dict[str, Callable[[Laptop, CaseView], Choices]] = {
+    "persons": lambda laptop, view: [(p.person_id, p.name) for p in view.state.persons.values()],
+    "departments": lambda laptop, view: [(d.id, d.name) for d in laptop.directory.departments.values()],
+    "goals": lambda laptop, view: [(g.goal_id, g.text) for g in view.state.goals.values() if not g.closed],
+    "categories": lambda laptop, view: _labelled(laptop, vocabularies.CATEGORIES),
+    "challenges": lambda laptop, view: _labelled(laptop, vocabularies.CHALLENGES),
+    "contact-kinds": lambda laptop, view: _labelled(laptop, vocabularies.CONTACT_KINDS),
+    "roles": _coded(ev.PERSON_ROLES),
+    "case-kinds": _coded(ev.CASE_KINDS),
+    "meeting-kinds": _coded(ev.MEETING_KINDS),
+    "decision-kinds": _coded(ev.DECISION_KINDS),
+    "scores": lambda laptop, view: [(str(n), str(n)) for n in range(1, 6)],
+    "events": _events,
+}
+
+
+def choices(laptop: Laptop, view: CaseView, field: Field) -> Choices:
+    return CHOICES[field.choices](laptop, view) if field.choices else []
+
+
+def _picked(laptop: Laptop, view: CaseView, values: Values, name: str, source: str, **kw: bool) -> tuple[str, ...]:
+    return within(values, name, CHOICES[source](laptop, view), **kw)
+
+
+# --- the forms ----------------------------------------------------------------------------
+
+HAPPENED = Field("happened_at", "Happened at (empty: now)", "moment")
+
+
+def _contact(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    contact = contact_recorded(
+        laptop.vocabularies,
+        kind=one(values, "kind") or "drop-in",
+        place=one(values, "place"),
+        challenges=_picked(laptop, view, values, "challenges", "challenges"),
+        note=one(values, "note"),
+        persons=_picked(laptop, view, values, "persons", "persons"),
+    )
+    return contact, a_moment(values, "happened_at", laptop.clock())
+
+
+def _tally(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    given = [f"{name}={n}" for name, _ in CHOICES["challenges"](laptop, view) if (n := one(values, f"count_{name}"))]
+    if not given:
+        raise FieldError("day", words.t("Count at least one contact."))
+    try:
+        counted = counts(given, laptop.vocabularies)
+    except InvalidInput:
+        raise FieldError("day", words.t("A count is a whole number.")) from None
+    day = a_date(values, "day") or laptop.clock().astimezone(words.LOCAL).date()
+    return ev.payload(ev.ContactsTallied, day=day, counts=MappingProxyType(counted), kind="drop-in"), None
+
+
+def _person(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    role = one(values, "role", required=True)
+    added = person_added(role, one(values, "name", required=True), one(values, "cpr") or None, a_date(values, "born"))
+    return added, None
+
+
+def _consent(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    subject = _picked(laptop, view, values, "subject", "persons", required=True)[0]
+    valid_until = a_date(values, "valid_until", required=True)
+    if valid_until is None:  # required above; for the type checker
+        raise FieldError("valid_until", words.t("Fill in this field."))
+    given = consent_given(
+        subject,
+        _picked(laptop, view, values, "given_by", "persons", required=True),
+        _picked(laptop, view, values, "recipients", "departments", required=True),
+        _picked(laptop, view, values, "categories", "categories", required=True),
+        one(values, "purpose", required=True),
+        valid_until,
+        one(values, "child_view") or None,
+    )
+    return given, None
+
+
+def _withdrawal(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    consent = one(values, "consent", required=True)
+    if consent not in view.state.consents:
+        raise FieldError("consent", words.t("Choose from the list."))
+    return consent_withdrawn(view, consent, one(values, "reason")), None
+
+
+def _goal(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    parent = _picked(laptop, view, values, "parent", "goals")
+    added = goal_added(
+        _picked(laptop, view, values, "person", "persons", required=True)[0],
+        one(values, "text", required=True),
+        _picked(laptop, view, values, "owner", "departments", required=True)[0],
+        parent=parent[0] if parent else None,
+        due=a_date(values, "due"),
+    )
+    return added, None
+
+
+def _revision(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    goal = _picked(laptop, view, values, "goal", "goals", required=True)[0]
+    return goal_revision(view, goal, one(values, "text", required=True), due=a_date(values, "due")), None
+
+
+def _progress(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    goal = _picked(laptop, view, values, "goal", "goals", required=True)[0]
+    score = _picked(laptop, view, values, "score", "scores", required=True)[0]
+    return progress_recorded(view, goal, int(score), one(values, "note")), None
+
+
+def _meeting(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    held = ev.payload(
+        ev.MeetingHeld,
+        meeting_id=ev.new_id(),
+        kind=_picked(laptop, view, values, "kind", "meeting-kinds", required=True)[0],
+        participants=_picked(laptop, view, values, "participants", "departments"),
+        minutes=one(values, "minutes"),
+        persons=_picked(laptop, view, values, "persons", "persons"),
+    )
+    return held, a_moment(values, "happened_at", laptop.clock())
+
+
+def _referral(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    made = referral_made(
+        laptop.author.department,
+        _picked(laptop, view, values, "to", "departments", required=True)[0],
+        one(values, "reason", required=True),
+        _picked(laptop, view, values, "persons", "persons"),
+    )
+    return made, None
+
+
+def _decision(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    basis = one(values, "legal_basis", required=True)
+    owner, area = laptop.directory.owner_of(basis)
+    if owner != laptop.author.department:
+        raise FieldError("legal_basis", words.t("Your department does not decide under this legal basis."))
+    amount = one(values, "amount")
+    if amount and not amount.replace(".", "").isdigit():
+        raise FieldError("amount", words.t("Write the amount in kroner, e.g. 4500."))
+    decision = ev.payload(
+        ev.DecisionMade,
+        decision_id=ev.new_id(),
+        legal_basis=basis,
+        legal_area=area,
+        kind=_picked(laptop, view, values, "kind", "decision-kinds", required=True)[0],
+        considerations=one(values, "considerations", required=True),
+        facts=_picked(laptop, view, values, "facts", "events", required=True),
+        explanation=one(values, "explanation", required=True),
+        amount=round(float(amount) * 100) if amount else None,
+        persons=_picked(laptop, view, values, "persons", "persons"),
+    )
+    return decision, None
+
+
+def _resolution(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    return conflict_resolved(
+        view, one(values, "conflict", required=True), one(values, "resolution", required=True)
+    ), None
+
+
+def may_decide(laptop: Laptop) -> bool:
+    """Whether the worker's department owns a legal area: decisions are offered only then."""
+    department = laptop.directory.departments.get(laptop.author.department)
+    return department is not None and bool(department.legal_areas)
+
+
+FORMS: dict[str, Form] = {
+    f.name: f
+    for f in (
+        Form(
+            "contact",
+            "Quick contact",
+            (
+                Field("persons", "Who", "checks", "persons"),
+                Field("kind", "Kind of contact", "select", "contact-kinds", required=True, default="drop-in"),
+                Field("challenges", "Challenges", "checks", "challenges"),
+                Field("place", "Place"),
+                Field("note", "Note", "textarea"),
+                HAPPENED,
+            ),
+            _contact,
+        ),
+        Form(
+            "tally",
+            "Anonymous tally",
+            (
+                Field("day", "Day (empty: today)", "date"),
+                Field("counts", "Contacts per challenge", "counts", "challenges"),
+            ),
+            _tally,
+        ),
+        Form(
+            "person",
+            "Add a person",
+            (
+                Field("name", "Name", required=True),
+                Field("role", "Role", "select", "roles", required=True),
+                Field("cpr", "CPR number (optional)"),
+                Field("born", "Born (optional)", "date"),
+            ),
+            _person,
+            (("cpr", "cpr"), ("birth", "born"), ("name", "name")),
+        ),
+        Form(
+            "consent",
+            "Give consent",
+            (
+                Field("subject", "Whose consent", "select", "persons", required=True),
+                Field("given_by", "Given by", "checks", "persons", required=True),
+                Field("recipients", "Shared with", "checks", "departments", required=True),
+                Field("categories", "Information", "checks", "categories", required=True),
+                Field("purpose", "Purpose", required=True),
+                Field("valid_until", "Valid until", "date", required=True, hint="Health: at most one year."),
+                Field("child_view", "The child's own view (from 10 years)", "textarea"),
+            ),
+            _consent,
+            (
+                ("expire", "valid_until"),
+                ("valid-until", "valid_until"),
+                ("purpose", "purpose"),
+                ("own view", "child_view"),
+                ("given by", "given_by"),
+                ("gives", "given_by"),
+                ("department", "recipients"),
+            ),
+        ),
+        Form("withdraw", "Withdraw consent", (Field("reason", "Reason"),), _withdrawal),
+        Form(
+            "goal",
+            "Add a goal",
+            (
+                Field("person", "For", "select", "persons", required=True),
+                Field("text", "Goal", required=True),
+                Field("owner", "Owner", "select", "departments", required=True),
+                Field("parent", "Sub-goal of", "select", "goals"),
+                Field("due", "Due", "date"),
+            ),
+            _goal,
+            (("parent", "parent"), ("owner", "owner")),
+        ),
+        Form(
+            "revise",
+            "Revise a goal",
+            (
+                Field("goal", "Goal", "select", "goals", required=True),
+                Field("text", "New wording", required=True),
+                Field("due", "Due", "date"),
+            ),
+            _revision,
+        ),
+        Form(
+            "progress",
+            "Record progress",
+            (
+                Field("goal", "Goal", "select", "goals", required=True),
+                Field("score", "Score (1–5)", "select", "scores", required=True),
+                Field("note", "Note", "textarea"),
+            ),
+            _progress,
+        ),
+        Form(
+            "meeting",
+            "Record a meeting",
+            (
+                Field("kind", "Kind of meeting", "select", "meeting-kinds", required=True),
+                Field("participants", "Departments taking part", "checks", "departments"),
+                Field("persons", "Concerns", "checks", "persons"),
+                Field("minutes", "Minutes", "textarea"),
+                HAPPENED,
+            ),
+            _meeting,
+            (("participant", "participants"),),
+        ),
+        Form(
+            "referral",
+            "Make a referral",
+            (
+                Field("to", "To", "select", "departments", required=True),
+                Field("reason", "Reason", required=True),
+                Field("persons", "Concerns", "checks", "persons"),
+            ),
+            _referral,
+            (("department", "to"),),
+        ),
+        Form(
+            "decision",
+            "Record a decision",
+            (
+                Field("legal_basis", "Legal basis", required=True, hint="e.g. aktivloven § 81"),
+                Field("kind", "Kind of decision", "select", "decision-kinds", required=True),
+                Field("facts", "Facts it rests on", "checks", "events", required=True),
+                Field("considerations", "Considerations", "textarea", required=True),
+                Field("explanation", "Explanation to the citizen", "textarea", required=True),
+                Field("amount", "Amount in kroner (optional)"),
+                Field("persons", "Concerns", "checks", "persons"),
+            ),
+            _decision,
+            (("legal", "legal_basis"), ("fact", "facts")),
+        ),
+        Form("resolve", "Resolve the conflict", (Field("resolution", "How it was settled", "textarea"),), _resolution),
+    )
+}
+#: The forms a case page links to, in this order (the others are inline on the page).
+LINKED = ("person", "consent", "goal", "revise", "progress", "meeting", "referral", "decision")
+
+
+def blamed(form: Form, message: str) -> str:
+    """The field a rule's message is about, by the words it uses; "" for the form."""
+    text = message.casefold()
+    return next((name for word, name in form.blame if word in text), "")
