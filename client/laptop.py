@@ -90,6 +90,38 @@ class CaseView(Record, frozen=False, kw_only=False):
         )
 
 
+#: The payload fields that name departments, one or several: a worker may write a
+#: department's name (`Børn og Familie`) where its id (`children-family`) is meant.
+DEPARTMENT_FIELDS = frozenset(
+    {
+        "lead_department",
+        "to_department",
+        "coordinator_department",
+        "member_department",
+        "recipients",
+        "from_recipients",
+        "owner",
+        "activity_department",
+        "granted_by",
+        "paid_by",
+    }
+)
+
+
+def by_id(directory: Directory, what: ev.Payload[E]) -> ev.Payload[E]:
+    """`what` with each department it names by name named by id instead (a meeting's
+    participants too)."""
+    fields = dict(what.fields)
+    named = DEPARTMENT_FIELDS | ({"participants"} if what.kind is ev.MeetingHeld else set())
+    for name in named & fields.keys():
+        value = fields[name]
+        if isinstance(value, str) and value:
+            fields[name] = directory.id_of(value)
+        elif isinstance(value, tuple):
+            fields[name] = tuple(directory.id_of(v) for v in value)
+    return ev.Payload(what.kind, fields)
+
+
 def trust_server(state: CaseState, department: str) -> None:
     """Fill in, for a partial case, what the server judged at the last pull and the held
     events may not show: the case was opened, and the department is a party to it."""
@@ -203,7 +235,7 @@ class Laptop:
         """Open a case offline: its key is made here and kept wrapped until pushed."""
         case_id = ev.new_id()
         key = CaseKey.generate(case_id)
-        opened = ev.payload(ev.CaseOpened, kind=kind, lead_department=lead, reason=reason)
+        opened = ev.payload(ev.CaseOpened, kind=kind, lead_department=self.directory.id_of(lead), reason=reason)
         _, sealed = record(CaseState(case_id), key, self.directory, opened, self.author, seen_seq=0, clock=self.clock)
         self.store.add_pending(sealed, key)
         return open_sealed(sealed, key)
@@ -228,7 +260,8 @@ class Laptop:
 
     def record_at(self, case_id: str, what: ev.Payload[E], occurred_at: datetime | None) -> E:
         """`record`, for what happened at `occurred_at` and is recorded afterwards (a
-        contact at the drop-in; None for now)."""
+        contact at the drop-in; None for now). Departments may be named by name."""
+        what = by_id(self.directory, what)
         view = self.view(case_id)
         event, sealed = record(
             view.state,

@@ -167,6 +167,7 @@ def cmd_team_add(args: argparse.Namespace) -> None:
 
 def cmd_team_leave(args: argparse.Namespace) -> None:
     with open_laptop(args) as laptop:
+        args.department = laptop.directory.id_of(args.department)
         if args.worker is not None:
             state = laptop.view(args.case).state
             history = state.memberships.get(args.department) or []

@@ -206,7 +206,8 @@ def cmd_financing(args: argparse.Namespace) -> None:
         view = laptop.view(args.case)
         activity = view.state.activities.get(args.activity)
         own = activity.department if activity is not None else ""
-        granted_by, paid_by = args.granted_by or own, args.paid_by or own
+        granted_by, paid_by = (laptop.directory.id_of(d) for d in (args.granted_by or own, args.paid_by or own))
+        shares = {laptop.directory.id_of(d): pct for d, pct in shares.items()}
         for dept in {granted_by, paid_by} - {""}:
             laptop.directory.get(dept)
         agreed = ev.payload(
