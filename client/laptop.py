@@ -258,11 +258,15 @@ class Laptop:
             what = ev.payload(what, *args, **fields)
         return self.record_at(case_id, what, None)
 
-    def record_at(self, case_id: str, what: ev.Payload[E], occurred_at: datetime | None) -> E:
+    def record_at(
+        self, case_id: str, what: ev.Payload[E], occurred_at: datetime | None, *, view: CaseView | None = None
+    ) -> E:
         """`record`, for what happened at `occurred_at` and is recorded afterwards (a
-        contact at the drop-in; None for now). Departments may be named by name."""
+        contact at the drop-in; None for now). Departments may be named by name. `view`,
+        the worker's current view of the case when the caller keeps one, is judged
+        against instead of folding the case again, and gets the new event."""
         what = by_id(self.directory, what)
-        view = self.view(case_id)
+        view = view or self.view(case_id)
         event, sealed = record(
             view.state,
             self.key(case_id),
@@ -275,6 +279,7 @@ class Laptop:
             partial=view.provisional,
         )
         self.store.add_pending(sealed)
+        view.events.append((event, True))
         return event
 
     def revise_goal(self, case_id: str, goal_id: str, text: str, *, due: date | None = None) -> ev.GoalRevised:

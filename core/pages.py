@@ -28,7 +28,12 @@ def environment(folder: Path, language_url: str) -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(
-        t=words.t, event_kind=words.event_kind, word=words.word, told=words.told, language_url=language_url
+        t=words.t,
+        event_kind=words.event_kind,
+        word=words.word,
+        told=words.told,
+        rule=words.rule,
+        language_url=language_url,
     )
     env.filters.update(when=words.when, day=words.day)
     return env

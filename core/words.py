@@ -190,7 +190,7 @@ DANISH: dict[str, str] = {
     ),
     "New case": "Ny sag",
     "Cases on this laptop": "Sager på denne computer",
-    "cases": "sager",
+    "Cases": "Sager",
     "Name, CPR number or date of birth": "Navn, CPR-nummer eller fødselsdato",
     "Last contact": "Seneste kontakt",
     "Next due date": "Næste frist",
@@ -303,6 +303,18 @@ RULES_DANISH: tuple[tuple[str, str], ...] = (
     (
         r"a consent must state a specific purpose; .*",
         "et samtykke skal angive et konkret formål; et vagt samtykke som 'alle relevante oplysninger' er ikke gyldigt",
+    ),
+    (
+        r"events recorded concurrently clash; the coordinator resolves it",
+        "hændelser registreret samtidig strider mod hinanden; tovholderen løser det",
+    ),
+    (
+        r"concurrent revisions of the same goal from the same base",
+        "to revisioner af det samme mål ud fra den samme udgave",
+    ),
+    (
+        r"a decision recorded against a consent withdrawn meanwhile",
+        "en afgørelse registreret mod et samtykke, der er tilbagekaldt i mellemtiden",
     ),
     (r"a consent's valid-until date cannot be in the past", "et samtykke kan ikke gælde til en dato, der er gået"),
     (

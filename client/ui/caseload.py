@@ -84,8 +84,23 @@ def _meetings(view: CaseView) -> list[dict[str, Any]]:
     ]
 
 
-def case_page(view: CaseView, today: date) -> dict[str, Any]:
-    """Everything the case page shows, as one document."""
+def _timeline(view: CaseView, names: dict[str, str], departments: dict[str, str]) -> list[dict[str, Any]]:
+    """The case's events in words, newest first (told once here, not per template call)."""
+    return [
+        {
+            "at": e.occurred_at.isoformat(),
+            "when": words.when(e.occurred_at),
+            "what": words.event_kind(e.header.topic),
+            "by": f"{e.header.author} ({departments.get(e.department, e.department)})",
+            "details": words.told(e.payload(), names),
+            "pending": pending,
+        }
+        for e, pending in reversed(view.events)
+    ]
+
+
+def case_page(view: CaseView, today: date, departments: dict[str, str]) -> dict[str, Any]:
+    """Everything the case page shows, as one document (`departments`: id -> name)."""
     doc = case_document(view)
     names = {p["person"]: p["name"] for p in doc["persons"]}
     by_id = {e.event_id: e for e, _ in view.events}
@@ -106,6 +121,6 @@ def case_page(view: CaseView, today: date) -> dict[str, Any]:
         ", ".join(names.values())
         or f"{words.word(view.state.kind) if view.state.kind else words.t('withheld')} {view.state.case_id[:8]}"
     )
-    doc["timeline"] = [{"event": e, "payload": e.payload(), "pending": pending} for e, pending in reversed(view.events)]
+    doc["timeline"] = _timeline(view, names, departments)
     doc["open_conflicts"] = [c for c in doc["conflicts"] if c["status"] == "open"]
     return doc

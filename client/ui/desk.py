@@ -5,8 +5,9 @@ it (a random cookie made at that moment). Locking closes the store and drops the
 its passphrase key and every case view the app kept, so nothing decrypted stays
 reachable in the process; an idle desk locks itself (checked on every request and by
 the app's background task). The case views are kept between pages because folding a
-case means opening each of its events; they are dropped whenever the app records,
-syncs or locks, and after a few minutes, since a consent may lapse while the app runs.
+case means opening each of its events: a view gets what the app records in its case,
+and is dropped when a sync brings anything, when the desk locks, and when the date
+changes (a consent runs to the end of its last day).
 
 Sync goes through the same `client.sync.Syncer` as `tovholder client sync`, and one
 asyncio lock keeps a sync and a recording from interleaving on the store.
@@ -18,14 +19,12 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from client.laptop import CaseView, Laptop
 from client.sync import Backoff, Syncer, SyncReport
 from core.errors import TovholderError
-
-#: How long a folded case view is reused without a write (a consent may lapse meanwhile).
-VIEW_SECONDS = 300.0
 
 
 class Desk:
@@ -39,7 +38,7 @@ class Desk:
         self._laptop: Laptop | None = None
         self._session = ""
         self._last_seen = 0.0
-        self._views: dict[str, tuple[float, CaseView]] = {}
+        self._views: dict[str, tuple[date, CaseView]] = {}
         #: Confirmed events per case pulled by the last sync (what changed since).
         self.changed: dict[str, int] = {}
         #: What the last sync said: "" (none yet), "synced" or the reason it failed.
@@ -99,17 +98,22 @@ class Desk:
 
     # -- views ------------------------------------------------------------------------
     def view(self, laptop: Laptop, case_id: str) -> CaseView:
-        """The worker's view of a case, folded once and reused until the next write."""
+        """The worker's view of a case, folded once and reused until a sync, or the day a
+        consent may have lapsed on (consents run to the end of a date)."""
+        today = laptop.clock().date()
         kept = self._views.get(case_id)
-        if kept is not None and self.clock() - kept[0] < VIEW_SECONDS:
+        if kept is not None and kept[0] == today:
             return kept[1]
         view = laptop.view(case_id)
-        self._views[case_id] = (self.clock(), view)
+        self._views[case_id] = (today, view)
         return view
 
-    def wrote(self) -> None:
-        """Forget the kept views: the app recorded or synced."""
-        self._views.clear()
+    def wrote(self, case_id: str | None = None) -> None:
+        """Forget the kept view of the case the app recorded in (every view: it synced)."""
+        if case_id is None:
+            self._views.clear()
+        else:
+            self._views.pop(case_id, None)
 
     # -- sync -------------------------------------------------------------------------
     async def sync(self, laptop: Laptop, attempts: int = 3) -> SyncReport | None:
@@ -117,18 +121,18 @@ class Desk:
         server could not be reached or refused (the reason is kept in `last_sync`)."""
         async with self.busy:
             self._last_try = self.clock()
-            before = {case: self.view(laptop, case).confirmed_seq for case in laptop.store.held_cases()}
+            store = laptop.store
+            before = {case: store.confirmed_seq(case) for case in store.held_cases()}
+            outbox = (store.count_pending(), store.meta("cursor", 0))
             try:
                 report = await Syncer(laptop, backoff=Backoff(attempts=attempts, base=0.2)).sync()
             except TovholderError as exc:
                 self.last_sync, self.last_sync_failed = str(exc), True
+                if (store.count_pending(), store.meta("cursor", 0)) != outbox:
+                    self.wrote()  # part of it went through before it failed
                 return None
-            finally:
-                self.wrote()
-            self.changed = {}
-            for case in laptop.store.held_cases():
-                pulled = self.view(laptop, case).confirmed_seq - before.get(case, 0)
-                if pulled > 0:
-                    self.changed[case] = pulled
+            self.wrote()
+            after = {case: store.confirmed_seq(case) for case in store.held_cases()}
+            self.changed = {case: seq - before.get(case, 0) for case, seq in after.items() if seq > before.get(case, 0)}
             self.last_sync, self.last_sync_failed = "synced", False
             return report

@@ -66,8 +66,8 @@ def render(request: Request, name: str, code: int = 200, **values: Any) -> HTMLR
     values.setdefault("csrf", held.tokens.token("form", session) if laptop is not None else "")
     values.setdefault("desk", held.desk)
     if laptop is not None:
-        values.setdefault("pending_total", len(laptop.store.outbox(statuses=("pending",))))
-        values.setdefault("departments", {d.id: d.name for d in laptop.directory.departments.values()})
+        values.setdefault("pending_total", laptop.store.count_pending())
+        values.setdefault("departments", _names(laptop))
     return HTMLResponse(templates.get_template(name).render(**values), status_code=code, headers=HEADERS)
 
 
@@ -178,6 +178,11 @@ async def home(request: Request) -> Response:
 # --- the caseload and a case -----------------------------------------------------------------
 
 
+def _names(laptop: Laptop) -> dict[str, str]:
+    """The departments' names by id."""
+    return {d.id: d.name for d in laptop.directory.departments.values()}
+
+
 def _today(laptop: Laptop) -> Any:
     return laptop.clock().astimezone(words.LOCAL).date()
 
@@ -224,7 +229,7 @@ async def _case(request: Request, laptop: Laptop, case_id: str, code: int = 200,
         "case.html",
         code,
         laptop=laptop,
-        case=rows.case_page(view, _today(laptop)),
+        case=rows.case_page(view, _today(laptop), _names(laptop)),
         quick=quick,
         quick_choices=_form_values(laptop, view, quick),
         linked=[FORMS[n] for n in LINKED if n != "decision" or may_decide(laptop)],
@@ -256,7 +261,7 @@ async def _form(request: Request, laptop: Laptop, case_id: str, name: str, code:
         code,
         laptop=laptop,
         form=form,
-        case=rows.case_page(view, _today(laptop)),
+        case=rows.case_page(view, _today(laptop), _names(laptop)),
         form_choices=_form_values(laptop, view, form),
         values=shown.get("values", {}),
         errors=shown.get("errors", {}),
@@ -277,11 +282,11 @@ async def record(request: Request, laptop: Laptop, values: Values | None) -> Res
         async with desk.busy:
             view = desk.view(laptop, case_id)
             what, at = form.build(laptop, view, sent)
-            laptop.record_at(case_id, what, at)
-            desk.wrote()
+            laptop.record_at(case_id, what, at, view=view)  # the kept view gets the event
     except FieldError as exc:
         return await _again(request, laptop, case_id, form, sent, {exc.field: str(exc)})
     except (RuleViolation, TovholderError) as exc:
+        desk.wrote(case_id)  # judged, perhaps applied to the kept view, but not kept: fold it again
         message = words.rule(str(exc))
         return await _again(request, laptop, case_id, form, sent, {blamed(form, str(exc)) or "_form": message})
     return RedirectResponse(f"/cases/{case_id}?recorded={name}#{name}", status_code=303, headers=HEADERS)
@@ -337,7 +342,7 @@ async def new_case(request: Request, laptop: Laptop, values: Values | None) -> R
             opened = laptop.open_case(kind, lead, sent.get("reason", [""])[0])
             if name:
                 laptop.record(opened.case_id, person_added(role, name))
-            desk.wrote()
+            desk.wrote(opened.case_id)
     except TovholderError as exc:
         return _new_case(request, laptop, 422, values=sent, errors={"_form": words.rule(str(exc))})
     return RedirectResponse(f"/cases/{opened.case_id}", status_code=303, headers=HEADERS)
