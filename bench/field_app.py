@@ -31,15 +31,14 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from bench.startup import bench_store
 from client.commands.cases import person_added
 from client.commands.plan import goal_added, progress_recorded
 from client.commands.sharing import consent_given
 from client.commands.work import contact_recorded
 from client.laptop import CaseView, Laptop
-from client.store import LaptopStore
 from core import events as ev
 from core import vocabularies
-from core.keys import DeviceKeys, PassphraseKey
 from core.recording import record
 
 PASSPHRASE = "bench passphrase for the field app"
@@ -49,22 +48,7 @@ EXE = [sys.executable, "-m", "tovholder"]
 
 def make_caseload(folder: Path, cases: int, events: int) -> list[tuple[str, str]]:
     """A laptop store holding `cases` cases of `events` events; (case id, a person's name) each."""
-    store = LaptopStore.create(
-        folder,
-        PASSPHRASE,
-        DeviceKeys.generate(),
-        {
-            "device_id": "dev-bench",
-            "worker": "w-bench",
-            "department": "jobcenter",
-            "role": "caseworker",
-            "server_url": "http://127.0.0.1:9",
-            "ca_cert": None,
-            "server_agreement_key": DeviceKeys.generate().agreement_public,
-            "departments": [],
-        },
-        scrypt_n=PassphraseKey.N,
-    )
+    store = bench_store(folder, PASSPHRASE)
     made: list[tuple[str, str]] = []
     with Laptop(store) as laptop:
         words = vocabularies.DEFAULT
