@@ -403,6 +403,10 @@ class ConsentGiven(CaseEvent):
     purpose: str
     valid_until: date
     child_view: str | None = None
+    # Added later, so older consents read with these empty: the words shown to the citizen
+    # when they consented, and their SHA-256 (hex), so the text can be shown to match.
+    text: str = ""
+    text_sha256: str = ""
 
 
 @catalogue

@@ -257,6 +257,15 @@ DANISH: dict[str, str] = {
     "Information": "Oplysninger",
     "Health: at most one year.": "Helbred: højst et år.",
     "The child's own view (from 10 years)": "Barnets egen holdning (fra 10 år)",
+    "The text shown to the citizen": "Teksten, borgeren fik vist",
+    "Empty: made from the choices above. Kept with its SHA-256.": (
+        "Tom: skrives ud fra valgene ovenfor. Gemmes med sin SHA-256."
+    ),
+    "I consent to {recipients} receiving information about {categories} concerning {subject}, "
+    "for this purpose: {purpose}. The consent is valid until {until}, and I may withdraw it at any time.": (
+        "Jeg giver samtykke til, at {recipients} får oplysninger om {categories} vedrørende {subject} "
+        "til dette formål: {purpose}. Samtykket gælder til og med {until}, og jeg kan altid tilbagekalde det."
+    ),
     "For": "For",
     "Sub-goal of": "Delmål af",
     "Score (1–5)": "Score (1–5)",
@@ -315,6 +324,10 @@ RULES_DANISH: tuple[tuple[str, str], ...] = (
     (
         r"a decision recorded against a consent withdrawn meanwhile",
         "en afgørelse registreret mod et samtykke, der er tilbagekaldt i mellemtiden",
+    ),
+    (
+        r"the text shown to the citizen does not match its SHA-256 in the consent",
+        "teksten, borgeren fik vist, passer ikke med dens SHA-256 i samtykket",
     ),
     (r"a consent's valid-until date cannot be in the past", "et samtykke kan ikke gælde til en dato, der er gået"),
     (

@@ -5,6 +5,7 @@ commands."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 from datetime import date
 
 from client.commands.common import Parsers, category_names, first_event, record, record_seen, split
@@ -24,6 +25,7 @@ def register(p: Parsers) -> None:
     a.add_argument("--purpose", required=True)
     a.add_argument("--until", required=True, metavar="YYYY-MM-DD")
     a.add_argument("--child-view", help="the child's own view (required from 10)")
+    a.add_argument("--text", default="", help="the words shown to the citizen (kept with their SHA-256)")
     a = p.on_case(consent, "withdraw", cmd_consent_withdraw, "withdraw a consent")
     a.add_argument("consent", metavar="CONSENT_ID")
     a.add_argument("--reason", default="")
@@ -78,8 +80,10 @@ def consent_given(
     purpose: str,
     valid_until: date,
     child_view: str | None = None,
+    text: str = "",
 ) -> ev.Payload[ev.ConsentGiven]:
-    """A consent of `subject`, its categories named or labelled (`consent give` and the app)."""
+    """A consent of `subject`, its categories named or labelled (`consent give` and the
+    app); `text`, the words shown to the citizen, is kept with its SHA-256."""
     return ev.payload(
         ev.ConsentGiven,
         consent_id=ev.new_id(),
@@ -90,6 +94,8 @@ def consent_given(
         purpose=purpose,
         valid_until=valid_until,
         child_view=child_view,
+        text=text,
+        text_sha256=hashlib.sha256(text.encode()).hexdigest() if text else "",
         persons=(subject,),
     )
 
@@ -123,6 +129,7 @@ def cmd_consent_give(args: argparse.Namespace) -> None:
         args.purpose,
         ev.parse_date(args.until, "--until"),
         args.child_view,
+        args.text,
     )
     record(args, given, consent=given.fields["consent_id"])
 

@@ -111,9 +111,13 @@ def case_page(view: CaseView, today: date, departments: dict[str, str]) -> dict[
             if i in by_id
         ]
         c["hidden_versions"] = sum(1 for i in c["events"] if i not in by_id)
+    given = {e.consent_id: e for e, _ in view.events if isinstance(e, ev.ConsentGiven)}
     for consent in doc["consents"]:
         withdrawn = consent["withdrawn"]
         consent["in_force"] = withdrawn is None and consent["valid_until"] >= today
+        shown = given.get(consent["consent"])
+        consent["text"] = shown.text if shown else ""
+        consent["text_sha256"] = shown.text_sha256 if shown else ""
     doc["goal_due"] = {g.goal_id: g.due for g in view.state.goals.values()}
     doc["meetings"] = _meetings(view)
     doc["names"] = names

@@ -194,6 +194,27 @@ def _person(laptop: Laptop, view: CaseView, values: Values) -> Built:
     return added, None
 
 
+CONSENT_TEXT = (
+    "I consent to {recipients} receiving information about {categories} concerning {subject}, "
+    "for this purpose: {purpose}. The consent is valid until {until}, and I may withdraw it at any time."
+)
+
+
+def consent_text(laptop: Laptop, view: CaseView, values: Values, until: date) -> str:
+    """The words shown to the citizen: as the worker wrote them, or made from the choices."""
+    written = one(values, "text")
+    if written:
+        return written
+    labels = {k: dict(CHOICES[k](laptop, view)) for k in ("persons", "departments", "categories")}
+    return words.t(CONSENT_TEXT).format(
+        recipients=", ".join(labels["departments"][d] for d in many(values, "recipients")),
+        categories=", ".join(labels["categories"][c] for c in many(values, "categories")),
+        subject=labels["persons"][many(values, "subject")[0]],
+        purpose=one(values, "purpose"),
+        until=words.day(until),
+    )
+
+
 def _consent(laptop: Laptop, view: CaseView, values: Values) -> Built:
     subject = _picked(laptop, view, values, "subject", "persons", required=True)[0]
     valid_until = a_date(values, "valid_until", required=True)
@@ -207,6 +228,7 @@ def _consent(laptop: Laptop, view: CaseView, values: Values) -> Built:
         one(values, "purpose", required=True),
         valid_until,
         one(values, "child_view") or None,
+        consent_text(laptop, view, values, valid_until),
     )
     return given, None
 
@@ -346,6 +368,12 @@ FORMS: dict[str, Form] = {
                 Field("purpose", "Purpose", required=True),
                 Field("valid_until", "Valid until", "date", required=True, hint="Health: at most one year."),
                 Field("child_view", "The child's own view (from 10 years)", "textarea"),
+                Field(
+                    "text",
+                    "The text shown to the citizen",
+                    "textarea",
+                    hint="Empty: made from the choices above. Kept with its SHA-256.",
+                ),
             ),
             _consent,
             (

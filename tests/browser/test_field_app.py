@@ -346,6 +346,9 @@ def test_a_consent_given_and_withdrawn_and_a_rule_told_beside_its_field(app: Fie
     assert "Synkroniseret." in page.locator("header").inner_text()
     consents = page.get_by_role("table").filter(has_text="Hvis")
     assert "gælder" in consents.inner_text() and "Jobcenter" in consents.inner_text()
+    consents.get_by_text("Teksten, borgeren fik vist").click()  # kept with the consent, and its hash
+    shown = "Jeg giver samtykke til, at Jobcenter får oplysninger om kontakt vedrørende Sam Nielsen"
+    assert shown in consents.inner_text() and "SHA-256" in consents.inner_text()
 
     # Health information for more than a year: refused beside the field, in Danish.
     page.get_by_role("link", name="Giv samtykke").click()
