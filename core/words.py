@@ -411,6 +411,22 @@ WORDS: dict[str, tuple[str, str]] = {
     "ssd": ("SSD-møde", "SSD meeting"),
     "contact": ("kontaktoplysninger", "contact information"),
     "health": ("helbred", "health"),
+    # the field app (`tovholder client ui`)
+    "tally": ("anonym optælling", "anonymous tally"),
+    "pseudonymous": ("pseudonym", "pseudonymous"),
+    "family": ("familie", "family"),
+    "trusted-adult": ("betroet voksen", "trusted adult"),
+    "grant": ("bevilling", "grant"),
+    "refusal": ("afslag", "refusal"),
+    "sanction": ("sanktion", "sanction"),
+    "payment-stop": ("stop for udbetaling", "payment stop"),
+    "allowance": ("ydelse", "allowance"),
+    "one-off-payment": ("engangsydelse", "one-off payment"),
+    "running": ("i gang", "running"),
+    "planned": ("planlagt", "planned"),
+    "ended": ("afsluttet", "ended"),
+    "arrived": ("mødt op", "arrived"),
+    "not arrived": ("ikke mødt op", "did not arrive"),
 }
 
 MONTHS = (

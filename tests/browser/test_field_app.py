@@ -350,6 +350,25 @@ def test_a_consent_given_and_withdrawn_and_a_rule_told_beside_its_field(app: Fie
     shown = "Jeg giver samtykke til, at Jobcenter får oplysninger om kontakt vedrørende Sam Nielsen"
     assert shown in consents.inner_text() and "SHA-256" in consents.inner_text()
 
+    # An anonymous tally of the day's contacts with people who will not be registered.
+    page.get_by_role("link", name="Ny sag").click()
+    page.get_by_label("Sagstype").select_option("tally")
+    page.get_by_label("Første persons navn").fill("")
+    page.get_by_role("button", name="Opret sagen").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text().startswith("Sag om anonym optælling")
+    page.get_by_label("økonomi").fill("3")
+    page.get_by_label("bolig").fill("1")
+    page.get_by_role("button", name="Anonym optælling").click()
+    page.wait_for_load_state()
+    timeline = page.get_by_role("table").filter(has_text="Nyeste først").inner_text()
+    assert "Kontakter optalt" in timeline and "økonomi" not in timeline  # counts, no names or notes
+    page.get_by_role("button", name="Synkronisér nu").click()
+    page.wait_for_load_state()
+    assert "0 ikke sendt endnu" in page.locator("header").inner_text()
+    page.goto(f"{app.url}/cases?q=Sam")
+    page.get_by_role("link", name="Sam Nielsen").click()
+
     # Health information for more than a year: refused beside the field, in Danish.
     page.get_by_role("link", name="Giv samtykke").click()
     page.get_by_role("group", name="Givet af").get_by_label("Sam Nielsen").check()
@@ -387,6 +406,10 @@ def test_every_page_passes_axe_and_fits_375_px(app: FieldApp, browser: BrowserCo
         page.goto(f"{app.url}{path}")
         assert page.locator("h1").count() == 1, path
         checked(page)
+    page.get_by_role("link", name="English").click()  # and back: the same page in English
+    assert page.locator("h1").inner_text().startswith("Record a decision")
+    checked(page)
+    page.get_by_role("link", name="Dansk").click()
     page.goto(f"{app.url}/cases/{app.case}/person")
     page.get_by_role("button", name="Tilføj en person").click()  # empty: the errors beside the fields
     page.wait_for_load_state()
@@ -443,13 +466,24 @@ def test_another_site_or_host_or_a_missing_token_changes_nothing(app: FieldApp, 
         assert answer.status_code == 303 and answer.headers["location"] == "/unlock"
 
 
-def test_the_app_locks_itself_after_inactivity(app: FieldApp, browser: BrowserContext) -> None:
-    url, proc = start_app(app.folder, app.env, "--lock-after", "0.02", "--sync-every", "3600")  # 1.2 s
+def test_the_app_syncs_in_the_background_and_locks_itself_after_inactivity(
+    app: FieldApp, browser: BrowserContext
+) -> None:
+    url, proc = start_app(app.folder, app.env, "--lock-after", "0.05", "--sync-every", "1")  # 3 s idle
     try:
         page = browser.new_page()
         unlock(Hands(page), url)
         assert page.locator("h1").inner_text() == "Sager på denne computer"
-        time.sleep(1.5)
+        page.goto(f"{url}/cases/{app.case}")
+        page.locator("#contact-form").get_by_label("Notat").fill("Recorded, then sent by itself")
+        page.get_by_role("button", name="Hurtig kontakt").click()
+        page.wait_for_load_state()
+        deadline = time.monotonic() + 10
+        while "0 ikke sendt endnu" not in page.locator("header").inner_text():  # nobody presses Sync
+            assert time.monotonic() < deadline, page.locator("header").inner_text()
+            time.sleep(0.5)
+            page.reload()
+        time.sleep(3.5)
         page.goto(f"{url}/cases")
         assert page.locator("h1").inner_text() == "Lås op"
         unlock(Hands(page), url)
