@@ -193,7 +193,6 @@ DANISH: dict[str, str] = {
     "Cases": "Sager",
     "Name, CPR number or date of birth": "Navn, CPR-nummer eller fødselsdato",
     "Last contact": "Seneste kontakt",
-    "Next due date": "Næste frist",
     "Not yet sent": "Ikke sendt endnu",
     "not yet sent": "ikke sendt endnu",
     "New since the last sync": "Nyt siden sidste synkronisering",

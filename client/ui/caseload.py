@@ -1,7 +1,7 @@
 """What the app's pages show of the laptop's cases, read from the worker's case views.
 
 A caseload row names a case by its persons, with what a worker looks for before a
-visit: the last contact, the next due date, what waits to be sent, what the last sync
+visit: the last contact, the next statutory meeting or due date, what waits to be sent, what the last sync
 brought and the conflicts waiting for the coordinator. The search matches a name, a CPR
 number (with or without its dash) or a date of birth written as Danes write it or as
 ISO. The case page's document is `case show`'s (`client.commands.show.case_document`)
@@ -17,6 +17,7 @@ from client.commands.show import case_document
 from client.laptop import CaseView
 from core import events as ev
 from core import words
+from core.deadlines import case_deadlines
 from core.errors import InvalidInput
 
 
@@ -54,8 +55,10 @@ def _last_contact(view: CaseView) -> datetime | None:
 
 
 def _next_due(view: CaseView, today: date) -> tuple[date, str] | None:
-    """The next date the case waits for: an open goal's due date, today or later."""
-    due = [(g.due, g.text) for g in view.state.goals.values() if g.due and not g.closed and g.due >= today]
+    """The next date the case waits for: a statutory meeting due or overdue (`core.deadlines`),
+    or an open goal's due date, today or later."""
+    due = [(d.due, words.word(d.what)) for d in case_deadlines(view.state, today)]
+    due += [(g.due, g.text) for g in view.state.goals.values() if g.due and not g.closed and g.due >= today]
     return min(due, default=None)
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from client.commands.cases import person_added
+from client.commands.plan import goal_added
 from client.laptop import Laptop
-from client.ui.caseload import matches
+from client.ui.caseload import caseload_row, matches
 from client.ui.desk import Desk
 from client.ui.guards import FormTokens, refusal
 from core.errors import WrongPassphrase
@@ -82,6 +84,23 @@ def test_a_search_finds_a_person_by_name_cpr_or_date_of_birth(make_laptop: Calla
         assert matches(view, query), query
     for query in ("Emil", "0101881235", "02-01-1988"):
         assert not matches(view, query), query
+
+
+def test_a_caseload_row_names_the_next_statutory_meeting_before_a_later_due_date(
+    make_laptop: Callable[..., Laptop],
+) -> None:
+    laptop = make_laptop("a", department="children-family")
+    case = laptop.open_case("family", "children-family").case_id
+    today = laptop.clock().date()
+    soon = today + timedelta(days=30)
+    sixteen = soon.replace(day=min(soon.day, 28))  # a birthday every year has
+    added = person_added("child", "Emil Hansen", birth_date=sixteen.replace(year=sixteen.year - 16))
+    laptop.record(case, added)
+    later = sixteen + timedelta(days=60)
+    laptop.record(case, goal_added(added.fields["person_id"], "School every day", "children-family", due=later))
+    row = caseload_row(laptop.view(case), 0, today)
+    assert row["names"] == ["Emil Hansen"] and row["pending"] == 3
+    assert row["next_due"] == (sixteen, "møde ved 16 år")
 
 
 def scope(host: str = "127.0.0.1:8000", client: str = "127.0.0.1", **headers: str) -> dict[str, object]:
