@@ -402,7 +402,8 @@ def test_every_page_passes_axe_and_fits_375_px(app: FieldApp, browser: BrowserCo
     checked(page)
     unlock(Hands(page), app.url)
     checked(page)  # the caseload
-    for path in ("/cases/new", f"/cases/{app.case}", *(f"/cases/{app.case}/{name}" for name in FORMS_LINKED)):
+    paths = ("/cases/new", "/cases?q=nobody", f"/cases/{app.case}", "/cases/no-such-case")
+    for path in (*paths, *(f"/cases/{app.case}/{name}" for name in FORMS_LINKED)):
         page.goto(f"{app.url}{path}")
         assert page.locator("h1").count() == 1, path
         checked(page)
