@@ -10,7 +10,9 @@ and is dropped when a sync brings anything, when the desk locks, and when the da
 changes (a consent runs to the end of its last day).
 
 Sync goes through the same `client.sync.Syncer` as `tovholder client sync`, and one
-asyncio lock keeps a sync and a recording from interleaving on the store.
+asyncio lock keeps a sync and a recording from interleaving on the store; pages that
+only read do not wait for a sync (each view is folded in one step of the event loop,
+and every view is dropped when the sync ends).
 """
 
 from __future__ import annotations

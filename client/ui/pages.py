@@ -102,8 +102,9 @@ def page(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         values: Values | None = None
         if request.method == "POST":
             values = await read_form(request)
-            token = (values or {}).get("csrf", [""])[0]
-            if values is None or not held.tokens.holds("form", session, token):
+            if values is None:
+                return render(request, "error.html", 413, message=words.t("the form is too large"), laptop=laptop)
+            if not held.tokens.holds("form", session, values.get("csrf", [""])[0]):
                 return render(request, "error.html", 403, message=words.t(FORGED), laptop=laptop)
         try:
             return await handler(request, laptop, values)
@@ -192,8 +193,7 @@ async def caseload(request: Request, laptop: Laptop, values: Values | None) -> R
     desk = _held(request).desk
     query = request.query_params.get("q", "")[:100]
     today = _today(laptop)
-    async with desk.busy:
-        views = [desk.view(laptop, case) for case in laptop.store.held_cases()]
+    views = [desk.view(laptop, case) for case in laptop.store.held_cases()]  # reads wait for no sync
     found = [rows.caseload_row(v, desk.changed.get(v.state.case_id, 0), today) for v in views if rows.matches(v, query)]
     found.sort(key=lambda r: (-r["conflicts"], -r["pending"], r["names"]))
     return render(
@@ -220,8 +220,7 @@ async def _case(request: Request, laptop: Laptop, case_id: str, code: int = 200,
     desk = _held(request).desk
     if case_id not in laptop.store.held_cases():
         raise UnknownReference("That case is not on this laptop.")
-    async with desk.busy:
-        view = desk.view(laptop, case_id)
+    view = desk.view(laptop, case_id)
     quick = FORMS["tally" if view.state.kind == "tally" else "contact"]
     coordinator = view.state.coordinator is not None and view.state.coordinator[0] == laptop.author.worker
     return render(
@@ -253,8 +252,7 @@ async def _form(request: Request, laptop: Laptop, case_id: str, name: str, code:
     form = FORMS.get(name)
     if form is None or case_id not in laptop.store.held_cases() or (name == "decision" and not may_decide(laptop)):
         raise UnknownReference("There is no such form for this case.")
-    async with desk.busy:
-        view = desk.view(laptop, case_id)
+    view = desk.view(laptop, case_id)
     return render(
         request,
         "form.html",

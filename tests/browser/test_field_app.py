@@ -458,6 +458,8 @@ def test_another_site_or_host_or_a_missing_token_changes_nothing(app: FieldApp, 
             answer = http.post(url, data=body, headers=headers, follow_redirects=False)
             assert answer.status_code == 403, (headers, answer.status_code)
         assert http.get(f"{app.url}/cases", headers={"Host": "localhost.evil.example"}).status_code == 403
+        huge = http.post(url, data={**form, "name": "x" * 100_000}, follow_redirects=False)
+        assert huge.status_code == 413
         page = http.get(f"{app.url}/cases")
         assert "Forged Person" not in page.text and len(page.text) == held
         assert page.headers["content-security-policy"].startswith("default-src 'none'")
