@@ -328,6 +328,40 @@ RULES_DANISH: tuple[tuple[str, str], ...] = (
         r"the text shown to the citizen does not match its SHA-256 in the consent",
         "teksten, borgeren fik vist, passer ikke med dens SHA-256 i samtykket",
     ),
+    (
+        r"a CPR number starts with a valid date of birth, DDMMYY",
+        "et CPR-nummer begynder med en gyldig fødselsdato, DDMMÅÅ",
+    ),
+    (
+        r"the birth date does not agree with the CPR number; correct one of them",
+        "fødselsdatoen passer ikke med CPR-nummeret; ret en af dem",
+    ),
+    (
+        r"a citizen case has one citizen; open a family case for several",
+        "en borgersag har én borger; opret en familiesag til flere",
+    ),
+    (r"case \S+ is an anonymous tally; it names no person", "sagen er en anonym optælling; den nævner ingen person"),
+    (r"case \S+ is closed; reopen it before recording", "sagen er lukket; genoptag den, før du registrerer"),
+    (
+        r"a consent is given by its subject or by a custody holder",
+        "et samtykke gives af personen selv eller af forældremyndigheden",
+    ),
+    (
+        r"consent for a young person from 15 needs both the custody holder and the young person",
+        "samtykke for en ung fra 15 år kræver både forældremyndigheden og den unge",
+    ),
+    (r"a tally's count is a whole number from 1 to (\d+)", "et antal i en optælling er et helt tal fra 1 til {0}"),
+    (
+        r"a decision under (.+) belongs to (\S+); (\S+) may not record it",
+        "en afgørelse efter {0} hører til {1}; {2} må ikke træffe den",
+    ),
+    (
+        r"only a caseworker \(or the coordinator\) records a decision",
+        "kun en sagsbehandler (eller tovholderen) træffer en afgørelse",
+    ),
+    (r"only the case's coordinator resolves a flagged (\S+)", "kun sagens tovholder løser en markeret {0}"),
+    (r"the shares of a financing split add up to 100 %", "andelene i en finansiering giver tilsammen 100 %"),
+    (r"goal \S+ is closed", "målet er lukket"),
     (r"a consent's valid-until date cannot be in the past", "et samtykke kan ikke gælde til en dato, der er gået"),
     (
         r"consent for a child under 15 is given by a custody holder",
@@ -426,6 +460,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "ended": ("afsluttet", "ended"),
     "arrived": ("mødt op", "arrived"),
     "not arrived": ("ikke mødt op", "did not arrive"),
+    "conflict": ("konflikt", "conflict"),
+    "clash": ("sammenstød", "clash"),
 }
 
 MONTHS = (

@@ -355,7 +355,7 @@ FORMS: dict[str, Form] = {
                 Field("born", "Born (optional)", "date"),
             ),
             _person,
-            (("cpr", "cpr"), ("birth", "born"), ("name", "name")),
+            (("birth date does not agree", "born"), ("cpr", "cpr"), ("citizen", "role"), ("name", "name")),
         ),
         Form(
             "consent",
@@ -457,7 +457,7 @@ FORMS: dict[str, Form] = {
                 Field("persons", "Concerns", "checks", "persons"),
             ),
             _decision,
-            (("legal", "legal_basis"), ("fact", "facts")),
+            (("legal", "legal_basis"), ("belongs to", "legal_basis"), ("fact", "facts")),
         ),
         Form("resolve", "Resolve the conflict", (Field("resolution", "How it was settled", "textarea"),), _resolution),
     )
