@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from client.commands.plan import goal_added
 from client.laptop import Laptop
 from client.ui.caseload import caseload_row, matches
 from client.ui.desk import Desk
+from client.ui.forms import FieldError, a_moment
 from client.ui.guards import FormTokens, refusal
 from core.errors import WrongPassphrase
 
@@ -138,3 +139,14 @@ def test_a_form_token_holds_for_its_own_cookie_and_purpose_only() -> None:
     assert not tokens.holds("unlock", "cookie-a", token)
     assert not tokens.holds("form", "", tokens.token("form", ""))  # no cookie, no token
     assert not FormTokens().holds("form", "cookie-a", token)  # another start of the app
+
+
+def test_happened_at_is_read_in_danish_time_and_never_in_the_future() -> None:
+    now = datetime(2026, 12, 2, 13, 0, tzinfo=UTC)
+    assert a_moment({"at": ["2026-12-02T09:30"]}, "at", now) == datetime(2026, 12, 2, 8, 30, tzinfo=UTC)  # CET
+    assert a_moment({"at": ["2026-07-01T09:30"]}, "at", now) == datetime(2026, 7, 1, 7, 30, tzinfo=UTC)  # CEST
+    assert a_moment({"at": [""]}, "at", now) is None  # empty: now
+    for wrong, message in (("2026-12-02T15:00", "fremtiden"), ("yesterday", "Skriv dato og tid")):
+        with pytest.raises(FieldError, match=message) as raised:
+            a_moment({"at": [wrong]}, "at", now)
+        assert raised.value.field == "at"
