@@ -22,6 +22,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from client.errors import NotEnrolled
+from client.store import store_path
 from client.ui import pages
 from client.ui.desk import Desk
 from client.ui.guards import FormTokens, LoopbackOnly
@@ -30,13 +32,18 @@ from core.errors import InvalidInput
 HOST = "127.0.0.1"
 
 
-def create_app(folder: Path, port: int, *, lock_after: float = 600.0, sync_every: float = 60.0) -> Starlette:
-    """The app for the laptop store in `folder`, answering on `port` only."""
+def create_app(
+    folder: Path, port: int, *, lock_after: float = 600.0, sync_every: float = 60.0, browse: bool = False
+) -> Starlette:
+    """The app for the laptop store in `folder`, answering on `port` only; with `browse`,
+    the browser is opened on its unlock page once it has started."""
     desk = Desk(folder, lock_after)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(pages.background_sync(desk, sync_every))
+        if browse:  # off the event loop: a browser may take its time to start
+            asyncio.get_running_loop().run_in_executor(None, webbrowser.open, f"http://{HOST}:{port}/unlock")
         try:
             yield
         finally:
@@ -72,14 +79,13 @@ def cmd_ui(args: argparse.Namespace) -> None:
     """Serve the app on 127.0.0.1 and open the browser on it (unless --no-browser)."""
     if args.data is None:
         raise InvalidInput("say which laptop store to use: tovholder client --data DIR ui")
+    if not store_path(args.data).exists():
+        raise NotEnrolled(f"{args.data} holds no laptop store; run 'tovholder client init' first")
     if args.lock_after <= 0:
         raise InvalidInput("--lock-after must be more than 0 minutes")
     port = args.port or free_port()
-    app = create_app(args.data, port, lock_after=args.lock_after * 60, sync_every=args.sync_every)
-    url = f"http://{HOST}:{port}/unlock"
-    print(f"The field app is at {url} (Ctrl+C stops it)", flush=True)
-    config = uvicorn.Config(app, host=HOST, port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    if not args.no_browser:
-        webbrowser.open(url)
-    server.run()
+    app = create_app(
+        args.data, port, lock_after=args.lock_after * 60, sync_every=args.sync_every, browse=not args.no_browser
+    )
+    print(f"The field app is at http://{HOST}:{port}/unlock (Ctrl+C stops it)", flush=True)
+    uvicorn.Server(uvicorn.Config(app, host=HOST, port=port, log_level="warning", access_log=False)).run()
