@@ -196,6 +196,7 @@ DANISH: dict[str, str] = {
     "Not yet sent": "Ikke sendt endnu",
     "not yet sent": "ikke sendt endnu",
     "New since the last sync": "Nyt siden sidste synkronisering",
+    "new since the last sync": "nyt siden sidste synkronisering",
     "Open conflicts": "Åbne konflikter",
     "No case is on this laptop yet.": "Der er endnu ingen sager på denne computer.",
     "Sync now": "Synkronisér nu",

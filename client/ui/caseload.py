@@ -87,8 +87,14 @@ def _meetings(view: CaseView) -> list[dict[str, Any]]:
     ]
 
 
-def _timeline(view: CaseView, names: dict[str, str], departments: dict[str, str]) -> list[dict[str, Any]]:
-    """The case's events in words, newest first (told once here, not per template call)."""
+def _timeline(
+    view: CaseView, names: dict[str, str], departments: dict[str, str], synced_from: int | None, device: str
+) -> list[dict[str, Any]]:
+    """The case's events in words, newest first (told once here, not per template call);
+    `new` marks what the last sync brought from others (past the case sequence
+    `synced_from`, recorded on another device than this laptop, `device`)."""
+    seqs = view.state.event_ids
+    since = -1 if synced_from is None else synced_from
     return [
         {
             "at": e.occurred_at.isoformat(),
@@ -97,13 +103,18 @@ def _timeline(view: CaseView, names: dict[str, str], departments: dict[str, str]
             "by": f"{e.header.author} ({departments.get(e.department, e.department)})",
             "details": words.told(e.payload(), names),
             "pending": pending,
+            "new": since >= 0 and not pending and e.header.device != device and seqs.get(e.event_id, 0) > since,
         }
         for e, pending in reversed(view.events)
     ]
 
 
-def case_page(view: CaseView, today: date, departments: dict[str, str]) -> dict[str, Any]:
-    """Everything the case page shows, as one document (`departments`: id -> name)."""
+def case_page(
+    view: CaseView, today: date, departments: dict[str, str], synced_from: int | None = None, device: str = ""
+) -> dict[str, Any]:
+    """Everything the case page shows, as one document (`departments`: id -> name;
+    `synced_from`: the case sequence before the last sync, when it brought anything;
+    `device`: this laptop's, whose own events are not news)."""
     doc = case_document(view)
     names = {p["person"]: p["name"] for p in doc["persons"]}
     by_id = {e.event_id: e for e, _ in view.events}
@@ -128,6 +139,6 @@ def case_page(view: CaseView, today: date, departments: dict[str, str]) -> dict[
         ", ".join(names.values())
         or f"{words.word(view.state.kind) if view.state.kind else words.t('withheld')} {view.state.case_id[:8]}"
     )
-    doc["timeline"] = _timeline(view, names, departments)
+    doc["timeline"] = _timeline(view, names, departments, synced_from, device)
     doc["open_conflicts"] = [c for c in doc["conflicts"] if c["status"] == "open"]
     return doc

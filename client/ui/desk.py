@@ -43,6 +43,8 @@ class Desk:
         self._views: dict[str, tuple[date, CaseView]] = {}
         #: Confirmed events per case pulled by the last sync (what changed since).
         self.changed: dict[str, int] = {}
+        #: The case sequence each of those cases had before the last sync.
+        self.synced_from: dict[str, int] = {}
         #: What the last sync said: "" (none yet), "synced" or the reason it failed.
         self.last_sync = ""
         self.last_sync_failed = False
@@ -65,6 +67,7 @@ class Desk:
         self._session = ""
         self._views.clear()
         self.changed.clear()
+        self.synced_from.clear()
         if laptop is not None:
             laptop.close()
 
@@ -136,5 +139,6 @@ class Desk:
             self.wrote()
             after = {case: store.confirmed_seq(case) for case in store.held_cases()}
             self.changed = {case: seq - before.get(case, 0) for case, seq in after.items() if seq > before.get(case, 0)}
+            self.synced_from = {case: before.get(case, 0) for case in self.changed}
             self.last_sync, self.last_sync_failed = "synced", False
             return report

@@ -301,6 +301,10 @@ def test_the_drop_in_session_entered_offline_in_the_app_then_synced(app: FieldAp
     page.get_by_role("link", name=CITIZEN).click()
     page.wait_for_load_state()
     conflict = page.locator("section").filter(has_text="To ændringer blev lavet samtidig")
+    office_revision = page.get_by_role("row").filter(has_text="A stable home, step by step")
+    assert "nyt siden sidste synkronisering" in office_revision.inner_text()  # brought by the last sync
+    own_revision = page.get_by_role("row").filter(has_text="Mål revideret").filter(has_text="w-bo")
+    assert "nyt siden" not in own_revision.inner_text()  # this laptop's own work is not news
     versions = conflict.locator(".side").inner_text()
     assert "A stable home and a job plan" in versions and "A stable home, step by step" in versions
     page.screenshot(path=str(IMAGES / "field-case.png"))
