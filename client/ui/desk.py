@@ -25,8 +25,9 @@ from datetime import date
 from pathlib import Path
 
 from client.laptop import CaseView, Laptop
+from client.store import LaptopStore
 from client.sync import Backoff, Syncer, SyncReport
-from core.errors import TovholderError
+from core.errors import TovholderError, WrongPassphrase
 
 
 class Desk:
@@ -54,7 +55,11 @@ class Desk:
     def unlock(self, passphrase: str) -> str:
         """Open the store with the passphrase (WrongPassphrase when it does not open it);
         the new session's secret, which only the browser's cookie then holds."""
-        laptop = Laptop.open(self.folder, passphrase)
+        # The store itself, not `Laptop.open`: an empty passphrase must never fall back
+        # on TOVHOLDER_PASSPHRASE or a prompt in the terminal that started the app.
+        if not passphrase:
+            raise WrongPassphrase("the passphrase does not open this laptop's store")
+        laptop = Laptop(LaptopStore.open(self.folder, passphrase))
         self.lock()
         self._laptop = laptop
         self._session = secrets.token_urlsafe(32)

@@ -434,6 +434,11 @@ def test_a_wrong_passphrase_unlocks_nothing(app: FieldApp, browser: BrowserConte
     checked(page)
     page.goto(f"{app.url}/cases")
     assert page.locator("h1").inner_text() == "Lås op"
+    with httpx.Client(base_url=app.url, timeout=10) as http:  # empty: never the environment's passphrase
+        form = http.get("/unlock").text
+        token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        answer = http.post("/unlock", data={"csrf": token, "passphrase": ""}, follow_redirects=False)
+        assert answer.status_code == 401 and "tovholder_field" not in answer.cookies
 
 
 def _session(browser: BrowserContext, app: str) -> tuple[dict[str, str], str]:

@@ -57,6 +57,18 @@ def test_a_wrong_passphrase_unlocks_nothing_and_locking_drops_the_laptop(
     assert desk.laptop_for(session) is None  # a new unlock is a new session
 
 
+@pytest.mark.parametrize("typed", ["", " "])
+def test_an_empty_passphrase_never_falls_back_on_the_environment(
+    make_laptop: Callable[..., Laptop], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, typed: str
+) -> None:
+    make_laptop("a").close()
+    monkeypatch.setenv("TOVHOLDER_PASSPHRASE", PASSPHRASE)  # as the terminal that started the app may have it
+    desk = Desk(tmp_path / "a", lock_after=60)
+    with pytest.raises(WrongPassphrase):
+        desk.unlock(typed)
+    assert not desk.unlocked
+
+
 def test_an_idle_desk_waits_for_a_sync_under_way_before_it_locks(
     make_laptop: Callable[..., Laptop], tmp_path: Path
 ) -> None:
