@@ -406,10 +406,19 @@ def test_every_page_passes_axe_and_fits_375_px(app: FieldApp, browser: BrowserCo
     checked(page)
     unlock(Hands(page), app.url)
     checked(page)  # the caseload
+    # Names, CPR numbers and notes typed into the app are not kept by the browser's autofill.
+    assert (
+        page.locator("form:not([autocomplete=off])").evaluate_all(
+            "forms => forms.filter(f => f.querySelector('input[type=text], input[type=search], textarea'))"
+            ".map(f => f.action)"
+        )
+        == []
+    )
     paths = ("/cases/new", "/cases?q=nobody", f"/cases/{app.case}", "/cases/no-such-case")
     for path in (*paths, *(f"/cases/{app.case}/{name}" for name in FORMS_LINKED)):
         page.goto(f"{app.url}{path}")
         assert page.locator("h1").count() == 1, path
+        assert page.locator("form:not([autocomplete=off]) :is(input[type=text], textarea)").count() == 0, path
         checked(page)
     page.get_by_role("link", name="English").click()  # and back: the same page in English
     assert page.locator("h1").inner_text().startswith("Record a decision")
