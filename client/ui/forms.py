@@ -11,7 +11,7 @@ the form's `blame` names for the words of its message, in the user's language.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -21,34 +21,10 @@ from client.commands.plan import goal_added, progress_recorded
 from client.commands.sharing import consent_given, consent_withdrawn
 from client.commands.work import conflict_resolved, contact_recorded, referral_made
 from client.laptop import CaseView, Laptop, goal_revision
+from client.ui.fields import CHOICES, Field, FieldError, Values, a_date, a_moment, many, one, picked
 from core import events as ev
-from core import vocabularies, words
-from core.errors import InvalidInput, TovholderError
-
-Values = dict[str, list[str]]
-Choices = list[tuple[str, str]]
-
-
-class FieldError(TovholderError):
-    """A value of a form that cannot be read, and the field it was sent in."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class Field(NamedTuple):
-    """One field: its name, its label (a key of `core.words`), how it is asked, and
-    where its choices come from (a key of `CHOICES`)."""
-
-    name: str
-    label: str
-    kind: str = "text"  # text | textarea | select | checks | date | moment | number | check
-    choices: str = ""
-    required: bool = False
-    hint: str = ""
-    default: str = ""
-
+from core import words
+from core.errors import InvalidInput
 
 Built = tuple[ev.Payload[Any], datetime | None]
 
@@ -61,104 +37,6 @@ class Form(NamedTuple):
     blame: tuple[tuple[str, str], ...] = ()  # (word of a rule's message, field)
 
 
-# --- reading the sent values ------------------------------------------------------------
-
-
-def one(values: Values, name: str, *, required: bool = False) -> str:
-    text = (values.get(name) or [""])[0].strip()
-    if required and not text:
-        raise FieldError(name, words.t("Fill in this field."))
-    return text
-
-
-def many(values: Values, name: str, *, required: bool = False) -> tuple[str, ...]:
-    chosen = tuple(dict.fromkeys(v for v in values.get(name, []) if v))
-    if required and not chosen:
-        raise FieldError(name, words.t("Choose at least one."))
-    return chosen
-
-
-def a_date(values: Values, name: str, *, required: bool = False) -> date | None:
-    text = one(values, name, required=required)
-    if not text:
-        return None
-    try:
-        return ev.parse_date(text)
-    except InvalidInput:
-        raise FieldError(name, words.t("Write the date as 01-06-2027 or 2027-06-01.")) from None
-
-
-def a_moment(values: Values, name: str, now: datetime) -> datetime | None:
-    """A past moment written as the browser's local date and time, in Copenhagen time."""
-    text = one(values, name)
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text).replace(tzinfo=words.LOCAL).astimezone(UTC)
-    except ValueError:
-        raise FieldError(name, words.t("Write the date and time as 2027-06-01 14:30.")) from None
-    if moment > now:
-        raise FieldError(name, words.t("It cannot have happened in the future."))
-    return moment
-
-
-def within(values: Values, name: str, choices: Choices, *, required: bool = False) -> tuple[str, ...]:
-    """The chosen values, each one the form offered."""
-    offered = {value for value, _ in choices}
-    chosen = many(values, name, required=required)
-    if any(c not in offered for c in chosen):
-        raise FieldError(name, words.t("Choose from the list."))
-    return chosen
-
-
-# --- what the lists offer ----------------------------------------------------------------
-
-
-def _labelled(laptop: Laptop, which: str) -> Choices:
-    lists = laptop.vocabularies.lists.get(which, {})
-    at = 0 if words.language.get() == words.DANISH_CODE else 1
-    return [(name, labels[at]) for name, labels in lists.items()]
-
-
-def _coded(codes: tuple[str, ...]) -> Callable[[Laptop, CaseView], Choices]:
-    return lambda laptop, view: [(c, words.word(c)) for c in codes]
-
-
-def _events(laptop: Laptop, view: CaseView) -> Choices:
-    names = {p.person_id: p.name for p in view.state.persons.values()}
-    return [
-        (
-            e.event_id,
-            f"{words.event_kind(e.header.topic)}, {words.when(e.occurred_at)}: {words.told(e.payload(), names)}",
-        )
-        for e, _ in reversed(view.events)
-    ]
-
-
-CHOICES: dict[str, Callable[[Laptop, CaseView], Choices]] = {
-    "persons": lambda laptop, view: [(p.person_id, p.name) for p in view.state.persons.values()],
-    "departments": lambda laptop, view: [(d.id, d.name) for d in laptop.directory.departments.values()],
-    "goals": lambda laptop, view: [(g.goal_id, g.text) for g in view.state.goals.values() if not g.closed],
-    "categories": lambda laptop, view: _labelled(laptop, vocabularies.CATEGORIES),
-    "challenges": lambda laptop, view: _labelled(laptop, vocabularies.CHALLENGES),
-    "contact-kinds": lambda laptop, view: _labelled(laptop, vocabularies.CONTACT_KINDS),
-    "roles": _coded(ev.PERSON_ROLES),
-    "case-kinds": _coded(ev.CASE_KINDS),
-    "meeting-kinds": _coded(ev.MEETING_KINDS),
-    "decision-kinds": _coded(ev.DECISION_KINDS),
-    "scores": lambda laptop, view: [(str(n), str(n)) for n in range(1, 6)],
-    "events": _events,
-}
-
-
-def choices(laptop: Laptop, view: CaseView, field: Field) -> Choices:
-    return CHOICES[field.choices](laptop, view) if field.choices else []
-
-
-def _picked(laptop: Laptop, view: CaseView, values: Values, name: str, source: str, **kw: bool) -> tuple[str, ...]:
-    return within(values, name, CHOICES[source](laptop, view), **kw)
-
-
 # --- the forms ----------------------------------------------------------------------------
 
 HAPPENED = Field("happened_at", "Happened at (empty: now)", "moment")
@@ -169,9 +47,9 @@ def _contact(laptop: Laptop, view: CaseView, values: Values) -> Built:
         laptop.vocabularies,
         kind=one(values, "kind") or "drop-in",
         place=one(values, "place"),
-        challenges=_picked(laptop, view, values, "challenges", "challenges"),
+        challenges=picked(laptop, view, values, "challenges", "challenges"),
         note=one(values, "note"),
-        persons=_picked(laptop, view, values, "persons", "persons"),
+        persons=picked(laptop, view, values, "persons", "persons"),
     )
     return contact, a_moment(values, "happened_at", laptop.clock())
 
@@ -216,15 +94,15 @@ def consent_text(laptop: Laptop, view: CaseView, values: Values, until: date) ->
 
 
 def _consent(laptop: Laptop, view: CaseView, values: Values) -> Built:
-    subject = _picked(laptop, view, values, "subject", "persons", required=True)[0]
+    subject = picked(laptop, view, values, "subject", "persons", required=True)[0]
     valid_until = a_date(values, "valid_until", required=True)
     if valid_until is None:  # required above; for the type checker
         raise FieldError("valid_until", words.t("Fill in this field."))
     given = consent_given(
         subject,
-        _picked(laptop, view, values, "given_by", "persons", required=True),
-        _picked(laptop, view, values, "recipients", "departments", required=True),
-        _picked(laptop, view, values, "categories", "categories", required=True),
+        picked(laptop, view, values, "given_by", "persons", required=True),
+        picked(laptop, view, values, "recipients", "departments", required=True),
+        picked(laptop, view, values, "categories", "categories", required=True),
         one(values, "purpose", required=True),
         valid_until,
         one(values, "child_view") or None,
@@ -241,11 +119,11 @@ def _withdrawal(laptop: Laptop, view: CaseView, values: Values) -> Built:
 
 
 def _goal(laptop: Laptop, view: CaseView, values: Values) -> Built:
-    parent = _picked(laptop, view, values, "parent", "goals")
+    parent = picked(laptop, view, values, "parent", "goals")
     added = goal_added(
-        _picked(laptop, view, values, "person", "persons", required=True)[0],
+        picked(laptop, view, values, "person", "persons", required=True)[0],
         one(values, "text", required=True),
-        _picked(laptop, view, values, "owner", "departments", required=True)[0],
+        picked(laptop, view, values, "owner", "departments", required=True)[0],
         parent=parent[0] if parent else None,
         due=a_date(values, "due"),
     )
@@ -253,13 +131,13 @@ def _goal(laptop: Laptop, view: CaseView, values: Values) -> Built:
 
 
 def _revision(laptop: Laptop, view: CaseView, values: Values) -> Built:
-    goal = _picked(laptop, view, values, "goal", "goals", required=True)[0]
+    goal = picked(laptop, view, values, "goal", "goals", required=True)[0]
     return goal_revision(view, goal, one(values, "text", required=True), due=a_date(values, "due")), None
 
 
 def _progress(laptop: Laptop, view: CaseView, values: Values) -> Built:
-    goal = _picked(laptop, view, values, "goal", "goals", required=True)[0]
-    score = _picked(laptop, view, values, "score", "scores", required=True)[0]
+    goal = picked(laptop, view, values, "goal", "goals", required=True)[0]
+    score = picked(laptop, view, values, "score", "scores", required=True)[0]
     return progress_recorded(view, goal, int(score), one(values, "note")), None
 
 
@@ -267,10 +145,10 @@ def _meeting(laptop: Laptop, view: CaseView, values: Values) -> Built:
     held = ev.payload(
         ev.MeetingHeld,
         meeting_id=ev.new_id(),
-        kind=_picked(laptop, view, values, "kind", "meeting-kinds", required=True)[0],
-        participants=_picked(laptop, view, values, "participants", "departments"),
+        kind=picked(laptop, view, values, "kind", "meeting-kinds", required=True)[0],
+        participants=picked(laptop, view, values, "participants", "departments"),
         minutes=one(values, "minutes"),
-        persons=_picked(laptop, view, values, "persons", "persons"),
+        persons=picked(laptop, view, values, "persons", "persons"),
     )
     return held, a_moment(values, "happened_at", laptop.clock())
 
@@ -278,9 +156,9 @@ def _meeting(laptop: Laptop, view: CaseView, values: Values) -> Built:
 def _referral(laptop: Laptop, view: CaseView, values: Values) -> Built:
     made = referral_made(
         laptop.author.department,
-        _picked(laptop, view, values, "to", "departments", required=True)[0],
+        picked(laptop, view, values, "to", "departments", required=True)[0],
         one(values, "reason", required=True),
-        _picked(laptop, view, values, "persons", "persons"),
+        picked(laptop, view, values, "persons", "persons"),
     )
     return made, None
 
@@ -298,12 +176,12 @@ def _decision(laptop: Laptop, view: CaseView, values: Values) -> Built:
         decision_id=ev.new_id(),
         legal_basis=basis,
         legal_area=area,
-        kind=_picked(laptop, view, values, "kind", "decision-kinds", required=True)[0],
+        kind=picked(laptop, view, values, "kind", "decision-kinds", required=True)[0],
         considerations=one(values, "considerations", required=True),
-        facts=_picked(laptop, view, values, "facts", "events", required=True),
+        facts=picked(laptop, view, values, "facts", "events", required=True),
         explanation=one(values, "explanation", required=True),
         amount=round(float(amount) * 100) if amount else None,
-        persons=_picked(laptop, view, values, "persons", "persons"),
+        persons=picked(laptop, view, values, "persons", "persons"),
     )
     return decision, None
 

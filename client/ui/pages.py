@@ -31,7 +31,8 @@ from client.commands.cases import person_added
 from client.laptop import Laptop
 from client.ui import caseload as rows
 from client.ui.desk import Desk
-from client.ui.forms import FORMS, LINKED, Field, FieldError, Form, Values, blamed, choices, may_decide
+from client.ui.fields import Field, FieldError, Values, choices
+from client.ui.forms import FORMS, LINKED, Form, blamed, may_decide
 from client.ui.guards import FORM_COOKIE, HEADERS, LANGUAGE_COOKIE, SESSION_COOKIE, FormTokens
 from core import events as ev
 from core import words

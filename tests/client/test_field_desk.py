@@ -15,7 +15,7 @@ from client.commands.plan import goal_added
 from client.laptop import Laptop
 from client.ui.caseload import caseload_row, matches
 from client.ui.desk import Desk
-from client.ui.forms import FieldError, a_moment
+from client.ui.fields import FieldError, a_moment
 from client.ui.guards import FormTokens, refusal
 from core.errors import WrongPassphrase
 
