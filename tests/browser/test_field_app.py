@@ -424,6 +424,26 @@ def test_every_page_passes_axe_and_fits_375_px(app: FieldApp, browser: BrowserCo
     assert page.locator("h1").inner_text().startswith("Record a decision")
     checked(page)
     page.get_by_role("link", name="Dansk").click()
+    # By keyboard alone: the skip link first, then a quick contact from the case page.
+    page.goto(f"{app.url}/cases/{app.case}")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Spring til indhold"
+    page.keyboard.press("Enter")
+
+    def tab_to(test: str) -> None:
+        for _ in range(80):
+            page.keyboard.press("Tab")
+            if page.evaluate(f"(e => {test})(document.activeElement)"):
+                return
+        raise AssertionError(f"no element where {test} is reached by Tab")
+
+    tab_to("e.id === 'contact-note'")
+    page.keyboard.type("Typed without a mouse")
+    tab_to("e.textContent === 'Hurtig kontakt'")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert "Typed without a mouse" in page.get_by_role("table").filter(has_text="Nyeste først").inner_text()
+
     page.goto(f"{app.url}/cases/{app.case}/person")
     page.get_by_role("button", name="Tilføj en person").click()  # empty: the errors beside the fields
     page.wait_for_load_state()
