@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -185,7 +186,8 @@ def _names(laptop: Laptop) -> dict[str, str]:
     return {d.id: d.name for d in laptop.directory.departments.values()}
 
 
-def _today(laptop: Laptop) -> Any:
+def _today(laptop: Laptop) -> date:
+    """Today in Denmark."""
     return laptop.clock().astimezone(words.LOCAL).date()
 
 
