@@ -126,12 +126,13 @@ def cmd_goal_revise(args: argparse.Namespace) -> None:
     recorded(args, e, goal=args.goal)
 
 
-def cmd_goal_close(args: argparse.Namespace) -> None:
-    def closed(view: CaseView) -> ev.Payload[ev.GoalClosed]:
-        persons = goal_persons(view, args.goal)
-        return ev.payload(ev.GoalClosed, goal_id=args.goal, reason=args.reason, persons=persons)
+def goal_closed(view: CaseView, goal_id: str, reason: str = "") -> ev.Payload[ev.GoalClosed]:
+    """A goal closed, reached or no longer pursued (`goal close` and the app)."""
+    return ev.payload(ev.GoalClosed, goal_id=goal_id, reason=reason, persons=goal_persons(view, goal_id))
 
-    record_seen(args, closed, goal=args.goal)
+
+def cmd_goal_close(args: argparse.Namespace) -> None:
+    record_seen(args, lambda view: goal_closed(view, args.goal, args.reason), goal=args.goal)
 
 
 def progress_recorded(view: CaseView, goal_id: str, score: int, note: str = "") -> ev.Payload[ev.ProgressRecorded]:
@@ -143,27 +144,32 @@ def cmd_progress(args: argparse.Namespace) -> None:
     record_seen(args, lambda view: progress_recorded(view, args.goal, args.score, args.note), goal=args.goal)
 
 
-def cmd_activity_add(args: argparse.Namespace) -> None:
-    starts, ends = day(args.starts, "--starts"), day(args.ends, "--ends")
+def activity_added(
+    view: CaseView, goal_id: str, department: str, kind: str, starts: date | None = None, ends: date | None = None
+) -> ev.Payload[ev.ActivityAdded]:
+    """An activity towards a goal, carried out by `department` (`activity add` and the app)."""
     if starts is not None and ends is not None and ends < starts:
         raise InvalidInput("an activity cannot end (--ends) before it starts (--starts)")
-    if not args.kind.strip():
+    if not kind.strip():
         raise InvalidInput("an activity needs a kind, e.g. --kind mentor")
-    activity_id = ev.new_id()
+    return ev.payload(
+        ev.ActivityAdded,
+        activity_id=ev.new_id(),
+        goal_id=goal_id,
+        activity_department=department,
+        kind=kind,
+        starts=starts,
+        ends=ends,
+        persons=goal_persons(view, goal_id),
+    )
 
-    def added(view: CaseView) -> ev.Payload[ev.ActivityAdded]:
-        return ev.payload(
-            ev.ActivityAdded,
-            activity_id=activity_id,
-            goal_id=args.goal,
-            activity_department=args.department,
-            kind=args.kind,
-            starts=starts,
-            ends=ends,
-            persons=goal_persons(view, args.goal),
-        )
 
-    record_seen(args, added, activity=activity_id)
+def cmd_activity_add(args: argparse.Namespace) -> None:
+    starts, ends = day(args.starts, "--starts"), day(args.ends, "--ends")
+    with open_laptop(args) as laptop:
+        added = activity_added(laptop.view(args.case), args.goal, args.department, args.kind, starts, ends)
+        e = laptop.record(args.case, added)
+    recorded(args, e, activity=added.fields["activity_id"])
 
 
 def cmd_activity_start(args: argparse.Namespace) -> None:

@@ -222,15 +222,18 @@ def cmd_referral(args: argparse.Namespace) -> None:
     recorded(args, e, referral=made.fields["referral_id"])
 
 
-def cmd_referral_outcome(args: argparse.Namespace) -> None:
-    def outcome(view: CaseView) -> ev.Payload[ev.ReferralOutcome]:
-        made = first_event(view, ev.ReferralMade, referral_id=args.referral)
-        persons = made.persons if made is not None else ()
-        return ev.payload(
-            ev.ReferralOutcome, referral_id=args.referral, arrived=bool(args.arrived), note=args.note, persons=persons
-        )
+def referral_outcome(view: CaseView, referral_id: str, arrived: bool, note: str = "") -> ev.Payload[ev.ReferralOutcome]:
+    """Whether the citizen arrived where referred, about the referral's persons
+    (`referral outcome` and the app)."""
+    made = first_event(view, ev.ReferralMade, referral_id=referral_id)
+    persons = made.persons if made is not None else ()
+    return ev.payload(ev.ReferralOutcome, referral_id=referral_id, arrived=arrived, note=note, persons=persons)
 
-    record_seen(args, outcome, referral=args.referral)
+
+def cmd_referral_outcome(args: argparse.Namespace) -> None:
+    record_seen(
+        args, lambda view: referral_outcome(view, args.referral, bool(args.arrived), args.note), referral=args.referral
+    )
 
 
 def cmd_decision(args: argparse.Namespace) -> None:

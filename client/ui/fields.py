@@ -121,6 +121,14 @@ CHOICES: dict[str, Callable[[Laptop, CaseView], Choices]] = {
     "persons": lambda laptop, view: [(p.person_id, p.name) for p in view.state.persons.values()],
     "departments": lambda laptop, view: [(d.id, d.name) for d in laptop.directory.departments.values()],
     "goals": lambda laptop, view: [(g.goal_id, g.text) for g in view.state.goals.values() if not g.closed],
+    "referrals": lambda laptop, view: [
+        (e.referral_id, f"{laptop.directory.departments[e.to_department].name}: {e.reason}")
+        if e.to_department in laptop.directory.departments
+        else (e.referral_id, e.reason)
+        for e, _ in view.events
+        if isinstance(e, ev.ReferralMade)
+    ],
+    "outcomes": lambda laptop, view: [("arrived", words.word("arrived")), ("not arrived", words.word("not arrived"))],
     "categories": lambda laptop, view: _labelled(laptop, vocabularies.CATEGORIES),
     "challenges": lambda laptop, view: _labelled(laptop, vocabularies.CHALLENGES),
     "contact-kinds": lambda laptop, view: _labelled(laptop, vocabularies.CONTACT_KINDS),

@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 
 from client.commands.anonymous import counts
 from client.commands.cases import person_added
-from client.commands.plan import goal_added, progress_recorded
+from client.commands.plan import activity_added, goal_added, goal_closed, progress_recorded
 from client.commands.sharing import consent_given, consent_withdrawn
-from client.commands.work import conflict_resolved, contact_recorded, referral_made
+from client.commands.work import conflict_resolved, contact_recorded, referral_made, referral_outcome
 from client.laptop import CaseView, Laptop, goal_revision
 from client.ui.fields import CHOICES, Field, FieldError, Values, a_date, a_moment, many, one, picked
 from core import events as ev
@@ -133,6 +133,34 @@ def _goal(laptop: Laptop, view: CaseView, values: Values) -> Built:
 def _revision(laptop: Laptop, view: CaseView, values: Values) -> Built:
     goal = picked(laptop, view, values, "goal", "goals", required=True)[0]
     return goal_revision(view, goal, one(values, "text", required=True), due=a_date(values, "due")), None
+
+
+def _goal_closed(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    goal = picked(laptop, view, values, "goal", "goals", required=True)[0]
+    return goal_closed(view, goal, one(values, "reason")), None
+
+
+def _activity(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    added = activity_added(
+        view,
+        picked(laptop, view, values, "goal", "goals", required=True)[0],
+        picked(laptop, view, values, "department", "departments", required=True)[0],
+        one(values, "kind", required=True),
+        a_date(values, "starts"),
+        a_date(values, "ends"),
+    )
+    return added, None
+
+
+def _outcome(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    referral = picked(laptop, view, values, "referral", "referrals", required=True)[0]
+    arrived = picked(laptop, view, values, "outcome", "outcomes", required=True)[0] == "arrived"
+    return referral_outcome(view, referral, arrived, one(values, "note")), None
+
+
+def _team(laptop: Laptop, view: CaseView, values: Values) -> Built:
+    department = picked(laptop, view, values, "department", "departments", required=True)[0]
+    return ev.payload(ev.TeamMemberJoined, member_department=department, worker=None, member_role="caseworker"), None
 
 
 def _progress(laptop: Laptop, view: CaseView, values: Values) -> Built:
@@ -289,6 +317,42 @@ FORMS: dict[str, Form] = {
             _revision,
         ),
         Form(
+            "close-goal",
+            "Close a goal",
+            (Field("goal", "Goal", "select", "goals", required=True), Field("reason", "Reason")),
+            _goal_closed,
+        ),
+        Form(
+            "activity",
+            "Add an activity",
+            (
+                Field("goal", "Goal", "select", "goals", required=True),
+                Field("department", "Carried out by", "select", "departments", required=True),
+                Field("kind", "Kind", required=True, hint="e.g. mentor, treatment course"),
+                Field("starts", "Starts", "date"),
+                Field("ends", "Ends", "date"),
+            ),
+            _activity,
+            (("end", "ends"), ("kind", "kind")),
+        ),
+        Form(
+            "outcome",
+            "Referral outcome",
+            (
+                Field("referral", "Referral", "select", "referrals", required=True),
+                Field("outcome", "Did the citizen arrive?", "select", "outcomes", required=True),
+                Field("note", "Note", "textarea"),
+            ),
+            _outcome,
+        ),
+        Form(
+            "team",
+            "Add a department to the team",
+            (Field("department", "Department", "select", "departments", required=True),),
+            _team,
+            (("party", "department"),),
+        ),
+        Form(
             "progress",
             "Record progress",
             (
@@ -341,7 +405,20 @@ FORMS: dict[str, Form] = {
     )
 }
 #: The forms a case page links to, in this order (the others are inline on the page).
-LINKED = ("person", "consent", "goal", "revise", "progress", "meeting", "referral", "decision")
+LINKED = (
+    "person",
+    "team",
+    "consent",
+    "goal",
+    "revise",
+    "close-goal",
+    "progress",
+    "activity",
+    "meeting",
+    "referral",
+    "outcome",
+    "decision",
+)
 
 
 def blamed(form: Form, message: str) -> str:

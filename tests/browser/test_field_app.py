@@ -27,6 +27,7 @@ from client.commands.cases import person_added
 from client.commands.plan import goal_added
 from client.commands.sharing import consent_given
 from client.laptop import Laptop
+from client.ui.forms import LINKED
 from core import events as ev
 from server.context import ServerContext
 from tests.browser.accessibility import overflow_width, serious_violations
@@ -231,7 +232,7 @@ def test_the_drop_in_session_entered_offline_in_the_app_then_synced(app: FieldAp
         _record_contact(hands, f"Contact {n} at the drop-in")
 
     # A referral to the addiction centre, picked from the departments by name.
-    hands.click(page.get_by_role("link", name="Henvis"))
+    hands.click(page.get_by_role("link", name="Henvis", exact=True))
     hands.choose(page.get_by_label("Til"), "addiction")
     hands.type(page.get_by_label("Begrundelse"), "Asked for help with alcohol")
     hands.submit("Henvis")
@@ -316,6 +317,28 @@ def test_the_drop_in_session_entered_offline_in_the_app_then_synced(app: FieldAp
     page.wait_for_load_state()
     assert "0 ikke sendt endnu" in page.locator("header").inner_text()
     assert any(isinstance(e, ev.ConflictResolved) for e in _server_case(app.server, app.case))
+    # The referral's outcome, picked from the case's referrals; an activity towards the sub-goal.
+    page.get_by_role("link", name="Udfald af henvisning").click()
+    page.get_by_label("Mødte borgeren op?").select_option("not arrived")
+    page.get_by_role("button", name="Udfald af henvisning").click()
+    page.wait_for_load_state()
+    referral = page.get_by_role("listitem").filter(has_text="Asked for help with alcohol").inner_text()
+    assert referral.startswith("Rusmiddelcenter") and referral.endswith("ikke mødt op")
+    page.get_by_role("link", name="Tilføj en aktivitet").click()
+    page.get_by_label("Mål", exact=True).select_option(label="Find a room near the centre")
+    page.get_by_label("Udføres af").select_option("adult-social")
+    page.get_by_label("Art", exact=True).fill("Housing support")
+    page.get_by_label("Starter").fill("01-03-2027")
+    page.get_by_label("Slutter").fill("01-02-2027")
+    page.get_by_role("button", name="Tilføj en aktivitet").click()
+    page.wait_for_load_state()
+    assert page.locator("#activity-ends-error").inner_text()  # it cannot end before it starts
+    page.get_by_label("Slutter").fill("01-09-2027")
+    page.get_by_role("button", name="Tilføj en aktivitet").click()
+    page.wait_for_load_state()
+    activities = page.get_by_role("table").filter(has_text="Finansiering").inner_text()
+    assert "Voksen: Handicap & Psykiatri" in activities and "1. september 2027" in activities
+
     page.goto(f"{app.url}/cases")
     page.screenshot(path=str(IMAGES / "field-caseload.png"))
 
@@ -415,7 +438,7 @@ def test_every_page_passes_axe_and_fits_375_px(app: FieldApp, browser: BrowserCo
         == []
     )
     paths = ("/cases/new", "/cases?q=nobody", f"/cases/{app.case}", "/cases/no-such-case")
-    for path in (*paths, *(f"/cases/{app.case}/{name}" for name in FORMS_LINKED)):
+    for path in (*paths, *(f"/cases/{app.case}/{name}" for name in LINKED)):
         page.goto(f"{app.url}{path}")
         assert page.locator("h1").count() == 1, path
         assert page.locator("form:not([autocomplete=off]) :is(input[type=text], textarea)").count() == 0, path
@@ -449,9 +472,6 @@ def test_every_page_passes_axe_and_fits_375_px(app: FieldApp, browser: BrowserCo
     page.wait_for_load_state()
     assert page.locator("#person-name-error").inner_text() == "Udfyld feltet."
     checked(page)
-
-
-FORMS_LINKED = ("person", "consent", "goal", "revise", "progress", "meeting", "referral", "decision")
 
 
 def test_a_wrong_passphrase_unlocks_nothing(app: FieldApp, browser: BrowserContext) -> None:
