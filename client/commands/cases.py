@@ -158,11 +158,15 @@ def cmd_person_correct(args: argparse.Namespace) -> None:
     record(args, corrected, person=args.person)
 
 
+def team_joined(
+    department: str, worker: str | None = None, role: str = "caseworker"
+) -> ev.Payload[ev.TeamMemberJoined]:
+    """A department (or one of its workers) made a party to the case (`team add` and the app)."""
+    return ev.payload(ev.TeamMemberJoined, member_department=department, worker=worker, member_role=role)
+
+
 def cmd_team_add(args: argparse.Namespace) -> None:
-    joined = ev.payload(
-        ev.TeamMemberJoined, member_department=args.department, worker=args.worker, member_role=args.member_role
-    )
-    record(args, joined)
+    record(args, team_joined(args.department, args.worker, args.member_role))
 
 
 def cmd_team_leave(args: argparse.Namespace) -> None:

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from client.commands.anonymous import counts
-from client.commands.cases import person_added
+from client.commands.cases import person_added, team_joined
 from client.commands.plan import activity_added, goal_added, goal_closed, progress_recorded
 from client.commands.sharing import consent_given, consent_withdrawn
 from client.commands.work import conflict_resolved, contact_recorded, referral_made, referral_outcome
@@ -160,7 +160,7 @@ def _outcome(laptop: Laptop, view: CaseView, values: Values) -> Built:
 
 def _team(laptop: Laptop, view: CaseView, values: Values) -> Built:
     department = picked(laptop, view, values, "department", "departments", required=True)[0]
-    return ev.payload(ev.TeamMemberJoined, member_department=department, worker=None, member_role="caseworker"), None
+    return team_joined(department), None
 
 
 def _progress(laptop: Laptop, view: CaseView, values: Values) -> Built:
