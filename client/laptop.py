@@ -291,9 +291,8 @@ class Laptop:
         _, area = self.directory.owner_of(legal_basis)
         return area
 
-    def record_decision(
+    def decision(
         self,
-        case_id: str,
         legal_basis: str,
         *,
         kind: str,
@@ -306,9 +305,9 @@ class Laptop:
         effective_to: date | None = None,
         appeal_deadline: date | None = None,
         persons: tuple[str, ...] = (),
-    ) -> ev.DecisionMade:
-        """Record a decision; its legal area comes from the delegation plan."""
-        decision = ev.payload(
+    ) -> ev.Payload[ev.DecisionMade]:
+        """A decision; its legal area comes from the delegation plan."""
+        return ev.payload(
             ev.DecisionMade,
             decision_id=decision_id or ev.new_id(),
             legal_basis=legal_basis,
@@ -323,7 +322,10 @@ class Laptop:
             appeal_deadline=appeal_deadline,
             persons=persons,
         )
-        return self.record(case_id, decision)
+
+    def record_decision(self, case_id: str, legal_basis: str, **fields: Any) -> ev.DecisionMade:
+        """Record a decision (the fields of `decision`); its legal area comes from the delegation plan."""
+        return self.record(case_id, self.decision(legal_basis, **fields))
 
     def cases(self) -> list[dict[str, Any]]:
         """One row per held case: lead, persons, events confirmed and pending."""

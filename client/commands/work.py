@@ -162,12 +162,39 @@ def cmd_contact(args: argparse.Namespace) -> None:
     recorded(args, e, contact=contact.fields["contact_id"])
 
 
-def cmd_meeting(args: argparse.Namespace) -> None:
-    meeting_id = ev.new_id()
-    meeting = ev.payload(
+def meeting_held(
+    kind: str,
+    *,
+    participants: tuple[str, ...] = (),
+    chair: str = "",
+    minute_taker: str = "",
+    minutes: str = "",
+    present: tuple[str, ...] = (),
+    companions: tuple[str, ...] = (),
+    experts: tuple[str, ...] = (),
+    checklist: tuple[str, ...] = (),
+    persons: tuple[str, ...] = (),
+) -> ev.Payload[ev.MeetingHeld]:
+    """A meeting that was held, with its minutes (`meeting record` and the app)."""
+    return ev.payload(
         ev.MeetingHeld,
-        meeting_id=meeting_id,
-        kind=args.kind,
+        meeting_id=ev.new_id(),
+        kind=kind,
+        participants=participants,
+        chair=chair,
+        minute_taker=minute_taker,
+        minutes=minutes,
+        present=present,
+        companions=companions,
+        experts=experts,
+        checklist=checklist,
+        persons=persons,
+    )
+
+
+def cmd_meeting(args: argparse.Namespace) -> None:
+    meeting = meeting_held(
+        args.kind,
         participants=split(args.participants),
         chair=args.chair,
         minute_taker=args.minute_taker,
@@ -178,7 +205,7 @@ def cmd_meeting(args: argparse.Namespace) -> None:
         checklist=split(args.checked),
         persons=split(args.person),
     )
-    record(args, meeting, meeting=meeting_id)
+    record(args, meeting, meeting=meeting.fields["meeting_id"])
 
 
 def cmd_assessment(args: argparse.Namespace) -> None:

@@ -19,7 +19,13 @@ from client.commands.anonymous import counts
 from client.commands.cases import person_added, team_joined
 from client.commands.plan import activity_added, goal_added, goal_closed, progress_recorded
 from client.commands.sharing import consent_given, consent_withdrawn
-from client.commands.work import conflict_resolved, contact_recorded, referral_made, referral_outcome
+from client.commands.work import (
+    conflict_resolved,
+    contact_recorded,
+    meeting_held,
+    referral_made,
+    referral_outcome,
+)
 from client.laptop import CaseView, Laptop, goal_revision
 from client.ui.fields import CHOICES, Field, FieldError, Values, a_date, a_moment, many, one, picked
 from core import events as ev
@@ -170,10 +176,8 @@ def _progress(laptop: Laptop, view: CaseView, values: Values) -> Built:
 
 
 def _meeting(laptop: Laptop, view: CaseView, values: Values) -> Built:
-    held = ev.payload(
-        ev.MeetingHeld,
-        meeting_id=ev.new_id(),
-        kind=picked(laptop, view, values, "kind", "meeting-kinds", required=True)[0],
+    held = meeting_held(
+        picked(laptop, view, values, "kind", "meeting-kinds", required=True)[0],
         participants=picked(laptop, view, values, "participants", "departments"),
         minutes=one(values, "minutes"),
         persons=picked(laptop, view, values, "persons", "persons"),
@@ -193,17 +197,14 @@ def _referral(laptop: Laptop, view: CaseView, values: Values) -> Built:
 
 def _decision(laptop: Laptop, view: CaseView, values: Values) -> Built:
     basis = one(values, "legal_basis", required=True)
-    owner, area = laptop.directory.owner_of(basis)
+    owner, _ = laptop.directory.owner_of(basis)
     if owner != laptop.author.department:
         raise FieldError("legal_basis", words.t("Your department does not decide under this legal basis."))
     amount = one(values, "amount")
     if amount and not amount.replace(".", "").isdigit():
         raise FieldError("amount", words.t("Write the amount in kroner, e.g. 4500."))
-    decision = ev.payload(
-        ev.DecisionMade,
-        decision_id=ev.new_id(),
-        legal_basis=basis,
-        legal_area=area,
+    decision = laptop.decision(
+        basis,
         kind=picked(laptop, view, values, "kind", "decision-kinds", required=True)[0],
         considerations=one(values, "considerations", required=True),
         facts=picked(laptop, view, values, "facts", "events", required=True),
