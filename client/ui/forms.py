@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from client.commands.anonymous import counts
+from client.commands.anonymous import tallied
 from client.commands.cases import person_added, team_joined
 from client.commands.plan import activity_added, goal_added, goal_closed, progress_recorded
 from client.commands.sharing import consent_given, consent_withdrawn
@@ -64,12 +63,11 @@ def _tally(laptop: Laptop, view: CaseView, values: Values) -> Built:
     given = [f"{name}={n}" for name, _ in CHOICES["challenges"](laptop, view) if (n := one(values, f"count_{name}"))]
     if not given:
         raise FieldError("day", words.t("Count at least one contact."))
+    day = a_date(values, "day") or laptop.clock().astimezone(words.LOCAL).date()
     try:
-        counted = counts(given, laptop.vocabularies)
+        return tallied(day, given, laptop.vocabularies), None
     except InvalidInput:
         raise FieldError("day", words.t("A count is a whole number.")) from None
-    day = a_date(values, "day") or laptop.clock().astimezone(words.LOCAL).date()
-    return ev.payload(ev.ContactsTallied, day=day, counts=MappingProxyType(counted), kind="drop-in"), None
 
 
 def _person(laptop: Laptop, view: CaseView, values: Values) -> Built:
