@@ -42,7 +42,9 @@ from tests.integration.conftest import (
     each,
     free_port,
     in_process,
+    laptop_copy,
     laptop_of,
+    share_copy,
 )
 from tests.integration.conftest import sync as one_sync
 
@@ -338,6 +340,16 @@ def test_the_drop_in_session_entered_offline_in_the_app_then_synced(app: FieldAp
     page.wait_for_load_state()
     activities = page.get_by_role("table").filter(has_text="Finansiering").inner_text()
     assert "Voksen: Handicap & Psykiatri" in activities and "1. september 2027" in activities
+
+    # Every device converges: the app's laptop and the office hold the server's history,
+    # event for event and link for link, as far as each department may see it.
+    page.get_by_role("button", name="Synkronisér nu").click()
+    page.wait_for_load_state()
+    assert "0 ikke sendt endnu" in page.locator("header").inner_text()
+    sync_laptop(app.office)
+    root = app.folder.parent
+    assert laptop_copy(app.folder, app.case) == share_copy(app.server, app.case, "benefits", "w-bo")
+    assert laptop_copy(root / "office", app.case) == share_copy(app.server, app.case, "adult-social", "w-mette")
 
     page.goto(f"{app.url}/cases")
     page.screenshot(path=str(IMAGES / "field-caseload.png"))
