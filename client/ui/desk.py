@@ -18,6 +18,7 @@ and every view is dropped when the sync ends).
 from __future__ import annotations
 
 import asyncio
+import gc
 import secrets
 import time
 from collections.abc import Callable
@@ -67,7 +68,8 @@ class Desk:
         return self._session
 
     def lock(self) -> None:
-        """Close the store and drop the laptop, its key and every view kept."""
+        """Close the store and drop the laptop, its key and every view kept (collected
+        at once, reference cycles and all)."""
         laptop, self._laptop = self._laptop, None
         self._session = ""
         self._views.clear()
@@ -75,6 +77,9 @@ class Desk:
         self.synced_from.clear()
         if laptop is not None:
             laptop.close()
+        del laptop
+        gc.unfreeze()
+        gc.collect()
 
     def idle(self) -> bool:
         """Whether the desk is unlocked but unused for longer than `lock_after`."""
@@ -116,12 +121,16 @@ class Desk:
             return kept[1]
         view = laptop.view(case_id)
         self._views[case_id] = (today, view)
+        # A kept view is long-lived: out of the collector's way, so that a full collection
+        # does not walk every event of the caseload on some page (refcounting frees it).
+        gc.freeze()
         return view
 
     def wrote(self, case_id: str | None = None) -> None:
         """Forget the kept view of the case the app recorded in (every view: it synced)."""
         if case_id is None:
             self._views.clear()
+            gc.unfreeze()  # what the views held is the collector's again
         else:
             self._views.pop(case_id, None)
 

@@ -4,6 +4,7 @@ tests/browser/test_field_app.py)."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,6 +47,7 @@ def test_a_wrong_passphrase_unlocks_nothing_and_locking_drops_the_laptop(
     case = laptop.open_case("citizen", "jobcenter").case_id
     assert desk.view(laptop, case).state.kind == "citizen"
 
+    kept = weakref.ref(laptop), weakref.ref(laptop.store), weakref.ref(desk.view(laptop, case))
     clock.now += 59
     assert desk.laptop_for(session) is laptop  # activity: the clock starts again
     clock.now += 61
@@ -53,6 +55,8 @@ def test_a_wrong_passphrase_unlocks_nothing_and_locking_drops_the_laptop(
     assert desk.held() is None and not desk._views
     with pytest.raises(Exception, match="closed"):
         laptop.store.held_cases()  # the store it held is closed
+    del laptop
+    assert [ref() for ref in kept] == [None, None, None]  # laptop, store with its key, views: gone
     assert desk.laptop_for(desk.unlock(PASSPHRASE)) is not None
     assert desk.laptop_for(session) is None  # a new unlock is a new session
 
