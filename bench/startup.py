@@ -44,11 +44,11 @@ PASSPHRASE = "bench passphrase"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def make_store(folder: Path) -> str:
-    """A laptop store with the real scrypt cost and one open case; returns the case id."""
-    store = LaptopStore.create(
+def bench_store(folder: Path, passphrase: str = PASSPHRASE) -> LaptopStore:
+    """A jobcenter worker's laptop store, with the real scrypt cost and no case yet."""
+    return LaptopStore.create(
         folder,
-        PASSPHRASE,
+        passphrase,
         DeviceKeys.generate(),
         {
             "device_id": "dev-bench",
@@ -61,7 +61,11 @@ def make_store(folder: Path) -> str:
             "departments": [],
         },
     )
-    with Laptop(store) as laptop:
+
+
+def make_store(folder: Path) -> str:
+    """A laptop store with the real scrypt cost and one open case; returns the case id."""
+    with Laptop(bench_store(folder)) as laptop:
         return laptop.open_case("citizen", "jobcenter").case_id
 
 

@@ -55,6 +55,14 @@ def register(groups: Any) -> None:
     p.add_argument("--attempts", type=int, default=6, help="tries per request before giving up")
     parsers.leaf(sub, "status", cmd_status, "pending and rejected events, last sync, cursor")
 
+    p = parsers.leaf(sub, "ui", "client ui", "serve the field app on 127.0.0.1 and open the browser", json=False)
+    p.add_argument("--port", type=int, default=0, help="the loopback port (default: a free one)")
+    p.add_argument("--no-browser", action="store_true", help="do not open the browser")
+    p.add_argument("--lock-after", type=float, default=10.0, metavar="MINUTES", help="lock when idle this long")
+    p.add_argument(
+        "--sync-every", type=float, default=60.0, metavar="SECONDS", help="sync in the background this often"
+    )
+
 
 __all__ = ["case_document", "register"]
 

@@ -90,6 +90,38 @@ class CaseView(Record, frozen=False, kw_only=False):
         )
 
 
+#: The payload fields that name departments, one or several: a worker may write a
+#: department's name (`Børn og Familie`) where its id (`children-family`) is meant.
+DEPARTMENT_FIELDS = frozenset(
+    {
+        "lead_department",
+        "to_department",
+        "coordinator_department",
+        "member_department",
+        "recipients",
+        "from_recipients",
+        "owner",
+        "activity_department",
+        "granted_by",
+        "paid_by",
+    }
+)
+
+
+def by_id(directory: Directory, what: ev.Payload[E]) -> ev.Payload[E]:
+    """`what` with each department it names by name named by id instead (a meeting's
+    participants too)."""
+    fields = dict(what.fields)
+    named = DEPARTMENT_FIELDS | ({"participants"} if what.kind is ev.MeetingHeld else set())
+    for name in named & fields.keys():
+        value = fields[name]
+        if isinstance(value, str) and value:
+            fields[name] = directory.id_of(value)
+        elif isinstance(value, tuple):
+            fields[name] = tuple(directory.id_of(v) for v in value)
+    return ev.Payload(what.kind, fields)
+
+
 def trust_server(state: CaseState, department: str) -> None:
     """Fill in, for a partial case, what the server judged at the last pull and the held
     events may not show: the case was opened, and the department is a party to it."""
@@ -203,7 +235,7 @@ class Laptop:
         """Open a case offline: its key is made here and kept wrapped until pushed."""
         case_id = ev.new_id()
         key = CaseKey.generate(case_id)
-        opened = ev.payload(ev.CaseOpened, kind=kind, lead_department=lead, reason=reason)
+        opened = ev.payload(ev.CaseOpened, kind=kind, lead_department=self.directory.id_of(lead), reason=reason)
         _, sealed = record(CaseState(case_id), key, self.directory, opened, self.author, seen_seq=0, clock=self.clock)
         self.store.add_pending(sealed, key)
         return open_sealed(sealed, key)
@@ -224,7 +256,17 @@ class Laptop:
         """
         if not isinstance(what, ev.Payload):
             what = ev.payload(what, *args, **fields)
-        view = self.view(case_id)
+        return self.record_at(case_id, what, None)
+
+    def record_at(
+        self, case_id: str, what: ev.Payload[E], occurred_at: datetime | None, *, view: CaseView | None = None
+    ) -> E:
+        """`record`, for what happened at `occurred_at` and is recorded afterwards (a
+        contact at the drop-in; None for now). Departments may be named by name. `view`,
+        the worker's current view of the case when the caller keeps one, is judged
+        against instead of folding the case again, and gets the new event."""
+        what = by_id(self.directory, what)
+        view = view or self.view(case_id)
         event, sealed = record(
             view.state,
             self.key(case_id),
@@ -232,31 +274,25 @@ class Laptop:
             what,
             self.author,
             seen_seq=view.confirmed_seq,
+            occurred_at=occurred_at,
             clock=self.clock,
             partial=view.provisional,
         )
         self.store.add_pending(sealed)
+        view.events.append((event, True))
         return event
 
     def revise_goal(self, case_id: str, goal_id: str, text: str, *, due: date | None = None) -> ev.GoalRevised:
         """Revise a goal from the revision the worker sees now."""
-        goal = self.view(case_id).state.goals.get(goal_id)
-        if goal is None:
-            raise UnknownReference(f"goal {goal_id} is not part of case {case_id}")
-        persons = (goal.person,) if goal.person else ()
-        revised = ev.payload(
-            ev.GoalRevised, goal_id=goal_id, text=text, base_revision=goal.revision, due=due, persons=persons
-        )
-        return self.record(case_id, revised)
+        return self.record(case_id, goal_revision(self.view(case_id), goal_id, text, due=due))
 
     def legal_area(self, legal_basis: str) -> str:
         """The legal area of a decision under `legal_basis`, from the delegation plan."""
         _, area = self.directory.owner_of(legal_basis)
         return area
 
-    def record_decision(
+    def decision(
         self,
-        case_id: str,
         legal_basis: str,
         *,
         kind: str,
@@ -269,9 +305,9 @@ class Laptop:
         effective_to: date | None = None,
         appeal_deadline: date | None = None,
         persons: tuple[str, ...] = (),
-    ) -> ev.DecisionMade:
-        """Record a decision; its legal area comes from the delegation plan."""
-        decision = ev.payload(
+    ) -> ev.Payload[ev.DecisionMade]:
+        """A decision; its legal area comes from the delegation plan."""
+        return ev.payload(
             ev.DecisionMade,
             decision_id=decision_id or ev.new_id(),
             legal_basis=legal_basis,
@@ -286,7 +322,10 @@ class Laptop:
             appeal_deadline=appeal_deadline,
             persons=persons,
         )
-        return self.record(case_id, decision)
+
+    def record_decision(self, case_id: str, legal_basis: str, **fields: Any) -> ev.DecisionMade:
+        """Record a decision (the fields of `decision`); its legal area comes from the delegation plan."""
+        return self.record(case_id, self.decision(legal_basis, **fields))
 
     def cases(self) -> list[dict[str, Any]]:
         """One row per held case: lead, persons, events confirmed and pending."""
@@ -307,3 +346,13 @@ class Laptop:
                 }
             )
         return rows
+
+
+def goal_revision(view: CaseView, goal_id: str, text: str, *, due: date | None = None) -> ev.Payload[ev.GoalRevised]:
+    """A goal's revision from the revision the worker sees in `view` (UnknownReference
+    when the case has no such goal)."""
+    goal = view.state.goals.get(goal_id)
+    if goal is None:
+        raise UnknownReference(f"goal {goal_id} is not part of case {view.state.case_id}")
+    persons = (goal.person,) if goal.person else ()
+    return ev.payload(ev.GoalRevised, goal_id=goal_id, text=text, base_revision=goal.revision, due=due, persons=persons)

@@ -284,6 +284,10 @@ class LaptopStore:
         rows = self._run(sql + " ORDER BY ord", params)
         return [Pending(r[0], r[1], r[2], bytes(r[3]), r[4], r[5]) for r in rows]
 
+    def count_pending(self) -> int:
+        """How many events wait in the outbox to be sent (read without opening them)."""
+        return int(self._run("SELECT COUNT(*) FROM outbox WHERE status='pending'")[0][0])
+
     def mark_sent(self, event_ids: Iterable[str]) -> None:
         """The server holds these (accepted or duplicate): they wait for their pulled copy."""
         with self.database.transaction(commit=True) as c:

@@ -102,6 +102,16 @@ class Directory(Record, kw_only=False):
     def __contains__(self, department_id: object) -> bool:
         return department_id in self.departments
 
+    def id_of(self, word: str) -> str:
+        """The id of the department `word` names by its id or its name, in any case and
+        spacing (`børn og familie` is `children-family`); the word itself when it names
+        none, for the rules to refuse as an unknown department."""
+        wanted = " ".join(word.split()).casefold()
+        for dept in self.departments.values():
+            if wanted in (dept.id.casefold(), " ".join(dept.name.split()).casefold()):
+                return dept.id
+        return word
+
     def get(self, department_id: str) -> Department:
         """The department, or RuleViolation when it is not one of the municipality's."""
         try:

@@ -14,6 +14,7 @@ it carries.
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -402,6 +403,10 @@ class ConsentGiven(CaseEvent):
     purpose: str
     valid_until: date
     child_view: str | None = None
+    # Added later, so older consents read with these empty: the words shown to the citizen
+    # when they consented, and their SHA-256 (hex), so the text can be shown to match.
+    text: str = ""
+    text_sha256: str = ""
 
 
 @catalogue
@@ -691,9 +696,17 @@ class AftercareStarted(CaseEvent):
     reason: str = ""
 
 
+#: A date as Danes write it: day, month and a four-digit year, with - . or / between.
+DANISH_DATE = re.compile(r"(\d{1,2})[-./](\d{1,2})[-./](\d{4})")
+
+
 def parse_date(text: str, what: str = "date") -> date:
-    """A YYYY-MM-DD date, or InvalidInput saying which field was wrong."""
+    """A date written YYYY-MM-DD or as Danes write it (01-06-2027, 1.6.2027), or
+    InvalidInput saying which field was wrong."""
+    danish = DANISH_DATE.fullmatch(text.strip()) if isinstance(text, str) else None
     try:
+        if danish:
+            return date(int(danish[3]), int(danish[2]), int(danish[1]))
         return date.fromisoformat(text)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{what} must be a date written YYYY-MM-DD") from None
+        raise InvalidInput(f"{what} must be a date written YYYY-MM-DD or DD-MM-YYYY") from None

@@ -7,6 +7,7 @@ beside the events it governs. Messages never quote names, CPR numbers or notes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -221,6 +222,8 @@ def consent_rules(state: CaseState, e: ev.ConsentGiven, d: Directory) -> None:
             f"a consent must state a specific purpose, in at least {MIN_PURPOSE} characters "
             "(what the information will be used for, e.g. 'joint job and housing plan')"
         )
+    if (e.text or e.text_sha256) and hashlib.sha256(e.text.encode()).hexdigest() != e.text_sha256:
+        raise RuleViolation("the text shown to the citizen does not match its SHA-256 in the consent")
     day = e.occurred_at.date()
     if e.valid_until < day:
         raise RuleViolation("a consent's valid-until date cannot be in the past")

@@ -9,6 +9,7 @@ topics or payload keys. Times are shown in Europe/Copenhagen with the zone named
 
 from __future__ import annotations
 
+import re
 from contextvars import ContextVar
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -198,7 +199,7 @@ DANISH: dict[str, str] = {
     "Assign a coordinator": "Udpeg en tovholder",
     "Worker id": "Medarbejder-id",
     "Assign": "Udpeg",
-    "Add a department to the team": "Føj en afdeling til teamet",
+    "Add a department to the team": "Tilføj en afdeling til teamet",
     "Add to the team": "Føj til teamet",
     "Minutes": "Referat",
     "Record a meeting": "Registrér et møde",
@@ -213,7 +214,7 @@ DANISH: dict[str, str] = {
     "Open conflict": "Åben konflikt",
     "Flagged": "Markeret",
     "version(s) your department may not see": "version(er), som din afdeling ikke må se",
-    "Version": "Version",
+    "Version": "Udgave",
     "Keep version": "Behold version",
     "Write the resolved text": "Skriv den afklarede tekst",
     "Resolved text": "Afklaret tekst",
@@ -241,7 +242,211 @@ DANISH: dict[str, str] = {
     "only the case's coordinator acts on the case from this page; nothing was changed": (
         "kun sagens tovholder handler i sagen fra denne side; intet blev ændret"
     ),
+    # the field app (`tovholder client ui`)
+    "Field app": "Feltapp",
+    "Unlock": "Lås op",
+    "Lock": "Lås",
+    "Passphrase": "Adgangsord",
+    "The cases on this laptop are encrypted. Your passphrase opens them; the app locks itself when you leave it.": (
+        "Sagerne på denne computer er krypteret. Dit adgangsord åbner dem; appen låser sig selv, når du går fra den."
+    ),
+    "The passphrase does not open this laptop's store; nothing was unlocked.": (
+        "Adgangsordet åbner ikke denne computers lager; intet blev låst op."
+    ),
+    "This form was not sent from this app's own page, or it has expired; nothing was changed.": (
+        "Formularen kom ikke fra appens egen side, eller den er udløbet; intet blev ændret."
+    ),
+    "New case": "Ny sag",
+    "Cases on this laptop": "Sager på denne computer",
+    "Cases": "Sager",
+    "Name, CPR number or date of birth": "Navn, CPR-nummer eller fødselsdato",
+    "Last contact": "Seneste kontakt",
+    "Not yet sent": "Ikke sendt endnu",
+    "not yet sent": "ikke sendt endnu",
+    "New since the last sync": "Nyt siden sidste synkronisering",
+    "new since the last sync": "nyt siden sidste synkronisering",
+    "Open conflicts": "Åbne konflikter",
+    "No case is on this laptop yet.": "Der er endnu ingen sager på denne computer.",
+    "Sync now": "Synkronisér nu",
+    "Synced.": "Synkroniseret.",
+    "Not synced since the app started.": "Ikke synkroniseret, siden appen startede.",
+    "The server did not answer; nothing was lost, sync again later.": (
+        "Serveren svarede ikke; intet gik tabt, synkronisér igen senere."
+    ),
+    "Recorded on this laptop; it is sent at the next sync.": (
+        "Registreret på denne computer; det sendes ved næste synkronisering."
+    ),
+    "entries of this case are not shown on this laptop: your department may not see them "
+    "(the server judges again at the next sync).": (
+        "oplysninger i sagen vises ikke på denne computer: din afdeling må ikke se dem "
+        "(serveren vurderer igen ved næste synkronisering)."
+    ),
+    "Conflicts to resolve": "Konflikter, der skal løses",
+    "Two changes were made at the same time from the same starting point": (
+        "To ændringer blev lavet samtidig ud fra det samme udgangspunkt"
+    ),
+    "Record": "Registrér",
+    "Whose": "Hvis",
+    "Withdraw consent": "Tilbagekald samtykke",
+    "revision": "udgave",
+    "Referrals": "Henvisninger",
+    "Newest first; times in Danish time": "Nyeste først; tider i dansk tid",
+    "Kind of case": "Sagstype",
+    "Lead department": "Ledende afdeling",
+    "First person's name (empty: none yet)": "Første persons navn (tom: ingen endnu)",
+    "Open the case": "Opret sagen",
+    "Quick contact": "Hurtig kontakt",
+    "Anonymous tally": "Anonym optælling",
+    "Add a person": "Tilføj en person",
+    "Give consent": "Giv samtykke",
+    "Add a goal": "Tilføj et mål",
+    "Record progress": "Registrér fremskridt",
+    "Revise a goal": "Revidér et mål",
+    "Close a goal": "Luk et mål",
+    "Add an activity": "Tilføj en aktivitet",
+    "Carried out by": "Udføres af",
+    "e.g. mentor, treatment course": "f.eks. mentor, behandlingsforløb",
+    "Starts": "Starter",
+    "Referral outcome": "Udfald af henvisning",
+    "Referral": "Henvisning",
+    "Did the citizen arrive?": "Mødte borgeren op?",
+    "New wording": "Ny formulering",
+    "Make a referral": "Henvis",
+    "Record a decision": "Registrér en afgørelse",
+    "Kind of contact": "Kontaktform",
+    "Challenges": "Udfordringer",
+    "Place": "Sted",
+    "Note": "Notat",
+    "Happened at (empty: now)": "Skete (tom: nu)",
+    "Day (empty: today)": "Dag (tom: i dag)",
+    "Contacts per challenge": "Kontakter pr. udfordring",
+    "CPR number (optional)": "CPR-nummer (valgfrit)",
+    "Born (optional)": "Født (valgfrit)",
+    "Whose consent": "Hvis samtykke",
+    "Shared with": "Deles med",
+    "Information": "Oplysninger",
+    "Health: at most one year.": "Helbred: højst et år.",
+    "The child's own view (from 10 years)": "Barnets egen holdning (fra 10 år)",
+    "The text shown to the citizen": "Teksten, borgeren fik vist",
+    "Empty: made from the choices above. Kept with its SHA-256.": (
+        "Tom: skrives ud fra valgene ovenfor. Gemmes med sin SHA-256."
+    ),
+    "I consent to {recipients} receiving information about {categories} concerning {subject}, "
+    "for this purpose: {purpose}. The consent is valid until {until}, and I may withdraw it at any time.": (
+        "Jeg giver samtykke til, at {recipients} får oplysninger om {categories} vedrørende {subject} "
+        "til dette formål: {purpose}. Samtykket gælder til og med {until}, og jeg kan altid tilbagekalde det."
+    ),
+    "For": "For",
+    "Sub-goal of": "Delmål af",
+    "Score (1–5)": "Score (1–5)",
+    "Kind of meeting": "Mødetype",
+    "Departments taking part": "Deltagende afdelinger",
+    "Concerns": "Vedrører",
+    "Legal basis": "Hjemmel",
+    "e.g. aktivloven § 81": "f.eks. aktivloven § 81",
+    "Kind of decision": "Afgørelsestype",
+    "Facts it rests on": "Oplysninger, den bygger på",
+    "Considerations": "Overvejelser",
+    "Explanation to the citizen": "Begrundelse til borgeren",
+    "Amount in kroner (optional)": "Beløb i kroner (valgfrit)",
+    "How it was settled": "Hvordan den blev løst",
+    "DD-MM-YYYY": "DD-MM-ÅÅÅÅ",
+    "Fill in this field.": "Udfyld feltet.",
+    "Choose at least one.": "Vælg mindst én.",
+    "Choose from the list.": "Vælg fra listen.",
+    "Write the date as 01-06-2027 or 2027-06-01.": "Skriv datoen som 01-06-2027 eller 2027-06-01.",
+    "Write the date and time as 2027-06-01 14:30.": "Skriv dato og tid som 2027-06-01 14:30.",
+    "It cannot have happened in the future.": "Det kan ikke være sket i fremtiden.",
+    "Count at least one contact.": "Tæl mindst én kontakt.",
+    "A count is a whole number.": "Et antal er et helt tal.",
+    "Write the amount in kroner, e.g. 4500.": "Skriv beløbet i kroner, f.eks. 4500.",
+    "Your department does not decide under this legal basis.": (
+        "Din afdeling træffer ikke afgørelser efter denne hjemmel."
+    ),
+    "That case is not on this laptop.": "Sagen er ikke på denne computer.",
+    "There is no such form for this case.": "Den formular findes ikke for sagen.",
 }
+
+#: Rules broken, in Danish: a pattern of the rule's English message and its Danish words
+#: (the field app shows them beside the field; the placeholders are the message's own).
+RULES_DANISH: tuple[tuple[str, str], ...] = (
+    (
+        r"consent for (.+) information must expire within one year of (\S+)",
+        "samtykke til oplysninger om {0} skal udløbe inden for et år fra {1}",
+    ),
+    (r"unknown department '(.+)'", "ukendt afdeling '{0}'"),
+    (
+        r"a consent must state a specific purpose, in at least (\d+) characters .*",
+        "et samtykke skal angive et konkret formål med mindst {0} tegn (hvad oplysningerne skal bruges til)",
+    ),
+    (
+        r"a consent must state a specific purpose; .*",
+        "et samtykke skal angive et konkret formål; et vagt samtykke som 'alle relevante oplysninger' er ikke gyldigt",
+    ),
+    (
+        r"events recorded concurrently clash; the coordinator resolves it",
+        "hændelser registreret samtidig strider mod hinanden; tovholderen løser det",
+    ),
+    (
+        r"concurrent revisions of the same goal from the same base",
+        "to revisioner af det samme mål ud fra den samme udgave",
+    ),
+    (
+        r"a decision recorded against a consent withdrawn meanwhile",
+        "en afgørelse registreret mod et samtykke, der er tilbagekaldt i mellemtiden",
+    ),
+    (
+        r"the text shown to the citizen does not match its SHA-256 in the consent",
+        "teksten, borgeren fik vist, passer ikke med dens SHA-256 i samtykket",
+    ),
+    (
+        r"a CPR number starts with a valid date of birth, DDMMYY",
+        "et CPR-nummer begynder med en gyldig fødselsdato, DDMMÅÅ",
+    ),
+    (
+        r"the birth date does not agree with the CPR number; correct one of them",
+        "fødselsdatoen passer ikke med CPR-nummeret; ret en af dem",
+    ),
+    (
+        r"a citizen case has one citizen; open a family case for several",
+        "en borgersag har én borger; opret en familiesag til flere",
+    ),
+    (r"case \S+ is an anonymous tally; it names no person", "sagen er en anonym optælling; den nævner ingen person"),
+    (r"case \S+ is closed; reopen it before recording", "sagen er lukket; genoptag den, før du registrerer"),
+    (
+        r"a consent is given by its subject or by a custody holder",
+        "et samtykke gives af personen selv eller af forældremyndigheden",
+    ),
+    (
+        r"consent for a young person from 15 needs both the custody holder and the young person",
+        "samtykke for en ung fra 15 år kræver både forældremyndigheden og den unge",
+    ),
+    (r"a tally's count is a whole number from 1 to (\d+)", "et antal i en optælling er et helt tal fra 1 til {0}"),
+    (
+        r"a decision under (.+) belongs to (\S+); (\S+) may not record it",
+        "en afgørelse efter {0} hører til {1}; {2} må ikke træffe den",
+    ),
+    (
+        r"only a caseworker \(or the coordinator\) records a decision",
+        "kun en sagsbehandler (eller tovholderen) træffer en afgørelse",
+    ),
+    (r"only the case's coordinator resolves a flagged (\S+)", "kun sagens tovholder løser en markeret {0}"),
+    (r"the shares of a financing split add up to 100 %", "andelene i en finansiering giver tilsammen 100 %"),
+    (r"goal \S+ is closed", "målet er lukket"),
+    (r"a consent's valid-until date cannot be in the past", "et samtykke kan ikke gælde til en dato, der er gået"),
+    (
+        r"consent for a child under 15 is given by a custody holder",
+        "samtykke for et barn under 15 gives af forældremyndigheden",
+    ),
+    (
+        r"a child from 10 must have their own view recorded with the consent",
+        "et barn fra 10 år skal have sin egen holdning skrevet med i samtykket",
+    ),
+    (
+        r"an adult gives their own consent \(or a court-appointed guardian does\)",
+        "en voksen giver selv sit samtykke (eller en værge gør)",
+    ),
+)
 
 #: Event kinds in words: topic -> (Danish, English).
 EVENT_KINDS: dict[str, tuple[str, str]] = {
@@ -330,6 +535,24 @@ WORDS: dict[str, tuple[str, str]] = {
     "analysis": ("analysemøde", "analysis meeting"),
     "status": ("statusmøde", "status meeting"),
     "ssp": ("SSP-møde", "SSP meeting"),
+    # the field app (`tovholder client ui`)
+    "tally": ("anonym optælling", "anonymous tally"),
+    "pseudonymous": ("pseudonym", "pseudonymous"),
+    "family": ("familie", "family"),
+    "trusted-adult": ("betroet voksen", "trusted adult"),
+    "grant": ("bevilling", "grant"),
+    "refusal": ("afslag", "refusal"),
+    "sanction": ("sanktion", "sanction"),
+    "payment-stop": ("stop for udbetaling", "payment stop"),
+    "allowance": ("ydelse", "allowance"),
+    "one-off-payment": ("engangsydelse", "one-off payment"),
+    "running": ("i gang", "running"),
+    "planned": ("planlagt", "planned"),
+    "ended": ("afsluttet", "ended"),
+    "arrived": ("mødt op", "arrived"),
+    "not arrived": ("ikke mødt op", "did not arrive"),
+    "conflict": ("konflikt", "conflict"),
+    "clash": ("sammenstød", "clash"),
 }
 
 MONTHS = (
@@ -427,3 +650,15 @@ def told(payload: dict[str, object], names: dict[str, str]) -> str:
         if isinstance(value, str) and value:
             parts.append(word(value) if key in CODES else value)
     return " · ".join(parts)
+
+
+def rule(message: str) -> str:
+    """A broken rule's message in the page's language: the Danish words of `RULES_DANISH`
+    or of `DANISH` when it has them, the message as it is otherwise."""
+    if language.get() != DANISH_CODE:
+        return message
+    for pattern, danish in RULES_DANISH:
+        found = re.fullmatch(pattern, message)
+        if found:
+            return danish.format(*(word(g) for g in found.groups()))
+    return t(message)

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -45,6 +44,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from core import words
 from core.errors import AccessLogUnwritable, TovholderError
 from core.events import MEETING_KINDS
+from core.pages import environment
 from server import office
 from server.accounts import verify_accounted
 from server.context import ServerContext
@@ -76,14 +76,7 @@ MAX_ACTION_FORM = 16384  # a meeting's minutes
 #: What a coordinator does on the case page, each posted to /ui/cases/{case}/{action}.
 CASE_ACTIONS = ("resolve", "coordinator", "team", "meeting")
 
-templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(("html",)),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-templates.globals.update(t=words.t, event_kind=words.event_kind, word=words.word, told=words.told)
-templates.filters.update(when=words.when, day=words.day)
+templates = environment(Path(__file__).parent / "templates", "/ui/language")
 HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'",

@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "client init": "client.commands.online:cmd_init",
     "client sync": "client.commands.online:cmd_sync",
     "client outbox export": "client.commands.outbox:cmd_outbox_export",
+    "client ui": "client.ui.app:cmd_ui",
 }
 
 

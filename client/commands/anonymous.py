@@ -10,6 +10,7 @@ under which consent the departments it names may see it (`core.linked`).
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from types import MappingProxyType
 
 from client.commands.common import Parsers, open_laptop, record, recorded, split
@@ -75,15 +76,18 @@ def counts(given: list[str], words: Vocabularies = vocabularies.DEFAULT) -> dict
     return out
 
 
+def tallied(
+    day: date, given: list[str], words: Vocabularies = vocabularies.DEFAULT, kind: str = "drop-in"
+) -> ev.Payload[ev.ContactsTallied]:
+    """A day's anonymous contacts, CHALLENGE=N each (`tally record` and the app)."""
+    return ev.payload(ev.ContactsTallied, day=day, counts=MappingProxyType(counts(given, words)), kind=kind)
+
+
 def cmd_tally(args: argparse.Namespace) -> None:
     with open_laptop(args) as laptop:
-        tallied = ev.payload(
-            ev.ContactsTallied,
-            day=ev.parse_date(args.day, "--day"),
-            counts=MappingProxyType(counts(args.count, laptop.vocabularies)),
-            kind=args.kind,
+        e = laptop.record(
+            args.case, tallied(ev.parse_date(args.day, "--day"), args.count, laptop.vocabularies, args.kind)
         )
-        e = laptop.record(args.case, tallied)
     recorded(args, e)
 
 

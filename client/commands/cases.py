@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from typing import Any
 
 from client.commands import anonymous
@@ -118,18 +119,25 @@ def cmd_case_list(args: argparse.Namespace) -> None:
         )
 
 
-def cmd_person_add(args: argparse.Namespace) -> None:
+def person_added(
+    role: str, name: str, cpr: str | None = None, birth_date: date | None = None
+) -> ev.Payload[ev.PersonAdded]:
+    """A new person of a case (`person add` and the app)."""
     person_id = ev.new_id()
-    added = ev.payload(
+    return ev.payload(
         ev.PersonAdded,
         person_id=person_id,
-        role=args.role,
-        name=args.name,
-        cpr=args.cpr,
-        birth_date=day(args.birth_date, "--birth-date"),
+        role=role,
+        name=name,
+        cpr=cpr,
+        birth_date=birth_date,
         persons=(person_id,),
     )
-    record(args, added, person=person_id)
+
+
+def cmd_person_add(args: argparse.Namespace) -> None:
+    added = person_added(args.role, args.name, args.cpr, day(args.birth_date, "--birth-date"))
+    record(args, added, person=added.fields["person_id"])
 
 
 def cmd_person_correct(args: argparse.Namespace) -> None:
@@ -150,15 +158,20 @@ def cmd_person_correct(args: argparse.Namespace) -> None:
     record(args, corrected, person=args.person)
 
 
+def team_joined(
+    department: str, worker: str | None = None, role: str = "caseworker"
+) -> ev.Payload[ev.TeamMemberJoined]:
+    """A department (or one of its workers) made a party to the case (`team add` and the app)."""
+    return ev.payload(ev.TeamMemberJoined, member_department=department, worker=worker, member_role=role)
+
+
 def cmd_team_add(args: argparse.Namespace) -> None:
-    joined = ev.payload(
-        ev.TeamMemberJoined, member_department=args.department, worker=args.worker, member_role=args.member_role
-    )
-    record(args, joined)
+    record(args, team_joined(args.department, args.worker, args.member_role))
 
 
 def cmd_team_leave(args: argparse.Namespace) -> None:
     with open_laptop(args) as laptop:
+        args.department = laptop.directory.id_of(args.department)
         if args.worker is not None:
             state = laptop.view(args.case).state
             history = state.memberships.get(args.department) or []

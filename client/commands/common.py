@@ -64,13 +64,6 @@ def split(text: str | None) -> tuple[str, ...]:
     return tuple(x.strip() for x in (text or "").split(",") if x.strip())
 
 
-def categories_given(args: argparse.Namespace, words: Vocabularies = vocabularies.DEFAULT) -> dict[str, Any]:
-    """``categories=`` for a record call when --categories was given (names or their
-    Danish or English labels); otherwise nothing, so the event keeps the categories its
-    type has by default."""
-    return {"categories": category_names(args.categories, words)} if args.categories else {}
-
-
 def category_names(text: str | None, words: Vocabularies = vocabularies.DEFAULT) -> tuple[str, ...]:
     """The information categories of a comma-separated list typed by name or label."""
     return words.names_of(vocabularies.CATEGORIES, split(text))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 from types import MappingProxyType
 
 from client.commands.common import (
@@ -82,20 +83,41 @@ def _register_activity(p: Parsers) -> None:
     a.add_argument("--on", metavar="YYYY-MM-DD", help="default: today")
 
 
-def cmd_goal_add(args: argparse.Namespace) -> None:
-    goal_id = ev.new_id()
-    added = ev.payload(
+def goal_added(
+    person: str,
+    text: str,
+    owner: str,
+    *,
+    parent: str | None = None,
+    due: date | None = None,
+    set_by_citizen: bool = False,
+    aftercare: bool = False,
+) -> ev.Payload[ev.GoalAdded]:
+    """A goal (a sub-goal with `parent`) of the shared plan (`goal add` and the app)."""
+    return ev.payload(
         ev.GoalAdded,
-        goal_id=goal_id,
-        text=args.text,
-        owner=args.owner,
-        parent_goal=args.parent,
+        goal_id=ev.new_id(),
+        text=text,
+        owner=owner,
+        parent_goal=parent,
+        due=due,
+        set_by_citizen=set_by_citizen,
+        phase="aftercare" if aftercare else "",
+        persons=(person,),
+    )
+
+
+def cmd_goal_add(args: argparse.Namespace) -> None:
+    added = goal_added(
+        args.person,
+        args.text,
+        args.owner,
+        parent=args.parent,
         due=day(args.due, "--due"),
         set_by_citizen=args.set_by_citizen,
-        phase="aftercare" if args.aftercare else "",
-        persons=(args.person,),
+        aftercare=args.aftercare,
     )
-    record(args, added, goal=goal_id)
+    record(args, added, goal=added.fields["goal_id"])
 
 
 def cmd_goal_revise(args: argparse.Namespace) -> None:
@@ -104,43 +126,50 @@ def cmd_goal_revise(args: argparse.Namespace) -> None:
     recorded(args, e, goal=args.goal)
 
 
-def cmd_goal_close(args: argparse.Namespace) -> None:
-    def closed(view: CaseView) -> ev.Payload[ev.GoalClosed]:
-        persons = goal_persons(view, args.goal)
-        return ev.payload(ev.GoalClosed, goal_id=args.goal, reason=args.reason, persons=persons)
+def goal_closed(view: CaseView, goal_id: str, reason: str = "") -> ev.Payload[ev.GoalClosed]:
+    """A goal closed, reached or no longer pursued (`goal close` and the app)."""
+    return ev.payload(ev.GoalClosed, goal_id=goal_id, reason=reason, persons=goal_persons(view, goal_id))
 
-    record_seen(args, closed, goal=args.goal)
+
+def cmd_goal_close(args: argparse.Namespace) -> None:
+    record_seen(args, lambda view: goal_closed(view, args.goal, args.reason), goal=args.goal)
+
+
+def progress_recorded(view: CaseView, goal_id: str, score: int, note: str = "") -> ev.Payload[ev.ProgressRecorded]:
+    """A small-step score on a goal, about the goal's person (`progress record` and the app)."""
+    return ev.payload(ev.ProgressRecorded, goal_id=goal_id, score=score, note=note, persons=goal_persons(view, goal_id))
 
 
 def cmd_progress(args: argparse.Namespace) -> None:
-    def progress(view: CaseView) -> ev.Payload[ev.ProgressRecorded]:
-        persons = goal_persons(view, args.goal)
-        return ev.payload(ev.ProgressRecorded, goal_id=args.goal, score=args.score, note=args.note, persons=persons)
+    record_seen(args, lambda view: progress_recorded(view, args.goal, args.score, args.note), goal=args.goal)
 
-    record_seen(args, progress, goal=args.goal)
+
+def activity_added(
+    view: CaseView, goal_id: str, department: str, kind: str, starts: date | None = None, ends: date | None = None
+) -> ev.Payload[ev.ActivityAdded]:
+    """An activity towards a goal, carried out by `department` (`activity add` and the app)."""
+    if starts is not None and ends is not None and ends < starts:
+        raise InvalidInput("an activity cannot end (--ends) before it starts (--starts)")
+    if not kind.strip():
+        raise InvalidInput("an activity needs a kind, e.g. --kind mentor")
+    return ev.payload(
+        ev.ActivityAdded,
+        activity_id=ev.new_id(),
+        goal_id=goal_id,
+        activity_department=department,
+        kind=kind,
+        starts=starts,
+        ends=ends,
+        persons=goal_persons(view, goal_id),
+    )
 
 
 def cmd_activity_add(args: argparse.Namespace) -> None:
     starts, ends = day(args.starts, "--starts"), day(args.ends, "--ends")
-    if starts is not None and ends is not None and ends < starts:
-        raise InvalidInput("an activity cannot end (--ends) before it starts (--starts)")
-    if not args.kind.strip():
-        raise InvalidInput("an activity needs a kind, e.g. --kind mentor")
-    activity_id = ev.new_id()
-
-    def added(view: CaseView) -> ev.Payload[ev.ActivityAdded]:
-        return ev.payload(
-            ev.ActivityAdded,
-            activity_id=activity_id,
-            goal_id=args.goal,
-            activity_department=args.department,
-            kind=args.kind,
-            starts=starts,
-            ends=ends,
-            persons=goal_persons(view, args.goal),
-        )
-
-    record_seen(args, added, activity=activity_id)
+    with open_laptop(args) as laptop:
+        added = activity_added(laptop.view(args.case), args.goal, args.department, args.kind, starts, ends)
+        e = laptop.record(args.case, added)
+    recorded(args, e, activity=added.fields["activity_id"])
 
 
 def cmd_activity_start(args: argparse.Namespace) -> None:
@@ -183,7 +212,8 @@ def cmd_financing(args: argparse.Namespace) -> None:
         view = laptop.view(args.case)
         activity = view.state.activities.get(args.activity)
         own = activity.department if activity is not None else ""
-        granted_by, paid_by = args.granted_by or own, args.paid_by or own
+        granted_by, paid_by = (laptop.directory.id_of(d) for d in (args.granted_by or own, args.paid_by or own))
+        shares = {laptop.directory.id_of(d): pct for d, pct in shares.items()}
         for dept in {granted_by, paid_by} - {""}:
             laptop.directory.get(dept)
         agreed = ev.payload(

@@ -5,6 +5,8 @@ commands."""
 from __future__ import annotations
 
 import argparse
+import hashlib
+from datetime import date
 
 from client.commands.common import Parsers, category_names, first_event, record, record_seen, split
 from client.laptop import CaseView
@@ -23,6 +25,7 @@ def register(p: Parsers) -> None:
     a.add_argument("--purpose", required=True)
     a.add_argument("--until", required=True, metavar="YYYY-MM-DD")
     a.add_argument("--child-view", help="the child's own view (required from 10)")
+    a.add_argument("--text", default="", help="the words shown to the citizen (kept with their SHA-256)")
     a = p.on_case(consent, "withdraw", cmd_consent_withdraw, "withdraw a consent")
     a.add_argument("consent", metavar="CONSENT_ID")
     a.add_argument("--reason", default="")
@@ -69,35 +72,71 @@ def register(p: Parsers) -> None:
     a.add_argument("--reason", default="")
 
 
-def cmd_consent_give(args: argparse.Namespace) -> None:
-    consent_id = ev.new_id()
-    given = ev.payload(
+def consent_given(
+    subject: str,
+    given_by: tuple[str, ...],
+    recipients: tuple[str, ...],
+    categories: tuple[str, ...],
+    purpose: str,
+    valid_until: date,
+    child_view: str | None = None,
+    text: str = "",
+) -> ev.Payload[ev.ConsentGiven]:
+    """A consent of `subject`, its categories named or labelled (`consent give` and the
+    app); `text`, the words shown to the citizen, is kept with its SHA-256."""
+    return ev.payload(
         ev.ConsentGiven,
-        consent_id=consent_id,
-        subject=args.subject,
-        given_by=split(args.given_by),
-        recipients=split(args.to),
-        consent_categories=category_names(args.categories),
-        purpose=args.purpose,
-        valid_until=ev.parse_date(args.until, "--until"),
-        child_view=args.child_view,
-        persons=(args.subject,),
+        consent_id=ev.new_id(),
+        subject=subject,
+        given_by=given_by,
+        recipients=recipients,
+        consent_categories=category_names(",".join(categories)),
+        purpose=purpose,
+        valid_until=valid_until,
+        child_view=child_view,
+        text=text,
+        text_sha256=hashlib.sha256(text.encode()).hexdigest() if text else "",
+        persons=(subject,),
     )
-    record(args, given, consent=consent_id)
+
+
+def consent_withdrawn(
+    view: CaseView,
+    consent_id: str,
+    reason: str = "",
+    recipients: tuple[str, ...] = (),
+    categories: tuple[str, ...] = (),
+) -> ev.Payload[ev.ConsentWithdrawn]:
+    """A consent withdrawn, whole or for some recipients or categories (`consent
+    withdraw` and the app), about the consent's subject."""
+    consent = view.state.consents.get(consent_id)
+    return ev.payload(
+        ev.ConsentWithdrawn,
+        consent_id=consent_id,
+        reason=reason,
+        from_recipients=recipients,
+        from_categories=category_names(",".join(categories)),
+        persons=(consent.subject,) if consent else (),
+    )
+
+
+def cmd_consent_give(args: argparse.Namespace) -> None:
+    given = consent_given(
+        args.subject,
+        split(args.given_by),
+        split(args.to),
+        split(args.categories),
+        args.purpose,
+        ev.parse_date(args.until, "--until"),
+        args.child_view,
+        args.text,
+    )
+    record(args, given, consent=given.fields["consent_id"])
 
 
 def cmd_consent_withdraw(args: argparse.Namespace) -> None:
     def withdrawn(view: CaseView) -> ev.Payload[ev.ConsentWithdrawn]:
-        consent = view.state.consents.get(args.consent)
-        persons = (consent.subject,) if consent else ()
-        return ev.payload(
-            ev.ConsentWithdrawn,
-            consent_id=args.consent,
-            reason=args.reason,
-            from_recipients=split(args.recipient),
-            from_categories=category_names(args.category),
-            persons=persons,
-        )
+        return consent_withdrawn(view, args.consent, args.reason, split(args.recipient), split(args.category))
 
     record_seen(args, withdrawn, consent=args.consent)
 

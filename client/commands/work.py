@@ -7,7 +7,6 @@ import argparse
 
 from client.commands.common import (
     Parsers,
-    categories_given,
     first_event,
     open_laptop,
     persons_of,
@@ -20,6 +19,7 @@ from client.laptop import CaseView
 from core import events as ev
 from core import vocabularies
 from core.errors import InvalidInput, UnknownReference
+from core.vocabularies import Vocabularies
 
 
 def register(p: Parsers) -> None:
@@ -119,31 +119,82 @@ def _register_referral(p: Parsers) -> None:
     a.add_argument("--note", default="")
 
 
+def contact_recorded(
+    words: Vocabularies,
+    *,
+    kind: str,
+    place: str = "",
+    challenges: tuple[str, ...] = (),
+    ongoing: bool = True,
+    note: str = "",
+    persons: tuple[str, ...] = (),
+    categories: tuple[str, ...] = (),
+) -> ev.Payload[ev.ContactRecorded]:
+    """A new contact, its kind and challenges named or labelled from the municipality's
+    lists; the categories of a contact by default (`contact record` and the app)."""
+    chosen = {"categories": words.names_of(vocabularies.CATEGORIES, categories)} if categories else {}
+    return ev.payload(
+        ev.ContactRecorded,
+        contact_id=ev.new_id(),
+        kind=words.name_of(vocabularies.CONTACT_KINDS, kind),
+        place=place,
+        challenges=words.names_of(vocabularies.CHALLENGES, challenges),
+        ongoing=ongoing,
+        note=note,
+        persons=persons,
+        **chosen,
+    )
+
+
 def cmd_contact(args: argparse.Namespace) -> None:
-    contact_id = ev.new_id()
     with open_laptop(args) as laptop:
-        words = laptop.vocabularies
-        contact = ev.payload(
-            ev.ContactRecorded,
-            contact_id=contact_id,
-            kind=words.name_of(vocabularies.CONTACT_KINDS, args.kind),
+        contact = contact_recorded(
+            laptop.vocabularies,
+            kind=args.kind,
             place=args.place,
-            challenges=words.names_of(vocabularies.CHALLENGES, split(args.challenges)),
+            challenges=split(args.challenges),
             ongoing=not args.one_off,
             note=args.note,
             persons=split(args.person),
-            **categories_given(args, words),
+            categories=split(args.categories),
         )
         e = laptop.record(args.case, contact)
-    recorded(args, e, contact=contact_id)
+    recorded(args, e, contact=contact.fields["contact_id"])
+
+
+def meeting_held(
+    kind: str,
+    *,
+    participants: tuple[str, ...] = (),
+    chair: str = "",
+    minute_taker: str = "",
+    minutes: str = "",
+    present: tuple[str, ...] = (),
+    companions: tuple[str, ...] = (),
+    experts: tuple[str, ...] = (),
+    checklist: tuple[str, ...] = (),
+    persons: tuple[str, ...] = (),
+) -> ev.Payload[ev.MeetingHeld]:
+    """A meeting that was held, with its minutes (`meeting record` and the app)."""
+    return ev.payload(
+        ev.MeetingHeld,
+        meeting_id=ev.new_id(),
+        kind=kind,
+        participants=participants,
+        chair=chair,
+        minute_taker=minute_taker,
+        minutes=minutes,
+        present=present,
+        companions=companions,
+        experts=experts,
+        checklist=checklist,
+        persons=persons,
+    )
 
 
 def cmd_meeting(args: argparse.Namespace) -> None:
-    meeting_id = ev.new_id()
-    meeting = ev.payload(
-        ev.MeetingHeld,
-        meeting_id=meeting_id,
-        kind=args.kind,
+    meeting = meeting_held(
+        args.kind,
         participants=split(args.participants),
         chair=args.chair,
         minute_taker=args.minute_taker,
@@ -154,7 +205,7 @@ def cmd_meeting(args: argparse.Namespace) -> None:
         checklist=split(args.checked),
         persons=split(args.person),
     )
-    record(args, meeting, meeting=meeting_id)
+    record(args, meeting, meeting=meeting.fields["meeting_id"])
 
 
 def cmd_assessment(args: argparse.Namespace) -> None:
@@ -176,31 +227,40 @@ def cmd_assessment(args: argparse.Namespace) -> None:
     record_seen(args, assessment)
 
 
+def referral_made(
+    from_department: str, to: str, reason: str, persons: tuple[str, ...], categories: tuple[str, ...] = ()
+) -> ev.Payload[ev.ReferralMade]:
+    """A referral from the worker's department (`referral make` and the app)."""
+    return ev.payload(
+        ev.ReferralMade,
+        referral_id=ev.new_id(),
+        from_department=from_department,
+        to_department=to,
+        reason=reason,
+        persons=persons,
+        **({"categories": vocabularies.DEFAULT.names_of(vocabularies.CATEGORIES, categories)} if categories else {}),
+    )
+
+
 def cmd_referral(args: argparse.Namespace) -> None:
-    referral_id = ev.new_id()
     with open_laptop(args) as laptop:
-        made = ev.payload(
-            ev.ReferralMade,
-            referral_id=referral_id,
-            from_department=laptop.author.department,
-            to_department=args.to,
-            reason=args.reason,
-            persons=split(args.person),
-            **categories_given(args),
-        )
+        made = referral_made(laptop.author.department, args.to, args.reason, split(args.person), split(args.categories))
         e = laptop.record(args.case, made)
-    recorded(args, e, referral=referral_id)
+    recorded(args, e, referral=made.fields["referral_id"])
+
+
+def referral_outcome(view: CaseView, referral_id: str, arrived: bool, note: str = "") -> ev.Payload[ev.ReferralOutcome]:
+    """Whether the citizen arrived where referred, about the referral's persons
+    (`referral outcome` and the app)."""
+    made = first_event(view, ev.ReferralMade, referral_id=referral_id)
+    persons = made.persons if made is not None else ()
+    return ev.payload(ev.ReferralOutcome, referral_id=referral_id, arrived=arrived, note=note, persons=persons)
 
 
 def cmd_referral_outcome(args: argparse.Namespace) -> None:
-    def outcome(view: CaseView) -> ev.Payload[ev.ReferralOutcome]:
-        made = first_event(view, ev.ReferralMade, referral_id=args.referral)
-        persons = made.persons if made is not None else ()
-        return ev.payload(
-            ev.ReferralOutcome, referral_id=args.referral, arrived=bool(args.arrived), note=args.note, persons=persons
-        )
-
-    record_seen(args, outcome, referral=args.referral)
+    record_seen(
+        args, lambda view: referral_outcome(view, args.referral, bool(args.arrived), args.note), referral=args.referral
+    )
 
 
 def cmd_decision(args: argparse.Namespace) -> None:
@@ -225,15 +285,19 @@ def cmd_decision(args: argparse.Namespace) -> None:
     recorded(args, e, decision=decision_id)
 
 
+def conflict_resolved(view: CaseView, conflict_id: str, resolution: str) -> ev.Payload[ev.ConflictResolved]:
+    """The coordinator's resolution of a flagged conflict, about the persons its events
+    concern (`conflict resolve` and the app)."""
+    if not resolution.strip():
+        raise InvalidInput("a resolution says how the conflict was settled")
+    flagged = first_event(view, ev.ConflictFlagged, conflict_id=conflict_id)
+    if flagged is None:
+        raise UnknownReference(f"conflict {conflict_id} is not part of case {view.state.case_id}")
+    persons = flagged.persons or persons_of(view, flagged.events)
+    return ev.payload(ev.ConflictResolved, conflict_id=conflict_id, resolution=resolution, persons=persons)
+
+
 def cmd_conflict_resolve(args: argparse.Namespace) -> None:
     if not args.resolution.strip():
         raise InvalidInput("a resolution says how the conflict was settled")
-
-    def resolved(view: CaseView) -> ev.Payload[ev.ConflictResolved]:
-        flagged = first_event(view, ev.ConflictFlagged, conflict_id=args.conflict)
-        if flagged is None:
-            raise UnknownReference(f"conflict {args.conflict} is not part of case {args.case}")
-        persons = flagged.persons or persons_of(view, flagged.events)
-        return ev.payload(ev.ConflictResolved, conflict_id=args.conflict, resolution=args.resolution, persons=persons)
-
-    record_seen(args, resolved, conflict=args.conflict)
+    record_seen(args, lambda view: conflict_resolved(view, args.conflict, args.resolution), conflict=args.conflict)

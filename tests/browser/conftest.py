@@ -215,14 +215,21 @@ def running_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     try:
         yield Site(url, case_id, between, events, tokens, hansen, folder, code)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> str:
+    """Stop a server or app process (SIGTERM, then SIGKILL after 10 s); what it wrote to stderr."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if not proc.stderr:
+        return ""
+    with proc.stderr:
+        return proc.stderr.read().decode(errors="replace")
 
 
 site = pytest.fixture(scope="session", name="site")(running_site)

@@ -361,7 +361,7 @@ def test_every_person_recorded_event_has_a_command_that_prints_its_ids(
                 "--starts",
                 "2026-13-01",
             ),
-            "--starts must be a date written YYYY-MM-DD",
+            "--starts must be a date written YYYY-MM-DD or DD-MM-YYYY",
         ),
         (
             (
@@ -390,7 +390,7 @@ def test_every_person_recorded_event_has_a_command_that_prints_its_ids(
         (("financing", "agree", "{case}", "{activity}", "--shares", "nowhere=100"), "unknown department"),
         (("person", "correct", "{case}", "{child}"), "say what to correct"),
         (("person", "correct", "{case}", "nobody", "--name", "X"), "person nobody is not part of case"),
-        (("person", "correct", "{case}", "{child}", "--birth-date", "01-03-2014"), "--birth-date must be a date"),
+        (("person", "correct", "{case}", "{child}", "--birth-date", "March 2014"), "--birth-date must be a date"),
         (
             ("erasure", "decide", "{case}", "no-such-request", "--grant", "--legal-basis", "GDPR art. 17"),
             "erasure request no-such-request is not part of case",

@@ -3,6 +3,7 @@ may give it depends on the subject's age; it can be withdrawn once."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from typing import TypedDict, Unpack
 
@@ -40,6 +41,8 @@ class ConsentFields(TypedDict, total=False):
     purpose: str
     valid_until: date
     child_view: str | None
+    text: str
+    text_sha256: str
     persons: tuple[str, ...]
 
 
@@ -67,6 +70,21 @@ def test_an_adult_gives_their_own_consent(b: CaseBuilder) -> None:
     assert c.recipients == ("jobcenter",)
     assert c.recorded_by == "w-children-family"
     assert c.withdrawn_at is None
+
+
+def test_the_text_shown_to_the_citizen_is_kept_only_with_its_own_hash(b: CaseBuilder) -> None:
+    text = "I consent to the jobcenter receiving my contact information and plan."
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    for wrong in ({"text": text}, {"text_sha256": digest}, {"text": text + " ", "text_sha256": digest}):
+        rejected(
+            b,
+            RuleViolation,
+            "the text shown to the citizen does not match its SHA-256",
+            ev.ConsentGiven,
+            **consent_fields(b, "mother", ("mother",), **wrong),  # type: ignore[arg-type]
+        )
+    e = b.rec(ev.ConsentGiven, **consent_fields(b, "mother", ("mother",), text=text, text_sha256=digest))
+    assert isinstance(e, ev.ConsentGiven) and e.text == text and e.text_sha256 == digest
 
 
 def test_an_adult_consent_given_by_someone_else_is_refused(b: CaseBuilder) -> None:

@@ -13,8 +13,10 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from client.ui import forms
 from core import events as ev
 from core import words
+from core.pages import FRAME
 from server import pages
 
 TEMPLATES = Path(pages.__file__).parent / "templates"
@@ -83,3 +85,28 @@ def test_the_language_switch_leads_back_to_these_pages_only_never_to_another_sit
             assert "tovholder_lang=da" in r.headers["set-cookie"]
 
     asyncio.run(go())
+
+
+def test_every_text_of_the_field_app_and_the_shared_frame_has_its_danish_words() -> None:
+    ui = Path(forms.__file__).parent
+    pages_of_both = [*(ui / "templates").glob("*.html"), *FRAME.glob("*.html")]
+    used = {m.group(2) for f in pages_of_both for m in CALLS.finditer(f.read_text())}
+    used |= {m.group(2) for f in ui.glob("*.py") for m in CALLS.finditer(f.read_text())}
+    used |= {form.title for form in forms.FORMS.values()}
+    used |= {text for form in forms.FORMS.values() for f in form.fields for text in (f.label, f.hint) if text}
+    missing = sorted(text for text in used if text not in words.DANISH)
+    assert not missing, f"no Danish words for {missing}"
+
+
+def test_a_broken_rule_is_told_in_danish_with_its_own_particulars() -> None:
+    told = words.rule("consent for health information must expire within one year of 2026-03-01")
+    assert told == "samtykke til oplysninger om helbred skal udløbe inden for et år fra 2026-03-01"
+    assert words.rule("only the case's coordinator resolves a flagged conflict") == (
+        "kun sagens tovholder løser en markeret konflikt"
+    )
+    assert words.rule("a rule with no Danish words yet") == "a rule with no Danish words yet"  # never lost
+
+
+def test_in_english_a_broken_rule_is_its_own_message(english: None) -> None:
+    message = "consent for health information must expire within one year of 2026-03-01"
+    assert words.rule(message) == message
