@@ -121,6 +121,20 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 # --- (a) the case log ----------------------------------------------------------------
 
 
+def replay(reader: CaseLog) -> int:
+    """Read every event, open it with its case key and fold it into its case's state."""
+    states: dict[str, CaseState] = {}
+    n = 0
+    for logged in reader.iterate():
+        case_id = logged.sealed.case_id
+        state = states.get(case_id)
+        if state is None:
+            state = states[case_id] = CaseState(case_id)
+        state.apply(reader.open(logged))
+        n += 1
+    return n
+
+
 def bench_caselog(w: Workload, folder: Path) -> tuple[float, float]:
     recorder = open_recorder(f"sqlite:///{folder}/caselog.db")
     log = CaseLog(recorder, KeyEncryptionKey.generate())
@@ -132,20 +146,7 @@ def bench_caselog(w: Workload, folder: Path) -> tuple[float, float]:
 
     t_append, _ = timed(append)
     reader = CaseLog(recorder, log.kek)  # a fresh process: no cached heads or keys
-
-    def replay() -> int:
-        states: dict[str, CaseState] = {}
-        n = 0
-        for logged in reader.iterate():
-            case_id = logged.sealed.case_id
-            state = states.get(case_id)
-            if state is None:
-                state = states[case_id] = CaseState(case_id)
-            state.apply(reader.open(logged))
-            n += 1
-        return n
-
-    t_replay, n = timed(replay)
+    t_replay, n = timed(lambda: replay(reader))
     if n != w.events:
         raise SystemExit(f"replay read {n} events, expected {w.events}")
     close_recorder(recorder)

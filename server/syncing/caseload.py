@@ -9,8 +9,10 @@ to the case's last sequence on every question, so a change appended by any serve
 process or administrator's command counts at the next pull or push. Assignments are rows of their own; the
 openers are a small index kept beside the log, caught up from the library's notification
 log filtered by the `case.opened` topic (the readable header names the author, so no case
-key is needed). Catching up is idempotent, so a crash between an append and the index
-update only delays the index until the next pull. The tables live behind the log's
+key is needed); when no case was opened since, its position moves to the log's head as
+it stood before the question, as a view's does (`core.projection`). Catching up is
+idempotent, so a crash between an append and the index update only delays the index
+until the next pull. The tables live behind the log's
 storage seam (`core.logstore.LogStore`).
 """
 
@@ -62,9 +64,15 @@ class Caseload:
     def _catch_up(self, page: int) -> int:
         after = self.store.openers_position()
         while True:
+            head = self.store.max_position()
             rows = self.store.notifications(after, page, ("case.opened",))
             if not rows:
-                return after
+                # None since: the index stands at the head as it was before the question,
+                # so the next catch-up reads only what was appended after it, not the
+                # same run of other events again on every push.
+                if head > after:
+                    self.store.add_openers((), head)
+                return max(head, after)
             found: list[tuple[str, str]] = []
             for row in rows:
                 try:

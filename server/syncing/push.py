@@ -35,12 +35,11 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from core import events as ev
-from core.case import CaseState, fold
+from core.case import STATE_TOPICS, CaseState, Unopened, fold
 from core.departments import Directory
 from core.errors import (
     CaseErased,
@@ -82,10 +81,12 @@ class Worker:
 
 @dataclass
 class CaseView:
-    """The server's decrypted copy of one case: its events and the state they fold to."""
+    """The server's copy of one case: its events and the state they fold to. Only the
+    kinds the state reads are decrypted (`core.case.STATE_TOPICS`); the others are kept
+    as their headers, all that the rules and the clash search read of them."""
 
     state: CaseState
-    events: list[ev.CaseEvent] = field(default_factory=list)
+    events: list[ev.CaseEvent | Unopened] = field(default_factory=list)
     sealed_bytes: int = 0  # of the events, for the size estimate (`core.memory_budget`)
 
 
@@ -117,6 +118,10 @@ class _Batch:
 class PushService:
     """Judges and appends pushed batches; one per server process."""
 
+    #: The kinds of stored event the service decrypts into its copy of a case: those the
+    #: case state reads. The rules read the state; the clash search reads headers only.
+    opened_topics: frozenset[str] = STATE_TOPICS
+
     def __init__(
         self,
         log: CaseLog,
@@ -144,20 +149,28 @@ class PushService:
         each event opened with the key its header names.
 
         Reading the log's tail on every use keeps several server instances honest: the
-        cache only saves decrypting what was already seen.
+        cache only saves reading what was already seen. An event of a kind the state does
+        not read (a contact, say) is not decrypted: it was opened and judged when it was
+        pushed, and `audit verify` checks the stored bytes against their chain.
         """
         cached = self.cases.get(case_id)
         if cached is None:
             cached = CaseView(CaseState(case_id))
         for logged in self.log.case_events(case_id, after=cached.state.seq):
-            e = self.log.open(logged)
+            sealed = logged.sealed
+            e = self.log.open(logged) if sealed.topic in self.opened_topics else Unopened(sealed.header)
             cached.state.apply(e)
             cached.events.append(e)
-            cached.sealed_bytes += len(logged.sealed.raw)
+            cached.sealed_bytes += self._weight(sealed)
         if cached.state.seq:
             # Least recently used dropped first beyond the byte budget.
             self.cases.put(case_id, cached, estimate(cached.sealed_bytes))
         return cached
+
+    def _weight(self, sealed: SealedEvent) -> int:
+        """The sealed bytes a case's copy holds of an event: all of them when it is kept
+        opened, its header's when only that is kept."""
+        return len(sealed.raw) if sealed.topic in self.opened_topics else len(sealed.header_raw)
 
     def forget(self, case_id: str) -> None:
         self.cases.pop(case_id)
@@ -223,8 +236,12 @@ class PushService:
         granted, bad_grants = self._grants(request)
         batch.holding = self._holding(parsed, granted, worker)
         directory = self.directory()
-        for sealed in parsed:
-            batch.results.append(self._take(batch, sealed, device_id, worker, granted, bad_grants, directory))
+        try:
+            for sealed in parsed:
+                batch.results.append(self._take(batch, sealed, device_id, worker, granted, bad_grants, directory))
+        except BaseException:
+            self._forget_all(batch)  # judged in place: the cached copies hold unstored events
+            raise
         receipts: dict[str, Receipt] = {}
         conflicts: tuple[Conflict, ...] = ()
         if batch.accepted:
@@ -289,8 +306,8 @@ class PushService:
         if verdict is not None:
             batch.clashes.append((h.case_id, verdict, self._clashing(w, event)))
         w.view.state.apply(event)
-        w.view.events.append(event)
-        w.view.sealed_bytes += len(sealed.raw)
+        w.view.events.append(event if sealed.topic in self.opened_topics else Unopened(sealed.header))
+        w.view.sealed_bytes += self._weight(sealed)
         batch.accepted.append(sealed)
         batch.taken.add(h.event_id)
         return EventResult(h.event_id, "pending", h.case_id)
@@ -305,11 +322,11 @@ class PushService:
             key, held = granted.get(case_id), False
         if key is None:
             raise KeyNotHeld(f"no key is held for case {case_id}")
-        if held:
-            current = self.view(case_id)
-            view = CaseView(deepcopy(current.state), list(current.events), current.sealed_bytes)
-        else:
-            view = CaseView(CaseState(case_id))  # no key held: the log has no event of it
+        # Judged in place, not on a copy (copying a case's state cost more than judging it):
+        # pushes take turns under the service's lock, and a batch that is not stored in the
+        # end drops the case from the cache (`_forget_all`). No key held: the log has no
+        # event of the case.
+        view = self.view(case_id) if held else CaseView(CaseState(case_id))
         w = batch.work[case_id] = _Work(view, key, held, view.state.seq)
         return w
 
@@ -325,13 +342,16 @@ class PushService:
             for r in self.log.append(batch.accepted, seal, new_keys, verify=False, also=flags, expect=judged_at):
                 receipts.setdefault(r.event_id, r)
         except BaseException:
-            for case_id in batch.work:
-                self.forget(case_id)
+            self._forget_all(batch)
             raise
         self._install(batch.work, receipts.values())
         for case_id, _, _ in batch.clashes:
             self.forget(case_id)
         return receipts, conflicts
+
+    def _forget_all(self, batch: _Batch) -> None:
+        for case_id in batch.work:
+            self.forget(case_id)
 
     def _answers(
         self,
