@@ -41,6 +41,7 @@ from eventsourcing.domain import Aggregate, event
 from rich.console import Console
 from rich.table import Table
 
+from bench.results import Ratio, add_results_option, keep, load_average, print_ratios
 from core import events as ev
 from core.case import CaseState
 from core.keys import CaseKey, DeviceKeys, KeyEncryptionKey
@@ -268,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cases", type=int, default=200, help="cases the events are spread over")
     parser.add_argument("--repeat", type=int, default=3, help="runs per store; the best counts")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_results_option(parser)
     args = parser.parse_args(argv)
     for key in [k for k in os.environ if k.startswith(("SQLITE_", "PERSISTENCE_", "CIPHER_"))]:
         del os.environ[key]
@@ -292,6 +294,14 @@ def main(argv: list[str] | None = None) -> None:
     n = w.events
     rate = {name: (n / a, n / r) for name, (a, r) in results.items()}
     ours_a, ours_r = rate["case log"]
+    raw_a, raw_r = rate["raw sqlite3"]
+    ratios = [
+        Ratio("append (chain, store, tree)", "raw insert, same table shape", ours_a / raw_a, 0.85),
+        Ratio("replay (decrypt + fold)", "raw SQLite scan", ours_r / raw_r, 0.30),
+        Ratio("append", "stock eventsourcing + AESCipher", ours_a / rate["stock eventsourcing + AESCipher"][0], 3),
+        Ratio("append with the tree", "append without it", ours_a / rate["case log without tree"][0], 0.85),
+    ]
+    load = load_average()
     checks = {
         "append >= 3x stock": ours_a / rate["stock eventsourcing + AESCipher"][0] >= 3,
         "append >= 60% of raw insert": ours_a / rate["raw sqlite3"][0] >= 0.6,
@@ -315,6 +325,7 @@ def main(argv: list[str] | None = None) -> None:
         },
         "targets": checks,
     }
+    keep(args.results, "log", ratios, doc, load)
     if args.json:
         print(json.dumps(doc, indent=2))
         return
@@ -327,6 +338,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, (a, r) in rate.items():
         table.add_row(name, f"{a:,.0f}", f"{ours_a / a:.2f}", f"{r:,.0f}", f"{ours_r / r:.2f}")
     console = Console()
+    print_ratios(console, "bench.log", ratios, load)
+    console.print(f"raw sqlite3 on this machine: insert {raw_a:,.0f} rows/s, scan {raw_r:,.0f} rows/s")
     console.print(table)
     for target, ok in checks.items():
         console.print(f"{'[green]met[/green]' if ok else '[red]missed[/red]'}  {target}")
