@@ -13,7 +13,10 @@ cumulative time, `--top`, 30 by default):
   tree head, grant unwrap and `LaptopStore.apply_page`;
 - `replay.txt`: reading every event of the log, opening it with its case key and folding
   it into a `CaseState` (as `bench.log` times it);
-- `rebuild.txt`: rebuilding the case index from zero (`ProjectionRunner.rebuild`).
+- `rebuild.txt`: rebuilding the case index from zero (`ProjectionRunner.rebuild`);
+- `floor.txt`: what one event's steps cost alone (timeit, no profiler): a row of a raw
+  SQLite scan, msgpack of the sealed bytes and of the header, the header's checks, AES-GCM,
+  opening the typed event; the floor under a replay that builds typed events in Python.
 
 The figures inside are CPU seconds under the profiler, which slows Python calls several
 times: read them as shares of one path, not as rates.
@@ -25,11 +28,16 @@ import argparse
 import cProfile
 import io
 import pstats
+import sqlite3
 import tempfile
+import time
+import timeit
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import msgpack
 
 from bench.log import DEVICE, Workload, replay, workload
 from bench.sync import FAST_SCRYPT, PASSPHRASE, prefill
@@ -40,10 +48,10 @@ from core.case_cache import CaseCache
 from core.case_index import CaseIndexProjection
 from core.departments import Directory
 from core.keys import DeviceKeys, KeyEncryptionKey, accept_grant, grant_key
-from core.log import CaseLog
+from core.log import CaseLog, envelope, logged
 from core.projection import ProjectionRunner
 from core.runtime import tune_for_throughput
-from core.sealing import to_micros
+from core.sealing import _unpack_header, from_micros, open_sealed, parse, to_micros
 from core.storage import close_recorder, open_recorder
 from core.treehead import TreeHead
 from server.context import ServerContext, init_data_dir
@@ -169,6 +177,38 @@ def profile_pull(folder: Path, cases: int, per_case: int, page: int) -> cProfile
         store.close()
 
 
+def floor(w: Workload, n: int = 20_000) -> str:
+    """Microseconds per event of each step of reading one, measured alone."""
+    sealed = w.batches[0][0][5]
+    key = next(k for k in w.cases if k.case_id == sealed.case_id)
+    state = envelope(sealed.raw, 0, b"\0" * 32, "b1")
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (position INTEGER PRIMARY KEY, case_id TEXT, seq INTEGER, state BLOB)")
+    conn.executemany("INSERT INTO t VALUES (?,?,?,?)", [(i, sealed.case_id, i, state) for i in range(1, n + 1)])
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        ("a row of a raw SQLite scan (fetchall of 20,000 rows, per row)", lambda: None),
+        ("msgpack: the sealed bytes' outer list", lambda: msgpack.unpackb(sealed.raw)),
+        ("msgpack: the header alone", lambda: msgpack.unpackb(sealed.header_raw)),
+        ("the header checked and built (types, UUIDs, two times)", lambda: _unpack_header(sealed.header_raw)),
+        ("one time from microseconds", lambda: from_micros(1_700_000_000_000_000)),
+        ("parse: sealed bytes to a SealedEvent", lambda: parse(sealed.raw)),
+        ("a stored row to a LoggedEvent (envelope + parse)", lambda: logged(1, 1, state)),
+        ("AES-256-GCM decrypt alone", lambda: key.aead.decrypt(sealed.nonce, sealed.ciphertext, sealed.header_raw)),
+        ("open_sealed: decrypt, msgpack, typed event", lambda: open_sealed(sealed, key)),
+    ]
+    lines = [f"# the floor: microseconds per event of each step alone, timeit x {n:,}"]
+    for name, step in steps:
+        if name.startswith("a row"):
+            t0 = time.perf_counter()
+            conn.execute("SELECT position, case_id, seq, state FROM t ORDER BY position").fetchall()
+            micros = (time.perf_counter() - t0) / n * 1e6
+        else:
+            micros = timeit.timeit(step, number=n) / n * 1e6
+        lines.append(f"{micros:7.2f}  {name}")
+    conn.close()
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--events", type=int, default=20_000, help="events of the push, replay and rebuild")
@@ -177,13 +217,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-case", type=int, default=50, help="events per pulled case")
     parser.add_argument("--top", type=int, default=30, help="functions kept per profile")
     parser.add_argument("--out", type=Path, default=PROFILES, help="folder of the summaries")
-    parser.add_argument("--only", nargs="*", default=None, help="push, pull-apply, replay, rebuild")
+    parser.add_argument("--only", nargs="*", default=None, help="push, pull-apply, replay, rebuild, floor")
     args = parser.parse_args(argv)
     tune_for_throughput()
     w = workload(args.events, args.cases)
     shape = f"{args.events:,} events over {args.cases} cases, batches of 1,000"
     args.out.mkdir(parents=True, exist_ok=True)
-    wanted = set(args.only or ("push", "pull-apply", "replay", "rebuild"))
+    wanted = set(args.only or ("push", "pull-apply", "replay", "rebuild", "floor"))
+    if "floor" in wanted:
+        (args.out / "floor.txt").write_text(floor(w))
+        print(f"wrote {args.out / 'floor.txt'}")
     with tempfile.TemporaryDirectory(prefix="tovholder-profile-") as tmp:
         folder = Path(tmp)
         written: dict[str, tuple[cProfile.Profile, str]] = {}

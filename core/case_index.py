@@ -94,7 +94,7 @@ class IndexFolds:
         Membership and status live in sealed payloads, so those events are opened; an
         erased case cannot be opened any more and is indexed as erased with no parties.
         Only the events after the sequence folded last time are read, and not even those
-        when the page at hand (the case's events in it, in order) follows on from it.
+        when the page at hand (the case's events in it, in order) holds all of them.
         """
         found = self.folded.get(case_id)
         if found is not None and found[0] == upto:
@@ -102,6 +102,7 @@ class IndexFolds:
         remembered = found is not None and found[0] <= upto
         done, state, weight = found if found is not None and remembered else (0, CaseState(case_id), 0)
         if done < upto and state.status != "erased":
+            page = [le for le in page if done < le.seq <= upto] if page else page
             follows = bool(page) and page[0].seq == done + 1 and page[-1].seq == upto
             logged = list(page) if follows else self.log.case_events(case_id, after=done, upto=upto)
             relevant = [le for le in logged if le.sealed.topic in INDEX_TOPICS]

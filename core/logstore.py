@@ -14,7 +14,7 @@ position they applied through `LogStore.commit_tracked`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -131,6 +131,15 @@ class LogStore(Protocol):
 
     def page(self, case_ids: Sequence[str], after: int, upto: int, limit: int) -> list[EventRow]:
         """Events of the given cases with position in (after, upto], in position order."""
+        ...
+
+    def case_keys_of(self, case_ids: Sequence[str]) -> dict[str, StoredKey]:
+        """The current stored key of each named case that has one (one question for all)."""
+        ...
+
+    def case_tails(self, afters: Mapping[str, int]) -> list[EventRow]:
+        """The events of each named case after the sequence named for it (one question for
+        many cases), in sequence order within each case."""
         ...
 
     def cases_with_events_upto(self, case_ids: Sequence[str], upto: int) -> list[str]:

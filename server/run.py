@@ -32,6 +32,7 @@ from core.errors import ConfigurationError
 from core.runtime import tune_for_throughput
 from server.app import create_app
 from server.context import ServerContext, check_private, read_secret
+from server.memory_trace import start_from_environment
 
 KEEP_ALIVE_SECONDS = 5
 CONCURRENCY = 500  # field laptops sync now and then: far more than a municipality's peak
@@ -114,6 +115,7 @@ def serve(ctx: ServerContext, host: str, port: int, cert: str = "", key: str = "
     """Run the server in this process until interrupted."""
     check_serving(ctx, host, cert, key)
     tune_for_throughput()
+    start_from_environment()
     config = uvicorn.Config(create_app(ctx), host=host, port=port, **uvicorn_options(ctx, cert, key))
     try:
         uvicorn.Server(config).run()
@@ -146,5 +148,6 @@ def worker_app() -> Any:
     ctx = ServerContext.open(named["folder"])
     pin_certificate(ctx, named["cert"])
     tune_for_throughput()
+    start_from_environment()
     atexit.register(ctx.close)
     return create_app(ctx)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -53,7 +53,8 @@ from core.errors import (
     VersionConflict,
 )
 from core.keys import CaseKey, DeviceKeys, accept_grant
-from core.log import CaseLog, Receipt
+from core.log import CaseLog, LoggedEvent, Receipt
+from core.logstore import StoredKey
 from core.memory_budget import Budgeted, estimate
 from core.recording import Author, make_event
 from core.rules import CLASHING, check, clash
@@ -113,6 +114,11 @@ class _Batch:
     clashes: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)  # case, rule, events
     work: dict[str, _Work] = field(default_factory=dict)
     holding: set[str] = field(default_factory=set)  # cases the worker may add to: caseload + opened here
+    # The touched cases' events after the sequence named per case, read with one question
+    # as the batch began (`PushService._tails`).
+    after: dict[str, int] = field(default_factory=dict)
+    tails: dict[str, list[LoggedEvent]] = field(default_factory=dict)
+    keys: dict[str, StoredKey] = field(default_factory=dict)  # their current keys, read then too
 
 
 class PushService:
@@ -144,19 +150,29 @@ class PushService:
         self._judged_lock = threading.Lock()
 
     # -- the case cache ------------------------------------------------------------------
-    def view(self, case_id: str) -> CaseView:
+    def view(self, case_id: str, after: int | None = None, tail: Sequence[LoggedEvent] = ()) -> CaseView:
         """The case's decrypted events and state, extended by what the log gained since,
-        each event opened with the key its header names.
+        each event opened with the key its header names; `tail`, when given, holds the
+        case's events after sequence `after` as the log had them a moment ago (read for
+        the whole batch at once), and is used when it reaches back to the cached copy.
 
         Reading the log's tail on every use keeps several server instances honest: the
-        cache only saves reading what was already seen. An event of a kind the state does
-        not read (a contact, say) is not decrypted: it was opened and judged when it was
-        pushed, and `audit verify` checks the stored bytes against their chain.
+        cache only saves reading what was already seen, and an append by another instance
+        after the tail was read makes the batch's append fail (`CaseMoved`) and the batch
+        be judged again. An event of a kind the state does not read (a contact, say) is
+        not decrypted: it was opened and judged when it was pushed, and `audit verify`
+        checks the stored bytes against their chain.
         """
         cached = self.cases.get(case_id)
         if cached is None:
             cached = CaseView(CaseState(case_id))
-        for logged in self.log.case_events(case_id, after=cached.state.seq):
+        seq = cached.state.seq
+        newer = (
+            [le for le in tail if le.seq > seq]
+            if after is not None and after <= seq
+            else self.log.case_events(case_id, after=seq)
+        )
+        for logged in newer:
             sealed = logged.sealed
             e = self.log.open(logged) if sealed.topic in self.opened_topics else Unopened(sealed.header)
             cached.state.apply(e)
@@ -234,7 +250,10 @@ class PushService:
                 parsed.append(None)
         batch = _Batch(self.log.find([s.event_id for s in parsed if s is not None]))
         granted, bad_grants = self._grants(request)
-        batch.holding = self._holding(parsed, granted, worker)
+        known = {s.case_id for s in parsed if s is not None} - set(granted)
+        batch.after, batch.tails = self._tails(known)
+        batch.keys = self.log.stored_keys(known) if known else {}
+        batch.holding = self._holding(parsed, granted, worker, batch.tails)
         directory = self.directory()
         try:
             for sealed in parsed:
@@ -251,13 +270,29 @@ class PushService:
                 self.rotation.settle({s.case_id for s in batch.accepted if s.topic in MEMBERSHIP_TOPICS})
         return PushResponse(self._answers(parsed, batch.results, receipts), conflicts)
 
-    def _holding(self, parsed: Sequence[SealedEvent | None], granted: dict[str, CaseKey], worker: Worker) -> set[str]:
+    def _tails(self, case_ids: set[str]) -> tuple[dict[str, int], dict[str, list[LoggedEvent]]]:
+        """The cases' events after what both the cached copy and the caseload's fold of
+        each case hold, with one question for all: the newer events each of them would
+        otherwise ask for on its own."""
+        after: dict[str, int] = {}
+        for case_id in case_ids:
+            cached = self.cases.get(case_id)
+            after[case_id] = min(0 if cached is None else cached.state.seq, self.caseload.folded_to(case_id))
+        return after, (self.log.case_tails(after) if after else {})
+
+    def _holding(
+        self,
+        parsed: Sequence[SealedEvent | None],
+        granted: dict[str, CaseKey],
+        worker: Worker,
+        tails: Mapping[str, Sequence[LoggedEvent]],
+    ) -> set[str]:
         """The batch's cases the worker may add to now: those in their caseload, those the
         batch opens (their keys sent along), and those the log has never heard of (judged
         later: without a key they are rejected as such)."""
         touched = {s.case_id for s in parsed if s is not None}
         known = set(self.log.recorder.case_ids(touched)) - set(granted)
-        return (touched - known) | self.caseload.among(worker.worker, worker.department, known)
+        return (touched - known) | self.caseload.among(worker.worker, worker.department, known, tails)
 
     def _take(
         self,
@@ -317,7 +352,10 @@ class PushService:
         over a grant sent along. KeyNotHeld when there is neither."""
         key: CaseKey | None
         try:
-            key, held = self.log.case_key(case_id), True
+            if case_id in batch.after:  # its stored key was read with the batch's other cases'
+                key, held = self.log.current_key(case_id, batch.keys.get(case_id)), True
+            else:
+                key, held = self.log.case_key(case_id), True
         except KeyNotHeld:
             key, held = granted.get(case_id), False
         if key is None:
@@ -326,7 +364,11 @@ class PushService:
         # pushes take turns under the service's lock, and a batch that is not stored in the
         # end drops the case from the cache (`_forget_all`). No key held: the log has no
         # event of the case.
-        view = self.view(case_id) if held else CaseView(CaseState(case_id))
+        view = (
+            self.view(case_id, batch.after.get(case_id), batch.tails.get(case_id, ()))
+            if held
+            else CaseView(CaseState(case_id))
+        )
         w = batch.work[case_id] = _Work(view, key, held, view.state.seq)
         return w
 
