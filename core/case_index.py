@@ -102,7 +102,8 @@ class IndexFolds:
         remembered = found is not None and found[0] <= upto
         done, state, weight = found if found is not None and remembered else (0, CaseState(case_id), 0)
         if done < upto and state.status != "erased":
-            page = [le for le in page if done < le.seq <= upto] if page else page
+            if page and not (page[0].seq == done + 1 and page[-1].seq == upto):
+                page = [le for le in page if done < le.seq <= upto]  # a tail read from earlier on
             follows = bool(page) and page[0].seq == done + 1 and page[-1].seq == upto
             logged = list(page) if follows else self.log.case_events(case_id, after=done, upto=upto)
             relevant = [le for le in logged if le.sealed.topic in INDEX_TOPICS]
