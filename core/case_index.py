@@ -48,6 +48,8 @@ INDEX_TOPICS = frozenset(
 )
 
 
+_TOPICS = tuple(sorted(INDEX_TOPICS))
+
 #: Bytes of folded index states one `IndexFolds` keeps by default (`cache_mib` sets it).
 FOLD_BUDGET = 16 * 1024 * 1024
 
@@ -105,7 +107,9 @@ class IndexFolds:
             if page and not (page[0].seq == done + 1 and page[-1].seq == upto):
                 page = [le for le in page if done < le.seq <= upto]  # a tail read from earlier on
             follows = bool(page) and page[0].seq == done + 1 and page[-1].seq == upto
-            logged = list(page) if follows else self.log.case_events(case_id, after=done, upto=upto)
+            # Only the rows stored as index-relevant are read (their sealed type is checked
+            # again below; `audit verify` holds the stored type to the sealed one).
+            logged = list(page) if follows else self.log.case_events(case_id, after=done, upto=upto, topics=_TOPICS)
             relevant = [le for le in logged if le.sealed.topic in INDEX_TOPICS]
             if any(le.sealed.topic == ev.CaseErased.TOPIC for le in relevant):
                 state = CaseState(case_id, status="erased")

@@ -558,9 +558,13 @@ class CaseLog:
                 yield logged(r.position, r.seq, r.state)
             after = rows[-1].position
 
-    def case_events(self, case_id: str, *, after: int = 0, upto: int | None = None) -> list[LoggedEvent]:
-        """One case's events in sequence order, with their global positions."""
-        return _logged_rows(self.recorder.case_events(case_id, after, upto))
+    def case_events(
+        self, case_id: str, *, after: int = 0, upto: int | None = None, topics: Sequence[str] = ()
+    ) -> list[LoggedEvent]:
+        """One case's events in sequence order, with their global positions; of the
+        stored types `topics` only, when named (each read event's sealed type is what
+        counts: a caller checks it again)."""
+        return _logged_rows(self.recorder.case_events(case_id, after, upto, topics))
 
     def case_tails(self, afters: Mapping[str, int]) -> dict[str, list[LoggedEvent]]:
         """The events of each named case after the sequence named for it, in sequence

@@ -125,8 +125,11 @@ class LogStore(Protocol):
         (`core.adminlog`): what views and reports of cases follow."""
         ...
 
-    def case_events(self, case_id: str, after: int = 0, upto: int | None = None) -> list[EventRow]:
-        """One case's events with sequence in (after, upto], in sequence order."""
+    def case_events(
+        self, case_id: str, after: int = 0, upto: int | None = None, topics: Sequence[str] = ()
+    ) -> list[EventRow]:
+        """One case's events with sequence in (after, upto], in sequence order; of the
+        stored types `topics` only, when named."""
         ...
 
     def page(self, case_ids: Sequence[str], after: int, upto: int, limit: int) -> list[EventRow]:

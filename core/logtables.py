@@ -246,7 +246,9 @@ class LogQueries(ABC):
             (after, ADMIN_TOPIC, limit),
         )
 
-    def case_events(self, case_id: str, after: int = 0, upto: int | None = None) -> list[EventRow]:
+    def case_events(
+        self, case_id: str, after: int = 0, upto: int | None = None, topics: Sequence[str] = ()
+    ) -> list[EventRow]:
         p = self.tables.p
         sql = (
             f"SELECT {self.position}, originator_version, state FROM {self.events_table} "
@@ -256,6 +258,9 @@ class LogQueries(ABC):
         if upto is not None:
             sql += f" AND originator_version<={p}"
             params.append(upto)
+        if topics:
+            sql += f" AND topic IN ({self._in(topics)})"
+            params.extend(topics)
         return self.run(sql + " ORDER BY originator_version", params)
 
     def page(self, case_ids: Sequence[str], after: int, upto: int, limit: int) -> list[EventRow]:
