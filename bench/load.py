@@ -52,6 +52,7 @@ from client.sync import Syncer, SyncReport, enroll_laptop
 from core import events as ev
 from core.errors import TovholderError
 from server.context import ServerContext, init_data_dir
+from server.memory_trace import ENV as TRACE_ENV
 
 PASSPHRASE = "a long passphrase for the load"
 DEPT = "adult-social"
@@ -257,6 +258,7 @@ class Config:
     postgres: str = POSTGRES
     cache_mib: int = 16
     laptops_on_disk: bool = False  # as before: each laptop commit waits for the disk, on the loop
+    tracemalloc: str = ""  # a folder: the servers write tracemalloc growth there (`server.memory_trace`)
 
     @property
     def name(self) -> str:
@@ -275,7 +277,8 @@ async def measure(config: Config, folder: Path, laptops: Path) -> Load:
     with (server_folder / "tovholder.toml").open("a") as toml:
         toml.write(f"cache_mib = {config.cache_mib}\n")
     workers = ("--workers", str(config.processes)) if config.processes > 1 else ()
-    site = Site(laptops, [ServerProcess(server_folder, workers)], tokens=tokens)
+    traced = {TRACE_ENV: config.tracemalloc} if config.tracemalloc else {}
+    site = Site(laptops, [ServerProcess(server_folder, workers, traced)], tokens=tokens)
     site.codes = spare
     load = Load(config.name)
     try:
@@ -389,6 +392,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--postgres", default=POSTGRES)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--tracemalloc",
+        type=Path,
+        help="a folder: each server process traces its allocations and writes what grew since a minute "
+        "in, every minute (slows the servers; for finding where memory goes, not for the figures)",
+    )
     args = p.parse_args(argv)
     if args.processes > 1 and args.backend != "postgres" and not args.all:
         p.error("several server processes share only a PostgreSQL database: add --backend postgres")
@@ -408,6 +417,7 @@ def configs(args: argparse.Namespace) -> list[Config]:
             args.postgres,
             args.cache_mib,
             args.laptops_on_disk,
+            str(args.tracemalloc or ""),
         )
 
     if args.all:

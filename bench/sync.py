@@ -17,10 +17,17 @@ subprocess on a free port; laptops are driven in this process through the client
     administrative events and batch manifests, `server.syncing.pullsigners`; the check,
     `client.signers`), and of the tree head proofs per pulled page: making them on the
     server (`server.syncing.pullproof`) and checking them on the laptop (`client.heads`).
+    Raw baseline: the same answers' bytes (recorded from the in-process pull) fetched
+    from the sink over HTTP and their events inserted into SQLite, one transaction per
+    page. With `--peer pouchdb`, PouchDB replicating as many documents of the same size
+    from pouchdb-server into a fresh local database (`bench.pouchdb`).
 (c) round trip: record one contact, then sync (push + pull), repeated; median and p95.
     Baseline: two POSTs to the sink on a fresh connection, as a sync makes them.
 
-Targets: push >= 20,000 events/s; first sync <= 5 s; round trip median < 30 ms.
+Ratios (printed first, one JSON line per run kept by `bench.results`): push over HTTP
+>= 0.60 of `CaseLog.append`; first sync <= 2x the raw baseline and >= 10x faster than
+PouchDB; round trip <= 2x the two POSTs. Absolute targets: push >= 20,000 events/s;
+first sync <= 5 s; round trip median < 30 ms.
 Never part of the tests: it needs minutes of CPU and prints a table.
 """
 
@@ -31,6 +38,7 @@ import asyncio
 import json
 import os
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -42,9 +50,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgpack
 from rich.console import Console
 from rich.table import Table
 
+from bench import pouchdb
+from bench.results import Ratio, add_results_option, keep, load_average, print_ratios
 from client.heads import check_page
 from client.laptop import Laptop
 from client.signers import Signers, check_signers
@@ -68,7 +79,7 @@ from server.syncing.pullsigners import admin_events, with_signers
 from server.syncing.push import PushService, Worker
 from server.syncing.share import ShareJudge
 from server.treeheads import HeadSigner
-from sync.protocol import SERVER_ID, KeyGrant, PullRequest, PushRequest, encode_push
+from sync.protocol import SERVER_ID, KeyGrant, PullRequest, PushRequest, encode_pull_response, encode_push
 
 BATCH = 1000
 PASSPHRASE = "bench passphrase"
@@ -93,9 +104,10 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
 
 
-def spawn(argv: list[str], url: str) -> subprocess.Popen[bytes]:
+def spawn(argv: list[str], url: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start a server process and wait until it answers on `url` (any status)."""
-    proc = subprocess.Popen(argv, env=clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    environ = {**clean_env(), **(env or {})}
+    proc = subprocess.Popen(argv, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -109,16 +121,23 @@ def spawn(argv: list[str], url: str) -> subprocess.Popen[bytes]:
     raise SystemExit(f"{' '.join(argv[:4])} did not come up")
 
 
+SINK_PAGES = "BENCH_SINK_PAGES"  # the sink's environment: the folder of recorded pull answers
+
+
 async def sink(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]], send: Any) -> None:
-    """The HTTP baseline: read the whole body, answer a few bytes, do nothing else."""
+    """The HTTP baseline: read the whole body, answer a few bytes, do nothing else; or,
+    for `/pages/N`, answer the bytes of the pull answer recorded as page N."""
     if scope["type"] != "http":
         return
     more = True
     while more:
         message = await receive()
         more = message.get("more_body", False)
+    body = b"ok"
+    if scope["path"].startswith("/pages/"):
+        body = (Path(os.environ[SINK_PAGES]) / scope["path"].rsplit("/", 1)[1]).read_bytes()
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-    await send({"type": "http.response.body", "body": b"ok"})
+    await send({"type": "http.response.body", "body": body})
 
 
 # --- recording on a laptop -------------------------------------------------------------
@@ -239,6 +258,7 @@ def bench_push(b: Bench, sink_url: str, events: int, cases: int) -> dict[str, fl
 
     out["sink"] = n / asyncio.run(post_all())
     out["body_bytes"] = sum(len(x) for x in bodies) / len(bodies)
+    out["sealed_bytes"] = sum(len(r) for raws, _, _ in batches for r in raws) / n
 
     async def push() -> SyncReport:
         report = SyncReport()
@@ -346,6 +366,7 @@ def bench_first_sync(b: Bench, code: str, expected: int, page: int) -> dict[str,
         proving = checking = signing = vouching = 0.0
         kept: TreeHead | None = None
         signers = Signers.of(None, ctx.server_keys.signing_public)
+        answers = []
         t0 = time.perf_counter()
         cursor, more = 0, True
         while more:
@@ -366,10 +387,14 @@ def bench_first_sync(b: Bench, code: str, expected: int, page: int) -> dict[str,
             grants = [accept_grant(keys.agreement, device_id, g.case_id, g.key_id, g.grant) for g in answer.grants]
             store.apply_page(answer.events, grants, answer.drop, answer.next, to_micros(ev.utcnow()), answer.forget)
             cursor, more = answer.next, answer.more
+            answers.append(answer)
         inproc = time.perf_counter() - t0
     finally:
         ctx.close()
         store.close()
+    # The answers' bytes, for the raw baseline to fetch from the sink.
+    for i, answer in enumerate(answers):
+        (b.folder / "pages" / str(i)).write_bytes(encode_pull_response(answer))
     return {
         "seconds": seconds,
         "inproc": inproc,
@@ -382,7 +407,37 @@ def bench_first_sync(b: Bench, code: str, expected: int, page: int) -> dict[str,
         "proof_laptop_per_page": checking / max(report.pages, 1),
         "signers_server_per_page": signing / max(report.pages, 1),
         "signers_laptop_per_page": vouching / max(report.pages, 1),
+        "answers": len(answers),
     }
+
+
+def bench_raw_first_sync(b: Bench, sink_url: str, pages: int) -> float:
+    """Seconds to fetch the first sync's answers, the same bytes, from the sink over HTTP
+    and insert their events into SQLite (a table of case, sequence and sealed bytes, one
+    transaction per page): what moving those bytes costs without any checking."""
+    conn = sqlite3.connect(b.folder / "raw-laptop.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("CREATE TABLE events (case_id TEXT, seq INTEGER, sealed BLOB, PRIMARY KEY (case_id, seq))")
+
+    async def fetch_all() -> float:
+        async with httpx.AsyncClient(base_url=sink_url, timeout=60) as client:
+            t0 = time.perf_counter()
+            for i in range(pages):
+                answer = await client.post(f"/pages/{i}", content=b"x" * 200)
+                answer.raise_for_status()
+                page = msgpack.unpackb(answer.content)
+                conn.execute("BEGIN")
+                conn.executemany(
+                    "INSERT INTO events VALUES (?,?,?)", [(e["case"], e["seq"], e["sealed"]) for e in page["events"]]
+                )
+                conn.execute("COMMIT")
+            return time.perf_counter() - t0
+
+    try:
+        return asyncio.run(fetch_all())
+    finally:
+        conn.close()
 
 
 # --- (c) one-event round trip -------------------------------------------------------------
@@ -441,6 +496,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--page", type=int, default=1000, help="events per pulled page in (b)")
     parser.add_argument("--reps", type=int, default=50, help="repetitions of the round trip in (c)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--peer",
+        choices=("pouchdb",),
+        help="also replicate as many documents of the same size with PouchDB from pouchdb-server "
+        "(installed from npm into ~/.cache/tovholder-bench/pouchdb on first use)",
+    )
+    add_results_option(parser)
     args = parser.parse_args(argv)
     for key in [k for k in os.environ if k.startswith(("SQLITE_", "PERSISTENCE_", "CIPHER_", "TOVHOLDER_"))]:
         del os.environ[key]
@@ -459,6 +521,7 @@ def main(argv: list[str] | None = None) -> None:
         b.url = f"http://127.0.0.1:{port}"
         sink_url = f"http://127.0.0.1:{sink_port}"
         server = spawn([*exe, "server", "run", str(b.server_dir), "--port", str(port)], f"{b.url}/healthz")
+        (b.folder / "pages").mkdir()
         echo = spawn(
             [
                 sys.executable,
@@ -474,22 +537,54 @@ def main(argv: list[str] | None = None) -> None:
                 "--no-server-header",
             ],
             sink_url,
+            {SINK_PAGES: str(b.folder / "pages")},
         )
         try:
             a = bench_push(b, sink_url, args.events, args.push_cases)
             c = bench_round_trip(b, sink_url, round_code, args.reps)
             f = bench_first_sync(b, first_code, prefilled, args.page)
+            f["raw"] = bench_raw_first_sync(b, sink_url, int(f["answers"]))
         finally:
             for proc in (server, echo):
                 proc.terminate()
                 proc.wait(timeout=15)
+        peer: dict[str, float] | str | None = None
+        if args.peer == "pouchdb":
+            try:
+                sealed_bytes = round(a["sealed_bytes"])
+                peer = pouchdb.replicate(prefilled, sealed_bytes, args.page, free_port(), pouchdb.installed())
+            except pouchdb.PeerMissing as exc:
+                peer = str(exc)
+
+    ratios = [
+        Ratio("push over HTTP", "CaseLog.append in-process", a["http"] / a["append"], 0.60),
+        Ratio(
+            f"first sync, {args.cases:,} x {args.per_case}",
+            "the same bytes fetched over HTTP into SQLite",
+            f["seconds"] / f["raw"],
+            2,
+            at_least=False,
+        ),
+        Ratio("one-event round trip", "two POSTs to an HTTP sink", c["median"] / c["sink_median"], 2, at_least=False),
+    ]
+    if isinstance(peer, dict):
+        ratios.append(
+            Ratio(
+                f"PouchDB first sync ÷ ours, {args.cases:,} x {args.per_case}",
+                "PouchDB replicating as many documents of the same size",
+                peer["seconds"] / f["seconds"],
+                10,
+            )
+        )
+    load = load_average()
 
     checks = {
         "push >= 20,000 events/s": a["http"] >= 20_000,
         f"first sync of {args.cases:,} x {args.per_case} events <= 5 s": f["seconds"] <= 5,
         "round trip median < 30 ms": c["median"] < 0.030,
     }
-    doc = {"push": a, "first_sync": f, "round_trip": c, "targets": checks}
+    doc = {"push": a, "first_sync": f, "round_trip": c, "peer": peer, "targets": checks}
+    keep(args.results, "sync", ratios, doc, load)
     if args.json:
         print(json.dumps(doc, indent=2))
         return
@@ -524,6 +619,14 @@ def main(argv: list[str] | None = None) -> None:
         "(b) first sync over HTTP (Syncer, fresh laptop)", f"{f['seconds']:.2f} s", "<= 5 s", f"{f['pages']} pages"
     )
     table.add_row("    the same pull + apply in-process (no HTTP)", f"{f['inproc']:.2f} s", "", "")
+    table.add_row("    raw: the same answers' bytes over HTTP, inserted into SQLite", f"{f['raw']:.2f} s", "", "")
+    if isinstance(peer, dict):
+        table.add_row(
+            f"    PouchDB: {peer['docs']:,.0f} documents of {peer['doc_bytes']:,.0f} bytes from pouchdb-server",
+            f"{peer['seconds']:.2f} s",
+            "",
+            "",
+        )
     table.add_row(
         "    of which judging the worker's share (ShareJudge)",
         f"{f['judging']:.2f} s",
@@ -554,9 +657,12 @@ def main(argv: list[str] | None = None) -> None:
     table.add_row("    of which sync push + pull (median)", f"{c['sync_median'] * ms:.1f} ms", "", "")
     table.add_row("    two POSTs to the sink, fresh connection (median)", f"{c['sink_median'] * ms:.1f} ms", "", "")
     console = Console()
+    print_ratios(console, "bench.sync", ratios, load)
     console.print(table)
     for target, ok in checks.items():
         console.print(f"{'[green]met[/green]' if ok else '[red]missed[/red]'}  {target}")
+    if isinstance(peer, str):
+        console.print(peer)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,10 @@
     `ProjectionRunner.rebuild`, vs. a raw `sqlite3` scan of the same stored events.
     Target: >= 50,000 events/s.
 
+The reads run in `--rounds` interleaved rounds (3), each measure the median of them.
+Ratios (printed first, one JSON line per run kept by `bench.results`): rebuild >= 0.25
+of the raw scan; case view p99 <= 1.5x `/healthz` p99.
+
 Each part runs on a fresh temporary server data folder (SQLite).
 """
 
@@ -43,6 +47,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.log import DEVICE, NOTE, timed, workload
+from bench.results import Ratio, add_results_option, keep, load_average, print_ratios
 from core import events as ev
 from core.case_index import CaseIndexProjection
 from core.keys import CaseKey, DeviceKeys, KeyEncryptionKey
@@ -284,9 +289,10 @@ def fresh_schema(database_url: str | None) -> Iterator[str | None]:
 
 
 def bench_reads(
-    n_events: int, requests: int, clients: int, database_url: str | None = None
+    n_events: int, requests: int, clients: int, database_url: str | None = None, rounds: int = 3
 ) -> dict[str, dict[str, float]]:
-    """The case view as browsers ask for it (compressed) and as plain JSON, and /healthz."""
+    """The case view as browsers ask for it (compressed) and as plain JSON, and /healthz,
+    in `rounds` interleaved rounds; each measure is the median of the rounds."""
     with tempfile.TemporaryDirectory(prefix="tovholder-bench-") as tmp, fresh_schema(database_url) as database:
         folder, case_id, token = prefill(Path(tmp) / "srv", n_events, database)
         proc, url = start_server(folder)
@@ -294,24 +300,33 @@ def bench_reads(
         try:
             check_answers(url, case_path, token)
             session = sign_in(url, token)
-            out: dict[str, dict[str, float]] = {}
-            for name, path, route, coding, cookie in (
-                (f"case view, {n_events} events, compressed", case_path, case_route, BROWSER_ENCODINGS, None),
-                (f"case view, {n_events} events, plain JSON", case_path, case_route, None, None),
-                (f"HTML case page, {n_events} events", f"/ui/cases/{case_id}", PAGE_ROUTE, BROWSER_ENCODINGS, session),
-                (FLOOR, "/healthz", "/healthz", None, None),
-            ):
-                before = server_buckets(url, route)
-                lat, wall = asyncio.run(load(url, path, token, requests, clients, coding, cookie))
-                after = server_buckets(url, route)
-                out[name] = {
-                    "p50_ms": percentile(lat, 0.50) * 1000,
-                    "p99_ms": percentile(lat, 0.99) * 1000,
-                    "requests_per_s": len(lat) / wall,
-                    # In the server from first byte in to last byte out, warm-up included.
-                    "server_p99_le_ms": bucket_quantile(before, after, 0.99) * 1000,
-                }
-            return out
+            runs: dict[str, list[dict[str, float]]] = {}
+            for _ in range(max(1, rounds)):
+                for name, path, route, coding, cookie in (
+                    (f"case view, {n_events} events, compressed", case_path, case_route, BROWSER_ENCODINGS, None),
+                    (f"case view, {n_events} events, plain JSON", case_path, case_route, None, None),
+                    (
+                        f"HTML case page, {n_events} events",
+                        f"/ui/cases/{case_id}",
+                        PAGE_ROUTE,
+                        BROWSER_ENCODINGS,
+                        session,
+                    ),
+                    (FLOOR, "/healthz", "/healthz", None, None),
+                ):
+                    before = server_buckets(url, route)
+                    lat, wall = asyncio.run(load(url, path, token, requests, clients, coding, cookie))
+                    after = server_buckets(url, route)
+                    runs.setdefault(name, []).append(
+                        {
+                            "p50_ms": percentile(lat, 0.50) * 1000,
+                            "p99_ms": percentile(lat, 0.99) * 1000,
+                            "requests_per_s": len(lat) / wall,
+                            # In the server from first byte in to last byte out, warm-up included.
+                            "server_p99_le_ms": bucket_quantile(before, after, 0.99) * 1000,
+                        }
+                    )
+            return {name: {m: statistics.median(r[m] for r in rs) for m in rs[0]} for name, rs in runs.items()}
         finally:
             proc.terminate()
             proc.wait(10)
@@ -358,21 +373,34 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=20_000, help="events in the log that is rebuilt")
     parser.add_argument("--cases", type=int, default=200, help="cases those events are spread over")
     parser.add_argument("--repeat", type=int, default=3, help="rebuild runs; the best counts")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the reads; medians count")
     parser.add_argument(
         "--database-url",
         help="read from a server on this PostgreSQL (a schema of its own, "
         "dropped afterwards) instead of SQLite, e.g. postgresql://postgres@127.0.0.1/postgres",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    add_results_option(parser)
     args = parser.parse_args(argv)
     for key in [k for k in os.environ if k.startswith(("SQLITE_", "PERSISTENCE_", "CIPHER_"))]:
         del os.environ[key]
-    reads = bench_reads(args.case_events, args.requests, args.clients, args.database_url)
+    reads = bench_reads(args.case_events, args.requests, args.clients, args.database_url, args.rounds)
     rebuild: dict[str, float] = {}
     for _ in range(max(1, args.repeat)):
         for name, rate in bench_rebuild(args.events, args.cases).items():
             rebuild[name] = max(rate, rebuild.get(name, 0.0))
     view = next(iter(reads.values()))  # as browsers and httpx ask: compressed
+    ratios = [
+        Ratio("view rebuild", "raw SQLite scan", rebuild["rebuild"] / rebuild["raw sqlite3 scan"], 0.25),
+        Ratio(
+            f"case view p99, {args.clients} clients",
+            "/healthz p99",
+            view["p99_ms"] / reads[FLOOR]["p99_ms"],
+            1.5,
+            at_least=False,
+        ),
+    ]
+    load_avg = load_average()
     checks = {
         "case view p99 < 25 ms with 50 concurrent clients": view["p99_ms"] < 25,
         "rebuild >= 50,000 events/s": rebuild["rebuild"] >= 50_000,
@@ -393,12 +421,18 @@ def main(argv: list[str] | None = None) -> None:
         },
         "targets": checks,
     }
+    keep(args.results, "views", ratios, doc, load_avg)
     if args.json:
         print(json.dumps(doc, indent=2))
         return
     console = Console()
+    print_ratios(console, "bench.views", ratios, load_avg)
+    console.print(f"raw sqlite3 scan on this machine: {rebuild['raw sqlite3 scan']:,.0f} rows/s")
     backend = "PostgreSQL" if args.database_url else "SQLite"
-    table = Table(title=f"{args.requests:,} reads per row by {args.clients} concurrent clients on loopback, {backend}")
+    table = Table(
+        title=f"{args.requests:,} reads per row by {args.clients} concurrent clients on loopback, {backend}, "
+        f"median of {args.rounds} interleaved rounds"
+    )
     for col in ("read", "p50 ms", "p99 ms", "p99 ÷ floor", "requests/s", "server p99 ms (bucket)"):
         table.add_column(col, justify="right" if col != "read" else "left")
     floor = reads[FLOOR]["p99_ms"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from core import events as ev
 from core.cpr import birth_date_of
@@ -201,7 +201,7 @@ class CaseState(Record, frozen=False, kw_only=False):
         return sorted(d for d in self.memberships if self.is_party(d, moment))
 
     # -- folding -------------------------------------------------------------------------
-    def apply(self, e: ev.CaseEvent) -> None:
+    def apply(self, e: ev.CaseEvent | Unopened) -> None:
         self.seq += 1
         self.event_ids[e.event_id] = self.seq
         handler = _HANDLERS.get(type(e))
@@ -218,7 +218,19 @@ class CaseState(Record, frozen=False, kw_only=False):
             history[-1].whole = True
 
 
-def fold(case_id: str, events: Iterable[ev.CaseEvent]) -> CaseState:
+class Unopened(NamedTuple):
+    """An event of a kind the state does not read (see `STATE_TOPICS`), folded from its
+    readable header alone: it counts in the sequence and its id is known, and its payload
+    is never decrypted for it."""
+
+    header: ev.Header
+
+    @property
+    def event_id(self) -> str:
+        return self.header.event_id
+
+
+def fold(case_id: str, events: Iterable[ev.CaseEvent | Unopened]) -> CaseState:
     """The state after applying the events in order."""
     state = CaseState(case_id)
     for e in events:
@@ -459,3 +471,7 @@ _HANDLERS: dict[type, Callable[[CaseState, Any], None]] = {
     ev.ErasureDecided: _erasure_decided,
     ev.CaseLinked: _linked,
 }
+
+#: The event types whose payload the state reads; any other event folds the same from its
+#: header (`Unopened`), so a fold for the rules need not decrypt it.
+STATE_TOPICS = frozenset(cls.TOPIC for cls in _HANDLERS if issubclass(cls, ev.CaseEvent))

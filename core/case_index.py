@@ -48,6 +48,8 @@ INDEX_TOPICS = frozenset(
 )
 
 
+_TOPICS = tuple(sorted(INDEX_TOPICS))
+
 #: Bytes of folded index states one `IndexFolds` keeps by default (`cache_mib` sets it).
 FOLD_BUDGET = 16 * 1024 * 1024
 
@@ -94,26 +96,30 @@ class IndexFolds:
         Membership and status live in sealed payloads, so those events are opened; an
         erased case cannot be opened any more and is indexed as erased with no parties.
         Only the events after the sequence folded last time are read, and not even those
-        when the page at hand (the case's events in it, in order) follows on from it.
+        when the page at hand (the case's events in it, in order) holds all of them.
         """
-        done, state, weight = self.folded.get(case_id) or (0, None, 0)
-        if state is not None and done == upto:
-            return state  # folded to here before: nothing to read, nothing to remember anew
-        if state is None or done > upto:
-            done, state, weight = 0, CaseState(case_id), 0
-        elif done < upto and state.status != "erased":
-            state = deepcopy(state)  # another thread may be reading the remembered one
+        found = self.folded.get(case_id)
+        if found is not None and found[0] == upto:
+            return found[1]  # folded to here before: nothing to read, nothing to remember anew
+        remembered = found is not None and found[0] <= upto
+        done, state, weight = found if found is not None and remembered else (0, CaseState(case_id), 0)
         if done < upto and state.status != "erased":
+            if page and not (page[0].seq == done + 1 and page[-1].seq == upto):
+                page = [le for le in page if done < le.seq <= upto]  # a tail read from earlier on
             follows = bool(page) and page[0].seq == done + 1 and page[-1].seq == upto
-            logged = list(page) if follows else self.log.case_events(case_id, after=done, upto=upto)
-            if any(le.sealed.topic == ev.CaseErased.TOPIC for le in logged):
+            # Only the rows stored as index-relevant are read (their sealed type is checked
+            # again below; `audit verify` holds the stored type to the sealed one).
+            logged = list(page) if follows else self.log.case_events(case_id, after=done, upto=upto, topics=_TOPICS)
+            relevant = [le for le in logged if le.sealed.topic in INDEX_TOPICS]
+            if any(le.sealed.topic == ev.CaseErased.TOPIC for le in relevant):
                 state = CaseState(case_id, status="erased")
-            else:
+            elif relevant:
+                if remembered:
+                    state = deepcopy(state)  # another thread may be reading the remembered one
                 try:
-                    for le in logged:
-                        if le.sealed.topic in INDEX_TOPICS:
-                            state.apply(self.log.open(le))
-                            weight += len(le.sealed.raw)
+                    for le in relevant:
+                        state.apply(self.log.open(le))
+                        weight += len(le.sealed.raw)
                 except (CaseErased, KeyNotHeld):
                     state = CaseState(case_id, status="erased")
         self.folded.put(case_id, (upto, state, weight), estimate(weight))

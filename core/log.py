@@ -237,7 +237,15 @@ class CaseLog:
     def case_key(self, case_id: str) -> CaseKey:
         """The case's current data key, unwrapped from the KEK; KeyNotHeld for an unknown
         case, CaseErased once its keys were destroyed."""
-        stored = self.recorder.case_key(case_id)
+        return self.current_key(case_id, self.recorder.case_key(case_id))
+
+    def stored_keys(self, case_ids: Iterable[str]) -> dict[str, StoredKey]:
+        """The current stored key of each named case that has one, read with one question:
+        for `current_key`, when many cases are about to be opened at once."""
+        return self.recorder.case_keys_of(sorted(set(case_ids)))
+
+    def current_key(self, case_id: str, stored: StoredKey | None) -> CaseKey:
+        """`case_key` from the case's stored key as read just before (`stored_keys`)."""
         if stored is None:
             raise KeyNotHeld(f"no key is held for case {case_id}")
         return self._unwrapped(case_id, stored.key_id, stored)
@@ -550,9 +558,21 @@ class CaseLog:
                 yield logged(r.position, r.seq, r.state)
             after = rows[-1].position
 
-    def case_events(self, case_id: str, *, after: int = 0, upto: int | None = None) -> list[LoggedEvent]:
-        """One case's events in sequence order, with their global positions."""
-        return _logged_rows(self.recorder.case_events(case_id, after, upto))
+    def case_events(
+        self, case_id: str, *, after: int = 0, upto: int | None = None, topics: Sequence[str] = ()
+    ) -> list[LoggedEvent]:
+        """One case's events in sequence order, with their global positions; of the
+        stored types `topics` only, when named (each read event's sealed type is what
+        counts: a caller checks it again)."""
+        return _logged_rows(self.recorder.case_events(case_id, after, upto, topics))
+
+    def case_tails(self, afters: Mapping[str, int]) -> dict[str, list[LoggedEvent]]:
+        """The events of each named case after the sequence named for it, in sequence
+        order, read with one question for all of them (a case with none is left out)."""
+        tails: dict[str, list[LoggedEvent]] = {}
+        for le in _logged_rows(self.recorder.case_tails(afters)):
+            tails.setdefault(le.sealed.case_id, []).append(le)
+        return tails
 
     def page(self, case_ids: Sequence[str], after: int, upto: int, limit: int) -> list[LoggedEvent]:
         """Events of the given cases with position in (after, upto], in position order."""

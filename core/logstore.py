@@ -14,7 +14,7 @@ position they applied through `LogStore.commit_tracked`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -125,12 +125,24 @@ class LogStore(Protocol):
         (`core.adminlog`): what views and reports of cases follow."""
         ...
 
-    def case_events(self, case_id: str, after: int = 0, upto: int | None = None) -> list[EventRow]:
-        """One case's events with sequence in (after, upto], in sequence order."""
+    def case_events(
+        self, case_id: str, after: int = 0, upto: int | None = None, topics: Sequence[str] = ()
+    ) -> list[EventRow]:
+        """One case's events with sequence in (after, upto], in sequence order; of the
+        stored types `topics` only, when named."""
         ...
 
     def page(self, case_ids: Sequence[str], after: int, upto: int, limit: int) -> list[EventRow]:
         """Events of the given cases with position in (after, upto], in position order."""
+        ...
+
+    def case_keys_of(self, case_ids: Sequence[str]) -> dict[str, StoredKey]:
+        """The current stored key of each named case that has one (one question for all)."""
+        ...
+
+    def case_tails(self, afters: Mapping[str, int]) -> list[EventRow]:
+        """The events of each named case after the sequence named for it (one question for
+        many cases), in sequence order within each case."""
         ...
 
     def cases_with_events_upto(self, case_ids: Sequence[str], upto: int) -> list[str]:

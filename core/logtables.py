@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from functools import lru_cache
 from operator import itemgetter
@@ -257,7 +257,9 @@ class LogQueries(ABC):
             (after, ADMIN_TOPIC, limit),
         )
 
-    def case_events(self, case_id: str, after: int = 0, upto: int | None = None) -> list[EventRow]:
+    def case_events(
+        self, case_id: str, after: int = 0, upto: int | None = None, topics: Sequence[str] = ()
+    ) -> list[EventRow]:
         p = self.tables.p
         sql = (
             f"SELECT {self.position}, originator_version, state FROM {self.events_table} "
@@ -267,6 +269,9 @@ class LogQueries(ABC):
         if upto is not None:
             sql += f" AND originator_version<={p}"
             params.append(upto)
+        if topics:
+            sql += f" AND topic IN ({self._in(topics)})"
+            params.extend(topics)
         return self.run(sql + " ORDER BY originator_version", params)
 
     def page(self, case_ids: Sequence[str], after: int, upto: int, limit: int) -> list[EventRow]:
@@ -285,6 +290,22 @@ class LogQueries(ABC):
             )
         rows.sort(key=itemgetter(0))
         return rows[:limit]
+
+    def case_tails(self, afters: Mapping[str, int]) -> list[EventRow]:
+        pairs = [(self.stored_case_id(c), int(after)) for c, after in afters.items() if is_case_id(c)]
+        p = self.tables.p
+        rows: list[Any] = []
+        for i in range(0, len(pairs), CHUNK // 2):
+            chunk = pairs[i : i + CHUNK // 2]
+            either = " OR ".join(f"(originator_id={p} AND originator_version>{p})" for _ in chunk)
+            rows.extend(
+                self.run(
+                    f"SELECT {self.position}, originator_version, state FROM {self.events_table} "
+                    f"WHERE {either} ORDER BY originator_id, originator_version",
+                    [value for pair in chunk for value in pair],
+                )
+            )
+        return rows
 
     def cases_with_events_upto(self, case_ids: Sequence[str], upto: int) -> list[str]:
         ids = [self.stored_case_id(c) for c in case_ids if is_case_id(c)]
@@ -551,6 +572,19 @@ class LogQueries(ABC):
             return None
         key_id, wrapped, destroyed_at = rows[0]
         return StoredKey(key_id, None if wrapped is None else bytes(wrapped), destroyed_at)
+
+    def case_keys_of(self, case_ids: Sequence[str]) -> dict[str, StoredKey]:
+        t = self.tables
+        found: dict[str, StoredKey] = {}
+        ids = list(case_ids)
+        for i in range(0, len(ids), CHUNK):
+            chunk = ids[i : i + CHUNK]
+            for case_id, key_id, wrapped, destroyed_at in self.run(
+                f"SELECT case_id, key_id, wrapped, destroyed_at FROM {t.keys} WHERE case_id IN ({self._in(chunk)})",
+                chunk,
+            ):
+                found[case_id] = StoredKey(key_id, None if wrapped is None else bytes(wrapped), destroyed_at)
+        return found
 
     def earlier_keys(self, case_id: str) -> list[tuple[str, bytes]]:
         t = self.tables

@@ -92,8 +92,11 @@ def act(ctx: ServerContext, who: Principal, case_id: str, action: Action) -> lis
     author = Author(who.subject, who.role, who.department, device.device_id)
     directory = ctx.store.directory()
     sealed: list[SealedEvent] = []
-    seen = department_view(state, current.events, who.department, directory, ctx.push.clock()) or []
-    case = Case(deepcopy(state), list(current.events), frozenset(s.event.event_id for s in seen))
+    # the push service's copy leaves unread kinds sealed; the page judges what the
+    # department saw from every event, so the case is opened whole here (a rare, human act)
+    events = [ctx.log.open(le) for le in ctx.log.case_events(case_id, upto=state.seq)]
+    seen = department_view(state, events, who.department, directory, ctx.push.clock()) or []
+    case = Case(deepcopy(state), events, frozenset(s.event.event_id for s in seen))
     for entry in action(case):
         sealed.append(record(state, key, directory, entry.what, author, occurred_at=entry.occurred_at)[1])
     seal = sign_batch(device.keys.signing, str(uuid.uuid4()), device.device_id, [s.digest for s in sealed])

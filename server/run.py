@@ -32,6 +32,7 @@ from core.errors import ConfigurationError
 from core.runtime import tune_for_throughput
 from server.app import create_app
 from server.context import ServerContext, check_private, read_secret
+from server.memory_trace import start_from_environment
 from server.witness import watch
 
 KEEP_ALIVE_SECONDS = 5
@@ -115,6 +116,7 @@ def serve(ctx: ServerContext, host: str, port: int, cert: str = "", key: str = "
     """Run the server in this process until interrupted."""
     check_serving(ctx, host, cert, key)
     tune_for_throughput()
+    start_from_environment()
     config = uvicorn.Config(create_app(ctx), host=host, port=port, **uvicorn_options(ctx, cert, key))
     try:
         uvicorn.Server(config).run()
@@ -151,5 +153,6 @@ def worker_app() -> Any:
     if named.get("witness"):
         watch(ctx, named["witness"])
     tune_for_throughput()
+    start_from_environment()
     atexit.register(ctx.close)
     return create_app(ctx)

@@ -22,9 +22,10 @@ from bench.sync import clean_env, free_port
 class ServerProcess:
     """One `tovholder server run` on a free loopback port."""
 
-    def __init__(self, folder: Path, options: tuple[str, ...] = ()) -> None:
+    def __init__(self, folder: Path, options: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         self.folder = folder
         self.options = options  # more `server run` options, e.g. ("--workers", "2")
+        self.env = env or {}  # more environment, e.g. TOVHOLDER_TRACEMALLOC
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.kills = 0
@@ -48,7 +49,7 @@ class ServerProcess:
         ]
         log = self.folder.parent / f"server-{self.port}.log"
         with log.open("ab") as out:
-            self.proc = subprocess.Popen(argv, env=clean_env(), stdout=out, stderr=out)
+            self.proc = subprocess.Popen(argv, env={**clean_env(), **self.env}, stdout=out, stderr=out)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -34,13 +34,12 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
-from copy import deepcopy
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from core import events as ev
-from core.case import CaseState, fold
+from core.case import STATE_TOPICS, CaseState, Unopened, fold
 from core.departments import Directory
 from core.errors import (
     CaseErased,
@@ -54,7 +53,8 @@ from core.errors import (
     VersionConflict,
 )
 from core.keys import CaseKey, DeviceKeys, accept_grant
-from core.log import CaseLog, Receipt
+from core.log import CaseLog, LoggedEvent, Receipt
+from core.logstore import StoredKey
 from core.memory_budget import Budgeted, estimate
 from core.recording import Author, make_event
 from core.rules import CLASHING, check, clash
@@ -82,10 +82,12 @@ class Worker:
 
 @dataclass
 class CaseView:
-    """The server's decrypted copy of one case: its events and the state they fold to."""
+    """The server's copy of one case: its events and the state they fold to. Only the
+    kinds the state reads are decrypted (`core.case.STATE_TOPICS`); the others are kept
+    as their headers, all that the rules and the clash search read of them."""
 
     state: CaseState
-    events: list[ev.CaseEvent] = field(default_factory=list)
+    events: list[ev.CaseEvent | Unopened] = field(default_factory=list)
     sealed_bytes: int = 0  # of the events, for the size estimate (`core.memory_budget`)
 
 
@@ -112,10 +114,19 @@ class _Batch:
     clashes: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)  # case, rule, events
     work: dict[str, _Work] = field(default_factory=dict)
     holding: set[str] = field(default_factory=set)  # cases the worker may add to: caseload + opened here
+    # The touched cases' events after the sequence named per case, read with one question
+    # as the batch began (`PushService._tails`).
+    after: dict[str, int] = field(default_factory=dict)
+    tails: dict[str, list[LoggedEvent]] = field(default_factory=dict)
+    keys: dict[str, StoredKey] = field(default_factory=dict)  # their current keys, read then too
 
 
 class PushService:
     """Judges and appends pushed batches; one per server process."""
+
+    #: The kinds of stored event the service decrypts into its copy of a case: those the
+    #: case state reads. The rules read the state; the clash search reads headers only.
+    opened_topics: frozenset[str] = STATE_TOPICS
 
     def __init__(
         self,
@@ -139,25 +150,43 @@ class PushService:
         self._judged_lock = threading.Lock()
 
     # -- the case cache ------------------------------------------------------------------
-    def view(self, case_id: str) -> CaseView:
+    def view(self, case_id: str, after: int | None = None, tail: Sequence[LoggedEvent] = ()) -> CaseView:
         """The case's decrypted events and state, extended by what the log gained since,
-        each event opened with the key its header names.
+        each event opened with the key its header names; `tail`, when given, holds the
+        case's events after sequence `after` as the log had them a moment ago (read for
+        the whole batch at once), and is used when it reaches back to the cached copy.
 
         Reading the log's tail on every use keeps several server instances honest: the
-        cache only saves decrypting what was already seen.
+        cache only saves reading what was already seen, and an append by another instance
+        after the tail was read makes the batch's append fail (`CaseMoved`) and the batch
+        be judged again. An event of a kind the state does not read (a contact, say) is
+        not decrypted: it was opened and judged when it was pushed, and `audit verify`
+        checks the stored bytes against their chain.
         """
         cached = self.cases.get(case_id)
         if cached is None:
             cached = CaseView(CaseState(case_id))
-        for logged in self.log.case_events(case_id, after=cached.state.seq):
-            e = self.log.open(logged)
+        seq = cached.state.seq
+        newer = (
+            [le for le in tail if le.seq > seq]
+            if after is not None and after <= seq
+            else self.log.case_events(case_id, after=seq)
+        )
+        for logged in newer:
+            sealed = logged.sealed
+            e = self.log.open(logged) if sealed.topic in self.opened_topics else Unopened(sealed.header)
             cached.state.apply(e)
             cached.events.append(e)
-            cached.sealed_bytes += len(logged.sealed.raw)
+            cached.sealed_bytes += self._weight(sealed)
         if cached.state.seq:
             # Least recently used dropped first beyond the byte budget.
             self.cases.put(case_id, cached, estimate(cached.sealed_bytes))
         return cached
+
+    def _weight(self, sealed: SealedEvent) -> int:
+        """The sealed bytes a case's copy holds of an event: all of them when it is kept
+        opened, its header's when only that is kept."""
+        return len(sealed.raw) if sealed.topic in self.opened_topics else len(sealed.header_raw)
 
     def forget(self, case_id: str) -> None:
         self.cases.pop(case_id)
@@ -221,10 +250,17 @@ class PushService:
                 parsed.append(None)
         batch = _Batch(self.log.find([s.event_id for s in parsed if s is not None]))
         granted, bad_grants = self._grants(request)
-        batch.holding = self._holding(parsed, granted, worker)
+        known = {s.case_id for s in parsed if s is not None} - set(granted)
+        batch.after, batch.tails = self._tails(known)
+        batch.keys = self.log.stored_keys(known) if known else {}
+        batch.holding = self._holding(parsed, granted, worker, batch.tails)
         directory = self.directory()
-        for sealed in parsed:
-            batch.results.append(self._take(batch, sealed, device_id, worker, granted, bad_grants, directory))
+        try:
+            for sealed in parsed:
+                batch.results.append(self._take(batch, sealed, device_id, worker, granted, bad_grants, directory))
+        except BaseException:
+            self._forget_all(batch)  # judged in place: the cached copies hold unstored events
+            raise
         receipts: dict[str, Receipt] = {}
         conflicts: tuple[Conflict, ...] = ()
         if batch.accepted:
@@ -234,13 +270,29 @@ class PushService:
                 self.rotation.settle({s.case_id for s in batch.accepted if s.topic in MEMBERSHIP_TOPICS})
         return PushResponse(self._answers(parsed, batch.results, receipts), conflicts)
 
-    def _holding(self, parsed: Sequence[SealedEvent | None], granted: dict[str, CaseKey], worker: Worker) -> set[str]:
+    def _tails(self, case_ids: set[str]) -> tuple[dict[str, int], dict[str, list[LoggedEvent]]]:
+        """The cases' events after what both the cached copy and the caseload's fold of
+        each case hold, with one question for all: the newer events each of them would
+        otherwise ask for on its own."""
+        after: dict[str, int] = {}
+        for case_id in case_ids:
+            cached = self.cases.get(case_id)
+            after[case_id] = min(0 if cached is None else cached.state.seq, self.caseload.folded_to(case_id))
+        return after, (self.log.case_tails(after) if after else {})
+
+    def _holding(
+        self,
+        parsed: Sequence[SealedEvent | None],
+        granted: dict[str, CaseKey],
+        worker: Worker,
+        tails: Mapping[str, Sequence[LoggedEvent]],
+    ) -> set[str]:
         """The batch's cases the worker may add to now: those in their caseload, those the
         batch opens (their keys sent along), and those the log has never heard of (judged
         later: without a key they are rejected as such)."""
         touched = {s.case_id for s in parsed if s is not None}
         known = set(self.log.recorder.case_ids(touched)) - set(granted)
-        return (touched - known) | self.caseload.among(worker.worker, worker.department, known)
+        return (touched - known) | self.caseload.among(worker.worker, worker.department, known, tails)
 
     def _take(
         self,
@@ -289,8 +341,8 @@ class PushService:
         if verdict is not None:
             batch.clashes.append((h.case_id, verdict, self._clashing(w, event)))
         w.view.state.apply(event)
-        w.view.events.append(event)
-        w.view.sealed_bytes += len(sealed.raw)
+        w.view.events.append(event if sealed.topic in self.opened_topics else Unopened(sealed.header))
+        w.view.sealed_bytes += self._weight(sealed)
         batch.accepted.append(sealed)
         batch.taken.add(h.event_id)
         return EventResult(h.event_id, "pending", h.case_id)
@@ -300,16 +352,23 @@ class PushService:
         over a grant sent along. KeyNotHeld when there is neither."""
         key: CaseKey | None
         try:
-            key, held = self.log.case_key(case_id), True
+            if case_id in batch.after:  # its stored key was read with the batch's other cases'
+                key, held = self.log.current_key(case_id, batch.keys.get(case_id)), True
+            else:
+                key, held = self.log.case_key(case_id), True
         except KeyNotHeld:
             key, held = granted.get(case_id), False
         if key is None:
             raise KeyNotHeld(f"no key is held for case {case_id}")
-        if held:
-            current = self.view(case_id)
-            view = CaseView(deepcopy(current.state), list(current.events), current.sealed_bytes)
-        else:
-            view = CaseView(CaseState(case_id))  # no key held: the log has no event of it
+        # Judged in place, not on a copy (copying a case's state cost more than judging it):
+        # pushes take turns under the service's lock, and a batch that is not stored in the
+        # end drops the case from the cache (`_forget_all`). No key held: the log has no
+        # event of the case.
+        view = (
+            self.view(case_id, batch.after.get(case_id), batch.tails.get(case_id, ()))
+            if held
+            else CaseView(CaseState(case_id))
+        )
         w = batch.work[case_id] = _Work(view, key, held, view.state.seq)
         return w
 
@@ -325,13 +384,16 @@ class PushService:
             for r in self.log.append(batch.accepted, seal, new_keys, verify=False, also=flags, expect=judged_at):
                 receipts.setdefault(r.event_id, r)
         except BaseException:
-            for case_id in batch.work:
-                self.forget(case_id)
+            self._forget_all(batch)
             raise
         self._install(batch.work, receipts.values())
         for case_id, _, _ in batch.clashes:
             self.forget(case_id)
         return receipts, conflicts
+
+    def _forget_all(self, batch: _Batch) -> None:
+        for case_id in batch.work:
+            self.forget(case_id)
 
     def _answers(
         self,

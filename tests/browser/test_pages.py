@@ -224,4 +224,4 @@ def test_the_access_log_is_read_a_page_at_a_time_without_repeating_or_skipping(
         following.click()
         page.wait_for_load_state()
         assert page.get_by_role("link", name="Første side").count() == 1
-    assert len(seen) > PAGE + 5
+    assert len(seen) >= PAGE + 5  # every look, whatever other tests looked at before
