@@ -275,3 +275,17 @@ def browser(chromium: Browser) -> Iterator[BrowserContext]:
         yield context
     finally:
         context.close()
+
+
+#: Where the README's screenshots go: written there with TOVHOLDER_TEST_SCREENSHOTS=1 (read
+#: before the tests clean the environment), else made and checked in a folder of the test
+#: run's own, so a test run leaves the working tree as it found it.
+README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+REFRESH = os.environ.get("TOVHOLDER_TEST_SCREENSHOTS") == "1"
+
+
+def screenshot_folder(scratch: Path) -> Path:
+    """The folder a test writes the README's screenshots to: docs/images when asked, else `scratch`."""
+    images = README_IMAGES if REFRESH else scratch
+    images.mkdir(parents=True, exist_ok=True)
+    return images

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.browser.accessibility import overflow_width, serious_violations
-from tests.browser.conftest import CHILD, GOAL, MOTHER, MOTHER_CPR, WITHDRAWN_NOTE, Site
+from tests.browser.conftest import CHILD, GOAL, MOTHER, MOTHER_CPR, WITHDRAWN_NOTE, Site, screenshot_folder
 from tests.browser.test_pages import sign_in
 
 if TYPE_CHECKING:
@@ -168,18 +167,11 @@ def test_every_auditor_management_and_error_page_fits_a_phone_with_no_serious_vi
     assert overflow_width(page) == 0 and serious_violations(page) == [], "monitoring"
 
 
-#: Where the README's screenshots go: written there with TOVHOLDER_TEST_SCREENSHOTS=1 (read
-#: before the tests clean the environment), else made and checked in the test's own folder.
-README_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-REFRESH = os.environ.get("TOVHOLDER_TEST_SCREENSHOTS") == "1"
-
-
 def test_screenshots_of_the_caseload_a_case_page_and_the_replay_grid_for_the_readme(
     site: Site, browser: BrowserContext, tmp_path: Path
 ) -> None:
     """The README shows these; made here, from the pages as they are."""
-    images = README_IMAGES if REFRESH else tmp_path
-    images.mkdir(parents=True, exist_ok=True)
+    images = screenshot_folder(tmp_path)
     page = browser.new_page()
     page.set_viewport_size({"width": 960, "height": 720})
     sign_in(page, site, "children-family")

@@ -31,7 +31,7 @@ from client.ui.forms import LINKED
 from core import events as ev
 from server.context import ServerContext
 from tests.browser.accessibility import overflow_width, serious_violations
-from tests.browser.conftest import stop
+from tests.browser.conftest import screenshot_folder, stop
 from tests.integration.conftest import (
     EXE,
     PASSPHRASE,
@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 CITIZEN = "Kim Drop-in"
 GOAL = "A stable home"
 
@@ -220,7 +219,9 @@ def _server_case(server: Server, case: str) -> list[ev.CaseEvent]:
         ctx.close()
 
 
-def test_the_drop_in_session_entered_offline_in_the_app_then_synced(app: FieldApp, browser: BrowserContext) -> None:
+def test_the_drop_in_session_entered_offline_in_the_app_then_synced(
+    app: FieldApp, browser: BrowserContext, tmp_path: Path
+) -> None:
     page = sized(browser, {"width": 1280, "height": 720})
     hands = Hands(page)
     before = len(_server_case(app.server, app.case))
@@ -310,7 +311,7 @@ def test_the_drop_in_session_entered_offline_in_the_app_then_synced(app: FieldAp
     assert "nyt siden" not in own_revision.inner_text()  # this laptop's own work is not news
     versions = conflict.locator(".side").inner_text()
     assert "A stable home and a job plan" in versions and "A stable home, step by step" in versions
-    page.screenshot(path=str(IMAGES / "field-case.png"))
+    page.screenshot(path=str(screenshot_folder(tmp_path) / "field-case.png"))
     conflict.get_by_label("Hvordan den blev løst").fill("Kept the job plan; agreed with the office")
     conflict.get_by_role("button", name="Løs konflikten").click()
     page.wait_for_load_state()
@@ -352,7 +353,7 @@ def test_the_drop_in_session_entered_offline_in_the_app_then_synced(app: FieldAp
     assert laptop_copy(root / "office", app.case) == share_copy(app.server, app.case, "adult-social", "w-mette")
 
     page.goto(f"{app.url}/cases")
-    page.screenshot(path=str(IMAGES / "field-caseload.png"))
+    page.screenshot(path=str(screenshot_folder(tmp_path) / "field-caseload.png"))
 
 
 def _cli_day(hands: Hands, app: str) -> None:
