@@ -24,9 +24,12 @@ def services(request: Request) -> tuple[ServerContext, Reading]:
 
 
 def purpose_of(request: Request, default: str) -> str:
-    """Why the case is looked at, as the access log keeps it (one line, 200 characters)."""
+    """Why the case is looked at, as the access log keeps it (one line of printable
+    characters, at most 200: a NUL or other control character never reaches the log's
+    table, where PostgreSQL would refuse the whole entry and with it the look)."""
     text = request.query_params.get("purpose") or request.headers.get("x-tovholder-purpose") or default
-    return " ".join(text.split())[:200]
+    printable = "".join(c for c in " ".join(text.split()) if c.isprintable())
+    return printable[:200] or default
 
 
 def department_principal(ctx: ServerContext, request: Request, department: str) -> Principal:

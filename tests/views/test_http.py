@@ -139,6 +139,17 @@ def test_every_read_is_in_the_access_log(server: Server) -> None:
     assert any(e["view"] == "department-list" and e["case"] is None for e in everything)
 
 
+def test_a_purpose_with_control_characters_is_logged_cleaned_and_the_look_still_answered(server: Server) -> None:
+    """PostgreSQL refuses a NUL in text: a purpose carrying one must not fail the access
+    log's write (and with it the look), on either backend."""
+    b, _, _ = recorded(server)
+    hostile = "planning%00%01 with%0Athe family"
+    assert server.get(f"/v1/departments/jobcenter/cases/{b.case_id}?purpose={hostile}", "jobcenter").status_code == 200
+    assert server.get(f"/v1/departments/jobcenter/deadlines?purpose={hostile}", "jobcenter").status_code == 200
+    entries = server.get(f"/v1/audit/access-log?case={b.case_id}", "auditor").json()["entries"]
+    assert "planning with the family" in {e["purpose"] for e in entries}
+
+
 def test_audit_replay_exceptions_and_citizen_export(server: Server) -> None:
     b, consent, visit = recorded(server)
     r = server.get(f"/v1/audit/cases/{b.case_id}", "auditor", params={"as_of": "2000-01-01"})
