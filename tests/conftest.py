@@ -108,3 +108,11 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
         yield SmallDisk(root)
     finally:
         subprocess.run(["umount", "-l", str(root)], check=False)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules of slow tests (real servers, subprocesses, browsers) first, each
+    module's tests kept together: the two test processes then end on quick tests, instead
+    of one waiting while the other finishes a half-minute scenario collected last."""
+    slow_modules = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_modules)  # stable: order kept within each
